@@ -1,0 +1,79 @@
+//! The collector interface: how a source hands its events to the runner.
+
+use std::fmt;
+
+use crate::event::{Event, Locator, Timestamp};
+use crate::window::TimeWindow;
+
+/// Which source a stream came from, as the coverage section names it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceId {
+    /// The collector kind: `logfile`, `git`, …
+    pub collector: &'static str,
+    /// What it read: a path, a repository, a URL (never with a password in it).
+    pub name: String,
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.collector, self.name)
+    }
+}
+
+/// How much the renderer needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Every event (`--all`).
+    All,
+    /// Only events that can become rows of the summary; the rest may be
+    /// reported with [`EventSink::skip`] so they are counted, not built.
+    Notable,
+}
+
+pub struct CollectContext {
+    pub window: TimeWindow,
+    pub detail: Detail,
+}
+
+/// Something a collector could not read, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub locator: Option<Locator>,
+    pub message: String,
+}
+
+/// Returned by a sink that no longer wants events (the source timed out or
+/// the output was closed); collectors stop when they see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stopped by the runner")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+pub trait EventSink {
+    /// Hands over one event. Events should come in time order; small
+    /// disorder is repaired by the runner.
+    fn emit(&mut self, event: Event) -> Result<(), Stopped>;
+    /// Counts an event that the summary would not show (only called when
+    /// the detail is [`Detail::Notable`]); `extra_lines` are its continuation lines.
+    fn skip(&mut self, time: Timestamp, extra_lines: u32);
+    /// Reports something that could not be read.
+    fn diagnostic(&mut self, d: Diagnostic);
+    /// A fact for the coverage section ("12,345 lines, layout ISO 8601").
+    fn note(&mut self, text: String);
+}
+
+/// A collector's failure, with its whole chain of causes.
+pub type CollectError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One source of events.
+pub trait Collector: Send {
+    fn source(&self) -> SourceId;
+    /// Reads the source and emits the events inside `ctx.window`.
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError>;
+}

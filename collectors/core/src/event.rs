@@ -1,0 +1,234 @@
+//! The event: one dated fact about the system, with the evidence that proves it.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// A UTC instant with nanosecond precision (nanoseconds since the Unix epoch).
+///
+/// An `i64` covers 1677..2262, which is every date a log will plausibly hold;
+/// keeping it a plain integer makes comparisons in the merge cheap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub const MIN: Timestamp = Timestamp(i64::MIN);
+    pub const MAX: Timestamp = Timestamp(i64::MAX);
+
+    pub fn from_unix_nanos(n: i64) -> Self {
+        Timestamp(n)
+    }
+
+    /// `None` when the instant is outside what an `i64` of nanoseconds holds.
+    pub fn from_unix_seconds(secs: i64, nanos: u32) -> Option<Self> {
+        secs.checked_mul(1_000_000_000)
+            .and_then(|n| n.checked_add(i64::from(nanos)))
+            .map(Timestamp)
+    }
+
+    pub fn unix_nanos(self) -> i64 {
+        self.0
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+
+    pub fn subsec_nanos(self) -> u32 {
+        // rem_euclid of a positive modulus is always in 0..1e9, which fits.
+        u32::try_from(self.0.rem_euclid(1_000_000_000)).unwrap_or(0)
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.0)
+    }
+
+    pub fn from_datetime<Tz: chrono::TimeZone>(dt: &DateTime<Tz>) -> Option<Self> {
+        Self::from_unix_seconds(dt.timestamp(), dt.timestamp_subsec_nanos())
+    }
+
+    /// RFC 3339 in UTC with `Z`, with as many fraction digits as the value needs.
+    pub fn rfc3339(self) -> String {
+        self.to_datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
+
+    /// `HH:MM:SS`, the precision of the post-mortem table.
+    pub fn hms(self) -> String {
+        self.to_datetime().format("%H:%M:%S").to_string()
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS`, for tables whose window spans days.
+    pub fn date_hms(self) -> String {
+        self.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+
+    pub fn date(self) -> chrono::NaiveDate {
+        self.to_datetime().date_naive()
+    }
+
+    pub fn saturating_add_nanos(self, n: i64) -> Self {
+        Timestamp(self.0.saturating_add(n))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+/// How an event's time was derived from its evidence, so a reviewer knows how
+/// far to trust it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBasis {
+    /// The evidence states the offset (`Z`, `+02:00`, `UTC`) or is a git/engine time.
+    Explicit,
+    /// Seconds or milliseconds since the epoch: UTC by definition.
+    Epoch,
+    /// No offset in the text: the source's zone (`--tz`, default UTC) was assumed.
+    AssumedZone,
+    /// No year in the text (syslog, klog): taken from the window, zone assumed.
+    InferredYear,
+}
+
+impl TimeBasis {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TimeBasis::Explicit => "explicit offset",
+            TimeBasis::Epoch => "epoch time",
+            TimeBasis::AssumedZone => "assumed zone",
+            TimeBasis::InferredYear => "inferred year",
+        }
+    }
+}
+
+/// Severity as the source stated it (or as a status code implies it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Debug => "debug",
+            Severity::Info => "info",
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What sort of fact an event records; the summariser ranks by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A line an application wrote.
+    Log,
+    /// A log line that reports a change of state (start, stop, restart, migration…).
+    StateChange,
+    /// A change that landed: a commit, a merge, a tag.
+    Change,
+    /// A container or process was started, died, was killed, became unhealthy.
+    Lifecycle,
+    /// A database session or server condition.
+    Database,
+    /// An alert went pending, fired or resolved.
+    Alert,
+    /// A row a person added.
+    Annotation,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Log => "log",
+            EventKind::StateChange => "state_change",
+            EventKind::Change => "change",
+            EventKind::Lifecycle => "lifecycle",
+            EventKind::Database => "database",
+            EventKind::Alert => "alert",
+            EventKind::Annotation => "annotation",
+        }
+    }
+}
+
+/// Where a person can go to check an event.
+///
+/// File lines are kept structured so that `app.log:9` sorts before `app.log:10`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Locator {
+    Line { path: Arc<str>, line: u64 },
+    Text(String),
+}
+
+impl fmt::Display for Locator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Locator::Line { path, line } => write!(f, "{path}:{line}"),
+            Locator::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Locator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The evidence of an event: a locator, and the raw excerpt it points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub locator: Locator,
+    /// The source text (lossily decoded, control characters removed, bounded).
+    pub excerpt: String,
+}
+
+/// One dated fact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub time: Timestamp,
+    pub basis: TimeBasis,
+    /// The collector kind: `logfile`, `git`, `docker`, `postgres`, `prometheus`.
+    pub collector: &'static str,
+    /// Service, container, database, alert or repository the event is about.
+    pub component: Arc<str>,
+    pub kind: EventKind,
+    pub severity: Option<Severity>,
+    /// One line a person reads in the table.
+    pub summary: String,
+    pub evidence: Evidence,
+    /// Lines without their own timestamp that belong to this event (stack traces).
+    pub continuation_lines: u32,
+}
+
+impl Event {
+    /// The total order of the timeline: time, then collector, component and
+    /// locator, so that equal times still come out the same way every run.
+    pub fn order(&self, other: &Self) -> Ordering {
+        self.time
+            .cmp(&other.time)
+            .then_with(|| self.collector.cmp(other.collector))
+            .then_with(|| self.component.cmp(&other.component))
+            .then_with(|| self.evidence.locator.cmp(&other.evidence.locator))
+    }
+}

@@ -1,0 +1,18 @@
+//! The collector contract of reconstruct: what an event is, what evidence it
+//! carries, the time window, how collectors hand events over, and the
+//! timestamp parsing that every text-reading collector shares.
+
+pub mod collector;
+pub mod event;
+pub mod lines;
+pub mod reorder;
+pub mod severity;
+pub mod text;
+pub mod timestamp;
+pub mod window;
+pub mod zone;
+
+pub use collector::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Stopped};
+pub use event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
+pub use window::TimeWindow;
+pub use zone::Zone;

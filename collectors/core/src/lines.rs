@@ -1,0 +1,165 @@
+//! A byte-line reader with bounded memory: no UTF-8 assumption, CRLF
+//! trimmed, and a line longer than the limit is cut (and said so) instead
+//! of growing the buffer without end.
+
+use std::io::{self, Read};
+
+/// One line: its bytes (without `\n` or a trailing `\r`) and its 1-based number.
+pub struct Line<'a> {
+    pub bytes: &'a [u8],
+    pub number: u64,
+    /// The line was longer than the reader's limit; the rest was skipped.
+    pub truncated: bool,
+}
+
+pub struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    number: u64,
+    max_line: usize,
+    skipping: bool,
+    bytes_read: u64,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+impl<R: Read> LineReader<R> {
+    /// `max_line`: the longest line kept whole; longer lines are truncated.
+    pub fn new(inner: R, max_line: usize) -> Self {
+        let max_line = max_line.max(1);
+        LineReader {
+            inner,
+            buf: vec![0; CHUNK.max(max_line.min(CHUNK))],
+            pos: 0,
+            len: 0,
+            eof: false,
+            number: 0,
+            max_line,
+            skipping: false,
+            bytes_read: 0,
+        }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Reads more input behind what is unread; grows the buffer only while a
+    /// single line is longer than it and shorter than the limit.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        if self.len == self.buf.len() {
+            let grown = (self.buf.len() * 2).min(self.max_line + 1).max(self.buf.len() + 1);
+            self.buf.resize(grown, 0);
+        }
+        loop {
+            let free = self.buf.get_mut(self.len..).unwrap_or_default();
+            match self.inner.read(free) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.len += n;
+                    self.bytes_read += n as u64;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        loop {
+            let pending = self.buf.get(self.pos..self.len).unwrap_or_default();
+            if self.skipping {
+                if let Some(i) = memchr::memchr(b'\n', pending) {
+                    self.pos += i + 1;
+                    self.skipping = false;
+                    continue;
+                }
+                self.pos = self.len;
+                if self.eof {
+                    return Ok(None);
+                }
+                self.fill()?;
+                continue;
+            }
+            if let Some(i) = memchr::memchr(b'\n', pending) {
+                let start = self.pos;
+                self.pos += i + 1;
+                self.number += 1;
+                return Ok(Some(self.line(start, start + i, false)));
+            }
+            if pending.len() >= self.max_line {
+                let start = self.pos;
+                self.pos += self.max_line;
+                self.skipping = true;
+                self.number += 1;
+                return Ok(Some(self.line(start, start + self.max_line, true)));
+            }
+            if self.eof {
+                if pending.is_empty() {
+                    return Ok(None);
+                }
+                let (start, end) = (self.pos, self.len);
+                self.pos = self.len;
+                self.number += 1;
+                return Ok(Some(self.line(start, end, false)));
+            }
+            self.fill()?;
+        }
+    }
+
+    fn line(&self, start: usize, mut end: usize, truncated: bool) -> Line<'_> {
+        if !truncated && end > start && self.buf.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        Line { bytes: self.buf.get(start..end).unwrap_or_default(), number: self.number, truncated }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(input: &[u8], max: usize) -> Vec<(Vec<u8>, u64, bool)> {
+        let mut r = LineReader::new(input, max);
+        let mut out = vec![];
+        while let Some(l) = r.next_line().unwrap() {
+            out.push((l.bytes.to_vec(), l.number, l.truncated));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines_and_trims_crlf() {
+        let got = all(b"a\r\nb\n\nlast", 100);
+        assert_eq!(got, vec![(b"a".to_vec(), 1, false), (b"b".to_vec(), 2, false), (vec![], 3, false), (b"last".to_vec(), 4, false)]);
+        assert!(all(b"", 100).is_empty());
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_lost() {
+        let mut input = vec![b'x'; 3 * CHUNK];
+        input.extend_from_slice(b"\nnext\n");
+        let got = all(&input, CHUNK + 10);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0.len(), CHUNK + 10);
+        assert!(got[0].2);
+        assert_eq!(got[1], (b"next".to_vec(), 2, false));
+        // A line just under the limit stays whole.
+        let mut input = vec![b'y'; 1_000_000];
+        input.push(b'\n');
+        let got = all(&input, 2 << 20);
+        assert_eq!((got[0].0.len(), got[0].2), (1_000_000, false));
+    }
+}

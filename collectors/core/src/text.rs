@@ -1,0 +1,111 @@
+//! Turning raw log bytes into text that is safe to show: colour codes
+//! removed, invalid UTF-8 and control characters made visible, length bounded.
+
+use std::borrow::Cow;
+
+/// Removes ANSI escape sequences (colours, cursor moves, OSC titles).
+pub fn strip_ansi(b: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr(0x1b, b).is_none() {
+        return Cow::Borrowed(b);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c != 0x1b {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match b.get(i + 1) {
+            // CSI: ESC [ params… final byte in 0x40..=0x7e
+            Some(b'[') => {
+                i += 2;
+                while let Some(&p) = b.get(i) {
+                    i += 1;
+                    if (0x40..=0x7e).contains(&p) {
+                        break;
+                    }
+                }
+            }
+            // OSC: ESC ] … terminated by BEL or ESC \
+            Some(b']') => {
+                i += 2;
+                while let Some(&p) = b.get(i) {
+                    i += 1;
+                    if p == 0x07 {
+                        break;
+                    }
+                    if p == 0x1b && b.get(i) == Some(&b'\\') {
+                        i += 1;
+                        break;
+                    }
+                }
+            }
+            Some(_) => i += 2,
+            None => i += 1,
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Decoded text and whether the bytes held invalid UTF-8.
+pub struct Clean {
+    pub text: String,
+    pub invalid_utf8: bool,
+    pub truncated: bool,
+}
+
+/// Lossy UTF-8 decoding with control characters replaced (tabs become
+/// spaces, others U+FFFD) and the length bounded to `max` bytes, cut on a
+/// character boundary with `…`.
+pub fn clean(b: &[u8], max: usize) -> Clean {
+    let (text, invalid_utf8) = match std::str::from_utf8(b) {
+        Ok(s) => (Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(b), true),
+    };
+    let needs_work = text.bytes().any(|c| c < 0x20 || c == 0x7f) || text.len() > max;
+    if !needs_work {
+        return Clean { text: text.into_owned(), invalid_utf8, truncated: false };
+    }
+    let mut out = String::with_capacity(text.len().min(max + 4));
+    let mut truncated = false;
+    for ch in text.chars() {
+        if out.len() + ch.len_utf8() > max {
+            truncated = true;
+            break;
+        }
+        out.push(match ch {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        });
+    }
+    if truncated {
+        out.push('…');
+    }
+    Clean { text: out, invalid_utf8, truncated }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_colours() {
+        assert_eq!(&*strip_ansi(b"\x1b[31mERROR\x1b[0m boom"), b"ERROR boom");
+        assert_eq!(&*strip_ansi(b"\x1b]0;title\x07x"), b"x");
+        assert_eq!(&*strip_ansi(b"plain"), b"plain");
+        assert_eq!(&*strip_ansi(b"dangling\x1b"), b"dangling");
+        assert_eq!(&*strip_ansi(b"dangling\x1b["), b"dangling");
+    }
+
+    #[test]
+    fn cleans_bytes() {
+        let c = clean(b"a\x00b\tc\xffd", 100);
+        assert_eq!(c.text, "a\u{FFFD}b c\u{FFFD}d");
+        assert!(c.invalid_utf8);
+        let c = clean("héllo wörld".as_bytes(), 3);
+        assert_eq!(c.text, "hé…");
+        assert!(c.truncated);
+    }
+}
