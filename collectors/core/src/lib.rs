@@ -2,6 +2,7 @@
 //! carries, the time window, how collectors hand events over, and the
 //! timestamp parsing that every text-reading collector shares.
 
+pub mod classify;
 pub mod collector;
 pub mod event;
 pub mod lines;

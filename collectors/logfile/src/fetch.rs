@@ -1,0 +1,101 @@
+//! Turning `--log` arguments (files, directories, globs) into files to read.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpandError {
+    #[error("invalid glob {pattern:?}: {source}")]
+    Pattern { pattern: String, source: glob::PatternError },
+    #[error("no file matches {0:?}")]
+    NoMatch(String),
+}
+
+/// Expands one `--log` argument. A directory yields every regular file below
+/// it (sorted, hidden files skipped); a glob its matches; anything else is
+/// returned as is, so that a missing file is reported by the collector that
+/// tries to open it, next to the sources that did work.
+pub fn expand(arg: &str) -> Result<Vec<PathBuf>, ExpandError> {
+    let path = Path::new(arg);
+    if path.is_dir() {
+        let mut out = Vec::new();
+        walk(path, &mut out);
+        out.sort();
+        return Ok(out);
+    }
+    if arg.contains(['*', '?', '[']) && !path.exists() {
+        let paths = glob::glob(arg).map_err(|source| ExpandError::Pattern { pattern: arg.to_string(), source })?;
+        let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        out.sort();
+        if out.is_empty() {
+            return Err(ExpandError::NoMatch(arg.to_string()));
+        }
+        return Ok(out);
+    }
+    Ok(vec![path.to_path_buf()])
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&p, out),
+            Ok(t) if t.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+}
+
+/// The component a file speaks for when its lines name none: its name
+/// without extensions and rotation suffixes (`backend.log.1` → `backend`).
+pub fn component_of(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut parts: Vec<&str> = name.split('.').collect();
+    while parts.len() > 1 {
+        let last = parts.last().copied().unwrap_or_default();
+        let drop = last.chars().all(|c| c.is_ascii_digit())
+            || ["log", "txt", "out", "err", "json", "jsonl", "ndjson", "gz"].contains(&last);
+        if !drop {
+            break;
+        }
+        parts.pop();
+    }
+    let c = parts.join(".");
+    if c.is_empty() {
+        name
+    } else {
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_from_names() {
+        assert_eq!(component_of(Path::new("logs/backend.log")), "backend");
+        assert_eq!(component_of(Path::new("logs/backend.log.1")), "backend");
+        assert_eq!(component_of(Path::new("/var/log/nginx/error.log")), "error");
+        assert_eq!(component_of(Path::new("api.service.jsonl")), "api.service");
+        assert_eq!(component_of(Path::new("syslog")), "syslog");
+    }
+
+    #[test]
+    fn globs_and_directories() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        for f in ["a.log", "b.log", "sub/c.log", ".hidden"] {
+            std::fs::write(d.path().join(f), "x").unwrap();
+        }
+        let all = expand(d.path().to_str().unwrap()).unwrap();
+        assert_eq!(all.len(), 3);
+        let g = expand(&format!("{}/*.log", d.path().display())).unwrap();
+        assert_eq!(g.len(), 2);
+        assert!(expand(&format!("{}/*.nope", d.path().display())).is_err());
+        assert_eq!(expand("missing.log").unwrap(), vec![PathBuf::from("missing.log")]);
+    }
+}

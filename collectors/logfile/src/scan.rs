@@ -1,0 +1,442 @@
+//! The streaming pass over one log: timestamped lines become events, lines
+//! without a timestamp are attached to the event before them, and memory
+//! stays bounded by the longest line, not the file.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use reconstruct_core::classify::is_state_change;
+use reconstruct_core::event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
+use reconstruct_core::lines::LineReader;
+use reconstruct_core::severity;
+use reconstruct_core::text::{clean, strip_ansi};
+use reconstruct_core::timestamp::ParseContext;
+use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSink, Stopped, Zone};
+
+use crate::layout::{self, Locate, Message, Stamp};
+
+/// Lines longer than this are cut (and reported); 1 MB lines stay whole.
+pub const MAX_LINE: usize = 2 << 20;
+/// Lines read to learn the layout.
+const SAMPLE_LINES: usize = 64;
+/// Bounds on the text one event keeps.
+const SUMMARY_MAX: usize = 480;
+const EXCERPT_MAX: usize = 4096;
+
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    /// The path as the user or the bundle names it, used in locators.
+    pub path: Arc<str>,
+    /// Component for lines that name none.
+    pub component: Arc<str>,
+    pub zone: Zone,
+    /// A layout given by the user (`--timestamp-format`), else learned.
+    pub locate: Option<Locate>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(
+        "no timestamp found in the first {lines} lines of {path} (recognised: RFC 3339/ISO 8601, syslog, Apache error, \
+         common log, klog, epoch, JSON lines, logfmt); give its layout with --timestamp-format"
+    )]
+    NoTimestamps { path: String, lines: usize },
+}
+
+struct Pending {
+    number: u64,
+    time: Timestamp,
+    basis: TimeBasis,
+    line: Vec<u8>,
+    message: Message,
+    severity: Option<Severity>,
+    component: Option<String>,
+    extra: Vec<u8>,
+    extra_lines: u32,
+    in_window: bool,
+}
+
+struct Scanner<'a> {
+    cfg: &'a ScanConfig,
+    ctx: &'a CollectContext,
+    pctx: ParseContext,
+    locate: Locate,
+    fallbacks: Vec<Locate>,
+    pending: Option<Pending>,
+    /// Lines before the first timestamp: nothing to attach them to.
+    unattached: u64,
+    first_unattached: u64,
+    scratch: Vec<u8>,
+    bases: [u64; 4],
+}
+
+pub fn scan<R: Read>(
+    input: R,
+    cfg: &ScanConfig,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    let io_err = |source| ScanError::Io { path: cfg.path.to_string(), source };
+    let pctx = ParseContext::new(cfg.zone, ctx.window.until);
+    let mut reader = LineReader::new(input, MAX_LINE);
+    let mut sample: Vec<(u64, Vec<u8>, bool)> = Vec::new();
+    while sample.len() < SAMPLE_LINES {
+        match reader.next_line().map_err(io_err)? {
+            Some(l) => sample.push((l.number, l.bytes.to_vec(), l.truncated)),
+            None => break,
+        }
+    }
+    if sample.is_empty() {
+        sink.note("empty file".to_string());
+        return Ok(());
+    }
+    let stripped: Vec<Vec<u8>> = sample.iter().map(|(_, b, _)| strip_ansi(b).into_owned()).collect();
+    let locate = match &cfg.locate {
+        Some(l) => l.clone(),
+        None => layout::learn(stripped.iter().map(Vec::as_slice).filter(|l| !l.is_empty()), &pctx)
+            .ok_or_else(|| ScanError::NoTimestamps { path: cfg.path.to_string(), lines: sample.len() })?,
+    };
+    let fallbacks = if cfg.locate.is_some() {
+        Vec::new()
+    } else {
+        layout::candidates().into_iter().filter(|c| *c != locate).collect()
+    };
+    let mut sc = Scanner {
+        cfg,
+        ctx,
+        pctx,
+        locate: locate.clone(),
+        fallbacks,
+        pending: None,
+        unattached: 0,
+        first_unattached: 0,
+        scratch: Vec::new(),
+        bases: [0; 4],
+    };
+    for (number, bytes, truncated) in &sample {
+        sc.line(*number, bytes, *truncated, sink)?;
+    }
+    drop(sample);
+    while let Some(l) = reader.next_line().map_err(io_err)? {
+        sc.line(l.number, l.bytes, l.truncated, sink)?;
+    }
+    sc.flush(sink)?;
+    let lines = reader.bytes_read();
+    if sc.unattached > 0 {
+        sink.diagnostic(Diagnostic {
+            locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_unattached }),
+            message: format!("{} line(s) before the first timestamp could not be dated", sc.unattached),
+        });
+    }
+    let mut note = format!("{} bytes, timestamps: {}", lines, locate.describe());
+    let bases = [TimeBasis::Explicit, TimeBasis::Epoch, TimeBasis::AssumedZone, TimeBasis::InferredYear];
+    for (b, n) in bases.iter().zip(sc.bases) {
+        if n > 0 {
+            note.push_str(&format!(", {n} {}", b.describe()));
+            if matches!(b, TimeBasis::AssumedZone | TimeBasis::InferredYear) {
+                note.push_str(&format!(" ({})", cfg.zone));
+            }
+        }
+    }
+    sink.note(note);
+    Ok(())
+}
+
+impl Scanner<'_> {
+    fn line(&mut self, number: u64, raw: &[u8], truncated: bool, sink: &mut dyn EventSink) -> Result<(), Stopped> {
+        if truncated {
+            sink.diagnostic(Diagnostic {
+                locator: Some(Locator::Line { path: self.cfg.path.clone(), line: number }),
+                message: format!("line longer than {MAX_LINE} bytes: the rest of it was skipped"),
+            });
+        }
+        let bytes = strip_ansi(raw);
+        let stamp = layout::read(&self.locate, &bytes, &self.pctx).or_else(|| self.fallback(&bytes));
+        match stamp {
+            Some(s) => {
+                self.flush(sink)?;
+                self.start(number, &bytes, s);
+            }
+            None => self.continuation(number, &bytes),
+        }
+        Ok(())
+    }
+
+    /// Another layout for a line the learned one cannot read, tried only on
+    /// lines that do not look like continuations (which start with blanks).
+    fn fallback(&self, b: &[u8]) -> Option<Stamp> {
+        match b.first() {
+            None | Some(b' ') | Some(b'\t') => None,
+            Some(_) => self.fallbacks.iter().find_map(|l| layout::read(l, b, &self.pctx)),
+        }
+    }
+
+    fn start(&mut self, number: u64, bytes: &[u8], s: Stamp) {
+        let in_window = self.ctx.window.contains(s.time);
+        let mut p = self.pending.take().unwrap_or_else(|| Pending {
+            number,
+            time: s.time,
+            basis: s.basis,
+            line: Vec::new(),
+            message: Message::Cut { skip_from: 0, skip_to: 0 },
+            severity: None,
+            component: None,
+            extra: Vec::new(),
+            extra_lines: 0,
+            in_window,
+        });
+        p.number = number;
+        p.time = s.time;
+        p.basis = s.basis;
+        p.line.clear();
+        if in_window {
+            p.line.extend_from_slice(bytes);
+        }
+        p.message = s.message;
+        p.severity = s.severity;
+        p.component = s.component;
+        p.extra.clear();
+        p.extra_lines = 0;
+        p.in_window = in_window;
+        self.pending = Some(p);
+    }
+
+    fn continuation(&mut self, number: u64, bytes: &[u8]) {
+        let Some(p) = self.pending.as_mut() else {
+            if self.unattached == 0 {
+                self.first_unattached = number;
+            }
+            self.unattached += 1;
+            return;
+        };
+        if !p.in_window {
+            return;
+        }
+        p.extra_lines = p.extra_lines.saturating_add(1);
+        if p.extra.len() < EXCERPT_MAX {
+            p.extra.push(b'\n');
+            let room = EXCERPT_MAX.saturating_sub(p.extra.len());
+            p.extra.extend_from_slice(bytes.get(..bytes.len().min(room)).unwrap_or_default());
+        }
+        // A traceback or panic under a line raises that line's severity.
+        let t = bytes.get(bytes.iter().take_while(|c| c.is_ascii_whitespace()).count()..).unwrap_or_default();
+        let raised = if t.starts_with(b"panic:") || t.starts_with(b"fatal error:") {
+            Some(Severity::Critical)
+        } else if t.starts_with(b"Traceback (most recent call last)") || t.starts_with(b"Exception in thread") {
+            Some(Severity::Error)
+        } else {
+            None
+        };
+        if raised > p.severity {
+            p.severity = raised;
+        }
+    }
+
+    fn flush(&mut self, sink: &mut dyn EventSink) -> Result<(), Stopped> {
+        let Some(p) = self.pending.as_mut() else { return Ok(()) };
+        if !p.in_window {
+            return Ok(());
+        }
+        p.in_window = false; // flushed once
+        let msg: &[u8] = match &p.message {
+            Message::Cut { skip_from: 0, skip_to } => p.line.get(*skip_to..).unwrap_or_default(),
+            Message::Cut { skip_from, skip_to } => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(p.line.get(..*skip_from).unwrap_or_default());
+                self.scratch.extend_from_slice(p.line.get(*skip_to..).unwrap_or_default());
+                &self.scratch
+            }
+            Message::Built(s) => s.as_bytes(),
+        };
+        let msg = trim(msg);
+        let sev = p.severity.or_else(|| severity::detect(msg));
+        let alarming = sev.is_some_and(|s| s >= Severity::Warning);
+        let state = !alarming && is_state_change(msg);
+        if self.ctx.detail == Detail::Notable && !alarming && !state {
+            sink.skip(p.time, p.extra_lines);
+            return Ok(());
+        }
+        let idx = match p.basis {
+            TimeBasis::Explicit => 0,
+            TimeBasis::Epoch => 1,
+            TimeBasis::AssumedZone => 2,
+            TimeBasis::InferredYear => 3,
+        };
+        if let Some(n) = self.bases.get_mut(idx) {
+            *n += 1;
+        }
+        let component: Arc<str> = match p.component.take().or_else(|| bracket_component(msg)) {
+            Some(c) => Arc::from(c),
+            None => self.cfg.component.clone(),
+        };
+        let summary = clean(msg, SUMMARY_MAX);
+        let mut raw = std::mem::take(&mut p.line);
+        raw.extend_from_slice(&p.extra);
+        let excerpt = clean(&raw, EXCERPT_MAX);
+        p.line = raw;
+        let locator = Locator::Line { path: self.cfg.path.clone(), line: p.number };
+        if excerpt.invalid_utf8 {
+            sink.diagnostic(Diagnostic {
+                locator: Some(locator.clone()),
+                message: "invalid UTF-8: bytes shown as U+FFFD".to_string(),
+            });
+        }
+        sink.emit(Event {
+            time: p.time,
+            basis: p.basis,
+            collector: "logfile",
+            component,
+            kind: if state { EventKind::StateChange } else { EventKind::Log },
+            severity: sev,
+            summary: summary.text,
+            evidence: Evidence { locator, excerpt: excerpt.text },
+            continuation_lines: p.extra_lines,
+        })
+    }
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let s = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let e = b.iter().rev().take_while(|c| c.is_ascii_whitespace()).count();
+    b.get(s..b.len().saturating_sub(e).max(s)).unwrap_or_default()
+}
+
+/// `ERROR [backend.api] …` → `backend.api`: a bracketed name right after the
+/// level word (Python's `%(levelname)s [%(name)s]`, many others). A bracket
+/// elsewhere is more often a thread, a pid or a client address.
+fn bracket_component(msg: &[u8]) -> Option<String> {
+    let word_len = msg.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    severity::from_word(msg.get(..word_len)?)?;
+    let rest = msg.get(word_len..)?;
+    let rest = rest.get(rest.iter().take_while(|c| matches!(c, b' ' | b':')).count()..)?;
+    if rest.first() != Some(&b'[') {
+        return None;
+    }
+    let close = memchr::memchr(b']', rest.get(..rest.len().min(80))?)?;
+    let name = rest.get(1..close)?;
+    let ok = name.first().is_some_and(u8::is_ascii_alphabetic)
+        && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':'));
+    ok.then(|| String::from_utf8_lossy(name).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reconstruct_core::TimeWindow;
+
+    #[derive(Default)]
+    struct Collect {
+        events: Vec<Event>,
+        skipped: u64,
+        skipped_lines: u64,
+        diags: Vec<Diagnostic>,
+    }
+
+    impl EventSink for Collect {
+        fn emit(&mut self, event: Event) -> Result<(), Stopped> {
+            self.events.push(event);
+            Ok(())
+        }
+        fn skip(&mut self, _t: Timestamp, extra: u32) {
+            self.skipped += 1;
+            self.skipped_lines += u64::from(extra);
+        }
+        fn diagnostic(&mut self, d: Diagnostic) {
+            self.diags.push(d);
+        }
+        fn note(&mut self, _t: String) {}
+    }
+
+    fn window() -> TimeWindow {
+        let t = |s: &str| reconstruct_core::window::parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+        TimeWindow::new(t("2025-12-26T14:00:00Z"), t("2025-12-26T15:00:00Z")).unwrap()
+    }
+
+    fn run(input: &[u8], detail: Detail) -> Result<Collect, CollectError> {
+        let cfg = ScanConfig { path: "logs/app.log".into(), component: "app".into(), zone: Zone::Utc, locate: None };
+        let ctx = CollectContext { window: window(), detail };
+        let mut out = Collect::default();
+        scan(input, &cfg, &ctx, &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn continuation_lines_join_their_event() {
+        let input = b"2025-12-26 14:30:15 ERROR [backend.api] boom\nTraceback (most recent call last):\n  File \"x.py\", line 1\nValueError: bad\n2025-12-26 14:30:16 INFO ok\n";
+        let out = run(input, Detail::All).unwrap();
+        assert_eq!(out.events.len(), 2);
+        let e = &out.events[0];
+        assert_eq!(e.continuation_lines, 3);
+        assert_eq!(&*e.component, "backend.api");
+        assert_eq!(e.severity, Some(Severity::Error));
+        assert_eq!(e.evidence.locator.to_string(), "logs/app.log:1");
+        assert!(e.evidence.excerpt.contains("ValueError: bad"));
+        assert_eq!(out.events[1].evidence.locator.to_string(), "logs/app.log:5");
+        assert_eq!(&*out.events[1].component, "app");
+    }
+
+    #[test]
+    fn traceback_under_info_raises_severity() {
+        let input = b"2025-12-26 14:30:15 worker loop\nTraceback (most recent call last):\n  x\n";
+        let out = run(input, Detail::Notable).unwrap();
+        assert_eq!(out.events.len(), 1);
+        assert_eq!(out.events[0].severity, Some(Severity::Error));
+    }
+
+    #[test]
+    fn notable_mode_counts_what_it_does_not_build() {
+        let input = b"2025-12-26 14:30:15 INFO a\n  more\n2025-12-26 14:30:16 WARN b\n2025-12-26 14:30:17 INFO Application startup complete\n";
+        let out = run(input, Detail::Notable).unwrap();
+        assert_eq!(out.events.len(), 2);
+        assert_eq!(out.events[1].kind, EventKind::StateChange);
+        assert_eq!((out.skipped, out.skipped_lines), (1, 1));
+    }
+
+    #[test]
+    fn crlf_ansi_nul_and_invalid_utf8() {
+        let input = b"2025-12-26 14:30:15 ERROR a\x00b\r\n\x1b[31m2025-12-26 14:30:16\x1b[0m ERROR caf\xe9\r\n";
+        let out = run(input, Detail::All).unwrap();
+        assert_eq!(out.events.len(), 2);
+        assert_eq!(out.events[0].summary, "ERROR a\u{FFFD}b");
+        assert_eq!(out.events[1].summary, "ERROR caf\u{FFFD}");
+        assert_eq!(out.diags.len(), 1);
+        assert_eq!(out.diags[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:2".into()));
+    }
+
+    #[test]
+    fn megabyte_line_and_out_of_window_lines() {
+        let mut input = b"2025-12-26 13:59:59 ERROR before\n2025-12-26 14:30:15 ERROR ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 1 << 20));
+        input.extend_from_slice(b"\n2025-12-26 15:00:01 ERROR after\n  cont of after\n");
+        let out = run(&input, Detail::All).unwrap();
+        assert_eq!(out.events.len(), 1);
+        assert!(out.events[0].summary.len() <= SUMMARY_MAX + 3);
+        assert!(out.diags.is_empty());
+    }
+
+    #[test]
+    fn empty_and_undated_files() {
+        let out = run(b"", Detail::All).unwrap();
+        assert!(out.events.is_empty());
+        let err = run(b"hello\nworld\n", Detail::All).err().unwrap().to_string();
+        assert!(err.contains("no timestamp found in the first 2 lines of logs/app.log"), "{err}");
+    }
+
+    #[test]
+    fn lines_before_the_first_timestamp_are_reported() {
+        let out = run(b"orphan\n2025-12-26 14:30:15 ERROR x\n", Detail::All).unwrap();
+        assert_eq!(out.events.len(), 1);
+        assert_eq!(out.diags.len(), 1);
+        assert_eq!(out.diags[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:1".into()));
+    }
+
+    #[test]
+    fn a_line_in_another_layout_is_still_dated() {
+        let input = b"2025-12-26 14:30:15 ERROR a\n2025-12-26 14:30:16 ERROR b\nDec 26 14:30:17 host ERROR c\n";
+        let out = run(input, Detail::All).unwrap();
+        assert_eq!(out.events.len(), 3);
+        assert_eq!(out.events[2].time.hms(), "14:30:17");
+    }
+}
