@@ -1,0 +1,148 @@
+//! The live walk over a repository with libgit2.
+//!
+//! git2's time-sorted revwalk reads the whole history before it yields the
+//! first commit. This walk keeps a heap of commits by committer time and
+//! does not expand a commit older than `--since`, so it reads the window
+//! plus one frontier commit per line of history. That is also what
+//! `git log --since` does: a commit older than the bound is not shown and
+//! its parents are not reached through it (even when clock skew makes a
+//! parent newer than its child).
+
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::path::Path;
+
+use git2::{Commit, DiffOptions, Oid, Repository};
+use reconstruct_core::{TimeWindow, Timestamp};
+
+use crate::CommitInfo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("cannot open git repository {path}: {source}")]
+    Open { path: String, source: git2::Error },
+    #[error("git error in {path}: {source}")]
+    Git { path: String, source: git2::Error },
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WalkStats {
+    pub refs: usize,
+    pub visited: usize,
+}
+
+/// The repository's name: its work tree's directory name.
+pub fn repo_name(path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let base = if abs.file_name().is_some_and(|n| n == ".git") { abs.parent().map(Path::to_path_buf) } else { Some(abs) };
+    base.and_then(|p| p.file_name().map(|n| n.to_string_lossy().trim_end_matches(".git").to_string()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "repository".to_string())
+}
+
+/// True when `path` is inside a git repository.
+pub fn is_repository(path: &Path) -> bool {
+    Repository::discover(path).is_ok()
+}
+
+fn commit_time(c: &Commit<'_>) -> i64 {
+    c.committer().when().seconds()
+}
+
+/// Commits reachable from any branch, remote-tracking branch, tag or HEAD
+/// whose committer time is inside the window.
+pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<CommitInfo>, WalkStats), WalkError> {
+    let name = path.display().to_string();
+    let repo = Repository::discover(path).map_err(|source| WalkError::Open { path: name.clone(), source })?;
+    let git = |source| WalkError::Git { path: name.clone(), source };
+    let mut stats = WalkStats::default();
+    let mut refs_at: HashMap<Oid, Vec<String>> = HashMap::new();
+    let mut tips: Vec<Oid> = Vec::new();
+    for r in repo.references().map_err(git)? {
+        let Ok(r) = r else { continue };
+        let Some(full) = r.name().map(str::to_string) else { continue };
+        let label = if let Some(t) = full.strip_prefix("refs/tags/") {
+            format!("tag: {t}")
+        } else if let Some(b) = full.strip_prefix("refs/heads/") {
+            b.to_string()
+        } else if let Some(b) = full.strip_prefix("refs/remotes/") {
+            b.to_string()
+        } else {
+            continue;
+        };
+        // A tag may name a tree or blob; only commits are walked.
+        let Ok(c) = r.peel_to_commit() else { continue };
+        stats.refs += 1;
+        refs_at.entry(c.id()).or_default().push(label);
+        tips.push(c.id());
+    }
+    if let Ok(head) = repo.head().and_then(|h| h.peel_to_commit()) {
+        tips.push(head.id());
+    }
+    let since = window.since.unix_seconds();
+    // `git log --since/--until` compare whole seconds; so does this, and an
+    // until bound inside a second keeps that second's commits.
+    let until = window.until.unix_seconds();
+    let mut heap: BinaryHeap<(i64, Oid)> = BinaryHeap::new();
+    let mut seen: HashSet<Oid> = HashSet::new();
+    for t in tips {
+        if seen.insert(t) {
+            let c = repo.find_commit(t).map_err(git)?;
+            heap.push((commit_time(&c), t));
+        }
+    }
+    let mut out = Vec::new();
+    while let Some((time, id)) = heap.pop() {
+        stats.visited += 1;
+        if time < since {
+            continue;
+        }
+        let c = repo.find_commit(id).map_err(git)?;
+        for p in c.parent_ids() {
+            if seen.insert(p) {
+                // A missing parent (shallow clone) ends that line of history.
+                if let Ok(pc) = repo.find_commit(p) {
+                    heap.push((commit_time(&pc), p));
+                }
+            }
+        }
+        if time <= until {
+            let mut refs = refs_at.remove(&id).unwrap_or_default();
+            refs.sort();
+            out.push(info(&repo, &c, refs).map_err(git)?);
+        }
+    }
+    Ok((out, stats))
+}
+
+fn info(repo: &Repository, c: &Commit<'_>, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
+    let short = c.as_object().short_id()?.as_str().unwrap_or_default().to_string();
+    let author = c.author();
+    let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
+    let (subject, body) = match message.split_once('\n') {
+        Some((s, b)) => (s.trim().to_string(), b.trim_start_matches('\n').to_string()),
+        None => (message.trim().to_string(), String::new()),
+    };
+    let tree = c.tree()?;
+    let parent_tree = match c.parents().next() {
+        Some(p) => Some(p.tree()?),
+        None => None,
+    };
+    let mut opts = DiffOptions::new();
+    let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
+    let files = diff
+        .deltas()
+        .filter_map(|d| d.new_file().path().or_else(|| d.old_file().path()).map(|p| p.display().to_string()))
+        .collect();
+    let seconds = commit_time(c);
+    Ok(CommitInfo {
+        id: c.id().to_string(),
+        short,
+        parents: c.parent_count(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        committed: Timestamp::from_unix_seconds(seconds, 0).unwrap_or(Timestamp::MIN),
+        subject,
+        body,
+        refs,
+        files,
+    })
+}

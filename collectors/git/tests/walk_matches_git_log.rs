@@ -1,0 +1,104 @@
+//! The live walk finds exactly the commits `git log --since --until` finds,
+//! on a repository with a merge, tags, a remote-tracking branch and clock skew.
+
+use std::path::Path;
+use std::process::Command;
+
+use git2::{Oid, Repository, Signature, Time};
+use reconstruct_core::window::parse_bound;
+use reconstruct_core::{TimeWindow, Timestamp, Zone};
+use reconstruct_git::walk::commits_in_window;
+
+const BASE: i64 = 1_766_743_200; // 2025-12-26T10:00:00Z
+
+fn commit(repo: &Repository, refname: Option<&str>, minutes: i64, msg: &str, parents: &[Oid], file: &str) -> Oid {
+    let when = Time::new(BASE + minutes * 60, 60);
+    let sig = Signature::new("Tester", "t@example.com", &when).unwrap();
+    std::fs::write(repo.workdir().unwrap().join(file), msg).unwrap();
+    let mut idx = repo.index().unwrap();
+    idx.add_path(Path::new(file)).unwrap();
+    let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+    let parents: Vec<_> = parents.iter().map(|p| repo.find_commit(*p).unwrap()).collect();
+    let refs: Vec<_> = parents.iter().collect();
+    repo.commit(refname, &sig, &sig, msg, &tree, &refs).unwrap()
+}
+
+fn git_log(dir: &Path, since: &str, until: &str) -> Vec<String> {
+    let out = Command::new("git")
+        .args(["log", "--branches", "--remotes", "--tags", "--format=%H"])
+        .arg(format!("--since={since}"))
+        .arg(format!("--until={until}"))
+        .current_dir(dir)
+        .output()
+        .expect("git must be installed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut v: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn ours(dir: &Path, since: &str, until: &str) -> Vec<String> {
+    let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+    let w = TimeWindow::new(t(since), t(until)).unwrap();
+    let (commits, _) = commits_in_window(dir, &w).unwrap();
+    let mut v: Vec<String> = commits.into_iter().map(|c| c.id).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn same_commits_as_git_log_in_every_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let c1 = commit(&repo, Some("HEAD"), 0, "c1", &[], "a.txt");
+    let c2 = commit(&repo, Some("HEAD"), 60, "c2", &[c1], "a.txt");
+    let f1 = commit(&repo, None, 120, "f1 on feature", &[c2], "b.txt");
+    repo.reference("refs/heads/feature", f1, true, "feature").unwrap();
+    let c3 = commit(&repo, Some("HEAD"), 150, "c3", &[c2], "a.txt");
+    let m = commit(&repo, Some("HEAD"), 180, "Merge feature", &[c3, f1], "a.txt");
+    // Clock skew: c4's clock ran fast, so its child c5 is older than it.
+    let c4 = commit(&repo, Some("HEAD"), 190, "c4 fast clock", &[m], "a.txt");
+    let c5 = commit(&repo, Some("HEAD"), 170, "c5 older than parent", &[c4], "a.txt");
+    let _c6 = commit(&repo, Some("HEAD"), 200, "c6", &[c5], "a.txt");
+    // A tag on an older commit, and a remote-tracking branch off c1.
+    let sig = Signature::new("Tester", "t@example.com", &Time::new(BASE, 0)).unwrap();
+    repo.tag("v1.0", &repo.find_object(c3, None).unwrap(), &sig, "release", false).unwrap();
+    let o1 = commit(&repo, None, 90, "o1 on remote", &[c1], "c.txt");
+    repo.reference("refs/remotes/origin/hotfix", o1, true, "remote").unwrap();
+    // A commit reachable only from a detached, unreferenced object is not counted.
+    let _lost = commit(&repo, None, 130, "unreferenced", &[c2], "d.txt");
+
+    let windows = [
+        ("2025-12-26T09:00:00Z", "2025-12-26T18:00:00Z"),
+        ("2025-12-26T11:00:00Z", "2025-12-26T13:00:00Z"),
+        ("2025-12-26T12:45:00Z", "2025-12-26T14:00:00Z"),
+        ("2025-12-26T13:05:00Z", "2025-12-26T13:15:00Z"),
+        ("2025-12-26T12:55:00Z", "2025-12-26T13:05:00Z"),
+        ("2025-12-26T11:29:59Z", "2025-12-26T11:30:00Z"),
+        ("2025-12-26T16:00:00Z", "2025-12-26T17:00:00Z"),
+    ];
+    for (since, until) in windows {
+        let expected = git_log(dir.path(), since, until);
+        assert_eq!(ours(dir.path(), since, until), expected, "window {since} .. {until}");
+    }
+    // The full window sees the merge with both parents, and the tag.
+    let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+    let w = TimeWindow::new(t("2025-12-26T09:00:00Z"), t("2025-12-26T18:00:00Z")).unwrap();
+    let (all, _) = commits_in_window(dir.path(), &w).unwrap();
+    let merge = all.iter().find(|c| c.subject == "Merge feature").unwrap();
+    assert_eq!(merge.parents, 2);
+    let tagged = all.iter().find(|c| c.subject == "c3").unwrap();
+    assert!(tagged.refs.contains(&"tag: v1.0".to_string()), "{:?}", tagged.refs);
+    assert!(all.iter().any(|c| c.subject == "o1 on remote"));
+    assert!(!all.iter().any(|c| c.subject == "unreferenced"));
+    assert_eq!(all.iter().find(|c| c.subject == "c2").unwrap().files, vec!["a.txt".to_string()]);
+}
+
+#[test]
+fn not_a_repository_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+    let w = TimeWindow::new(t("2025-12-26T09:00:00Z"), t("2025-12-26T18:00:00Z")).unwrap();
+    let err = commits_in_window(&dir.path().join("nope"), &w).unwrap_err().to_string();
+    assert!(err.contains("cannot open git repository"), "{err}");
+}
