@@ -10,7 +10,7 @@ const STATE_WORDS: &[&str] = &[
     "started",
     "startup complete",
     "shutting down",
-    "shutdown",
+    "shutdown complete",
     "stopped",
     "stopping",
     "restarting",

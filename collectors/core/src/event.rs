@@ -24,9 +24,7 @@ impl Timestamp {
 
     /// `None` when the instant is outside what an `i64` of nanoseconds holds.
     pub fn from_unix_seconds(secs: i64, nanos: u32) -> Option<Self> {
-        secs.checked_mul(1_000_000_000)
-            .and_then(|n| n.checked_add(i64::from(nanos)))
-            .map(Timestamp)
+        secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(i64::from(nanos))).map(Timestamp)
     }
 
     pub fn unix_nanos(self) -> i64 {

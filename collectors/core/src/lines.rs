@@ -143,7 +143,15 @@ mod tests {
     #[test]
     fn splits_lines_and_trims_crlf() {
         let got = all(b"a\r\nb\n\nlast", 100);
-        assert_eq!(got, vec![(b"a".to_vec(), 1, false), (b"b".to_vec(), 2, false), (vec![], 3, false), (b"last".to_vec(), 4, false)]);
+        assert_eq!(
+            got,
+            vec![
+                (b"a".to_vec(), 1, false),
+                (b"b".to_vec(), 2, false),
+                (vec![], 3, false),
+                (b"last".to_vec(), 4, false)
+            ]
+        );
         assert!(all(b"", 100).is_empty());
     }
 

@@ -55,9 +55,13 @@ pub fn detect(msg: &[u8]) -> Option<Severity> {
             continue;
         }
         let upper = word.iter().all(u8::is_ascii_uppercase);
-        let bracketed = matches!(before, Some(b'[') | Some(b':') | Some(b'<')) && matches!(after, Some(b']') | Some(b'>'));
+        let bracketed =
+            matches!(before, Some(b'[') | Some(b':') | Some(b'<')) && matches!(after, Some(b']') | Some(b'>'));
         let field = before == Some(b'=') && is_level_key(head.get(..start.saturating_sub(1)).unwrap_or_default())
-            || before == Some(b'"') && head.get(..start.saturating_sub(1)).is_some_and(|p| p.ends_with(b"\"level\":") || p.ends_with(b"\"level\": "));
+            || before == Some(b'"')
+                && head
+                    .get(..start.saturating_sub(1))
+                    .is_some_and(|p| p.ends_with(b"\"level\":") || p.ends_with(b"\"level\": "));
         if upper || bracketed || field {
             if let Some(s) = from_word(word) {
                 return Some(s);

@@ -523,7 +523,10 @@ mod tests {
         assert!(parse_epoch(b"1766759415abc").is_none());
         assert!(parse_epoch(b"99999999999999999999999").is_none());
         assert_eq!(epoch_from_number(1_766_759_415.5).map(|t| t.rfc3339()), Some("2025-12-26T14:30:15.500Z".into()));
-        assert_eq!(epoch_from_number(1_766_759_415_500.0).map(|t| t.rfc3339()), Some("2025-12-26T14:30:15.500Z".into()));
+        assert_eq!(
+            epoch_from_number(1_766_759_415_500.0).map(|t| t.rfc3339()),
+            Some("2025-12-26T14:30:15.500Z".into())
+        );
         assert_eq!(epoch_from_number(f64::NAN), None);
     }
 

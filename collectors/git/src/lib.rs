@@ -1,6 +1,7 @@
 //! Git collector: the commits that landed in the window (by committer time),
 //! from a repository through libgit2 (`walk`) or from saved `git log`
 //! text (`saved`). Both produce the same events.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod saved;
 pub mod walk;
@@ -71,7 +72,11 @@ impl CommitInfo {
 }
 
 /// Hands commits to the sink oldest first, ties by id so runs repeat.
-fn emit_sorted(mut commits: Vec<CommitInfo>, component: &Arc<str>, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+fn emit_sorted(
+    mut commits: Vec<CommitInfo>,
+    component: &Arc<str>,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
     commits.sort_by(|a, b| a.committed.cmp(&b.committed).then_with(|| a.id.cmp(&b.id)));
     let n = commits.len();
     for c in commits {
@@ -128,7 +133,9 @@ impl Collector for GitLogFileCollector {
             });
         }
         if parsed.commits.is_empty() && !bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(format!("{}: no commit found; save it with the git log command in the README", self.display).into());
+            return Err(
+                format!("{}: no commit found; save it with the git log command in the README", self.display).into()
+            );
         }
         let inside = parsed.commits.into_iter().filter(|c| ctx.window.contains(c.committed)).collect();
         emit_sorted(inside, &self.component, sink)

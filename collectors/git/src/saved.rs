@@ -47,7 +47,8 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             (None, Some(t)) => {
                 author_dates_used += 1;
                 if author_dates_used == 1 {
-                    problems.push((d.line, "no CommitDate (save with --pretty=fuller): the author date is used".into()));
+                    problems
+                        .push((d.line, "no CommitDate (save with --pretty=fuller): the author date is used".into()));
                 }
                 t
             }

@@ -33,7 +33,8 @@ pub struct WalkStats {
 /// The repository's name: its work tree's directory name.
 pub fn repo_name(path: &Path) -> String {
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let base = if abs.file_name().is_some_and(|n| n == ".git") { abs.parent().map(Path::to_path_buf) } else { Some(abs) };
+    let base =
+        if abs.file_name().is_some_and(|n| n == ".git") { abs.parent().map(Path::to_path_buf) } else { Some(abs) };
     base.and_then(|p| p.file_name().map(|n| n.to_string_lossy().trim_end_matches(".git").to_string()))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "repository".to_string())

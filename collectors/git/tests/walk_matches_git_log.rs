@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! The live walk finds exactly the commits `git log --since --until` finds,
 //! on a repository with a merge, tags, a remote-tracking branch and clock skew.
 

@@ -49,7 +49,10 @@ pub struct Stamp {
 #[derive(Debug)]
 pub enum Message {
     /// The message is `line[prefix_end.. ]` with `line[skip_from..skip_to]` removed.
-    Cut { skip_from: usize, skip_to: usize },
+    Cut {
+        skip_from: usize,
+        skip_to: usize,
+    },
     Built(String),
 }
 
@@ -265,18 +268,34 @@ mod tests {
             ("2025-12-26 14:30:15.5 z", "2025-12-26T14:30:15.500Z", "z"),
             ("[2025-12-26 14:30:15] w", "2025-12-26T14:30:15Z", "w"),
             ("Dec 26 14:30:15 host app[42]: hi", "2025-12-26T14:30:15Z", "host app[42]: hi"),
-            ("[Fri Dec 26 14:30:15 2025] [error] [client 1.2.3.4] x", "2025-12-26T14:30:15Z", "[error] [client 1.2.3.4] x"),
+            (
+                "[Fri Dec 26 14:30:15 2025] [error] [client 1.2.3.4] x",
+                "2025-12-26T14:30:15Z",
+                "[error] [client 1.2.3.4] x",
+            ),
             (
                 "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a.gif HTTP/1.0\" 200 2326",
                 "2000-10-10T20:55:36Z",
                 "127.0.0.1 - frank  \"GET /a.gif HTTP/1.0\" 200 2326",
             ),
-            ("2025/12/26 14:30:15 [error] 7#7: *1 connect() failed", "2025-12-26T14:30:15Z", "[error] 7#7: *1 connect() failed"),
-            ("2025-12-26 14:31:05.123 UTC [4711] LOG:  checkpoint", "2025-12-26T14:31:05.123Z", "[4711] LOG:  checkpoint"),
+            (
+                "2025/12/26 14:30:15 [error] 7#7: *1 connect() failed",
+                "2025-12-26T14:30:15Z",
+                "[error] 7#7: *1 connect() failed",
+            ),
+            (
+                "2025-12-26 14:31:05.123 UTC [4711] LOG:  checkpoint",
+                "2025-12-26T14:31:05.123Z",
+                "[4711] LOG:  checkpoint",
+            ),
             ("I1226 14:30:15.123456    1 main.go:42] hi", "2025-12-26T14:30:15.123456Z", "1 main.go:42] hi"),
             ("1766759415 epoch secs", "2025-12-26T14:30:15Z", "epoch secs"),
             ("1766759415123 epoch ms", "2025-12-26T14:30:15.123Z", "epoch ms"),
-            (r#"{"time":"2025-12-26T14:30:15Z","level":"error","msg":"db down"}"#, "2025-12-26T14:30:15Z", "ERROR db down"),
+            (
+                r#"{"time":"2025-12-26T14:30:15Z","level":"error","msg":"db down"}"#,
+                "2025-12-26T14:30:15Z",
+                "ERROR db down",
+            ),
             (r#"{"timestamp":"2025-12-26 14:30:15.1","message":"m"}"#, "2025-12-26T14:30:15.100Z", "m"),
             (r#"{"ts":1766759415.5,"msg":"zap"}"#, "2025-12-26T14:30:15.500Z", "zap"),
             (r#"{"@timestamp":"2025-12-26T14:30:15Z","message":"ecs"}"#, "2025-12-26T14:30:15Z", "ecs"),

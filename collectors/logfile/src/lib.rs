@@ -1,6 +1,7 @@
 //! Log-file collector: any text log with timestamps, each event with its
 //! `file:line` evidence. Parsing lives in `layout` and `scan` (pure, on
 //! bytes); `fetch` finds the files.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod fetch;
 pub mod layout;
@@ -38,8 +39,8 @@ impl Collector for LogFileCollector {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let f = File::open(&self.file)
-            .map_err(|source| ScanError::Io { path: self.config.path.to_string(), source })?;
+        let f =
+            File::open(&self.file).map_err(|source| ScanError::Io { path: self.config.path.to_string(), source })?;
         if f.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(format!("{} is a directory", self.config.path).into());
         }

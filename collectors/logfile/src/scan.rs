@@ -130,7 +130,7 @@ pub fn scan<R: Read>(
             message: format!("{} line(s) before the first timestamp could not be dated", sc.unattached),
         });
     }
-    let mut note = format!("{} bytes, timestamps: {}", lines, locate.describe());
+    let mut note = format!("{}, timestamps: {}", human_bytes(lines), locate.describe());
     let bases = [TimeBasis::Explicit, TimeBasis::Epoch, TimeBasis::AssumedZone, TimeBasis::InferredYear];
     for (b, n) in bases.iter().zip(sc.bases) {
         if n > 0 {
@@ -254,10 +254,6 @@ impl Scanner<'_> {
         let sev = p.severity.or_else(|| severity::detect(msg));
         let alarming = sev.is_some_and(|s| s >= Severity::Warning);
         let state = !alarming && is_state_change(msg);
-        if self.ctx.detail == Detail::Notable && !alarming && !state {
-            sink.skip(p.time, p.extra_lines);
-            return Ok(());
-        }
         let idx = match p.basis {
             TimeBasis::Explicit => 0,
             TimeBasis::Epoch => 1,
@@ -267,11 +263,20 @@ impl Scanner<'_> {
         if let Some(n) = self.bases.get_mut(idx) {
             *n += 1;
         }
-        let component: Arc<str> = match p.component.take().or_else(|| bracket_component(msg)) {
-            Some(c) => Arc::from(c),
-            None => self.cfg.component.clone(),
+        if self.ctx.detail == Detail::Notable && !alarming && !state {
+            sink.skip(p.time, p.extra_lines);
+            return Ok(());
+        }
+        let mut summary = clean(msg, SUMMARY_MAX);
+        let component: Arc<str> = if let Some(c) = p.component.take() {
+            Arc::from(c)
+        } else if let Some(c) = bracket_component(msg) {
+            // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
+            summary.text = drop_bracket(&summary.text, &c);
+            Arc::from(c)
+        } else {
+            self.cfg.component.clone()
         };
-        let summary = clean(msg, SUMMARY_MAX);
         let mut raw = std::mem::take(&mut p.line);
         raw.extend_from_slice(&p.extra);
         let excerpt = clean(&raw, EXCERPT_MAX);
@@ -294,6 +299,29 @@ impl Scanner<'_> {
             evidence: Evidence { locator, excerpt: excerpt.text },
             continuation_lines: p.extra_lines,
         })
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS.get(unit).copied().unwrap_or("TiB"))
+}
+
+/// `ERROR   [api] boom` → `ERROR boom`.
+fn drop_bracket(text: &str, name: &str) -> String {
+    let tag = format!("[{name}]");
+    match text.split_once(&tag) {
+        Some((level, rest)) => format!("{} {}", level.trim_end(), rest.trim_start()).trim().to_string(),
+        None => text.to_string(),
     }
 }
 
@@ -370,6 +398,7 @@ mod tests {
         let e = &out.events[0];
         assert_eq!(e.continuation_lines, 3);
         assert_eq!(&*e.component, "backend.api");
+        assert_eq!(e.summary, "ERROR boom");
         assert_eq!(e.severity, Some(Severity::Error));
         assert_eq!(e.evidence.locator.to_string(), "logs/app.log:1");
         assert!(e.evidence.excerpt.contains("ValueError: bad"));

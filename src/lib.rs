@@ -1,0 +1,42 @@
+//! reconstruct rebuilds the timeline of an outage from evidence: it builds
+//! collectors for the sources named on the command line or in a saved
+//! bundle, runs them concurrently, merges their events into one ordered
+//! timeline, summarises it into the rows a post-mortem needs, and renders it.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod bundle;
+pub mod cli;
+pub mod exit;
+pub mod merge;
+pub mod render;
+pub mod runner;
+pub mod sources;
+pub mod summarise;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+pub use exit::Exit;
+
+/// Runs the command line; never panics on bad input, reports errors with
+/// their whole chain on stderr.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let parsed = match <cli::Cli as clap::Parser>::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    match cli::execute(parsed) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            eprintln!("reconstruct: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            Exit::Error.into()
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The Phase 2 table exactly as the post-mortem template shows it
+//! (`| Time (UTC) | Event | Component | Evidence |`), then the coverage
+//! section that says what was read and what was not.
+
+use std::io::{self, Write};
+
+use reconstruct_core::Timestamp;
+
+use super::{fold_suffix, status_text, thousands, Timeline};
+
+/// Longest event text in a cell; the excerpt in the machine formats is whole.
+const CELL_MAX: usize = 200;
+
+pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let days = t.window.spans_days();
+    let when = |ts: Timestamp| if days { ts.date_hms() } else { ts.hms() };
+    writeln!(out, "### Timeline")?;
+    writeln!(out)?;
+    writeln!(out, "Window: {} to {} (UTC)", t.window.since, t.window.until)?;
+    writeln!(out)?;
+    writeln!(out, "| Time (UTC) | Event | Component | Evidence |")?;
+    writeln!(out, "|------------|-------|-----------|----------|")?;
+    for r in t.rows {
+        writeln!(
+            out,
+            "| {} | {}{} | {} | {} |",
+            when(r.event.time),
+            cell(&r.event.summary, CELL_MAX),
+            cell(&fold_suffix(r), 60),
+            cell(&r.event.component, 80),
+            code(&r.event.evidence.locator.to_string()),
+        )?;
+    }
+    if t.rows.is_empty() {
+        writeln!(out, "| - | No events in this window | - | - |")?;
+    }
+    writeln!(out)?;
+    let tot = t.totals;
+    if t.all {
+        writeln!(out, "{} events in the window, every one shown.", thousands(tot.events))?;
+    } else {
+        let mut parts = vec![format!("{} rows shown", thousands(t.rows.len() as u64))];
+        if tot.folded > 0 {
+            parts.push(format!("{} repeats folded into them", thousands(tot.folded)));
+        }
+        if tot.over_budget_rows > 0 {
+            parts.push(format!(
+                "{} lower-ranked rows ({} events) over the --max-rows budget",
+                thousands(tot.over_budget_rows),
+                thousands(tot.over_budget_events)
+            ));
+        }
+        if tot.routine > 0 {
+            parts.push(format!("{} routine events (info, debug) not shown", thousands(tot.routine)));
+        }
+        if tot.unclustered > 0 {
+            parts.push(format!("{} events with too many distinct messages to fold", thousands(tot.unclustered)));
+        }
+        writeln!(
+            out,
+            "{} events in the window: {}. `--all` shows every event.",
+            thousands(tot.events),
+            parts.join(", ")
+        )?;
+    }
+    writeln!(out)?;
+    coverage(t, out)
+}
+
+fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "### Evidence coverage")?;
+    writeln!(out)?;
+    if t.coverage.is_empty() {
+        writeln!(out, "No sources were read.")?;
+        return Ok(());
+    }
+    writeln!(out, "| Source | Status | Events | First | Last | Notes |")?;
+    writeln!(out, "|--------|--------|--------|-------|------|-------|")?;
+    for o in t.coverage {
+        let total = o.events + o.tally.skipped;
+        let first = [o.first, o.tally.first_skipped].into_iter().flatten().min();
+        let last = [o.last, o.tally.last_skipped].into_iter().flatten().max();
+        let fmt = |x: Option<Timestamp>| x.map_or("-".to_string(), |x| x.date_hms());
+        let mut notes = o.tally.notes.clone();
+        if o.tally.late > 0 {
+            notes.push(format!("{} events too far out of order to sort, shown where read", o.tally.late));
+        }
+        if o.tally.diagnostics_total > 0 {
+            notes.push(format!("{} problem(s) reading it, listed below", o.tally.diagnostics_total));
+        }
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&o.source.to_string(), 120),
+            cell(&status_text(&o.status), 400),
+            thousands(total),
+            fmt(first),
+            fmt(last),
+            cell(&notes.join("; "), 400),
+        )?;
+    }
+    let problems: Vec<_> = t.coverage.iter().filter(|o| o.tally.diagnostics_total > 0).collect();
+    if !problems.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "What could not be read:")?;
+        writeln!(out)?;
+        for o in problems {
+            for d in &o.tally.diagnostics {
+                let at = d.locator.as_ref().map_or(o.source.to_string(), ToString::to_string);
+                writeln!(out, "- {}: {}", code(&at), cell(&d.message, 300))?;
+            }
+            let more = o.tally.diagnostics_total.saturating_sub(o.tally.diagnostics.len() as u64);
+            if more > 0 {
+                writeln!(out, "- {}: {} more", code(&o.source.to_string()), thousands(more))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Text safe inside a table cell: one line, `|` and markdown specials
+/// escaped, bounded length.
+pub fn cell(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 8);
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '|' | '\\' | '`' | '*' | '<' | '>' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that survives backticks and pipes inside it.
+pub fn code(s: &str) -> String {
+    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean = clean.replace('|', "\\|");
+    let longest = clean.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if clean.starts_with('`') || clean.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{clean}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        assert_eq!(cell("a|b\nc`d", 100), "a\\|b c\\`d");
+        assert_eq!(cell("<script>", 100), "\\<script\\>");
+        assert_eq!(cell("abcdef", 3), "abc…");
+        assert_eq!(code("logs/a.log:12"), "`logs/a.log:12`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+}

@@ -1,0 +1,86 @@
+//! Renderers: the same timeline as the post-mortem's markdown table, as
+//! JSON, JSON lines or CSV. None of them knows where events came from.
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+
+use std::io::{self, Write};
+
+use reconstruct_core::{Event, TimeWindow};
+
+use crate::runner::{Outcome, Status};
+use crate::summarise::{Row, Totals};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The Phase 2 table of the post-mortem, with a coverage section.
+    Md,
+    /// One document: window, events, coverage.
+    Json,
+    /// One event per line.
+    Jsonl,
+    /// One event per row, with a header.
+    Csv,
+}
+
+/// Everything a renderer may show.
+pub struct Timeline<'a> {
+    pub window: TimeWindow,
+    pub rows: &'a [Row],
+    pub totals: &'a Totals,
+    pub coverage: &'a [Outcome],
+    /// True when every event is shown (`--all`), so nothing was folded.
+    pub all: bool,
+}
+
+pub fn render(format: Format, t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Md => markdown::render(t, out),
+        Format::Json => json::render(t, out),
+        Format::Jsonl => t.rows.iter().try_for_each(|r| json::write_line(r, out)),
+        Format::Csv => {
+            csv::header(out)?;
+            t.rows.iter().try_for_each(|r| csv::row(r, out))
+        }
+    }
+}
+
+/// The text of a row as the table and the machine formats show it.
+pub fn row_text(r: &Row) -> String {
+    format!("{}{}", r.event.summary, fold_suffix(r))
+}
+
+/// ` (×209 until 14:42:58)` for a folded row, else nothing.
+pub fn fold_suffix(r: &Row) -> String {
+    if r.count > 1 {
+        format!(" (×{} until {})", thousands(r.count), r.last.hms())
+    } else {
+        String::new()
+    }
+}
+
+pub fn status_text(s: &Status) -> String {
+    match s {
+        Status::Complete => "ok".to_string(),
+        Status::Failed(e) => format!("FAILED: {e}"),
+        Status::TimedOut(d) => format!("TIMED OUT after {}s (events read until then are shown)", d.as_secs()),
+    }
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An event for the streaming formats (`--all` with jsonl or csv).
+pub fn single(e: Event) -> Row {
+    Row { last: e.time, event: e, count: 1 }
+}
