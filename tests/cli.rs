@@ -1,0 +1,254 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! The binary end to end, over the shipped seed bundle and over files the
+//! tests write: what a user runs, what they see, and the exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SEED: &str = "fixtures/inc-20251226-001";
+const SINCE: &str = "2025-12-26T14:00:00Z";
+const UNTIL: &str = "2025-12-26T15:00:00Z";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reconstruct")).args(args).current_dir(root()).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn seed(extra: &[&str]) -> Output {
+    let mut args = vec!["--fixtures", SEED, "--since", SINCE, "--until", UNTIL];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn table_rows(md: &str) -> Vec<Vec<String>> {
+    md.lines()
+        .skip_while(|l| !l.starts_with("| Time (UTC)"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn seed_dry_run_prints_the_phase_2_table() {
+    let o = seed(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = stdout(&o);
+    insta::assert_snapshot!("seed_dry_run", md);
+
+    let rows = table_rows(&md);
+    let first_error = rows.iter().position(|r| r[1].contains("500 Internal Server Error")).expect("first 500 row");
+    let fix = rows.iter().position(|r| r[1].contains("fix: add missing indexes")).expect("fix commit row");
+    assert!(first_error < fix, "time order");
+    assert_eq!(rows[first_error][0], "14:30:15");
+    assert!(rows[first_error][1].contains("(×209 until 14:42:58)"), "{:?}", rows[first_error]);
+    assert_eq!(rows[first_error][3], "`logs/backend.log:1234`");
+    assert_eq!(rows[fix][0], "14:42:00");
+    assert_eq!(rows[fix][3], "`commit abc123f`");
+    let times: Vec<&String> = rows.iter().map(|r| &r[0]).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+
+    // The evidence resolves: line 1234 is that error, and the commit is in the saved history.
+    let log = std::fs::read_to_string(root().join(SEED).join("logs/backend.log")).unwrap();
+    let line = log.lines().nth(1233).unwrap();
+    assert!(line.starts_with("2025-12-26 14:30:15,123 ERROR"), "{line}");
+    assert!(line.contains("POST /api/v1/schedule/generate -> 500"));
+    let git = std::fs::read_to_string(root().join(SEED).join("git/backend.log")).unwrap();
+    assert!(git.lines().any(|l| l.starts_with("commit abc123f")));
+}
+
+#[test]
+fn output_is_byte_for_byte_repeatable() {
+    for format in ["md", "json", "csv"] {
+        let a = seed(&["--format", format, "--all"]);
+        let b = seed(&["--format", format, "--all"]);
+        assert_eq!(a.stdout, b.stdout, "{format}");
+    }
+}
+
+/// Counts the lines of a log that fall in the window the simple way: a
+/// line belongs to the last timestamp above it.
+fn lines_in_window(path: &Path, since: &str, until: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut inside = false;
+    let mut n = 0;
+    for l in text.lines() {
+        // `2025-12-26 14:30:15,123` against `2025-12-26T14:30:15Z`, to the millisecond.
+        if let Some(ts) = l.get(..23).filter(|s| s.as_bytes()[4] == b'-' && s.as_bytes()[19] == b',') {
+            let key = format!("{}T{}.{}", &ts[..10], &ts[11..19], &ts[20..]);
+            let bound = |b: &str| format!("{}.000", &b[..19]);
+            inside = key >= bound(since) && key <= bound(until);
+        }
+        if inside {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn jsonl_all_accounts_for_every_line_in_the_window() {
+    for (since, until) in [(SINCE, UNTIL), ("2025-12-26T14:30:15Z", "2025-12-26T14:31:05Z")] {
+        let o = run(&["--fixtures", SEED, "--since", since, "--until", until, "--all", "--format", "jsonl"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let mut events = 0u64;
+        let mut continuation = 0u64;
+        for l in stdout(&o).lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for k in ["time", "collector", "component", "event", "evidence", "severity"] {
+                assert!(v.get(k).is_some(), "{k} missing in {l}");
+            }
+            assert!(v["time"].as_str().unwrap().ends_with('Z'));
+            if v["collector"] == "logfile" {
+                events += 1;
+                continuation += v.get("continuation_lines").and_then(|c| c.as_u64()).unwrap_or(0);
+            }
+        }
+        let expected = lines_in_window(&root().join(SEED).join("logs/backend.log"), since, until);
+        assert!(expected > 0);
+        assert_eq!(events + continuation, expected, "window {since}..{until}");
+    }
+}
+
+#[test]
+fn a_missing_file_is_named_and_the_rest_still_renders() {
+    let o = seed(&["--log", "does/not/exist.log"]);
+    assert_eq!(o.status.code(), Some(3), "partial exit status");
+    let md = stdout(&o);
+    assert!(md.contains("`commit abc123f`"), "other sources still rendered");
+    assert!(md.contains("logs/backend.log:1234"));
+    assert!(md.contains("| logfile does/not/exist.log | FAILED: cannot read does/not/exist.log:"), "{md}");
+    assert!(stderr(&o).contains("partial timeline: 1 of 3 sources failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_file_without_timestamps_is_a_clear_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, "just words\nno dates at all\n").unwrap();
+    let o = seed(&["--log", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stdout(&o).contains("no timestamp found in the first 2 lines of"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_glob_that_matches_nothing_is_a_failed_source() {
+    let o = seed(&["--log", "nowhere/*.log"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stdout(&o).contains("no file matches"));
+}
+
+#[test]
+fn a_source_that_hangs_is_cut_off_by_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("stuck.log");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let start = std::time::Instant::now();
+    let o = seed(&["--log", fifo.to_str().unwrap(), "--timeout", "1"]);
+    assert!(start.elapsed().as_secs() < 20, "the run did not wait for the hung source");
+    assert_eq!(o.status.code(), Some(3));
+    let md = stdout(&o);
+    assert!(md.contains("TIMED OUT after 1s"), "{md}");
+    assert!(md.contains("`commit abc123f`"));
+}
+
+#[test]
+fn bad_windows_are_clear_errors() {
+    let o = run(&["--fixtures", SEED, "--since", UNTIL, "--until", SINCE]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("empty or inverted"), "{}", stderr(&o));
+    let o = run(&["--fixtures", SEED, "--since", "last tuesday"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read \"last tuesday\" as a time"), "{}", stderr(&o));
+    let o = run(&["--fixtures", SEED]);
+    assert_eq!(o.status.code(), Some(2), "missing --since is a usage error");
+    let o = run(&["--fixtures", SEED, "--since", SINCE, "--tz", "Mars/Base"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn machine_formats_carry_the_required_fields() {
+    let o = seed(&["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["window"]["since"], SINCE);
+    let events = v["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    let first = events.iter().find(|e| e["evidence"] == "logs/backend.log:1234").unwrap();
+    assert_eq!(first["count"], 209);
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["time"], "2025-12-26T14:30:15.123Z");
+    assert!(first["excerpt"].as_str().unwrap().contains("Traceback"));
+    assert_eq!(v["coverage"].as_array().unwrap().len(), 2);
+
+    let o = seed(&["--format", "csv"]);
+    let csv = stdout(&o);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("time,collector,component,severity,kind,event,evidence,count,last_time"));
+    assert!(csv.contains("2025-12-26T14:42:00Z,git,backend,,change,Commit abc123f:"));
+}
+
+#[test]
+fn output_file_and_row_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("timeline.md");
+    let o = seed(&["--max-rows", "3", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty(), "the result goes to the file, not stdout");
+    let md = std::fs::read_to_string(out).unwrap();
+    assert_eq!(table_rows(&md).len(), 3);
+    assert!(md.contains("over the --max-rows budget"), "{md}");
+    // Commits outrank routine state changes under a tight budget.
+    assert!(md.contains("`commit abc123f`"));
+}
+
+#[test]
+fn out_of_order_lines_come_out_sorted_and_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    std::fs::write(
+        &p,
+        "2025-12-26T14:30:03Z ERROR c\n2025-12-26T14:30:01Z ERROR a\n  trace of a\n2025-12-26T14:30:02Z ERROR b\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "--log",
+        p.to_str().unwrap(),
+        "--no-git",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--all",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let events: Vec<String> = stdout(&o).lines().skip(1).map(|l| l.split(',').nth(5).unwrap().to_string()).collect();
+    assert_eq!(events, vec!["ERROR a", "ERROR b", "ERROR c"]);
+}
+
+#[test]
+fn nothing_to_read_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_reconstruct"))
+        .args(["--since", SINCE, "--until", UNTIL])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("nothing to read"));
+}
