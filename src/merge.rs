@@ -2,36 +2,15 @@
 //! the total order of [`Event::order`]; ties between sources go to the
 //! source listed first, so output repeats byte for byte.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::PoisonError;
 use std::time::Instant;
 
+use reconstruct_core::event::Sequenced;
 use reconstruct_core::Event;
 
 use crate::runner::{Broken, Msg, Outcome, Running, Status, Tally};
-
-struct Head {
-    event: Event,
-    stream: usize,
-}
-
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.event.order(&other.event).then(self.stream.cmp(&other.stream))
-    }
-}
 
 struct Stream {
     run: Running,
@@ -45,7 +24,7 @@ struct Stream {
 
 pub struct Merge {
     streams: Vec<Stream>,
-    heap: BinaryHeap<Reverse<Head>>,
+    heap: BinaryHeap<Reverse<Sequenced>>,
     broken: Vec<Broken>,
     primed: bool,
 }
@@ -97,7 +76,7 @@ impl Merge {
 
     fn push_next(&mut self, i: usize) {
         if let Some(event) = self.pull(i) {
-            self.heap.push(Reverse(Head { event, stream: i }));
+            self.heap.push(Reverse(Sequenced { event, tie: i as u64 }));
         }
     }
 
@@ -142,7 +121,8 @@ impl Iterator for Merge {
                 self.push_next(i);
             }
         }
-        let Reverse(Head { event, stream }) = self.heap.pop()?;
+        let Reverse(Sequenced { event, tie }) = self.heap.pop()?;
+        let stream = usize::try_from(tie).unwrap_or(usize::MAX);
         if let Some(s) = self.streams.get_mut(stream) {
             s.events += 1;
             s.continuation_lines += u64::from(event.continuation_lines);

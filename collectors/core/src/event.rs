@@ -230,3 +230,28 @@ impl Event {
             .then_with(|| self.evidence.locator.cmp(&other.evidence.locator))
     }
 }
+
+/// An event with a tie-breaker, ordered by [`Event::order`] then the tie:
+/// what heaps of events (the reorder buffer, the merge) hold.
+#[derive(Debug)]
+pub struct Sequenced {
+    pub event: Event,
+    pub tie: u64,
+}
+
+impl PartialEq for Sequenced {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Sequenced {}
+impl PartialOrd for Sequenced {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Sequenced {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.event.order(&other.event).then(self.tie.cmp(&other.tie))
+    }
+}
