@@ -1,0 +1,100 @@
+//! The live sample: one read-only transaction with a short statement
+//! timeout, over TLS when the DSN asks for it. Errors name the server by
+//! its masked DSN; the password never reaches a message.
+
+use std::time::Duration;
+
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+use crate::activity::{self, Row};
+use crate::dsn::Dsn;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot connect to PostgreSQL at {dsn}: {reason}")]
+    Connect { dsn: String, reason: String },
+    #[error("connecting to PostgreSQL at {dsn} took longer than {secs}s")]
+    ConnectTimeout { dsn: String, secs: u64 },
+    #[error("the pg_stat_activity query failed on {dsn}: {reason}")]
+    Query { dsn: String, reason: String },
+}
+
+pub struct Sample {
+    pub rows: Vec<Row>,
+    pub version: String,
+}
+
+/// Takes one sample of pg_stat_activity.
+pub fn sample(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FetchError::Runtime)?;
+    rt.block_on(sample_async(dsn, connect_timeout))
+}
+
+fn reason(e: &tokio_postgres::Error) -> String {
+    // `db error: FATAL: …` hides the server's words behind `db error`;
+    // the chain holds them. None of it contains the password.
+    let mut s = e.to_string();
+    if let Some(db) = e.as_db_error() {
+        s = format!("{}: {}", db.severity(), db.message());
+    } else if let Some(src) = std::error::Error::source(e) {
+        s = format!("{s}: {src}");
+    }
+    s
+}
+
+async fn sample_async(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
+    let shown = dsn.shown.clone();
+    let mut config = dsn.config.clone();
+    config.connect_timeout(connect_timeout);
+    let connect_err = |e: tokio_postgres::Error| FetchError::Connect { dsn: shown.clone(), reason: reason(&e) };
+    let tls = matches!(dsn.sslmode.as_str(), "require" | "verify-ca" | "verify-full");
+    let client = if tls {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let tls_config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| FetchError::Connect { dsn: shown.clone(), reason: e.to_string() })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
+        let fut = config.connect(connector);
+        let (client, conn) = tokio::time::timeout(connect_timeout, fut)
+            .await
+            .map_err(|_| FetchError::ConnectTimeout { dsn: shown.clone(), secs: connect_timeout.as_secs() })?
+            .map_err(connect_err)?;
+        tokio::spawn(conn);
+        client
+    } else {
+        let (client, conn) = tokio::time::timeout(connect_timeout, config.connect(NoTls))
+            .await
+            .map_err(|_| FetchError::ConnectTimeout { dsn: shown.clone(), secs: connect_timeout.as_secs() })?
+            .map_err(connect_err)?;
+        tokio::spawn(conn);
+        client
+    };
+    let query_err = |e: tokio_postgres::Error| FetchError::Query { dsn: shown.clone(), reason: reason(&e) };
+    let version_num: i32 =
+        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await.map_err(query_err)?.get(0);
+    let version: String = client.query_one("SHOW server_version", &[]).await.map_err(query_err)?.get(0);
+    client
+        .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'; SET LOCAL TimeZone = 'UTC'")
+        .await
+        .map_err(query_err)?;
+    let msgs = client.simple_query(&activity::query_for_version(version_num)).await.map_err(query_err)?;
+    let _ = client.batch_execute("COMMIT").await;
+    let mut rows = Vec::new();
+    for m in msgs {
+        if let SimpleQueryMessage::Row(r) = m {
+            let map = r
+                .columns()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((c.name().to_string(), r.get(i)?.to_string())))
+                .collect();
+            rows.push(Row(map));
+        }
+    }
+    Ok(Sample { rows, version })
+}
