@@ -6,6 +6,8 @@
 //! ```text
 //! DIR/logs/**          any text log           → logfile collector
 //! DIR/git/*.log        saved `git log` text   → git collector
+//! DIR/postgres/pg_stat_activity*.csv            → postgres collector (sample)
+//! DIR/postgres/**      server log (stderr, csvlog, jsonlog) → postgres collector
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
 
@@ -19,6 +21,10 @@ use serde::Deserialize;
 pub enum FileKind {
     Log,
     GitLog,
+    /// `psql --csv` output of the pg_stat_activity sample query.
+    PgActivity,
+    /// A PostgreSQL server log (stderr, csvlog or jsonlog).
+    PgLog,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,9 +98,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn kind_by_layout(rel: &str) -> Option<FileKind> {
     let top = rel.split('/').next().unwrap_or_default();
+    let name = rel.rsplit('/').next().unwrap_or_default();
     match top {
         "logs" => Some(FileKind::Log),
         "git" => Some(FileKind::GitLog),
+        "postgres" if name.starts_with("pg_stat_activity") => Some(FileKind::PgActivity),
+        "postgres" => Some(FileKind::PgLog),
         _ => None,
     }
 }

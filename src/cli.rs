@@ -47,6 +47,15 @@ pub struct Cli {
     /// Do not read the current directory's git repository by default.
     #[arg(long)]
     pub no_git: bool,
+    /// Sample pg_stat_activity of this server (a DSN; without a value, DATABASE_URL or the PG* variables).
+    #[arg(long, value_name = "DSN", num_args = 0..=1, default_missing_value = "")]
+    pub postgres: Option<String>,
+    /// A PostgreSQL server log (stderr, csvlog or jsonlog; file, directory or glob); repeatable.
+    #[arg(long = "postgres-log", value_name = "PATH")]
+    pub postgres_logs: Vec<String>,
+    /// Keep literals in SQL text (they are replaced by $n placeholders by default).
+    #[arg(long)]
+    pub no_redact: bool,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
@@ -91,9 +100,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         default_git: !cli.no_git,
         zone,
         timestamp_format: cli.timestamp_format.as_deref(),
+        postgres: cli.postgres.as_deref(),
+        postgres_logs: &cli.postgres_logs,
+        keep_literals: cli.no_redact,
+        timeout,
     })?;
     if built.collectors.is_empty() && built.broken.is_empty() {
-        anyhow::bail!("nothing to read: give --log, --git or --fixtures (or run inside a git repository)");
+        anyhow::bail!("nothing to read: give --log, --git, --postgres, --postgres-log or --fixtures (or run inside a git repository)");
     }
     if !cli.quiet {
         for w in &built.warnings {

@@ -20,6 +20,11 @@ pub struct Request<'a> {
     pub default_git: bool,
     pub zone: Zone,
     pub timestamp_format: Option<&'a str>,
+    /// `--postgres [DSN]`: `Some("")` means from DATABASE_URL / PG* variables.
+    pub postgres: Option<&'a str>,
+    pub postgres_logs: &'a [String],
+    pub keep_literals: bool,
+    pub timeout: std::time::Duration,
 }
 
 pub struct Built {
@@ -43,6 +48,23 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
                     };
                     let locate = f.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
                     b.collectors.push(Box::new(LogFileCollector::new(f.path, f.display, f.component, zone, locate)));
+                }
+                FileKind::PgActivity => b.collectors.push(Box::new(reconstruct_postgres::ActivityFile {
+                    file: f.path,
+                    display: f.display,
+                    keep_literals: req.keep_literals,
+                })),
+                FileKind::PgLog => {
+                    let zone = match &f.tz {
+                        Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
+                        None => req.zone,
+                    };
+                    b.collectors.push(Box::new(reconstruct_postgres::ServerLog {
+                        file: f.path,
+                        display: f.display,
+                        zone,
+                        keep_literals: req.keep_literals,
+                    }));
                 }
                 FileKind::GitLog => {
                     let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&f.display)));
@@ -71,6 +93,39 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
             Err(e) => b
                 .broken
                 .push(Broken { source: SourceId { collector: "logfile", name: arg.clone() }, error: e.to_string() }),
+        }
+    }
+    if let Some(dsn) = req.postgres {
+        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        let explicit = Some(dsn).filter(|d| !d.is_empty());
+        match reconstruct_postgres::dsn::resolve(explicit, &env) {
+            Ok(dsn) => b.collectors.push(Box::new(reconstruct_postgres::ActivityLive {
+                dsn,
+                keep_literals: req.keep_literals,
+                connect_timeout: req.timeout,
+            })),
+            Err(e) => b.broken.push(Broken {
+                source: SourceId { collector: "postgres", name: "pg_stat_activity".into() },
+                error: e.to_string(),
+            }),
+        }
+    }
+    for arg in req.postgres_logs {
+        match fetch::expand(arg) {
+            Ok(paths) => {
+                for p in paths {
+                    let display = p.display().to_string();
+                    b.collectors.push(Box::new(reconstruct_postgres::ServerLog {
+                        file: p,
+                        display,
+                        zone: req.zone,
+                        keep_literals: req.keep_literals,
+                    }));
+                }
+            }
+            Err(e) => b
+                .broken
+                .push(Broken { source: SourceId { collector: "postgres", name: arg.clone() }, error: e.to_string() }),
         }
     }
     let mut repos: Vec<PathBuf> = req.git.to_vec();

@@ -67,6 +67,9 @@ fn continues(row: &Row, e: &Event) -> bool {
 pub fn is_notable(e: &Event) -> bool {
     match e.kind {
         EventKind::Log => e.severity.is_some_and(|s| s >= Severity::Warning),
+        // A session that connected or a query that started is routine on a
+        // busy server; waits, long and idle transactions and saturation are not.
+        EventKind::Database => e.severity.is_none_or(|s| s >= Severity::Notice),
         _ => true,
     }
 }
@@ -80,7 +83,8 @@ fn rank(e: &Event) -> u8 {
         EventKind::Change => 2,
         _ if sev >= Severity::Critical => 2,
         _ if sev >= Severity::Error => 3,
-        EventKind::StateChange | EventKind::Database => 4,
+        EventKind::StateChange => 4,
+        EventKind::Database if sev >= Severity::Warning => 4,
         _ if sev >= Severity::Warning => 5,
         _ => 6,
     }

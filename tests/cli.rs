@@ -66,6 +66,13 @@ fn seed_dry_run_prints_the_phase_2_table() {
     let line = log.lines().nth(1233).unwrap();
     assert!(line.starts_with("2025-12-26 14:30:15,123 ERROR"), "{line}");
     assert!(line.contains("POST /api/v1/schedule/generate -> 500"));
+    // The database's side of it: pool exhaustion and the deadlock with both processes.
+    let deadlock = rows.iter().find(|r| r[1].starts_with("ERROR: deadlock detected")).expect("deadlock row");
+    assert_eq!(deadlock[0], "14:31:05");
+    assert!(deadlock[1].contains("Process 4711") && deadlock[1].contains("process 4712"), "{deadlock:?}");
+    assert_eq!(deadlock[3], "`postgres/postgresql-15-main.log:90`");
+    let pool = rows.iter().find(|r| r[1].contains("connection slots are reserved")).expect("pool exhausted row");
+    assert_eq!(pool[0], "14:30:42");
     let git = std::fs::read_to_string(root().join(SEED).join("git/backend.log")).unwrap();
     assert!(git.lines().any(|l| l.starts_with("commit abc123f")));
 }
@@ -131,7 +138,7 @@ fn a_missing_file_is_named_and_the_rest_still_renders() {
     assert!(md.contains("`commit abc123f`"), "other sources still rendered");
     assert!(md.contains("logs/backend.log:1234"));
     assert!(md.contains("| logfile does/not/exist.log | FAILED: cannot read does/not/exist.log:"), "{md}");
-    assert!(stderr(&o).contains("partial timeline: 1 of 3 sources failed"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("partial timeline: 1 of 5 sources failed"), "{}", stderr(&o));
 }
 
 #[test]
@@ -192,7 +199,7 @@ fn machine_formats_carry_the_required_fields() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["time"], "2025-12-26T14:30:15.123Z");
     assert!(first["excerpt"].as_str().unwrap().contains("Traceback"));
-    assert_eq!(v["coverage"].as_array().unwrap().len(), 2);
+    assert_eq!(v["coverage"].as_array().unwrap().len(), 4);
 
     let o = seed(&["--format", "csv"]);
     let csv = stdout(&o);

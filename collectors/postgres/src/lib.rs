@@ -157,8 +157,8 @@ fn record_event(
     // A deadlock or a lock wait is only legible with its DETAIL (who waits on whom).
     if r.message.contains("deadlock detected") || r.message.contains("still waiting for") {
         if let Some(d) = &detail {
-            let lines: Vec<String> =
-                d.lines().filter(|l| !l.trim_start().starts_with("Process ") || !l.contains(": ")).map(flat).collect();
+            // Without the `Process 4711: UPDATE …` lines: the query is in the excerpt.
+            let lines: Vec<String> = d.lines().filter(|l| !is_process_query(l)).map(flat).collect();
             summary.push_str(" — ");
             summary.push_str(&lines.join(" "));
         }
@@ -194,4 +194,12 @@ fn record_event(
         evidence: Evidence { locator: Locator::Line { path: path.clone(), line: r.line }, excerpt },
         continuation_lines: r.extra_lines,
     })
+}
+
+/// `Process 4711: UPDATE …` (a deadlock DETAIL line naming a query).
+fn is_process_query(line: &str) -> bool {
+    line.trim_start()
+        .strip_prefix("Process ")
+        .and_then(|r| r.split_once(": "))
+        .is_some_and(|(pid, _)| !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()))
 }

@@ -109,8 +109,29 @@ fn string_end(b: &[u8], mut i: usize, escapes: bool) -> usize {
     b.len()
 }
 
-/// `Key (email)=(alice@example.com) already exists.` → values masked.
+/// A DETAIL: `Key (email)=(alice@example.com) already exists.` has its
+/// values masked, and a deadlock's `Process 4711: UPDATE …` lines their literals.
 pub fn redact_detail(detail: &str) -> String {
+    detail
+        .split('\n')
+        .map(|line| {
+            let t = line.trim_start();
+            match t.strip_prefix("Process ").and_then(|r| r.split_once(": ")) {
+                Some((pid, sql)) if pid.chars().all(|c| c.is_ascii_digit()) => {
+                    format!(
+                        "{}Process {pid}: {}",
+                        line.get(..line.len() - t.len()).unwrap_or_default(),
+                        redact_sql(sql)
+                    )
+                }
+                _ => redact_key_values(line),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn redact_key_values(detail: &str) -> String {
     let mut out = String::with_capacity(detail.len());
     let mut rest = detail;
     while let Some(p) = rest.find(")=(") {
@@ -162,5 +183,9 @@ mod tests {
         assert_eq!(redact_detail("Key (email)=(alice@example.com) already exists."), "Key (email)=(…) already exists.");
         assert_eq!(redact_detail("Key (a, b)=(1, (2)) x"), "Key (a, b)=(…) x");
         assert_eq!(redact_detail("no keys here"), "no keys here");
+        assert_eq!(
+            redact_detail("Process 1 waits for ShareLock.\nProcess 1: UPDATE t SET a = 'x' WHERE id = 2"),
+            "Process 1 waits for ShareLock.\nProcess 1: UPDATE t SET a = $1 WHERE id = $2"
+        );
     }
 }
