@@ -1,0 +1,256 @@
+//! Docker collector: compose containers' logs and lifecycle (started, died,
+//! OOM-killed, restarted, unhealthy), live through bollard (`fetch`) or
+//! from saved `docker-compose logs`, `docker events` and `docker inspect`
+//! output. Parsing is pure and shared by both modes (`parse`).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod fetch;
+pub mod parse;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reconstruct_core::event::{Event, Locator};
+use reconstruct_core::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId};
+use serde_json::Value;
+
+use crate::parse::{Container, Fact, Line};
+
+/// Live: the engine at `host` (default: `DOCKER_HOST`, else the local socket).
+pub struct DockerLive {
+    pub host: Option<String>,
+    /// `com.docker.compose.project` to select; `None`: every container.
+    pub project: Option<String>,
+    pub timeout: std::time::Duration,
+}
+
+impl Collector for DockerLive {
+    fn source(&self) -> SourceId {
+        let host = self
+            .host
+            .clone()
+            .unwrap_or_else(|| std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()));
+        let what = match &self.project {
+            Some(p) => format!("compose project {p}"),
+            None => "all containers".to_string(),
+        };
+        SourceId { collector: "docker", name: format!("{what} at {host}") }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let snap = fetch::snapshot(self.host.as_deref(), self.project.as_deref(), &ctx.window, self.timeout)?;
+        sink.note(format!(
+            "{} containers; engine events API holds only its last 256 events, older lifecycle comes from inspection",
+            snap.containers.len()
+        ));
+        let mut events = Vec::new();
+        let mut from_events = Vec::new();
+        let mut from_inspect = Vec::new();
+        let mut names = Vec::new();
+        for (inspect, logs) in &snap.containers {
+            if let Some((n, facts)) = parse::inspect_facts(inspect) {
+                names.push(n);
+                from_inspect.extend(facts);
+            }
+            if let Some(problem) = &logs.problem {
+                let name = inspect.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/');
+                sink.diagnostic(Diagnostic {
+                    locator: Some(Locator::Text(format!("container {name}"))),
+                    message: problem.clone(),
+                });
+            }
+        }
+        from_events.extend(snap.events.iter().filter_map(parse::event_fact));
+        let containers = parse::components(&names);
+        for ((inspect, logs), c) in snap.containers.iter().zip(&containers) {
+            let _ = inspect;
+            let mut skew = None;
+            for (stream, line) in &logs.lines {
+                push_line(c, stream, line, ctx, sink, &mut events, &mut skew);
+            }
+            warn_skew(c, skew, sink);
+        }
+        finish(events, from_events, from_inspect, &containers, ctx, sink)
+    }
+}
+
+fn push_line(
+    c: &Container,
+    stream: &str,
+    line: &[u8],
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+    events: &mut Vec<Event>,
+    skew: &mut Option<i64>,
+) {
+    match parse::log_line(c, stream, line, &ctx.window, ctx.detail == Detail::All, skew) {
+        Line::Event(e) => events.push(*e),
+        Line::Routine(t) => sink.skip(t, 0),
+        Line::Outside | Line::Unreadable => {}
+    }
+}
+
+fn warn_skew(c: &Container, skew: Option<i64>, sink: &mut dyn EventSink) {
+    if let Some(s) = skew {
+        sink.diagnostic(Diagnostic {
+            locator: Some(Locator::Text(format!("container {}", c.name))),
+            message: format!(
+                "clock skew: the application's timestamps differ from the engine's by {s}s; the engine's time orders the timeline"
+            ),
+        });
+    }
+}
+
+/// Lifecycle facts in the window become events; everything is handed over in time order.
+fn finish(
+    mut events: Vec<Event>,
+    from_events: Vec<Fact>,
+    from_inspect: Vec<Fact>,
+    containers: &[Container],
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    let component: HashMap<&str, &str> = containers.iter().map(|c| (c.name.as_str(), c.component.as_str())).collect();
+    for f in parse::dedupe(from_events, from_inspect) {
+        if ctx.window.contains(f.time) {
+            let comp = component.get(f.container.as_str()).map_or(f.service.clone(), |c| c.to_string());
+            events.push(f.into_event(&comp));
+        }
+    }
+    events.sort_by(|a, b| a.order(b));
+    for e in events {
+        sink.emit(e)?;
+    }
+    Ok(())
+}
+
+/// Saved `docker-compose logs --timestamps --no-color` (or `docker compose
+/// logs`) output; lines come grouped by container and are put in time order.
+pub struct ComposeLogsFile {
+    pub file: PathBuf,
+    pub display: String,
+}
+
+impl Collector for ComposeLogsFile {
+    fn source(&self) -> SourceId {
+        SourceId { collector: "docker", name: self.display.clone() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let bytes = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
+        let lines = parse::compose_lines(&bytes);
+        let mut seen: Vec<(String, String, Option<String>)> = Vec::new();
+        for (_, name, _) in &lines {
+            if !name.is_empty() && !seen.iter().any(|(n, _, _)| n == name) {
+                let replica = name
+                    .rsplit(['_', '-'])
+                    .next()
+                    .filter(|r| r.chars().all(|c| c.is_ascii_digit()))
+                    .map(str::to_string);
+                seen.push((name.clone(), parse::service_of_name(name), replica));
+            }
+        }
+        let containers = parse::components(&seen);
+        let by_name: HashMap<&str, &Container> = containers.iter().map(|c| (c.name.as_str(), c)).collect();
+        let path: Arc<str> = Arc::from(self.display.as_str());
+        let mut events = Vec::new();
+        let mut skews: HashMap<String, Option<i64>> = HashMap::new();
+        let mut unreadable = 0u64;
+        for (number, name, line) in &lines {
+            let Some(c) = by_name.get(name.as_str()) else {
+                unreadable += 1;
+                if unreadable <= 5 {
+                    sink.diagnostic(Diagnostic {
+                        locator: Some(Locator::Line { path: path.clone(), line: *number }),
+                        message: "not a `name | line` compose log line".to_string(),
+                    });
+                }
+                continue;
+            };
+            let skew = skews.entry(name.clone()).or_default();
+            match parse::log_line(c, "output", line, &ctx.window, ctx.detail == Detail::All, skew) {
+                Line::Event(mut e) => {
+                    // The saved file is the evidence a reader can open: name its line too.
+                    e.evidence.excerpt = format!("{}:{number}\n{}", self.display, e.evidence.excerpt);
+                    events.push(*e);
+                }
+                Line::Routine(t) => sink.skip(t, 0),
+                Line::Outside => {}
+                Line::Unreadable => sink.diagnostic(Diagnostic {
+                    locator: Some(Locator::Line { path: path.clone(), line: *number }),
+                    message: "no engine timestamp (save with --timestamps)".to_string(),
+                }),
+            }
+        }
+        for c in &containers {
+            warn_skew(c, skews.get(&c.name).copied().flatten(), sink);
+        }
+        sink.note(format!("{} containers in saved compose logs", containers.len()));
+        finish(events, Vec::new(), Vec::new(), &containers, ctx, sink)
+    }
+}
+
+/// Saved `docker events --format '{{json .}}'` output.
+pub struct EventsFile {
+    pub file: PathBuf,
+    pub display: String,
+}
+
+impl Collector for EventsFile {
+    fn source(&self) -> SourceId {
+        SourceId { collector: "docker", name: self.display.clone() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let text = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
+        let path: Arc<str> = Arc::from(self.display.as_str());
+        let mut facts = Vec::new();
+        for (i, line) in text.split(|c| *c == b'\n').enumerate() {
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Value>(line) {
+                Ok(v) => facts.extend(parse::event_fact(&v)),
+                Err(e) => sink.diagnostic(Diagnostic {
+                    locator: Some(Locator::Line { path: path.clone(), line: i as u64 + 1 }),
+                    message: format!("not a JSON event: {e}"),
+                }),
+            }
+        }
+        finish(Vec::new(), facts, Vec::new(), &[], ctx, sink)
+    }
+}
+
+/// Saved `docker inspect` output (a JSON array of containers).
+pub struct InspectFile {
+    pub file: PathBuf,
+    pub display: String,
+}
+
+impl Collector for InspectFile {
+    fn source(&self) -> SourceId {
+        SourceId { collector: "docker", name: self.display.clone() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let text = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
+        let v: Value =
+            serde_json::from_slice(&text).map_err(|e| format!("{}: not docker inspect JSON: {e}", self.display))?;
+        let list = match v {
+            Value::Array(a) => a,
+            other => vec![other],
+        };
+        let mut names = Vec::new();
+        let mut facts = Vec::new();
+        for c in &list {
+            if let Some((n, f)) = parse::inspect_facts(c) {
+                names.push(n);
+                facts.extend(f);
+            }
+        }
+        let containers = parse::components(&names);
+        sink.note(format!("{} containers inspected", containers.len()));
+        finish(Vec::new(), Vec::new(), facts, &containers, ctx, sink)
+    }
+}

@@ -1,0 +1,456 @@
+//! Pure parsing of what the engine says, live or saved: log lines with the
+//! engine's timestamps, `docker-compose logs` output, `docker events` JSON
+//! and `docker inspect` JSON, turned into events.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use reconstruct_core::event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
+use reconstruct_core::text::{clean, strip_ansi};
+use reconstruct_core::timestamp::{self, parse_iso, Layout, ParseContext};
+use reconstruct_core::{classify, severity, TimeWindow, Zone};
+use serde_json::Value;
+
+/// A container as the timeline names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Container {
+    /// `backend_1`, `proj-backend-1`, …
+    pub name: String,
+    /// The compose service, or the name when there is none.
+    pub service: String,
+    /// The component: the service, with the replica number when there are several.
+    pub component: String,
+}
+
+/// `web_1` / `web-1` / `proj_web_1` → `web` style service names for
+/// containers known only by name (saved `docker-compose logs`).
+pub fn service_of_name(name: &str) -> String {
+    let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    if trimmed.len() < name.len() {
+        if let Some(s) = trimmed.strip_suffix(['_', '-']) {
+            if !s.is_empty() {
+                return s.to_string();
+            }
+        }
+    }
+    name.to_string()
+}
+
+/// Assigns components: the service, or `service-N` where a service has several replicas.
+pub fn components(names: &[(String, String, Option<String>)]) -> Vec<Container> {
+    let mut per_service: HashMap<&str, usize> = HashMap::new();
+    for (_, s, _) in names {
+        *per_service.entry(s.as_str()).or_default() += 1;
+    }
+    names
+        .iter()
+        .map(|(name, service, replica)| {
+            let several = per_service.get(service.as_str()).copied().unwrap_or(0) > 1;
+            let component = match (several, replica) {
+                (true, Some(r)) => format!("{service}-{r}"),
+                (true, None) => name.clone(),
+                (false, _) => service.clone(),
+            };
+            Container { name: name.clone(), service: service.clone(), component }
+        })
+        .collect()
+}
+
+/// What to do with a line of container output.
+pub enum Line {
+    Event(Box<Event>),
+    /// Routine (the summary does not need it built).
+    Routine(Timestamp),
+    Outside,
+    /// Not a log line with an engine timestamp.
+    Unreadable,
+}
+
+/// A difference between the engine's and the application's clock worth a warning.
+pub const SKEW_WARN_SECS: i64 = 60;
+
+/// One line of `docker logs --timestamps` output: the engine's RFC 3339
+/// timestamp, a space, the application's text.
+pub fn log_line(
+    c: &Container,
+    stream: &str,
+    raw: &[u8],
+    window: &TimeWindow,
+    all: bool,
+    skew: &mut Option<i64>,
+) -> Line {
+    let bytes = strip_ansi(raw);
+    let bytes: &[u8] = bytes.strip_suffix(b"\r").unwrap_or(&bytes);
+    let Some(p) = parse_iso(bytes, &Zone::Utc) else { return Line::Unreadable };
+    if !window.contains(p.time) {
+        return Line::Outside;
+    }
+    let msg = bytes.get(p.len..).unwrap_or_default();
+    let msg = msg.strip_prefix(b" ").unwrap_or(msg);
+    // The application's own timestamp, when the line starts with one.
+    let ctx = ParseContext::new(Zone::Utc, window.until);
+    let app = Layout::ALL.iter().find_map(|l| timestamp::parse(*l, msg, &ctx));
+    let text = match app {
+        Some(a) => {
+            let diff = (a.time.unix_seconds() - p.time.unix_seconds()).abs();
+            if diff >= SKEW_WARN_SECS && skew.is_none() {
+                *skew = Some(a.time.unix_seconds() - p.time.unix_seconds());
+            }
+            msg.get(a.len..).unwrap_or_default()
+        }
+        None => msg,
+    };
+    let text = text.trim_ascii();
+    let sev = severity::detect(text);
+    let alarming = sev.is_some_and(|s| s >= Severity::Warning);
+    let state = !alarming && classify::is_state_change(text);
+    if !all && !alarming && !state {
+        return Line::Routine(p.time);
+    }
+    let exact = p.time.rfc3339();
+    let from = Timestamp::from_unix_seconds(p.time.unix_seconds(), 0).unwrap_or(p.time);
+    let to = from.saturating_add_nanos(1_000_000_000);
+    Line::Event(Box::new(Event {
+        time: p.time,
+        basis: TimeBasis::Explicit,
+        collector: "docker",
+        component: Arc::from(c.component.as_str()),
+        kind: if state { EventKind::StateChange } else { EventKind::Log },
+        severity: sev,
+        summary: clean(text, 480).text,
+        evidence: Evidence {
+            locator: Locator::Text(format!(
+                "docker-compose logs {} --since {} --until {} ({} {})",
+                c.service,
+                from.rfc3339(),
+                to.rfc3339(),
+                c.name,
+                exact
+            )),
+            excerpt: format!("{} {stream} {exact}\n{}", c.name, clean(msg, 4096).text),
+        },
+        continuation_lines: 0,
+    }))
+}
+
+/// Splits saved `docker-compose logs` output (`name  | text`) into
+/// container names and their lines, in file order.
+pub fn compose_lines(bytes: &[u8]) -> Vec<(u64, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, raw) in bytes.split(|c| *c == b'\n').enumerate() {
+        let line = strip_ansi(raw);
+        let Some(bar) = memchr_bar(&line) else {
+            if !line.trim_ascii().is_empty() {
+                out.push((i as u64 + 1, String::new(), line.to_vec()));
+            }
+            continue;
+        };
+        let name = String::from_utf8_lossy(line.get(..bar).unwrap_or_default()).trim().to_string();
+        let rest = line.get(bar + 1..).unwrap_or_default();
+        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+        out.push((i as u64 + 1, name, rest.to_vec()));
+    }
+    out
+}
+
+/// The `|` that ends a compose prefix: the first one, preceded by a name.
+fn memchr_bar(line: &[u8]) -> Option<usize> {
+    let bar = line.iter().position(|c| *c == b'|')?;
+    let name = line.get(..bar)?.trim_ascii();
+    let ok = !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
+    ok.then_some(bar)
+}
+
+/// A lifecycle fact about a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    pub time: Timestamp,
+    pub container: String,
+    pub service: String,
+    /// `start`, `die`, `oom`, `restart`, `kill`, `health:healthy`, `health:unhealthy`
+    pub what: String,
+    pub exit_code: Option<i64>,
+    pub detail: Option<String>,
+    /// Where it was read: `docker events` or `docker inspect`.
+    pub from: &'static str,
+}
+
+impl Fact {
+    pub fn into_event(self, component: &str) -> Event {
+        let name = &self.container;
+        let (severity, summary) = match self.what.as_str() {
+            "start" => (Severity::Notice, format!("container {name} started")),
+            "restart" => (Severity::Warning, format!("container {name} restarted")),
+            "die" => match self.exit_code {
+                Some(0) => (Severity::Notice, format!("container {name} exited (exit code 0)")),
+                Some(c) => (Severity::Error, format!("container {name} died (exit code {c})")),
+                None => (Severity::Error, format!("container {name} died")),
+            },
+            "oom" => (Severity::Critical, format!("container {name} OOM-killed")),
+            "kill" => (
+                Severity::Warning,
+                format!(
+                    "container {name} killed{}",
+                    self.detail.as_deref().map(|s| format!(" (signal {s})")).unwrap_or_default()
+                ),
+            ),
+            "health:healthy" => (Severity::Notice, format!("container {name} health check healthy")),
+            "health:unhealthy" => (
+                Severity::Error,
+                format!(
+                    "container {name} health check unhealthy{}",
+                    self.detail.as_deref().map(|d| format!(": {}", d.trim())).unwrap_or_default()
+                ),
+            ),
+            other => (Severity::Notice, format!("container {name} {other}")),
+        };
+        let locator = match self.from {
+            "docker inspect" => format!("docker inspect {name} (State at {})", self.time.rfc3339()),
+            _ => {
+                let from = Timestamp::from_unix_seconds(self.time.unix_seconds(), 0).unwrap_or(self.time);
+                format!(
+                    "docker events --filter container={name} --since {} --until {} ({})",
+                    from.rfc3339(),
+                    from.saturating_add_nanos(1_000_000_000).rfc3339(),
+                    self.what
+                )
+            }
+        };
+        Event {
+            time: self.time,
+            basis: TimeBasis::Explicit,
+            collector: "docker",
+            component: Arc::from(component),
+            kind: EventKind::Lifecycle,
+            severity: Some(severity),
+            summary,
+            evidence: Evidence {
+                locator: Locator::Text(locator),
+                excerpt: format!(
+                    "{} {} {}{}",
+                    self.from,
+                    self.what,
+                    self.time.rfc3339(),
+                    self.detail.map(|d| format!("\n{d}")).unwrap_or_default()
+                ),
+            },
+            continuation_lines: 0,
+        }
+    }
+}
+
+fn label<'a>(labels: Option<&'a Value>, k: &str) -> Option<&'a str> {
+    labels?.get(k)?.as_str()
+}
+
+/// Facts from one `docker events --format '{{json .}}'` object (or the same
+/// shape from the API).
+pub fn event_fact(v: &Value) -> Option<Fact> {
+    if v.get("Type").and_then(Value::as_str) != Some("container") {
+        return None;
+    }
+    let action = v.get("Action").and_then(Value::as_str)?;
+    let attrs = v.get("Actor").and_then(|a| a.get("Attributes"));
+    let time = match v.get("timeNano").and_then(Value::as_i64) {
+        Some(n) => Timestamp::from_unix_nanos(n),
+        None => Timestamp::from_unix_seconds(v.get("time").and_then(Value::as_i64)?, 0)?,
+    };
+    let name = label(attrs, "name").unwrap_or("?").to_string();
+    let service =
+        label(attrs, "com.docker.compose.service").map(str::to_string).unwrap_or_else(|| service_of_name(&name));
+    let (what, detail) = match action {
+        "start" | "die" | "oom" | "restart" => (action.to_string(), None),
+        "kill" => ("kill".to_string(), label(attrs, "signal").map(str::to_string)),
+        a if a.starts_with("health_status: ") => (format!("health:{}", a.trim_start_matches("health_status: ")), None),
+        _ => return None,
+    };
+    let exit_code = label(attrs, "exitCode").and_then(|c| c.parse().ok());
+    Some(Fact { time, container: name, service, what, exit_code, detail, from: "docker events" })
+}
+
+fn time_field(v: Option<&Value>) -> Option<Timestamp> {
+    let s = v?.as_str()?;
+    let p = parse_iso(s.as_bytes(), &Zone::Utc)?;
+    // The engine writes 0001-01-01T00:00:00Z for "never".
+    (p.time.unix_seconds() > 0).then_some(p.time)
+}
+
+/// What one `docker inspect` object tells about the container: its names
+/// and the lifecycle facts its State still holds.
+pub fn inspect_facts(v: &Value) -> Option<((String, String, Option<String>), Vec<Fact>)> {
+    let name = v.get("Name").and_then(Value::as_str)?.trim_start_matches('/').to_string();
+    let labels = v.get("Config").and_then(|c| c.get("Labels"));
+    let service = label(labels, "com.docker.compose.service").map(str::to_string).unwrap_or_else(|| name.clone());
+    let replica = label(labels, "com.docker.compose.container-number").map(str::to_string);
+    let state = v.get("State");
+    let mut facts = Vec::new();
+    let fact = |time, what: &str, exit_code, detail| Fact {
+        time,
+        container: name.clone(),
+        service: service.clone(),
+        what: what.to_string(),
+        exit_code,
+        detail,
+        from: "docker inspect",
+    };
+    if let Some(t) = time_field(state.and_then(|s| s.get("StartedAt"))) {
+        facts.push(fact(t, "start", None, None));
+    }
+    let running = state.and_then(|s| s.get("Running")).and_then(Value::as_bool).unwrap_or(false);
+    if let (false, Some(t)) = (running, time_field(state.and_then(|s| s.get("FinishedAt")))) {
+        let code = state.and_then(|s| s.get("ExitCode")).and_then(Value::as_i64);
+        if state.and_then(|s| s.get("OOMKilled")).and_then(Value::as_bool) == Some(true) {
+            facts.push(fact(t, "oom", code, None));
+        }
+        facts.push(fact(t, "die", code, None));
+    }
+    // Health transitions from the last few probes the engine keeps.
+    let retries = v
+        .get("Config")
+        .and_then(|c| c.get("Healthcheck"))
+        .and_then(|h| h.get("Retries"))
+        .and_then(Value::as_i64)
+        .filter(|r| *r > 0)
+        .unwrap_or(3);
+    if let Some(log) = state.and_then(|s| s.get("Health")).and_then(|h| h.get("Log")).and_then(Value::as_array) {
+        let mut status: Option<&str> = None;
+        let mut streak = 0;
+        for probe in log {
+            let Some(end) = time_field(probe.get("End")) else { continue };
+            let ok = probe.get("ExitCode").and_then(Value::as_i64) == Some(0);
+            streak = if ok { 0 } else { streak + 1 };
+            let now = if ok {
+                Some("healthy")
+            } else if streak >= retries {
+                Some("unhealthy")
+            } else {
+                status
+            };
+            if now != status {
+                if let Some(n) = now {
+                    let out = probe.get("Output").and_then(Value::as_str).map(str::to_string).filter(|_| !ok);
+                    // The first probe kept is not a change we saw happen.
+                    if status.is_some() || log.len() < 5 {
+                        facts.push(fact(end, &format!("health:{n}"), None, out));
+                    }
+                }
+                status = now;
+            }
+        }
+    }
+    Some(((name.clone(), service.clone(), replica), facts))
+}
+
+/// The same fact from the events API and from inspection is reported once:
+/// events win, an inspected fact within two seconds of one is dropped.
+pub fn dedupe(mut from_events: Vec<Fact>, from_inspect: Vec<Fact>) -> Vec<Fact> {
+    for f in from_inspect {
+        let dup = from_events.iter().any(|e| {
+            e.container == f.container
+                && e.what == f.what
+                && (e.time.unix_nanos() - f.time.unix_nanos()).abs() <= 2_000_000_000
+        });
+        if !dup {
+            from_events.push(f);
+        }
+    }
+    from_events.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.container.cmp(&b.container)));
+    from_events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reconstruct_core::window::parse_bound;
+
+    fn window() -> TimeWindow {
+        let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+        TimeWindow::new(t("2025-12-26T14:00:00Z"), t("2025-12-26T15:00:00Z")).unwrap()
+    }
+
+    #[test]
+    fn service_names() {
+        assert_eq!(service_of_name("web_1"), "web");
+        assert_eq!(service_of_name("mcp-server-1"), "mcp-server");
+        assert_eq!(service_of_name("db"), "db");
+        assert_eq!(service_of_name("web2"), "web2");
+        let c = components(&[
+            ("web_1".into(), "web".into(), Some("1".into())),
+            ("web_2".into(), "web".into(), Some("2".into())),
+            ("db_1".into(), "db".into(), Some("1".into())),
+        ]);
+        assert_eq!(c.iter().map(|c| c.component.as_str()).collect::<Vec<_>>(), vec!["web-1", "web-2", "db"]);
+    }
+
+    #[test]
+    fn compose_v1_and_v2_with_colour() {
+        let text = b"\x1b[36mmcp-server_1  |\x1b[0m 2025-12-26T14:30:42.123456789Z ERROR tool timeout\nbackend-1  | 2025-12-26T14:30:15.5Z boom | with bar\nAttaching to x\n";
+        let lines = compose_lines(text);
+        assert_eq!(lines[0].1, "mcp-server_1");
+        assert_eq!(lines[0].2, b"2025-12-26T14:30:42.123456789Z ERROR tool timeout");
+        assert_eq!(lines[1].1, "backend-1");
+        assert_eq!(lines[1].2, b"2025-12-26T14:30:15.5Z boom | with bar");
+        assert_eq!(lines[2].1, "");
+    }
+
+    #[test]
+    fn log_lines_keep_both_clocks() {
+        let c = Container { name: "backend_1".into(), service: "backend".into(), component: "backend".into() };
+        let mut skew = None;
+        let line = b"2025-12-26T14:30:15.123456789Z 2025-12-26 14:28:00,000 ERROR [api] boom\r";
+        let Line::Event(e) = log_line(&c, "stderr", line, &window(), false, &mut skew) else { panic!() };
+        assert_eq!(e.time.rfc3339(), "2025-12-26T14:30:15.123456789Z");
+        assert_eq!(e.summary, "ERROR [api] boom");
+        assert_eq!(skew, Some(-135));
+        assert_eq!(
+            e.evidence.locator.to_string(),
+            "docker-compose logs backend --since 2025-12-26T14:30:15Z --until 2025-12-26T14:30:16Z (backend_1 2025-12-26T14:30:15.123456789Z)"
+        );
+        assert!(matches!(
+            log_line(&c, "stdout", b"2025-12-26T14:30:15Z GET / 200", &window(), false, &mut skew),
+            Line::Routine(_)
+        ));
+        assert!(matches!(
+            log_line(&c, "stdout", b"2025-12-26T16:30:15Z ERROR late", &window(), false, &mut skew),
+            Line::Outside
+        ));
+        assert!(matches!(log_line(&c, "stdout", b"no stamp", &window(), false, &mut skew), Line::Unreadable));
+    }
+
+    #[test]
+    fn events_and_inspect_agree_once() {
+        let ev: Value = serde_json::from_str(r#"{"status":"die","id":"abc","Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"exitCode":"3","name":"web_1","com.docker.compose.service":"web"}},"scope":"local","time":1766759442,"timeNano":1766759442500000000}"#).unwrap();
+        let f = event_fact(&ev).unwrap();
+        assert_eq!((f.what.as_str(), f.exit_code), ("die", Some(3)));
+        let inspect: Value = serde_json::from_str(r#"{"Name":"/web_1","Config":{"Labels":{"com.docker.compose.service":"web","com.docker.compose.container-number":"1"}},
+            "State":{"Running":false,"OOMKilled":false,"ExitCode":3,"StartedAt":"2025-12-26T14:30:00.1Z","FinishedAt":"2025-12-26T14:30:42.501Z"}}"#).unwrap();
+        let ((name, service, replica), facts) = inspect_facts(&inspect).unwrap();
+        assert_eq!((name.as_str(), service.as_str(), replica.as_deref()), ("web_1", "web", Some("1")));
+        assert_eq!(facts.len(), 2);
+        let all = dedupe(vec![f], facts);
+        assert_eq!(all.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(), vec!["start", "die"]);
+        assert_eq!(all[1].from, "docker events");
+        let e = all[1].clone().into_event("web");
+        assert_eq!(e.summary, "container web_1 died (exit code 3)");
+        assert_eq!(e.severity, Some(Severity::Error));
+    }
+
+    #[test]
+    fn health_log_transitions() {
+        let inspect: Value = serde_json::from_str(r#"{"Name":"/api_1","Config":{"Healthcheck":{"Retries":2}},"State":{"Running":true,"StartedAt":"2025-12-26T14:43:04Z","FinishedAt":"0001-01-01T00:00:00Z",
+            "Health":{"Status":"healthy","Log":[
+              {"Start":"2025-12-26T14:44:00Z","End":"2025-12-26T14:44:01Z","ExitCode":1,"Output":"refused"},
+              {"Start":"2025-12-26T14:44:30Z","End":"2025-12-26T14:44:31Z","ExitCode":1,"Output":"refused"},
+              {"Start":"2025-12-26T14:45:29Z","End":"2025-12-26T14:45:30Z","ExitCode":0,"Output":"ok"}]}}}"#).unwrap();
+        let (_, facts) = inspect_facts(&inspect).unwrap();
+        let what: Vec<(String, String)> = facts.iter().map(|f| (f.what.clone(), f.time.hms())).collect();
+        assert_eq!(
+            what,
+            vec![
+                ("start".into(), "14:43:04".into()),
+                ("health:unhealthy".into(), "14:44:31".into()),
+                ("health:healthy".into(), "14:45:30".into())
+            ]
+        );
+    }
+}
