@@ -8,6 +8,9 @@
 //! DIR/git/*.log        saved `git log` text   → git collector
 //! DIR/postgres/pg_stat_activity*.csv            → postgres collector (sample)
 //! DIR/postgres/**      server log (stderr, csvlog, jsonlog) → postgres collector
+//! DIR/docker/events*   `docker events` JSON lines               → docker collector
+//! DIR/docker/inspect*  `docker inspect` JSON                    → docker collector
+//! DIR/docker/**        `docker-compose logs --timestamps` text  → docker collector
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
 
@@ -25,6 +28,12 @@ pub enum FileKind {
     PgActivity,
     /// A PostgreSQL server log (stderr, csvlog or jsonlog).
     PgLog,
+    /// `docker-compose logs --timestamps --no-color` output.
+    ComposeLogs,
+    /// `docker events --format '{{json .}}'` output.
+    DockerEvents,
+    /// `docker inspect` output.
+    DockerInspect,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +113,9 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
         "git" => Some(FileKind::GitLog),
         "postgres" if name.starts_with("pg_stat_activity") => Some(FileKind::PgActivity),
         "postgres" => Some(FileKind::PgLog),
+        "docker" if name.starts_with("events") => Some(FileKind::DockerEvents),
+        "docker" if name.starts_with("inspect") => Some(FileKind::DockerInspect),
+        "docker" => Some(FileKind::ComposeLogs),
         _ => None,
     }
 }

@@ -56,6 +56,15 @@ pub struct Cli {
     /// Keep literals in SQL text (they are replaced by $n placeholders by default).
     #[arg(long)]
     pub no_redact: bool,
+    /// Read the Docker engine: container logs and lifecycle (also on when a compose file is in the current directory).
+    #[arg(long)]
+    pub docker: bool,
+    /// The Docker engine to read (unix:///path or tcp://host:port; default DOCKER_HOST, else the local socket).
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// Only the containers of this compose project (default: the project of the compose file here, else all).
+    #[arg(long, value_name = "NAME")]
+    pub compose_project: Option<String>,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
@@ -104,6 +113,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         postgres_logs: &cli.postgres_logs,
         keep_literals: cli.no_redact,
         timeout,
+        docker: cli.docker,
+        docker_host: cli.docker_host.as_deref(),
+        compose_project: cli.compose_project.as_deref(),
     })?;
     if built.collectors.is_empty() && built.broken.is_empty() {
         anyhow::bail!("nothing to read: give --log, --git, --postgres, --postgres-log or --fixtures (or run inside a git repository)");

@@ -25,6 +25,10 @@ pub struct Request<'a> {
     pub postgres_logs: &'a [String],
     pub keep_literals: bool,
     pub timeout: std::time::Duration,
+    /// Read the docker engine live (asked for, or a compose file is here).
+    pub docker: bool,
+    pub docker_host: Option<&'a str>,
+    pub compose_project: Option<&'a str>,
 }
 
 pub struct Built {
@@ -39,6 +43,8 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
     let locate = req.timestamp_format.map(|f| Locate::Strftime(f.to_string()));
     if let Some(dir) = req.fixtures {
         let plan = bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
+        // Engine events and inspection are read together, so a fact both hold is told once.
+        let mut lifecycle = reconstruct_docker::LifecycleFiles { events: Vec::new(), inspect: Vec::new() };
         for f in plan.files {
             match f.kind {
                 FileKind::Log => {
@@ -66,6 +72,11 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
                         keep_literals: req.keep_literals,
                     }));
                 }
+                FileKind::ComposeLogs => b
+                    .collectors
+                    .push(Box::new(reconstruct_docker::ComposeLogsFile { file: f.path, display: f.display })),
+                FileKind::DockerEvents => lifecycle.events.push((f.path, f.display)),
+                FileKind::DockerInspect => lifecycle.inspect.push((f.path, f.display)),
                 FileKind::GitLog => {
                     let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&f.display)));
                     b.collectors.push(Box::new(GitLogFileCollector {
@@ -75,6 +86,9 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
                     }));
                 }
             }
+        }
+        if !lifecycle.events.is_empty() || !lifecycle.inspect.is_empty() {
+            b.collectors.push(Box::new(lifecycle));
         }
         for u in plan.unread {
             b.warnings.push(format!(
@@ -128,6 +142,19 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
                 .push(Broken { source: SourceId { collector: "postgres", name: arg.clone() }, error: e.to_string() }),
         }
     }
+    let compose_here = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
+        .iter()
+        .any(|f| Path::new(f).is_file());
+    let asked = req.docker || req.docker_host.is_some() || req.compose_project.is_some();
+    if asked || (compose_here && req.fixtures.is_none()) {
+        let project =
+            req.compose_project.map(str::to_string).or_else(|| compose_here.then(default_compose_project).flatten());
+        b.collectors.push(Box::new(reconstruct_docker::DockerLive {
+            host: req.docker_host.map(str::to_string),
+            project,
+            timeout: req.timeout,
+        }));
+    }
     let mut repos: Vec<PathBuf> = req.git.to_vec();
     if repos.is_empty() && req.default_git && req.fixtures.is_none() {
         let here = PathBuf::from(".");
@@ -139,4 +166,16 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
         b.collectors.push(Box::new(GitRepoCollector::new(r, None)));
     }
     Ok(b)
+}
+
+/// The project name compose gives the current directory: `COMPOSE_PROJECT_NAME`,
+/// else the directory's name, lowercased, with what compose drops removed.
+fn default_compose_project() -> Option<String> {
+    if let Ok(p) = std::env::var("COMPOSE_PROJECT_NAME") {
+        return Some(p);
+    }
+    let dir = std::env::current_dir().ok()?;
+    let name = dir.file_name()?.to_string_lossy().to_lowercase();
+    let clean: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+    (!clean.is_empty()).then_some(clean)
 }

@@ -73,6 +73,16 @@ fn seed_dry_run_prints_the_phase_2_table() {
     assert_eq!(deadlock[3], "`postgres/postgresql-15-main.log:90`");
     let pool = rows.iter().find(|r| r[1].contains("connection slots are reserved")).expect("pool exhausted row");
     assert_eq!(pool[0], "14:30:42");
+    // The containers' side: the MCP tool timeout, the restart, health checks green again.
+    let timeout = rows.iter().find(|r| r[1].starts_with("ERROR MCP tool timeout")).expect("tool timeout row");
+    assert_eq!((timeout[0].as_str(), timeout[2].as_str()), ("14:30:42", "mcp-server"));
+    assert!(timeout[3]
+        .starts_with("`docker-compose logs mcp-server --since 2025-12-26T14:30:42Z --until 2025-12-26T14:30:43Z"));
+    let restarted = rows.iter().find(|r| r[1].ends_with("backend_1 restarted")).expect("restart row");
+    assert_eq!(restarted[0], "14:43:02");
+    let healthy = rows.iter().filter(|r| r[1].ends_with("backend_1 health check healthy")).collect::<Vec<_>>();
+    assert_eq!(healthy.len(), 1, "one fact, though events and inspection both hold it");
+    assert_eq!(healthy[0][0], "14:45:30");
     let git = std::fs::read_to_string(root().join(SEED).join("git/backend.log")).unwrap();
     assert!(git.lines().any(|l| l.starts_with("commit abc123f")));
 }
@@ -138,7 +148,7 @@ fn a_missing_file_is_named_and_the_rest_still_renders() {
     assert!(md.contains("`commit abc123f`"), "other sources still rendered");
     assert!(md.contains("logs/backend.log:1234"));
     assert!(md.contains("| logfile does/not/exist.log | FAILED: cannot read does/not/exist.log:"), "{md}");
-    assert!(stderr(&o).contains("partial timeline: 1 of 5 sources failed"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("partial timeline: 1 of 7 sources failed"), "{}", stderr(&o));
 }
 
 #[test]
@@ -199,7 +209,7 @@ fn machine_formats_carry_the_required_fields() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["time"], "2025-12-26T14:30:15.123Z");
     assert!(first["excerpt"].as_str().unwrap().contains("Traceback"));
-    assert_eq!(v["coverage"].as_array().unwrap().len(), 4);
+    assert_eq!(v["coverage"].as_array().unwrap().len(), 6);
 
     let o = seed(&["--format", "csv"]);
     let csv = stdout(&o);
@@ -212,14 +222,16 @@ fn machine_formats_carry_the_required_fields() {
 fn output_file_and_row_budget() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("timeline.md");
-    let o = seed(&["--max-rows", "3", "-o", out.to_str().unwrap()]);
+    let o = seed(&["--max-rows", "8", "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty(), "the result goes to the file, not stdout");
     let md = std::fs::read_to_string(out).unwrap();
-    assert_eq!(table_rows(&md).len(), 3);
+    assert_eq!(table_rows(&md).len(), 8);
     assert!(md.contains("over the --max-rows budget"), "{md}");
-    // Commits outrank routine state changes under a tight budget.
-    assert!(md.contains("`commit abc123f`"));
+    // Container lifecycle and commits outrank errors and state changes under a tight budget.
+    assert!(md.contains("`commit abc123f`") && md.contains("`commit def456a`"), "{md}");
+    assert!(md.contains("backend_1 restarted"), "{md}");
+    assert!(!md.contains("Application startup complete"), "{md}");
 }
 
 #[test]
@@ -258,4 +270,13 @@ fn nothing_to_read_is_an_error() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nothing to read"));
+}
+
+#[test]
+fn an_unreachable_docker_engine_is_a_partial_result() {
+    let o = seed(&["--docker-host", "unix:///nonexistent/docker.sock"]);
+    assert_eq!(o.status.code(), Some(3));
+    let md = stdout(&o);
+    assert!(md.contains("`commit abc123f`"), "other sources still render");
+    assert!(md.contains("FAILED: cannot reach the docker engine at unix:///nonexistent/docker.sock"), "{md}");
 }

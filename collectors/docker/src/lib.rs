@@ -140,7 +140,7 @@ impl Collector for ComposeLogsFile {
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         let bytes = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
         let lines = parse::compose_lines(&bytes);
-        let mut seen: Vec<(String, String, Option<String>)> = Vec::new();
+        let mut seen: Vec<parse::Naming> = Vec::new();
         for (_, name, _) in &lines {
             if !name.is_empty() && !seen.iter().any(|(n, _, _)| n == name) {
                 let replica = name
@@ -158,6 +158,10 @@ impl Collector for ComposeLogsFile {
         let mut skews: HashMap<String, Option<i64>> = HashMap::new();
         let mut unreadable = 0u64;
         for (number, name, line) in &lines {
+            // compose's own chatter, not a container's.
+            if name.is_empty() && line.starts_with(b"Attaching to") {
+                continue;
+            }
             let Some(c) = by_name.get(name.as_str()) else {
                 unreadable += 1;
                 if unreadable <= 5 {
@@ -191,66 +195,58 @@ impl Collector for ComposeLogsFile {
     }
 }
 
-/// Saved `docker events --format '{{json .}}'` output.
-pub struct EventsFile {
-    pub file: PathBuf,
-    pub display: String,
+/// Saved engine evidence: `docker events --format '{{json .}}'` lines and
+/// `docker inspect` JSON, read together so that a fact both know is
+/// reported once.
+pub struct LifecycleFiles {
+    /// (path, how evidence names it)
+    pub events: Vec<(PathBuf, String)>,
+    pub inspect: Vec<(PathBuf, String)>,
 }
 
-impl Collector for EventsFile {
+impl Collector for LifecycleFiles {
     fn source(&self) -> SourceId {
-        SourceId { collector: "docker", name: self.display.clone() }
+        let names: Vec<&str> = self.events.iter().chain(&self.inspect).map(|(_, d)| d.as_str()).collect();
+        SourceId { collector: "docker", name: names.join(" + ") }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let text = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
-        let path: Arc<str> = Arc::from(self.display.as_str());
-        let mut facts = Vec::new();
-        for (i, line) in text.split(|c| *c == b'\n').enumerate() {
-            if line.trim_ascii().is_empty() {
-                continue;
-            }
-            match serde_json::from_slice::<Value>(line) {
-                Ok(v) => facts.extend(parse::event_fact(&v)),
-                Err(e) => sink.diagnostic(Diagnostic {
-                    locator: Some(Locator::Line { path: path.clone(), line: i as u64 + 1 }),
-                    message: format!("not a JSON event: {e}"),
-                }),
+        let mut from_events = Vec::new();
+        for (file, display) in &self.events {
+            let text = std::fs::read(file).map_err(|e| format!("cannot read {display}: {e}"))?;
+            let path: Arc<str> = Arc::from(display.as_str());
+            for (i, line) in text.split(|c| *c == b'\n').enumerate() {
+                if line.trim_ascii().is_empty() {
+                    continue;
+                }
+                match serde_json::from_slice::<Value>(line) {
+                    Ok(v) => from_events.extend(parse::event_fact(&v)),
+                    Err(e) => sink.diagnostic(Diagnostic {
+                        locator: Some(Locator::Line { path: path.clone(), line: i as u64 + 1 }),
+                        message: format!("not a JSON event: {e}"),
+                    }),
+                }
             }
         }
-        finish(Vec::new(), facts, Vec::new(), &[], ctx, sink)
-    }
-}
-
-/// Saved `docker inspect` output (a JSON array of containers).
-pub struct InspectFile {
-    pub file: PathBuf,
-    pub display: String,
-}
-
-impl Collector for InspectFile {
-    fn source(&self) -> SourceId {
-        SourceId { collector: "docker", name: self.display.clone() }
-    }
-
-    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let text = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
-        let v: Value =
-            serde_json::from_slice(&text).map_err(|e| format!("{}: not docker inspect JSON: {e}", self.display))?;
-        let list = match v {
-            Value::Array(a) => a,
-            other => vec![other],
-        };
         let mut names = Vec::new();
-        let mut facts = Vec::new();
-        for c in &list {
-            if let Some((n, f)) = parse::inspect_facts(c) {
-                names.push(n);
-                facts.extend(f);
+        let mut from_inspect = Vec::new();
+        for (file, display) in &self.inspect {
+            let text = std::fs::read(file).map_err(|e| format!("cannot read {display}: {e}"))?;
+            let v: Value =
+                serde_json::from_slice(&text).map_err(|e| format!("{display}: not docker inspect JSON: {e}"))?;
+            let list = match v {
+                Value::Array(a) => a,
+                other => vec![other],
+            };
+            for c in &list {
+                if let Some((n, f)) = parse::inspect_facts(c) {
+                    names.push(n);
+                    from_inspect.extend(f);
+                }
             }
         }
         let containers = parse::components(&names);
-        sink.note(format!("{} containers inspected", containers.len()));
-        finish(Vec::new(), Vec::new(), facts, &containers, ctx, sink)
+        sink.note(format!("{} engine events, {} containers inspected", from_events.len(), containers.len()));
+        finish(Vec::new(), from_events, from_inspect, &containers, ctx, sink)
     }
 }

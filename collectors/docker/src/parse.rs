@@ -11,6 +11,9 @@ use reconstruct_core::timestamp::{self, parse_iso, Layout, ParseContext};
 use reconstruct_core::{classify, severity, TimeWindow, Zone};
 use serde_json::Value;
 
+/// A container's name, compose service and replica number.
+pub type Naming = (String, String, Option<String>);
+
 /// A container as the timeline names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Container {
@@ -37,7 +40,7 @@ pub fn service_of_name(name: &str) -> String {
 }
 
 /// Assigns components: the service, or `service-N` where a service has several replicas.
-pub fn components(names: &[(String, String, Option<String>)]) -> Vec<Container> {
+pub fn components(names: &[Naming]) -> Vec<Container> {
     let mut per_service: HashMap<&str, usize> = HashMap::new();
     for (_, s, _) in names {
         *per_service.entry(s.as_str()).or_default() += 1;
@@ -277,7 +280,7 @@ fn time_field(v: Option<&Value>) -> Option<Timestamp> {
 
 /// What one `docker inspect` object tells about the container: its names
 /// and the lifecycle facts its State still holds.
-pub fn inspect_facts(v: &Value) -> Option<((String, String, Option<String>), Vec<Fact>)> {
+pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
     let name = v.get("Name").and_then(Value::as_str)?.trim_start_matches('/').to_string();
     let labels = v.get("Config").and_then(|c| c.get("Labels"));
     let service = label(labels, "com.docker.compose.service").map(str::to_string).unwrap_or_else(|| name.clone());
