@@ -1,0 +1,228 @@
+//! The live API over HTTP: rules, active alerts, and the raw samples of
+//! `ALERTS` over the window. Credentials come from the URL or the
+//! environment and never appear in output or errors.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reconstruct_core::{TimeWindow, Timestamp};
+
+use crate::parse::{self, Active, Rule, Series};
+
+/// Where Prometheus is, and how to authenticate, kept apart so the base URL
+/// can be shown.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// The URL without credentials and without a trailing slash.
+    pub base: String,
+    basic: Option<(String, String)>,
+    bearer: Option<String>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0:?} is not an http(s) URL")]
+    Url(String),
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+    #[error("cannot reach Prometheus at {base}: {reason}")]
+    Unreachable { base: String, reason: String },
+    #[error("Prometheus at {base} did not answer {path} within {secs}s")]
+    Timeout { base: String, path: &'static str, secs: u64 },
+    #[error("Prometheus at {base} answered HTTP {status} for {path}: {body}")]
+    Http { base: String, path: &'static str, status: u16, body: String },
+    #[error("Prometheus at {base} gave an unusable answer to {path}: {reason}")]
+    Answer { base: String, path: &'static str, reason: String },
+}
+
+impl Endpoint {
+    /// Reads `http://user:pass@host:9090/prefix`; `PROMETHEUS_BEARER_TOKEN`,
+    /// or `PROMETHEUS_USERNAME`/`PROMETHEUS_PASSWORD`, add credentials.
+    pub fn parse(url: &str, env: &HashMap<String, String>) -> Result<Self, FetchError> {
+        let url = url.trim().trim_end_matches('/');
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| FetchError::Url(mask(url)))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(FetchError::Url(mask(url)));
+        }
+        let auth_end = rest.find('/').unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(auth_end);
+        let (basic, host) = match authority.rsplit_once('@') {
+            Some((cred, host)) => {
+                let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
+                (Some((u.to_string(), p.to_string())), host)
+            }
+            None => (None, authority),
+        };
+        if host.is_empty() {
+            return Err(FetchError::Url(mask(url)));
+        }
+        let basic = basic.or_else(|| {
+            Some((env.get("PROMETHEUS_USERNAME")?.clone(), env.get("PROMETHEUS_PASSWORD").cloned().unwrap_or_default()))
+        });
+        Ok(Endpoint {
+            base: format!("{scheme}://{host}{path}"),
+            basic,
+            bearer: env.get("PROMETHEUS_BEARER_TOKEN").cloned(),
+        })
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages about a URL
+/// that could not even be read.
+pub fn mask(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = url.get(s + 3..at).unwrap_or_default();
+            let user = cred.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", url.get(..s + 3).unwrap_or_default(), url.get(at..).unwrap_or_default())
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub struct Answers {
+    pub rules: HashMap<String, Rule>,
+    pub active: Vec<Active>,
+    pub series: Vec<Series>,
+    pub interval: f64,
+    pub history_from: Timestamp,
+    /// Parts that could not be read but did not stop the rest (rules, alerts).
+    pub problems: Vec<String>,
+}
+
+fn get(
+    client: &reqwest::blocking::Client,
+    ep: &Endpoint,
+    path: &'static str,
+    query: &[(&str, String)],
+    timeout: Duration,
+) -> Result<serde_json::Value, FetchError> {
+    let mut req = client.get(format!("{}{path}", ep.base)).query(query);
+    if let Some(t) = &ep.bearer {
+        req = req.bearer_auth(t);
+    } else if let Some((u, p)) = &ep.basic {
+        req = req.basic_auth(u, Some(p));
+    }
+    let base = ep.base.clone();
+    let resp = req.send().map_err(|e| {
+        if e.is_timeout() {
+            FetchError::Timeout { base: base.clone(), path, secs: timeout.as_secs() }
+        } else {
+            FetchError::Unreachable { base: base.clone(), reason: chain(&e) }
+        }
+    })?;
+    let status = resp.status();
+    let body = resp.bytes().map_err(|e| {
+        if e.is_timeout() {
+            FetchError::Timeout { base: base.clone(), path, secs: timeout.as_secs() }
+        } else {
+            FetchError::Unreachable { base: base.clone(), reason: chain(&e) }
+        }
+    })?;
+    // Prometheus answers 400/422/503 with a JSON error worth showing; other
+    // statuses (a proxy's 500 page) show the start of their body.
+    match parse::data(&body) {
+        Ok(d) if status.is_success() => Ok(d),
+        Err(e @ parse::AnswerError::Status { .. }) => {
+            Err(FetchError::Answer { base, path, reason: format!("HTTP {}: {e}", status.as_u16()) })
+        }
+        _ if !status.is_success() => {
+            let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+            Err(FetchError::Http {
+                base,
+                path,
+                status: status.as_u16(),
+                body: text.split_whitespace().collect::<Vec<_>>().join(" "),
+            })
+        }
+        Err(e) => Err(FetchError::Answer { base, path, reason: e.to_string() }),
+        Ok(d) => Ok(d),
+    }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    s
+}
+
+/// Reads rules, active alerts, and `ALERTS` samples from a little before
+/// the window (to know what was already firing) to its end.
+pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duration) -> Result<Answers, FetchError> {
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| FetchError::Client(chain(&e)))?;
+    let mut problems = Vec::new();
+    let rules = match get(&client, ep, "/api/v1/rules", &[("type", "alert".to_string())], timeout) {
+        Ok(d) => parse::rules(&d).unwrap_or_else(|e| {
+            problems.push(format!("rules: {e}"));
+            HashMap::new()
+        }),
+        // A timeout or a dead server ends the source; a missing rules API does not.
+        Err(e @ (FetchError::Timeout { .. } | FetchError::Unreachable { .. })) => return Err(e),
+        Err(e) => {
+            problems.push(format!("rules (so the evaluation interval is assumed): {e}"));
+            HashMap::new()
+        }
+    };
+    let interval = rules.values().map(|r| r.interval).filter(|i| *i > 0.0).fold(f64::INFINITY, f64::min);
+    let interval = if interval.is_finite() { interval } else { crate::DEFAULT_INTERVAL_SECS };
+    let active = match get(&client, ep, "/api/v1/alerts", &[], timeout) {
+        Ok(d) => parse::active(&d).unwrap_or_else(|e| {
+            problems.push(format!("alerts: {e}"));
+            Vec::new()
+        }),
+        Err(e @ FetchError::Timeout { .. }) => return Err(e),
+        Err(e) => {
+            problems.push(format!("alerts: {e}"));
+            Vec::new()
+        }
+    };
+    let end = window.until.min(now);
+    let margin = (interval * 5.0).ceil() as i64;
+    let range = (end.unix_seconds() - window.since.unix_seconds()).max(1) + margin;
+    let query = format!("ALERTS{{alertstate=~\"pending|firing\"}}[{range}s]");
+    let time = format!("{}.{:03}", end.unix_seconds(), end.subsec_nanos() / 1_000_000);
+    let d = get(&client, ep, "/api/v1/query", &[("query", query), ("time", time)], timeout)?;
+    let series = parse::series(&d).map_err(|e| FetchError::Answer {
+        base: ep.base.clone(),
+        path: "/api/v1/query",
+        reason: e.to_string(),
+    })?;
+    Ok(Answers {
+        rules,
+        active,
+        series,
+        interval,
+        history_from: Timestamp::from_unix_seconds(end.unix_seconds() - range, 0).unwrap_or(window.since),
+        problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_kept_apart() {
+        let ep = Endpoint::parse("https://ops:s3cret@prom.example:9090/prom/", &HashMap::new()).unwrap();
+        assert_eq!(ep.base, "https://prom.example:9090/prom");
+        assert_eq!(format!("{ep:?}"), "https://prom.example:9090/prom");
+        assert!(Endpoint::parse("ftp://x", &HashMap::new()).is_err());
+        assert_eq!(mask("http://u:pw@h:1"), "http://u:***@h:1");
+        let err = Endpoint::parse("nonsense://u:pw@h", &HashMap::new()).unwrap_err().to_string();
+        assert!(!err.contains("pw@"), "{err}");
+    }
+}

@@ -1,0 +1,124 @@
+//! Prometheus collector: when each alert was pending, fired and resolved,
+//! rebuilt from the `ALERTS` series (alerts that resolved are gone from
+//! `/api/v1/alerts`), live over HTTP (`fetch`) or from saved answers.
+//! It uses only the HTTP API that Thanos, Cortex/Mimir and VictoriaMetrics
+//! also serve. Parsing is pure (`parse`).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod fetch;
+pub mod parse;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reconstruct_core::event::Locator;
+use reconstruct_core::{CollectContext, CollectError, Collector, Diagnostic, EventSink, SourceId, Timestamp};
+
+/// Used when no rule names its group's interval (Prometheus's default).
+pub const DEFAULT_INTERVAL_SECS: f64 = 60.0;
+
+/// Live: a Prometheus-compatible HTTP API.
+pub struct PrometheusLive {
+    pub endpoint: fetch::Endpoint,
+    pub timeout: Duration,
+}
+
+impl Collector for PrometheusLive {
+    fn source(&self) -> SourceId {
+        SourceId { collector: "prometheus", name: self.endpoint.base.clone() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let now = Timestamp::from_unix_seconds(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+            0,
+        )
+        .unwrap_or(ctx.window.until);
+        let answers = fetch::read(&self.endpoint, &ctx.window, now, self.timeout)?;
+        for problem in &answers.problems {
+            sink.diagnostic(Diagnostic {
+                locator: Some(Locator::Text(self.endpoint.base.clone())),
+                message: problem.clone(),
+            });
+        }
+        sink.note(format!(
+            "ALERTS history from {} (evaluation interval {}s); it ends at the server's retention",
+            answers.history_from, answers.interval
+        ));
+        let read_at = ctx.window.until.min(now);
+        let pctx = parse::Context {
+            url: Some(&self.endpoint.base),
+            rules: &answers.rules,
+            active: &answers.active,
+            default_interval: answers.interval,
+            read_at,
+        };
+        for e in parse::history(&answers.series, &ctx.window, &pctx) {
+            sink.emit(e)?;
+        }
+        Ok(())
+    }
+}
+
+/// Saved answers: `/api/v1/rules`, `/api/v1/alerts` and the `ALERTS` query,
+/// told apart by their content.
+pub struct PrometheusFiles {
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl Collector for PrometheusFiles {
+    fn source(&self) -> SourceId {
+        SourceId {
+            collector: "prometheus",
+            name: self.files.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join(" + "),
+        }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let mut rules = HashMap::new();
+        let mut active = Vec::new();
+        let mut series = Vec::new();
+        let mut histories = 0;
+        for (file, display) in &self.files {
+            let bytes = std::fs::read(file).map_err(|e| format!("cannot read {display}: {e}"))?;
+            let data = parse::data(&bytes).map_err(|e| format!("{display}: {e}"))?;
+            if data.get("groups").is_some() {
+                rules.extend(parse::rules(&data).map_err(|e| format!("{display}: {e}"))?);
+            } else if data.get("alerts").is_some() {
+                active.extend(parse::active(&data).map_err(|e| format!("{display}: {e}"))?);
+            } else {
+                series.extend(parse::series(&data).map_err(|e| format!("{display}: {e}"))?);
+                histories += 1;
+            }
+        }
+        if histories == 0 {
+            sink.diagnostic(Diagnostic {
+                locator: None,
+                message: "no saved ALERTS history: only alerts active when it was saved can be shown".to_string(),
+            });
+            // Without history, active alerts still tell when they went pending.
+            for a in &active {
+                if let Some(t) = a.active_at {
+                    let mut labels = a.labels.clone();
+                    labels.insert("alertstate".into(), "pending".into());
+                    series.push(parse::Series { labels, times: vec![t] });
+                }
+            }
+        }
+        let interval = rules.values().map(|r| r.interval).filter(|i| *i > 0.0).fold(f64::INFINITY, f64::min);
+        let interval = if interval.is_finite() { interval } else { DEFAULT_INTERVAL_SECS };
+        let pctx = parse::Context {
+            url: None,
+            rules: &rules,
+            active: &active,
+            default_interval: interval,
+            read_at: ctx.window.until,
+        };
+        sink.note(format!("{} saved answers, {} ALERTS series", self.files.len(), series.len()));
+        for e in parse::history(&series, &ctx.window, &pctx) {
+            sink.emit(e)?;
+        }
+        Ok(())
+    }
+}
