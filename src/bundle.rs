@@ -11,6 +11,7 @@
 //! DIR/docker/events*   `docker events` JSON lines               → docker collector
 //! DIR/docker/inspect*  `docker inspect` JSON                    → docker collector
 //! DIR/docker/**        `docker-compose logs --timestamps` text  → docker collector
+//! DIR/prometheus/**    saved API answers (rules, alerts, ALERTS) → prometheus collector
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
 
@@ -34,6 +35,8 @@ pub enum FileKind {
     DockerEvents,
     /// `docker inspect` output.
     DockerInspect,
+    /// A saved Prometheus API answer (rules, alerts, or the ALERTS history).
+    Prometheus,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +119,7 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
         "docker" if name.starts_with("events") => Some(FileKind::DockerEvents),
         "docker" if name.starts_with("inspect") => Some(FileKind::DockerInspect),
         "docker" => Some(FileKind::ComposeLogs),
+        "prometheus" => Some(FileKind::Prometheus),
         _ => None,
     }
 }

@@ -65,6 +65,9 @@ pub struct Cli {
     /// Only the containers of this compose project (default: the project of the compose file here, else all).
     #[arg(long, value_name = "NAME")]
     pub compose_project: Option<String>,
+    /// Read alert history from Prometheus (or Thanos, Mimir, VictoriaMetrics); without a value, PROMETHEUS_URL.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub prometheus: Option<String>,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
@@ -116,9 +119,10 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         docker: cli.docker,
         docker_host: cli.docker_host.as_deref(),
         compose_project: cli.compose_project.as_deref(),
+        prometheus: cli.prometheus.as_deref(),
     })?;
     if built.collectors.is_empty() && built.broken.is_empty() {
-        anyhow::bail!("nothing to read: give --log, --git, --postgres, --postgres-log or --fixtures (or run inside a git repository)");
+        anyhow::bail!("nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus or --fixtures (or run inside a git repository)");
     }
     if !cli.quiet {
         for w in &built.warnings {

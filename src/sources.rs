@@ -29,6 +29,8 @@ pub struct Request<'a> {
     pub docker: bool,
     pub docker_host: Option<&'a str>,
     pub compose_project: Option<&'a str>,
+    /// `--prometheus [URL]`: `Some("")` means from PROMETHEUS_URL.
+    pub prometheus: Option<&'a str>,
 }
 
 pub struct Built {
@@ -45,6 +47,8 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
         let plan = bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
         // Engine events and inspection are read together, so a fact both hold is told once.
         let mut lifecycle = reconstruct_docker::LifecycleFiles { events: Vec::new(), inspect: Vec::new() };
+        // Rules give the evaluation interval the history is split by: one reader for all answers.
+        let mut prometheus = reconstruct_prometheus::PrometheusFiles { files: Vec::new() };
         for f in plan.files {
             match f.kind {
                 FileKind::Log => {
@@ -75,6 +79,7 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
                 FileKind::ComposeLogs => b
                     .collectors
                     .push(Box::new(reconstruct_docker::ComposeLogsFile { file: f.path, display: f.display })),
+                FileKind::Prometheus => prometheus.files.push((f.path, f.display)),
                 FileKind::DockerEvents => lifecycle.events.push((f.path, f.display)),
                 FileKind::DockerInspect => lifecycle.inspect.push((f.path, f.display)),
                 FileKind::GitLog => {
@@ -89,6 +94,9 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
         }
         if !lifecycle.events.is_empty() || !lifecycle.inspect.is_empty() {
             b.collectors.push(Box::new(lifecycle));
+        }
+        if !prometheus.files.is_empty() {
+            b.collectors.push(Box::new(prometheus));
         }
         for u in plan.unread {
             b.warnings.push(format!(
@@ -140,6 +148,29 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
             Err(e) => b
                 .broken
                 .push(Broken { source: SourceId { collector: "postgres", name: arg.clone() }, error: e.to_string() }),
+        }
+    }
+    let env_url = std::env::var("PROMETHEUS_URL").ok().filter(|u| !u.is_empty());
+    let url = match req.prometheus {
+        Some("") => env_url.clone().or_else(|| Some(String::new())),
+        Some(u) => Some(u.to_string()),
+        None if req.fixtures.is_none() => env_url,
+        None => None,
+    };
+    if let Some(url) = url {
+        let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+        match reconstruct_prometheus::fetch::Endpoint::parse(&url, &env) {
+            Ok(endpoint) => {
+                b.collectors.push(Box::new(reconstruct_prometheus::PrometheusLive { endpoint, timeout: req.timeout }))
+            }
+            Err(e) => b.broken.push(Broken {
+                source: SourceId { collector: "prometheus", name: reconstruct_prometheus::fetch::mask(&url) },
+                error: if url.is_empty() {
+                    "no URL: give --prometheus URL or set PROMETHEUS_URL".to_string()
+                } else {
+                    e.to_string()
+                },
+            }),
         }
     }
     let compose_here = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]

@@ -74,12 +74,16 @@ pub fn is_notable(e: &Event) -> bool {
     }
 }
 
-/// Lower ranks first under the budget.
+/// Lower ranks first under the budget: what went wrong with the system
+/// (alerts firing, containers dying) first, then what changed it and what
+/// ended the trouble (commits, resolutions, restarts), then errors, then
+/// state changes and warnings.
 fn rank(e: &Event) -> u8 {
     let sev = e.severity.unwrap_or(Severity::Info);
     match e.kind {
         EventKind::Annotation => 0,
-        EventKind::Alert | EventKind::Lifecycle => 1,
+        EventKind::Alert | EventKind::Lifecycle if sev >= Severity::Warning => 1,
+        EventKind::Alert | EventKind::Lifecycle if sev >= Severity::Notice => 2,
         EventKind::Change => 2,
         _ if sev >= Severity::Critical => 2,
         _ if sev >= Severity::Error => 3,

@@ -83,6 +83,27 @@ fn seed_dry_run_prints_the_phase_2_table() {
     let healthy = rows.iter().filter(|r| r[1].ends_with("backend_1 health check healthy")).collect::<Vec<_>>();
     assert_eq!(healthy.len(), 1, "one fact, though events and inspection both hold it");
     assert_eq!(healthy[0][0], "14:45:30");
+    // Monitoring: the error-rate alert fired at 14:32:00 and resolved after the restore.
+    let fired = rows.iter().position(|r| r[1].starts_with("alert HighErrorRate firing")).expect("alert fired row");
+    assert_eq!(rows[fired][0], "14:32:00");
+    let resolved =
+        rows.iter().position(|r| r[1].starts_with("alert HighErrorRate resolved")).expect("alert resolved row");
+    assert_eq!(rows[resolved][0], "14:46:00");
+
+    // The whole seed story, in order.
+    let at =
+        |needle: &str| rows.iter().position(|r| r[1].contains(needle)).unwrap_or_else(|| panic!("no row for {needle}"));
+    let story = [
+        at("500 Internal Server Error"),
+        at("MCP tool timeout"),
+        at("deadlock detected —"),
+        fired,
+        fix,
+        at("backend_1 restarted"),
+        at("backend_1 health check healthy"),
+        resolved,
+    ];
+    assert!(story.windows(2).all(|w| w[0] < w[1]), "out of order: {story:?}");
     let git = std::fs::read_to_string(root().join(SEED).join("git/backend.log")).unwrap();
     assert!(git.lines().any(|l| l.starts_with("commit abc123f")));
 }
@@ -148,7 +169,7 @@ fn a_missing_file_is_named_and_the_rest_still_renders() {
     assert!(md.contains("`commit abc123f`"), "other sources still rendered");
     assert!(md.contains("logs/backend.log:1234"));
     assert!(md.contains("| logfile does/not/exist.log | FAILED: cannot read does/not/exist.log:"), "{md}");
-    assert!(stderr(&o).contains("partial timeline: 1 of 7 sources failed"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("partial timeline: 1 of 8 sources failed"), "{}", stderr(&o));
 }
 
 #[test]
@@ -209,7 +230,7 @@ fn machine_formats_carry_the_required_fields() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["time"], "2025-12-26T14:30:15.123Z");
     assert!(first["excerpt"].as_str().unwrap().contains("Traceback"));
-    assert_eq!(v["coverage"].as_array().unwrap().len(), 6);
+    assert_eq!(v["coverage"].as_array().unwrap().len(), 7);
 
     let o = seed(&["--format", "csv"]);
     let csv = stdout(&o);
@@ -222,16 +243,17 @@ fn machine_formats_carry_the_required_fields() {
 fn output_file_and_row_budget() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("timeline.md");
-    let o = seed(&["--max-rows", "8", "-o", out.to_str().unwrap()]);
+    let o = seed(&["--max-rows", "12", "-o", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty(), "the result goes to the file, not stdout");
     let md = std::fs::read_to_string(out).unwrap();
-    assert_eq!(table_rows(&md).len(), 8);
+    assert_eq!(table_rows(&md).len(), 12);
     assert!(md.contains("over the --max-rows budget"), "{md}");
-    // Container lifecycle and commits outrank errors and state changes under a tight budget.
+    // Alerts, container lifecycle and commits outrank errors and state changes under a tight budget.
     assert!(md.contains("`commit abc123f`") && md.contains("`commit def456a`"), "{md}");
     assert!(md.contains("backend_1 restarted"), "{md}");
-    assert!(!md.contains("Application startup complete"), "{md}");
+    assert!(md.contains("alert HighErrorRate firing") && md.contains("alert HighErrorRate resolved"), "{md}");
+    assert!(!md.contains("Application startup complete") && !md.contains("alert HighErrorRate pending"), "{md}");
 }
 
 #[test]
@@ -279,4 +301,14 @@ fn an_unreachable_docker_engine_is_a_partial_result() {
     let md = stdout(&o);
     assert!(md.contains("`commit abc123f`"), "other sources still render");
     assert!(md.contains("FAILED: cannot reach the docker engine at unix:///nonexistent/docker.sock"), "{md}");
+}
+
+#[test]
+fn an_unreachable_prometheus_is_a_partial_result() {
+    let o = seed(&["--prometheus", "http://ops:hunter2@127.0.0.1:1", "--timeout", "5"]);
+    assert_eq!(o.status.code(), Some(3));
+    let md = stdout(&o);
+    assert!(md.contains("`commit abc123f`"), "other sources still render");
+    assert!(md.contains("FAILED: cannot reach Prometheus at http://127.0.0.1:1"), "{md}");
+    assert!(!md.contains("hunter2") && !stderr(&o).contains("hunter2"));
 }

@@ -290,7 +290,7 @@ pub fn history(series: &[Series], window: &TimeWindow, ctx: &Context<'_>) -> Vec
             if let Some(l) = &link {
                 excerpt.push_str(&format!("\ngraph: {l}"));
             }
-            let (verb, sev_here) = if state == "pending" { ("pending", Severity::Notice) } else { ("firing", sev) };
+            let (verb, sev_here) = if state == "pending" { ("pending", Severity::Info) } else { ("firing", sev) };
             let at = if began_before { window.since } else { run.first };
             let mut extra = String::new();
             if began_before {
