@@ -37,6 +37,8 @@ pub enum FileKind {
     DockerInspect,
     /// A saved Prometheus API answer (rules, alerts, or the ALERTS history).
     Prometheus,
+    /// Rows people added (`--annotate` files).
+    Annotations,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +53,8 @@ pub struct ManifestFile {
     pub sha256: Option<String>,
     /// Written by capture: where the file came from.
     pub source: Option<String>,
+    /// Written by capture: when it was saved.
+    pub captured_at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,6 +124,7 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
         "docker" if name.starts_with("inspect") => Some(FileKind::DockerInspect),
         "docker" => Some(FileKind::ComposeLogs),
         "prometheus" => Some(FileKind::Prometheus),
+        "annotations" => Some(FileKind::Annotations),
         _ => None,
     }
 }

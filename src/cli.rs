@@ -1,40 +1,65 @@
-//! The command line: an explicit list of flags, and the run they ask for.
+//! The command line: an explicit list of flags and subcommands, and the
+//! dispatch to what each asks for.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::Context;
-use clap::Parser;
-use reconstruct_core::window::parse_bound;
-use reconstruct_core::{Detail, TimeWindow, Timestamp, Zone};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::exit::Exit;
-use crate::merge::Merge;
-use crate::render::{self, Format, Timeline};
-use crate::runner::{self, Status};
-use crate::sources::{self, Request};
-use crate::summarise::{self, Summariser};
+use crate::render::Format;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "reconstruct",
     version,
-    about = "Rebuild the timeline of an outage from evidence: logs, git, and saved evidence bundles.",
-    after_help = "Exit status: 0 every source read; 1 error, nothing rendered; 2 usage error; \
-                  3 partial: rendered, but a source failed or timed out (see the coverage section)."
+    about = "Rebuild the timeline of an outage from evidence: logs, git, containers, PostgreSQL, Prometheus alerts.",
+    after_help = "Exit status: 0 every source read; 1 error, nothing rendered (or verify found a changed file); \
+                  2 usage error; 3 partial: rendered, but a source failed or timed out (see the coverage section).",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the whole post-mortem document, Phase 2 and the evidence coverage filled in.
+    Report(ReportArgs),
+    /// Save every configured live source into an evidence bundle that --fixtures reads back.
+    Capture(CaptureArgs),
+    /// Check a bundle's files against the SHA-256 hashes of its manifest.
+    Verify {
+        /// The bundle folder.
+        dir: PathBuf,
+    },
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Where the evidence comes from, and the window.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
     /// Start of the window: RFC 3339, 'YYYY-MM-DD HH:MM[:SS]' (UTC unless --tz), a duration before now (90m, 2h, 1d) or 'now'.
-    #[arg(long, value_name = "TIME")]
-    pub since: String,
+    #[arg(long, value_name = "TIME", required = true)]
+    pub since: Option<String>,
     /// End of the window, same forms as --since.
     #[arg(long, value_name = "TIME", default_value = "now")]
     pub until: String,
     /// Zone for times written without an offset, in the window bounds and in logs (IANA name or +HH:MM).
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub tz: String,
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// A log file, directory or glob to read; repeatable.
     #[arg(long = "log", value_name = "PATH")]
     pub logs: Vec<String>,
@@ -53,7 +78,7 @@ pub struct Cli {
     /// A PostgreSQL server log (stderr, csvlog or jsonlog; file, directory or glob); repeatable.
     #[arg(long = "postgres-log", value_name = "PATH")]
     pub postgres_logs: Vec<String>,
-    /// Keep literals in SQL text (they are replaced by $n placeholders by default).
+    /// Keep secrets and SQL literals in the output (they are masked by default).
     #[arg(long)]
     pub no_redact: bool,
     /// Read the Docker engine: container logs and lifecycle (also on when a compose file is in the current directory).
@@ -71,6 +96,26 @@ pub struct Cli {
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
+    /// Rows people add (text 'HH:MM:SS event', CSV or a markdown table); repeatable.
+    #[arg(long = "annotate", value_name = "FILE")]
+    pub annotate: Vec<PathBuf>,
+    /// The configuration file naming the system's sources (default: ./reconstruct.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seconds each source may take; a slower one is cut off and marked as timed out [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Print nothing on stderr but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print what could not be read, source by source, on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// How the timeline is written.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Md)]
     pub format: Format,
@@ -83,139 +128,53 @@ pub struct Cli {
     /// Show every event, without folding or a row budget.
     #[arg(long)]
     pub all: bool,
-    /// Seconds each source may take; a slower one is cut off and marked as timed out.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub timeout: f64,
-    /// Print nothing on stderr but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Print per-source diagnostics on stderr.
-    #[arg(short, long)]
-    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The incident id, INC-YYYYMMDD-NNN (default: from the first significant event's date, number 001).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// CRITICAL, HIGH, MEDIUM or LOW (default: left for people to fill in).
+    #[arg(long, value_name = "LEVEL")]
+    pub severity: Option<String>,
+    /// Write the document to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Most rows in the timeline.
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The bundle folder to write (created; must be empty if it exists).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
-    let zone: Zone = cli.tz.parse().context("--tz")?;
-    let now = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
-    let since = parse_bound(&cli.since, now, &zone).context("--since")?;
-    let until = parse_bound(&cli.until, now, &zone).context("--until")?;
-    let window = TimeWindow::new(since, until)?;
-    if !(cli.timeout.is_finite() && cli.timeout > 0.0) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
-    }
-    let timeout = Duration::from_secs_f64(cli.timeout.min(86_400.0));
-
-    let built = sources::build(&Request {
-        fixtures: cli.fixtures.as_deref(),
-        logs: &cli.logs,
-        git: &cli.git,
-        default_git: !cli.no_git,
-        zone,
-        timestamp_format: cli.timestamp_format.as_deref(),
-        postgres: cli.postgres.as_deref(),
-        postgres_logs: &cli.postgres_logs,
-        keep_literals: cli.no_redact,
-        timeout,
-        docker: cli.docker,
-        docker_host: cli.docker_host.as_deref(),
-        compose_project: cli.compose_project.as_deref(),
-        prometheus: cli.prometheus.as_deref(),
-    })?;
-    if built.collectors.is_empty() && built.broken.is_empty() {
-        anyhow::bail!("nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus or --fixtures (or run inside a git repository)");
-    }
-    if !cli.quiet {
-        for w in &built.warnings {
-            eprintln!("reconstruct: warning: {w}");
+    match cli.command {
+        None => crate::pipeline::run(&cli.sources, &cli.output),
+        Some(Command::Report(r)) => crate::report::run(&r),
+        Some(Command::Capture(c)) => crate::capture::run(&c),
+        Some(Command::Verify { dir }) => crate::capture::verify(&dir),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut cmd, "reconstruct", &mut out);
+            out.flush()?;
+            Ok(Exit::Ok)
         }
-    }
-
-    let mut sink: Box<dyn Write> = match &cli.output {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot write {}", p.display()))?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-
-    let detail = if cli.all { Detail::All } else { Detail::Notable };
-    let running = runner::start(built.collectors, window, detail, timeout);
-    let mut merge = Merge::new(running, built.broken);
-
-    let streaming = cli.all && matches!(cli.format, Format::Jsonl | Format::Csv);
-    let mut write_result = Ok(());
-    let (rows, mut totals) = if streaming {
-        if cli.format == Format::Csv {
-            write_result = render::csv::header(&mut sink);
+        Some(Command::Man) => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(Exit::Ok)
         }
-        let mut n = 0u64;
-        for e in merge.by_ref() {
-            n += 1;
-            if write_result.is_ok() {
-                let r = render::single(e);
-                write_result = match cli.format {
-                    Format::Csv => render::csv::row(&r, &mut sink),
-                    _ => render::json::write_line(&r, &mut sink),
-                };
-            }
-        }
-        (Vec::new(), summarise::Totals { events: n, ..Default::default() })
-    } else if cli.all {
-        let rows = summarise::all_rows(merge.by_ref());
-        let totals = summarise::Totals { events: rows.len() as u64, ..Default::default() };
-        (rows, totals)
-    } else {
-        let mut s = Summariser::new(cli.max_rows);
-        for e in merge.by_ref() {
-            s.add(e);
-        }
-        let summary = s.finish();
-        (summary.rows, summary.totals)
-    };
-    let outcomes = merge.outcomes();
-    if !cli.all {
-        let routine: u64 = outcomes.iter().map(|o| o.tally.skipped).sum();
-        totals.events += routine;
-        totals.routine += routine;
-    }
-    if !streaming {
-        let t = Timeline { window, rows: &rows, totals: &totals, coverage: &outcomes, all: cli.all };
-        write_result = render::render(cli.format, &t, &mut sink);
-    }
-    write_result.and_then(|()| sink.flush()).or_else(ignore_broken_pipe).context("cannot write the output")?;
-
-    let failed: Vec<_> = outcomes.iter().filter(|o| o.failed()).collect();
-    if !cli.quiet {
-        for o in &failed {
-            eprintln!("reconstruct: {}: {}", o.source, render::status_text(&o.status));
-        }
-        if cli.verbose {
-            for o in &outcomes {
-                for d in &o.tally.diagnostics {
-                    let at = d.locator.as_ref().map_or(o.source.to_string(), ToString::to_string);
-                    eprintln!("reconstruct: {at}: {}", d.message);
-                }
-            }
-        }
-    }
-    if failed.is_empty() {
-        Ok(Exit::Ok)
-    } else {
-        if !cli.quiet {
-            let timed_out = failed.iter().filter(|o| matches!(o.status, Status::TimedOut(_))).count();
-            eprintln!(
-                "reconstruct: partial timeline: {} of {} sources failed{}",
-                failed.len(),
-                outcomes.len(),
-                if timed_out > 0 { format!(" ({timed_out} timed out)") } else { String::new() }
-            );
-        }
-        Ok(Exit::Partial)
-    }
-}
-
-/// `reconstruct … | head` closing the pipe early is not an error.
-fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(())
-    } else {
-        Err(e)
     }
 }

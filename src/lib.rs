@@ -4,11 +4,17 @@
 //! timeline, summarises it into the rows a post-mortem needs, and renders it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod annotate;
 pub mod bundle;
+pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod exit;
 pub mod merge;
+pub mod pipeline;
+pub mod redact;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod sources;
 pub mod summarise;

@@ -80,6 +80,12 @@ impl Merge {
         }
     }
 
+    /// Sources finished so far, and all sources.
+    pub fn progress(&self) -> (usize, usize) {
+        let done = self.streams.iter().filter(|s| s.status.is_some()).count() + self.broken.len();
+        (done, self.streams.len() + self.broken.len())
+    }
+
     /// Every source's outcome; call after the merge is exhausted.
     pub fn outcomes(self) -> Vec<Outcome> {
         let mut out: Vec<Outcome> = self

@@ -9,28 +9,28 @@ use reconstruct_core::{Collector, SourceId, Zone};
 use reconstruct_git::{GitLogFileCollector, GitRepoCollector};
 use reconstruct_logfile::{fetch, Locate, LogFileCollector};
 
+use std::time::Duration;
+
 use crate::bundle::{self, FileKind};
+use crate::cli::SourceArgs;
+use crate::config::Extra;
 use crate::runner::Broken;
 
-/// What the command line asked for.
-pub struct Request<'a> {
-    pub fixtures: Option<&'a Path>,
-    pub logs: &'a [String],
-    pub git: &'a [PathBuf],
-    pub default_git: bool,
-    pub zone: Zone,
-    pub timestamp_format: Option<&'a str>,
-    /// `--postgres [DSN]`: `Some("")` means from DATABASE_URL / PG* variables.
-    pub postgres: Option<&'a str>,
-    pub postgres_logs: &'a [String],
-    pub keep_literals: bool,
-    pub timeout: std::time::Duration,
-    /// Read the docker engine live (asked for, or a compose file is here).
-    pub docker: bool,
-    pub docker_host: Option<&'a str>,
-    pub compose_project: Option<&'a str>,
-    /// `--prometheus [URL]`: `Some("")` means from PROMETHEUS_URL.
-    pub prometheus: Option<&'a str>,
+struct Request<'a> {
+    fixtures: Option<&'a Path>,
+    logs: &'a [String],
+    git: &'a [PathBuf],
+    default_git: bool,
+    zone: Zone,
+    timestamp_format: Option<&'a str>,
+    postgres: Option<&'a str>,
+    postgres_logs: &'a [String],
+    keep_literals: bool,
+    timeout: Duration,
+    docker: bool,
+    docker_host: Option<&'a str>,
+    compose_project: Option<&'a str>,
+    prometheus: Option<&'a str>,
 }
 
 pub struct Built {
@@ -40,7 +40,24 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
-pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
+/// Builds every collector the flags (and the configuration file) ask for.
+pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) -> anyhow::Result<Built> {
+    let req = Request {
+        fixtures: args.fixtures.as_deref(),
+        logs: &args.logs,
+        git: &args.git,
+        default_git: !args.no_git,
+        zone,
+        timestamp_format: args.timestamp_format.as_deref(),
+        postgres: args.postgres.as_deref(),
+        postgres_logs: &args.postgres_logs,
+        keep_literals: args.no_redact,
+        timeout,
+        docker: args.docker,
+        docker_host: args.docker_host.as_deref(),
+        compose_project: args.compose_project.as_deref(),
+        prometheus: args.prometheus.as_deref(),
+    };
     let mut b = Built { collectors: Vec::new(), broken: Vec::new(), warnings: Vec::new() };
     let locate = req.timestamp_format.map(|f| Locate::Strftime(f.to_string()));
     if let Some(dir) = req.fixtures {
@@ -80,6 +97,11 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
                     .collectors
                     .push(Box::new(reconstruct_docker::ComposeLogsFile { file: f.path, display: f.display })),
                 FileKind::Prometheus => prometheus.files.push((f.path, f.display)),
+                FileKind::Annotations => b.collectors.push(Box::new(crate::annotate::AnnotationFile {
+                    file: f.path,
+                    display: f.display,
+                    zone: req.zone,
+                })),
                 FileKind::DockerEvents => lifecycle.events.push((f.path, f.display)),
                 FileKind::DockerInspect => lifecycle.inspect.push((f.path, f.display)),
                 FileKind::GitLog => {
@@ -105,11 +127,20 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
         }
     }
     for arg in req.logs {
+        let settings = extra.logs.get(arg).cloned().unwrap_or_default();
+        let zone = settings.zone.unwrap_or(req.zone);
+        let locate = settings.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
         match fetch::expand(arg) {
             Ok(paths) => {
                 for p in paths {
                     let display = p.display().to_string();
-                    b.collectors.push(Box::new(LogFileCollector::new(p, display, None, req.zone, locate.clone())));
+                    b.collectors.push(Box::new(LogFileCollector::new(
+                        p,
+                        display,
+                        settings.component.clone(),
+                        zone,
+                        locate.clone(),
+                    )));
                 }
             }
             Err(e) => b
@@ -194,7 +225,21 @@ pub fn build(req: &Request<'_>) -> anyhow::Result<Built> {
         }
     }
     for r in repos {
-        b.collectors.push(Box::new(GitRepoCollector::new(r, None)));
+        let component = extra.git_components.get(&r).cloned();
+        b.collectors.push(Box::new(GitRepoCollector::new(r, component)));
+    }
+    if let Some(problem) = &extra.postgres_problem {
+        b.broken.push(Broken {
+            source: SourceId { collector: "postgres", name: "pg_stat_activity".into() },
+            error: problem.clone(),
+        });
+    }
+    for f in &args.annotate {
+        b.collectors.push(Box::new(crate::annotate::AnnotationFile {
+            file: f.clone(),
+            display: f.display().to_string(),
+            zone,
+        }));
     }
     Ok(b)
 }

@@ -31,6 +31,8 @@ pub struct Totals {
     pub routine: u64,
     /// Distinct messages beyond the folding table's bound, counted only.
     pub unclustered: u64,
+    /// Secret values masked before rendering.
+    pub masked: u64,
 }
 
 pub struct Summary {

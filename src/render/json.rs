@@ -81,6 +81,7 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             "over_budget_events": t.totals.over_budget_events,
             "routine_not_shown": t.totals.routine,
             "unclustered": t.totals.unclustered,
+            "masked": t.totals.masked,
         },
         "coverage": coverage,
     });

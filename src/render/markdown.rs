@@ -63,11 +63,19 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             parts.join(", ")
         )?;
     }
+    if tot.masked > 0 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} secret value(s) masked (passwords, tokens, keys); `--no-redact` keeps them.",
+            thousands(tot.masked)
+        )?;
+    }
     writeln!(out)?;
     coverage(t, out)
 }
 
-fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
+pub fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Evidence coverage")?;
     writeln!(out)?;
     if t.coverage.is_empty() {

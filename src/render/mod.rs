@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod timesketch;
 
 use std::io::{self, Write};
 
@@ -22,6 +23,10 @@ pub enum Format {
     Jsonl,
     /// One event per row, with a header.
     Csv,
+    /// JSON lines that Timesketch imports as they are.
+    Timesketch,
+    /// CSV that Timesketch imports as it is.
+    TimesketchCsv,
 }
 
 /// Everything a renderer may show.
@@ -38,11 +43,25 @@ pub fn render(format: Format, t: &Timeline<'_>, out: &mut dyn Write) -> io::Resu
     match format {
         Format::Md => markdown::render(t, out),
         Format::Json => json::render(t, out),
-        Format::Jsonl => t.rows.iter().try_for_each(|r| json::write_line(r, out)),
         Format::Csv => {
             csv::header(out)?;
             t.rows.iter().try_for_each(|r| csv::row(r, out))
         }
+        Format::TimesketchCsv => {
+            timesketch::csv_header(out)?;
+            t.rows.iter().try_for_each(|r| timesketch::csv(r, out))
+        }
+        f => t.rows.iter().try_for_each(|r| write_row(f, r, out)),
+    }
+}
+
+/// One row in a line format (the header, if any, written before).
+pub fn write_row(format: Format, r: &Row, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Csv => csv::row(r, out),
+        Format::Timesketch => timesketch::jsonl(r, out),
+        Format::TimesketchCsv => timesketch::csv(r, out),
+        _ => json::write_line(r, out),
     }
 }
 

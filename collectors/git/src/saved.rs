@@ -130,6 +130,45 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     Parsed { commits, problems }
 }
 
+/// Writes commits in the form [`parse`] reads (`--pretty=fuller
+/// --date=iso-strict --decorate=short --name-only`), newest first as
+/// `git log` prints them; `reconstruct capture` saves live history with it.
+pub fn write(commits: &[CommitInfo]) -> String {
+    let mut sorted: Vec<&CommitInfo> = commits.iter().collect();
+    sorted.sort_by(|a, b| b.committed.cmp(&a.committed).then_with(|| b.id.cmp(&a.id)));
+    let mut out = String::new();
+    for c in sorted {
+        let refs = if c.refs.is_empty() { String::new() } else { format!(" ({})", c.refs.join(", ")) };
+        let date = c.committed.to_datetime().format("%Y-%m-%dT%H:%M:%S+00:00");
+        out.push_str(&format!("commit {}{refs}\n", c.id));
+        if c.parents > 1 {
+            // The count is what the reader needs; the abbreviated ids are not kept.
+            let ids: Vec<&str> = std::iter::repeat_n("0000000", c.parents).collect();
+            out.push_str(&format!("Merge: {}\n", ids.join(" ")));
+        }
+        out.push_str(&format!(
+            "Author:     {}\nAuthorDate: {date}\nCommit:     {}\nCommitDate: {date}\n\n",
+            c.author, c.author
+        ));
+        out.push_str(&format!("    {}\n", c.subject));
+        if !c.body.trim().is_empty() {
+            out.push('\n');
+            for l in c.body.trim_end().lines() {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
+        if !c.files.is_empty() {
+            out.push('\n');
+            for f in &c.files {
+                out.push_str(f);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn read_date(t: &str, number: u64, problems: &mut Vec<(u64, String)>) -> Option<Timestamp> {
     let t = t.trim();
     match parse_iso(t.as_bytes(), &Zone::Utc) {
@@ -183,6 +222,18 @@ CommitDate: 2025-12-26T15:10:00+01:00
         assert_eq!(c.author, "Dana Ops");
         assert_eq!(p.commits[1].parents, 2);
         assert_eq!(p.commits[1].committed.rfc3339(), "2025-12-26T14:10:00Z");
+    }
+
+    #[test]
+    fn what_it_writes_it_reads_back() {
+        let p = parse(SAMPLE.as_bytes());
+        let again = parse(write(&p.commits).as_bytes());
+        assert!(again.problems.is_empty(), "{:?}", again.problems);
+        let mut a = p.commits.clone();
+        let mut b = again.commits.clone();
+        a.sort_by(|x, y| x.id.cmp(&y.id));
+        b.sort_by(|x, y| x.id.cmp(&y.id));
+        assert_eq!(a, b);
     }
 
     #[test]

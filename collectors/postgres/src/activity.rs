@@ -29,6 +29,43 @@ pub fn query_for_version(version_num: i32) -> String {
     }
 }
 
+/// The sample's columns, in the query's order (the saved CSV's header).
+pub const COLUMNS: [&str; 22] = [
+    "sample_time",
+    "max_connections",
+    "reserved_connections",
+    "pid",
+    "datname",
+    "usename",
+    "application_name",
+    "client_addr",
+    "backend_type",
+    "state",
+    "backend_start",
+    "xact_start",
+    "query_start",
+    "state_change",
+    "wait_event_type",
+    "wait_event",
+    "blocked_by",
+    "lock_type",
+    "lock_mode",
+    "lock_relation",
+    "lock_waitstart",
+    "query",
+];
+
+/// The sample as `psql --csv` would print it, so a captured bundle reads it back.
+pub fn write_csv(rows: &[Row]) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(COLUMNS).map_err(|e| e.to_string())?;
+    for r in rows {
+        w.write_record(COLUMNS.iter().map(|c| r.0.get(*c).map(String::as_str).unwrap_or("")))
+            .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
 /// One row of the sample, by column name.
 #[derive(Clone, Debug, Default)]
 pub struct Row(pub HashMap<String, String>);
@@ -274,6 +311,18 @@ mod tests {
         assert!(kept.iter().any(|e| e.summary.contains("hunter2")));
         let waiting = ev.iter().find(|e| e.summary.contains("waiting")).unwrap();
         assert_eq!(waiting.evidence.locator.to_string(), "pg_stat_activity pid=4712 (sampled 14:31:10)");
+    }
+
+    #[test]
+    fn written_csv_reads_back() {
+        let rows = parse_csv(SAVED.as_bytes()).unwrap();
+        let again = parse_csv(&write_csv(&rows).unwrap()).unwrap();
+        assert_eq!(rows.len(), again.len());
+        for (a, b) in rows.iter().zip(&again) {
+            for c in COLUMNS {
+                assert_eq!(a.0.get(c).filter(|v| !v.is_empty()), b.0.get(c).filter(|v| !v.is_empty()), "{c}");
+            }
+        }
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct Answers {
     pub history_from: Timestamp,
     /// Parts that could not be read but did not stop the rest (rules, alerts).
     pub problems: Vec<String>,
+    /// The answers' `data` as received, for `reconstruct capture`: rules,
+    /// alerts (each `None` if unreadable) and the ALERTS history.
+    pub raw: (Option<serde_json::Value>, Option<serde_json::Value>, serde_json::Value),
 }
 
 fn get(
@@ -165,11 +168,17 @@ pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duratio
         .build()
         .map_err(|e| FetchError::Client(chain(&e)))?;
     let mut problems = Vec::new();
+    let mut raw_rules = None;
+    let mut raw_alerts = None;
     let rules = match get(&client, ep, "/api/v1/rules", &[("type", "alert".to_string())], timeout) {
-        Ok(d) => parse::rules(&d).unwrap_or_else(|e| {
-            problems.push(format!("rules: {e}"));
-            HashMap::new()
-        }),
+        Ok(d) => {
+            let r = parse::rules(&d).unwrap_or_else(|e| {
+                problems.push(format!("rules: {e}"));
+                HashMap::new()
+            });
+            raw_rules = Some(d);
+            r
+        }
         // A timeout or a dead server ends the source; a missing rules API does not.
         Err(e @ (FetchError::Timeout { .. } | FetchError::Unreachable { .. })) => return Err(e),
         Err(e) => {
@@ -180,10 +189,14 @@ pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duratio
     let interval = rules.values().map(|r| r.interval).filter(|i| *i > 0.0).fold(f64::INFINITY, f64::min);
     let interval = if interval.is_finite() { interval } else { crate::DEFAULT_INTERVAL_SECS };
     let active = match get(&client, ep, "/api/v1/alerts", &[], timeout) {
-        Ok(d) => parse::active(&d).unwrap_or_else(|e| {
-            problems.push(format!("alerts: {e}"));
-            Vec::new()
-        }),
+        Ok(d) => {
+            let a = parse::active(&d).unwrap_or_else(|e| {
+                problems.push(format!("alerts: {e}"));
+                Vec::new()
+            });
+            raw_alerts = Some(d);
+            a
+        }
         Err(e @ FetchError::Timeout { .. }) => return Err(e),
         Err(e) => {
             problems.push(format!("alerts: {e}"));
@@ -208,6 +221,7 @@ pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duratio
         interval,
         history_from: Timestamp::from_unix_seconds(end.unix_seconds() - range, 0).unwrap_or(window.since),
         problems,
+        raw: (raw_rules, raw_alerts, d),
     })
 }
 

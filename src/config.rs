@@ -1,0 +1,274 @@
+//! `reconstruct.toml`: the sources of a system named once, so that after an
+//! outage the command is just `reconstruct --since 2h`. Flags given on the
+//! command line override it. Unknown keys, bad URLs and bad zones are errors
+//! that name the file and the line.
+//!
+//! ```toml
+//! tz = "UTC"
+//! timeout = 30
+//!
+//! [[git]]
+//! path = "../backend"
+//! component = "backend"
+//!
+//! [[log]]
+//! path = "logs/*.log"
+//! tz = "Europe/Paris"            # for lines without an offset
+//! component = "backend"
+//! timestamp_format = "%d.%m.%Y %H:%M:%S"
+//!
+//! [docker]
+//! host = "unix:///var/run/docker.sock"
+//! project = "scheduling"
+//!
+//! [postgres]
+//! dsn_env = "DATABASE_URL"        # the DSN is read from this variable, never written here
+//! logs = ["/var/log/postgresql/postgresql-15-main.log"]
+//!
+//! [prometheus]
+//! url = "http://localhost:9090"
+//!
+//! annotate = ["notes/timeline.md"]
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use reconstruct_core::Zone;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cli::SourceArgs;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    tz: Option<Spanned<String>>,
+    timeout: Option<f64>,
+    #[serde(default)]
+    git: Vec<GitEntry>,
+    #[serde(default)]
+    log: Vec<LogEntry>,
+    docker: Option<DockerEntry>,
+    postgres: Option<PostgresEntry>,
+    prometheus: Option<PrometheusEntry>,
+    #[serde(default)]
+    annotate: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GitEntry {
+    path: PathBuf,
+    component: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogEntry {
+    path: String,
+    component: Option<String>,
+    tz: Option<Spanned<String>>,
+    timestamp_format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DockerEntry {
+    host: Option<Spanned<String>>,
+    project: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostgresEntry {
+    dsn_env: Option<String>,
+    #[serde(default)]
+    logs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrometheusEntry {
+    url: Spanned<String>,
+}
+
+/// Per-source settings that have no flag.
+#[derive(Debug, Default, Clone)]
+pub struct Extra {
+    /// For `--log` arguments named in the file: component, zone, timestamp format.
+    pub logs: HashMap<String, LogSettings>,
+    pub git_components: HashMap<PathBuf, String>,
+    /// The file named `[postgres] dsn_env` but the variable is not set.
+    pub postgres_problem: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LogSettings {
+    pub component: Option<String>,
+    pub zone: Option<Zone>,
+    pub timestamp_format: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    Value { path: String, line: usize, message: String },
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |t| t.matches('\n').count() + 1)
+}
+
+/// Reads the configuration (the one given, else `./reconstruct.toml` when
+/// present) and fills in what the command line left unset.
+pub fn merge(mut args: SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
+    let path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from("reconstruct.toml")).filter(|p| p.is_file()),
+    };
+    let Some(path) = path else { return Ok((args, Extra::default())) };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    apply(&text, &shown, &path, &mut args)
+}
+
+fn apply(text: &str, shown: &str, path: &Path, args: &mut SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        // toml's message names the line and column and shows the line.
+        ConfigError::Syntax { path: shown.to_string(), message: e.to_string().trim_end().replace('\n', "\n  ") }
+    })?;
+    let value_err = |span: std::ops::Range<usize>, message: String| ConfigError::Value {
+        path: shown.to_string(),
+        line: line_of(text, span.start),
+        message,
+    };
+    let zone_of = |s: &Spanned<String>| -> Result<Zone, ConfigError> {
+        s.get_ref().parse::<Zone>().map_err(|e| value_err(s.span(), e.to_string()))
+    };
+    let mut extra = Extra { file: Some(path.to_path_buf()), ..Extra::default() };
+    if let Some(tz) = &file.tz {
+        zone_of(tz)?;
+        if args.tz.is_none() {
+            args.tz = Some(tz.get_ref().clone());
+        }
+    }
+    if args.timeout.is_none() {
+        args.timeout = file.timeout;
+    }
+    if args.git.is_empty() {
+        for g in &file.git {
+            args.git.push(g.path.clone());
+            if let Some(c) = &g.component {
+                extra.git_components.insert(g.path.clone(), c.clone());
+            }
+        }
+    }
+    if args.logs.is_empty() {
+        for l in &file.log {
+            let zone = l.tz.as_ref().map(zone_of).transpose()?;
+            args.logs.push(l.path.clone());
+            extra.logs.insert(
+                l.path.clone(),
+                LogSettings { component: l.component.clone(), zone, timestamp_format: l.timestamp_format.clone() },
+            );
+        }
+    }
+    if let Some(d) = &file.docker {
+        if let Some(h) = &d.host {
+            let ok = ["unix://", "tcp://", "http://"].iter().any(|p| h.get_ref().starts_with(p));
+            if !ok {
+                return Err(value_err(
+                    h.span(),
+                    format!("docker host {:?} is not unix://, tcp:// or http://", h.get_ref()),
+                ));
+            }
+        }
+        if !args.docker && args.docker_host.is_none() && args.compose_project.is_none() {
+            args.docker = true;
+            args.docker_host = d.host.as_ref().map(|h| h.get_ref().clone());
+            args.compose_project = d.project.clone();
+        }
+    }
+    if let Some(p) = &file.postgres {
+        if args.postgres.is_none() {
+            if let Some(var) = &p.dsn_env {
+                match std::env::var(var) {
+                    Ok(dsn) if !dsn.is_empty() => args.postgres = Some(dsn),
+                    _ => {
+                        extra.postgres_problem = Some(format!("{shown} names the DSN variable {var}, which is not set"))
+                    }
+                }
+            }
+        }
+        if args.postgres_logs.is_empty() {
+            args.postgres_logs = p.logs.clone();
+        }
+    }
+    if let Some(p) = &file.prometheus {
+        let url = p.url.get_ref();
+        let valid = (url.starts_with("http://") || url.starts_with("https://"))
+            && url.len() > "https://".len()
+            && !url.contains(' ');
+        if !valid {
+            return Err(value_err(
+                p.url.span(),
+                format!("prometheus url {:?} is not an http(s) URL", reconstruct_prometheus::fetch::mask(url)),
+            ));
+        }
+        if args.prometheus.is_none() {
+            args.prometheus = Some(url.clone());
+        }
+    }
+    if args.annotate.is_empty() {
+        args.annotate = file.annotate.clone();
+    }
+    Ok((args.clone(), extra))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SourceArgs {
+        let mut v = vec!["reconstruct", "--since", "1h"];
+        v.extend_from_slice(extra);
+        crate::cli::Cli::parse_from(v).sources
+    }
+
+    #[test]
+    fn fills_what_flags_leave_unset() {
+        let text = "tz = \"Europe/Paris\"\n[[log]]\npath = \"logs/a.log\"\ncomponent = \"api\"\n[prometheus]\nurl = \"http://prom:9090\"\n";
+        let mut a = args(&[]);
+        let (a, extra) = apply(text, "reconstruct.toml", Path::new("reconstruct.toml"), &mut a).unwrap();
+        assert_eq!(a.tz.as_deref(), Some("Europe/Paris"));
+        assert_eq!(a.logs, vec!["logs/a.log".to_string()]);
+        assert_eq!(extra.logs["logs/a.log"].component.as_deref(), Some("api"));
+        assert_eq!(a.prometheus.as_deref(), Some("http://prom:9090"));
+        // Flags win.
+        let mut b = args(&["--tz", "UTC", "--log", "other.log"]);
+        let (b, _) = apply(text, "reconstruct.toml", Path::new("reconstruct.toml"), &mut b).unwrap();
+        assert_eq!(b.tz.as_deref(), Some("UTC"));
+        assert_eq!(b.logs, vec!["other.log".to_string()]);
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let err = |t: &str| apply(t, "sys.toml", Path::new("sys.toml"), &mut args(&[])).unwrap_err().to_string();
+        let e = err("tz = \"UTC\"\ncolour = \"blue\"\n");
+        assert!(e.starts_with("sys.toml: TOML parse error at line 2"), "{e}");
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        let e = err("\n\n[prometheus]\nurl = \"ftp://x\"\n");
+        assert!(e.starts_with("sys.toml:4: prometheus url"), "{e}");
+        let e = err("[[log]]\npath = \"a\"\ntz = \"Mars/Base\"\n");
+        assert!(e.starts_with("sys.toml:3: unknown time zone"), "{e}");
+        let e = err("[docker]\nhost = \"ssh://x\"\n");
+        assert!(e.starts_with("sys.toml:2: docker host"), "{e}");
+    }
+}

@@ -1,0 +1,226 @@
+//! `reconstruct report`: the whole post-mortem document of the workflow.
+//! What the evidence can fill is filled (Phase 1 header, the Phase 2
+//! timeline, the evidence coverage); everything else keeps the template's
+//! placeholders, ready to finish by hand.
+
+use std::io::Write;
+
+use anyhow::Context;
+use reconstruct_core::{EventKind, Severity, Timestamp};
+
+use crate::cli::ReportArgs;
+use crate::exit::Exit;
+use crate::pipeline::{self, Collected};
+use crate::render::markdown;
+use crate::render::Timeline;
+use crate::runner::Outcome;
+use crate::summarise::Row;
+
+pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
+    if let Some(s) = &args.severity {
+        if !["CRITICAL", "HIGH", "MEDIUM", "LOW"].contains(&s.to_uppercase().as_str()) {
+            anyhow::bail!("--severity must be CRITICAL, HIGH, MEDIUM or LOW, not {s:?}");
+        }
+    }
+    let p = pipeline::prepare(&args.sources)?;
+    let source_args = p.args.clone();
+    let c = pipeline::collect(p, false, args.max_rows, None).context("cannot collect")?;
+    let mut out = pipeline::open_output(args.output.as_deref())?;
+    write(&c, args, &mut out)
+        .and_then(|()| out.flush())
+        .or_else(pipeline::ignore_broken_pipe)
+        .context("cannot write the report")?;
+    Ok(pipeline::conclude(&c.outcomes, &source_args))
+}
+
+fn is_trouble(r: &Row) -> bool {
+    let sev = r.event.severity.unwrap_or(Severity::Info);
+    match r.event.kind {
+        EventKind::Alert => r.event.summary.contains(" firing"),
+        EventKind::Change | EventKind::Annotation => false,
+        _ => sev >= Severity::Error,
+    }
+}
+
+fn is_recovery(r: &Row) -> bool {
+    let s = &r.event.summary;
+    matches!(r.event.kind, EventKind::Alert | EventKind::Lifecycle)
+        && (s.contains(" resolved") || s.ends_with("health check healthy"))
+}
+
+fn minutes(a: Timestamp, b: Timestamp) -> String {
+    let secs = (b.unix_seconds() - a.unix_seconds()).max(0);
+    match secs {
+        0..=119 => format!("{secs} seconds"),
+        _ if secs < 7200 => format!("{} minutes", (secs + 30) / 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::Result<()> {
+    let rows = &c.rows;
+    let first_trouble = rows.iter().find(|r| is_trouble(r));
+    let first_significant = first_trouble.or_else(|| rows.first());
+    let id = match (&args.id, first_significant) {
+        (Some(id), _) => id.clone(),
+        (None, Some(r)) => format!("INC-{}-001", r.event.time.to_datetime().format("%Y%m%d")),
+        (None, None) => "INC-[YYYYMMDD]-[NNN]".to_string(),
+    };
+    let last_recovery = rows.iter().rev().find(|r| is_recovery(r));
+    let when = first_significant.map_or("[UTC timestamp]".to_string(), |r| format!("{} UTC", r.event.time.date_hms()));
+    let duration = match (first_trouble, last_recovery) {
+        (Some(a), Some(b)) if b.event.time > a.event.time => format!(
+            "{} ({} first {} → {} {})",
+            minutes(a.event.time, b.event.time),
+            a.event.time.hms(),
+            if a.event.kind == EventKind::Alert { "alert" } else { "error" },
+            b.event.time.hms(),
+            if b.event.kind == EventKind::Alert { "last alert resolved" } else { "health checks green" }
+        ),
+        _ => "[time from detection to resolution]".to_string(),
+    };
+    let severity = args.severity.as_ref().map_or("[CRITICAL|HIGH|MEDIUM|LOW]".to_string(), |s| s.to_uppercase());
+    let mut affected: Vec<String> =
+        rows.iter().filter(|r| is_trouble(r)).map(|r| r.event.component.to_string()).collect();
+    affected.sort();
+    affected.dedup();
+    let affected = if affected.is_empty() { "[list components]".to_string() } else { affected.join(", ") };
+    let reported = rows
+        .iter()
+        .find(|r| r.event.kind == EventKind::Alert && r.event.summary.contains(" firing"))
+        .map(|r| {
+            let name = r.event.summary.split_whitespace().nth(1).unwrap_or("alert");
+            format!("Automated monitoring (Prometheus alert {name} at {})", r.event.time.hms())
+        })
+        .unwrap_or_else(|| "[agent/user/monitoring]".to_string());
+
+    writeln!(out, "## Incident ID: {id}")?;
+    writeln!(out)?;
+    writeln!(out, "**Date/Time**: {when}")?;
+    writeln!(out, "**Duration**: {duration}")?;
+    writeln!(out, "**Severity**: {severity}")?;
+    writeln!(out, "**Affected Systems**: {affected}")?;
+    writeln!(out, "**Reported By**: {reported}")?;
+    writeln!(out)?;
+    writeln!(out, "### Summary")?;
+    writeln!(out)?;
+    writeln!(out, "[What happened, in two sentences: the symptom, the cause, the fix.]")?;
+    writeln!(out)?;
+    let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: false };
+    // The timeline and coverage sections are the ones `reconstruct` prints.
+    markdown::render(&t, out)?;
+    blind_spots(&c.outcomes, out)?;
+    out.write_all(LATER_PHASES.as_bytes())
+}
+
+fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()> {
+    let has = |c: &str| outcomes.iter().any(|o| o.source.collector == c);
+    let mut spots = Vec::new();
+    if has("postgres") {
+        spots.push("pg_stat_activity is a snapshot of the moment it was read: sessions that ended before it are only in the server log.");
+    }
+    if has("prometheus") {
+        spots
+            .push("Prometheus history ends at its retention, and alert times are as exact as its evaluation interval.");
+    }
+    if has("docker") {
+        spots.push("The Docker engine keeps only its last 256 events; older lifecycle comes from container inspection, which keeps the last start, exit and five health probes.");
+    }
+    if has("logfile") {
+        spots.push("Log lines written without an offset are read in the zone the coverage table names; a wrong zone shifts them.");
+    }
+    if has("git") {
+        spots.push("Commit times are committer times, taken from the committer's clock.");
+    }
+    if spots.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Known blind spots:")?;
+    writeln!(out)?;
+    for s in spots {
+        writeln!(out, "- {s}")?;
+    }
+    Ok(())
+}
+
+const LATER_PHASES: &str = r#"
+### Impact Assessment
+
+**Users Affected**: [number or "all" or "none"]
+
+**Operations Affected**:
+- [ ] [operation]
+
+**Workaround Available**: [YES/NO]
+
+**Database State**: [INTACT|INCONSISTENT|CORRUPTED]
+
+**Compliance Status**: [MAINTAINED|AT RISK|VIOLATED]
+
+### Root Cause Analysis (5-Whys)
+
+**Observed Symptom**: [what users/system experienced]
+
+**1. Why [symptom]?**
+→ [because]
+
+**2. Why [that]?**
+→ [because]
+
+**3. Why [that]?**
+→ [because]
+
+**4. Why [that]?**
+→ [because]
+
+**5. Why [that]?**
+→ [because]
+
+**ROOT CAUSE**: [the cause that, removed, prevents the incident]
+
+### Contributing Factors
+
+- [what made this worse or easier to happen]
+
+### Fix Applied
+
+**Type**: [CODE|CONFIG|DATABASE|INFRASTRUCTURE]
+
+**Changes Made**:
+1. [change]
+
+**Verification**:
+- [ ] [check]
+
+### Immediate Actions Taken
+
+| Action | Owner | Status | Completion Time |
+|--------|-------|--------|-----------------|
+| [action] | [owner] | [status] | [HH:MM UTC] |
+
+### Prevention Measures
+
+**Short-term (< 1 week)**:
+- [ ] [measure] (Owner: [assign], Due: [date])
+
+**Long-term (> 1 week)**:
+- [ ] [measure] (Owner: [assign], Due: [date])
+
+### Lessons Learned
+
+**What Went Well**:
+- [item]
+
+**What Could Be Improved**:
+- [item]
+
+**Knowledge Gained**:
+- [item]
+
+### Action Items
+
+| ID | Action | Type | Priority | Owner | Due Date | Status |
+|----|--------|------|----------|-------|----------|--------|
+| AI-001 | [action] | [type] | [HIGH|MEDIUM|LOW] | [owner] | [date] | Open |
+"#;
