@@ -54,3 +54,143 @@ fn postgres_live_sample_renders_next_to_the_bundle() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("| postgres pg_stat_activity postgres://postgres:\\*\\*\\*@127.0.0.1:"), "{out}");
 }
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn sh(dir: &std::path::Path, cmd: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let o = Command::new(cmd).args(args).current_dir(dir).envs(env.iter().copied()).output().unwrap();
+    assert!(o.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// (time, collector, component, kind, severity, event) of every event; the
+/// text of pg_stat_activity rows is left out, since two samples taken at
+/// different moments say "open 12s" and "open 14s" of the same transaction.
+fn comparable(json: &[u8]) -> Vec<(String, String, String, String, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            let sampled = s("evidence").contains("(sampled ");
+            (
+                s("time"),
+                s("collector"),
+                s("component"),
+                s("kind"),
+                s("severity"),
+                if sampled { String::new() } else { s("event") },
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn capture_then_fixtures_gives_the_live_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = now();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // git: a repository with two commits in the window.
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    sh(&repo, "git", &["init", "-q"], &[]);
+    for (i, msg) in ["feat: first", "fix: second"].iter().enumerate() {
+        std::fs::write(repo.join("f.txt"), msg).unwrap();
+        sh(&repo, "git", &["add", "f.txt"], &[]);
+        let who = [
+            ("GIT_AUTHOR_NAME", "T"),
+            ("GIT_AUTHOR_EMAIL", "t@x"),
+            ("GIT_COMMITTER_NAME", "T"),
+            ("GIT_COMMITTER_EMAIL", "t@x"),
+        ];
+        sh(&repo, "git", &["commit", "-q", "-m", msg], &who);
+        let _ = i;
+    }
+    // a log file.
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, format!("{} ERROR captured line\n", now())).unwrap();
+    // docker: a compose-labelled container that writes and exits 3.
+    let project = format!("rccapture{}", std::process::id());
+    let host = env("RECONSTRUCT_TEST_DOCKER_HOST");
+    let id = sh(
+        dir.path(),
+        "docker",
+        &[
+            "-H",
+            &host,
+            "run",
+            "-d",
+            "--name",
+            &format!("{project}_worker_1"),
+            "--network",
+            "none",
+            "--label",
+            &format!("com.docker.compose.project={project}"),
+            "--label",
+            "com.docker.compose.service=worker",
+            "--label",
+            "com.docker.compose.container-number=1",
+            &env("RECONSTRUCT_TEST_DOCKER_IMAGE"),
+            "sh",
+            "-c",
+            "echo 'ERROR worker failed'; exit 3",
+        ],
+        &[],
+    );
+    let id = id.trim().to_string();
+    sh(dir.path(), "docker", &["-H", &host, "wait", &id], &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let t1 = now();
+
+    let sources = |extra: &mut Vec<String>| {
+        extra.extend(
+            [
+                "--since",
+                &t0,
+                "--until",
+                &t1,
+                "--git",
+                repo.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+                "--docker-host",
+                &host,
+                "--compose-project",
+                &project,
+                "--postgres",
+                &env("RECONSTRUCT_TEST_PG_DSN"),
+                "--prometheus",
+                &env("RECONSTRUCT_TEST_PROM_URL"),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+    };
+    let mut live_args = vec!["--format".to_string(), "json".to_string(), "--all".to_string()];
+    sources(&mut live_args);
+    let live = run(&live_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(live.status.code(), Some(0), "{}", String::from_utf8_lossy(&live.stderr));
+
+    let bundle = dir.path().join("bundle");
+    let mut cap_args = vec!["capture".to_string(), "--out".to_string(), bundle.to_str().unwrap().to_string()];
+    sources(&mut cap_args);
+    let cap = run(&cap_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(cap.status.code(), Some(0), "{}", String::from_utf8_lossy(&cap.stderr));
+
+    let saved =
+        run(&["--fixtures", bundle.to_str().unwrap(), "--since", &t0, "--until", &t1, "--format", "json", "--all"]);
+    assert_eq!(saved.status.code(), Some(0), "{}", String::from_utf8_lossy(&saved.stderr));
+    let (a, b) = (comparable(&live.stdout), comparable(&saved.stdout));
+    assert!(a.iter().any(|e| e.5.contains("fix: second")), "{a:#?}");
+    assert!(a.iter().any(|e| e.5.ends_with("worker_1 died (exit code 3)")), "{a:#?}");
+    assert!(a.iter().any(|e| e.5 == "ERROR worker failed"), "{a:#?}");
+    assert!(a.iter().any(|e| e.5 == "ERROR captured line"), "{a:#?}");
+    assert_eq!(a, b);
+    let v = run(&["verify", bundle.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0));
+    let _ = Command::new("docker").args(["-H", &host, "rm", "-f", &id]).output();
+}
