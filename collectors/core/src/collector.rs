@@ -77,3 +77,31 @@ pub trait Collector: Send {
     /// Reads the source and emits the events inside `ctx.window`.
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError>;
 }
+
+/// A sink that keeps everything it is handed, in memory: for tests, and for
+/// callers that want one source's events without the runner.
+#[derive(Debug, Default)]
+pub struct VecSink {
+    pub events: Vec<Event>,
+    pub skipped: u64,
+    pub skipped_lines: u64,
+    pub diagnostics: Vec<Diagnostic>,
+    pub notes: Vec<String>,
+}
+
+impl EventSink for VecSink {
+    fn emit(&mut self, event: Event) -> Result<(), Stopped> {
+        self.events.push(event);
+        Ok(())
+    }
+    fn skip(&mut self, _time: Timestamp, extra_lines: u32) {
+        self.skipped += 1;
+        self.skipped_lines += u64::from(extra_lines);
+    }
+    fn diagnostic(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+    fn note(&mut self, text: String) {
+        self.notes.push(text);
+    }
+}

@@ -14,7 +14,9 @@ pub mod timestamp;
 pub mod window;
 pub mod zone;
 
-pub use collector::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Stopped};
+pub use collector::{
+    CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Stopped, VecSink,
+};
 pub use event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
 pub use window::TimeWindow;
 pub use zone::Zone;

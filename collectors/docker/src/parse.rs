@@ -344,9 +344,23 @@ pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
     Some(((name.clone(), service.clone(), replica), facts))
 }
 
+/// The same container, the same change, within two seconds.
+fn same_fact(a: &Fact, b: &Fact) -> bool {
+    a.container == b.container && a.what == b.what && (a.time.unix_nanos() - b.time.unix_nanos()).abs() <= 2_000_000_000
+}
+
 /// The same fact from the events API and from inspection is reported once:
 /// events win, an inspected fact within two seconds of one is dropped.
-pub fn dedupe(mut from_events: Vec<Fact>, from_inspect: Vec<Fact>) -> Vec<Fact> {
+pub fn dedupe(events: Vec<Fact>, from_inspect: Vec<Fact>) -> Vec<Fact> {
+    // The engine itself repeats some facts: one `oom` event per process the
+    // kernel kills in the container's cgroup. A repeat within two seconds is
+    // the same fact.
+    let mut from_events: Vec<Fact> = Vec::with_capacity(events.len());
+    for f in events {
+        if !from_events.iter().any(|e| same_fact(e, &f)) {
+            from_events.push(f);
+        }
+    }
     for f in from_inspect {
         let dup = from_events.iter().any(|e| {
             e.container == f.container
@@ -430,7 +444,7 @@ mod tests {
         let ((name, service, replica), facts) = inspect_facts(&inspect).unwrap();
         assert_eq!((name.as_str(), service.as_str(), replica.as_deref()), ("web_1", "web", Some("1")));
         assert_eq!(facts.len(), 2);
-        let all = dedupe(vec![f], facts);
+        let all = dedupe(vec![f.clone(), f], facts);
         assert_eq!(all.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(), vec!["start", "die"]);
         assert_eq!(all[1].from, "docker events");
         let e = all[1].clone().into_event("web");

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use reconstruct_core::timestamp::parse_iso;
 use reconstruct_core::{
-    CollectContext, Collector, Detail, Diagnostic, Event, EventKind, EventSink, Severity, Stopped, TimeWindow,
-    Timestamp, Zone,
+    CollectContext, Collector, Detail, Diagnostic, Event, EventKind, Severity, TimeWindow, Timestamp, VecSink, Zone,
 };
 use reconstruct_docker::DockerLive;
 
@@ -69,9 +68,9 @@ impl Project {
             project: Some(self.name.clone()),
             timeout: Duration::from_secs(20),
         });
-        let mut sink = Sink::default();
+        let mut sink = VecSink::default();
         c.collect(&CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
-        (sink.events, sink.diags)
+        (sink.events, sink.diagnostics)
     }
 }
 
@@ -81,24 +80,6 @@ impl Drop for Project {
             let _ = Command::new("docker").args(["-H", &env("RECONSTRUCT_TEST_DOCKER_HOST"), "rm", "-f", id]).output();
         }
     }
-}
-
-#[derive(Default)]
-struct Sink {
-    events: Vec<Event>,
-    diags: Vec<Diagnostic>,
-}
-
-impl EventSink for Sink {
-    fn emit(&mut self, e: Event) -> Result<(), Stopped> {
-        self.events.push(e);
-        Ok(())
-    }
-    fn skip(&mut self, _: Timestamp, _: u32) {}
-    fn diagnostic(&mut self, d: Diagnostic) {
-        self.diags.push(d);
-    }
-    fn note(&mut self, _: String) {}
 }
 
 fn now() -> Timestamp {
@@ -258,7 +239,7 @@ fn an_engine_that_cannot_be_reached_is_a_clear_error() {
         project: None,
         timeout: Duration::from_secs(5),
     });
-    let mut sink = Sink::default();
+    let mut sink = VecSink::default();
     let err = c.collect(&CollectContext { window: wide(), detail: Detail::All }, &mut sink).unwrap_err().to_string();
     assert!(err.contains("cannot reach the docker engine at unix:///nonexistent/docker.sock"), "{err}");
 }

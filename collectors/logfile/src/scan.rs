@@ -352,40 +352,17 @@ fn bracket_component(msg: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reconstruct_core::TimeWindow;
-
-    #[derive(Default)]
-    struct Collect {
-        events: Vec<Event>,
-        skipped: u64,
-        skipped_lines: u64,
-        diags: Vec<Diagnostic>,
-    }
-
-    impl EventSink for Collect {
-        fn emit(&mut self, event: Event) -> Result<(), Stopped> {
-            self.events.push(event);
-            Ok(())
-        }
-        fn skip(&mut self, _t: Timestamp, extra: u32) {
-            self.skipped += 1;
-            self.skipped_lines += u64::from(extra);
-        }
-        fn diagnostic(&mut self, d: Diagnostic) {
-            self.diags.push(d);
-        }
-        fn note(&mut self, _t: String) {}
-    }
+    use reconstruct_core::{TimeWindow, VecSink};
 
     fn window() -> TimeWindow {
         let t = |s: &str| reconstruct_core::window::parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
         TimeWindow::new(t("2025-12-26T14:00:00Z"), t("2025-12-26T15:00:00Z")).unwrap()
     }
 
-    fn run(input: &[u8], detail: Detail) -> Result<Collect, CollectError> {
+    fn run(input: &[u8], detail: Detail) -> Result<VecSink, CollectError> {
         let cfg = ScanConfig { path: "logs/app.log".into(), component: "app".into(), zone: Zone::Utc, locate: None };
         let ctx = CollectContext { window: window(), detail };
-        let mut out = Collect::default();
+        let mut out = VecSink::default();
         scan(input, &cfg, &ctx, &mut out)?;
         Ok(out)
     }
@@ -430,8 +407,8 @@ mod tests {
         assert_eq!(out.events.len(), 2);
         assert_eq!(out.events[0].summary, "ERROR a\u{FFFD}b");
         assert_eq!(out.events[1].summary, "ERROR caf\u{FFFD}");
-        assert_eq!(out.diags.len(), 1);
-        assert_eq!(out.diags[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:2".into()));
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:2".into()));
     }
 
     #[test]
@@ -442,7 +419,7 @@ mod tests {
         let out = run(&input, Detail::All).unwrap();
         assert_eq!(out.events.len(), 1);
         assert!(out.events[0].summary.len() <= SUMMARY_MAX + 3);
-        assert!(out.diags.is_empty());
+        assert!(out.diagnostics.is_empty());
     }
 
     #[test]
@@ -457,8 +434,8 @@ mod tests {
     fn lines_before_the_first_timestamp_are_reported() {
         let out = run(b"orphan\n2025-12-26 14:30:15 ERROR x\n", Detail::All).unwrap();
         assert_eq!(out.events.len(), 1);
-        assert_eq!(out.diags.len(), 1);
-        assert_eq!(out.diags[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:1".into()));
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:1".into()));
     }
 
     #[test]

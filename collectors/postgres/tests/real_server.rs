@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use reconstruct_core::{
-    CollectContext, Collector, Detail, Diagnostic, Event, EventSink, Severity, Stopped, TimeWindow, Timestamp, Zone,
-};
+use reconstruct_core::{CollectContext, Collector, Detail, Event, Severity, TimeWindow, Timestamp, VecSink, Zone};
 use reconstruct_postgres::{dsn, ActivityLive, ServerLog};
 use tokio_postgres::{Client, NoTls};
 
@@ -35,24 +33,6 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-#[derive(Default)]
-struct Sink {
-    events: Vec<Event>,
-    diags: Vec<Diagnostic>,
-}
-
-impl EventSink for Sink {
-    fn emit(&mut self, e: Event) -> Result<(), Stopped> {
-        self.events.push(e);
-        Ok(())
-    }
-    fn skip(&mut self, _: Timestamp, _: u32) {}
-    fn diagnostic(&mut self, d: Diagnostic) {
-        self.diags.push(d);
-    }
-    fn note(&mut self, _: String) {}
-}
-
 fn window(since: Timestamp) -> TimeWindow {
     TimeWindow::new(since.saturating_add_nanos(-2_000_000_000), now().saturating_add_nanos(60_000_000_000)).unwrap()
 }
@@ -60,7 +40,7 @@ fn window(since: Timestamp) -> TimeWindow {
 fn sample(dsn_text: &str, since: Timestamp) -> Result<Vec<Event>, String> {
     let d = dsn::resolve(Some(dsn_text), &Default::default()).map_err(|e| e.to_string())?;
     let c = Box::new(ActivityLive { dsn: d, keep_literals: false, connect_timeout: Duration::from_secs(5) });
-    let mut sink = Sink::default();
+    let mut sink = VecSink::default();
     c.collect(&CollectContext { window: window(since), detail: Detail::All }, &mut sink).map_err(|e| e.to_string())?;
     Ok(sink.events)
 }
@@ -136,7 +116,7 @@ fn blocked_and_idle_sessions_with_their_blocker_and_lock() {
 fn server_log_events(path: PathBuf, since: Timestamp) -> Vec<Event> {
     let c =
         Box::new(ServerLog { display: path.display().to_string(), file: path, zone: Zone::Utc, keep_literals: false });
-    let mut sink = Sink::default();
+    let mut sink = VecSink::default();
     c.collect(&CollectContext { window: window(since), detail: Detail::All }, &mut sink).unwrap();
     sink.events
 }

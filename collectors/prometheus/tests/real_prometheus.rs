@@ -12,9 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reconstruct_core::{
-    CollectContext, Collector, Detail, Diagnostic, Event, EventSink, Stopped, TimeWindow, Timestamp,
-};
+use reconstruct_core::{CollectContext, Collector, Detail, Event, TimeWindow, Timestamp, VecSink};
 use reconstruct_prometheus::fetch::Endpoint;
 use reconstruct_prometheus::PrometheusLive;
 
@@ -27,28 +25,10 @@ fn now() -> Timestamp {
     Timestamp::from_datetime(&chrono::Utc::now()).unwrap()
 }
 
-#[derive(Default)]
-struct Sink {
-    events: Vec<Event>,
-    diags: Vec<Diagnostic>,
-}
-
-impl EventSink for Sink {
-    fn emit(&mut self, e: Event) -> Result<(), Stopped> {
-        self.events.push(e);
-        Ok(())
-    }
-    fn skip(&mut self, _: Timestamp, _: u32) {}
-    fn diagnostic(&mut self, d: Diagnostic) {
-        self.diags.push(d);
-    }
-    fn note(&mut self, _: String) {}
-}
-
-fn collect(url: &str, window: TimeWindow, timeout: Duration) -> Result<Sink, String> {
+fn collect(url: &str, window: TimeWindow, timeout: Duration) -> Result<VecSink, String> {
     let endpoint = Endpoint::parse(url, &Default::default()).map_err(|e| e.to_string())?;
     let c = Box::new(PrometheusLive { endpoint, timeout });
-    let mut sink = Sink::default();
+    let mut sink = VecSink::default();
     c.collect(&CollectContext { window, detail: Detail::All }, &mut sink).map_err(|e| e.to_string())?;
     Ok(sink)
 }
