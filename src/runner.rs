@@ -13,11 +13,19 @@ use reconstruct_core::{
 };
 
 /// Events handed over per message: amortises the channel's cost per event.
+/// Like the reorder buffer, shared among the sources (`BATCH_TOTAL`), so
+/// many sources keep the events in flight bounded.
 const BATCH: usize = 512;
+const BATCH_TOTAL: usize = 8_192;
+const BATCH_MIN: usize = 32;
 /// Batches in flight per source: bounds memory when the merge is slower.
 const IN_FLIGHT: usize = 4;
-/// How far out of order a source may be and still come out sorted.
-const REORDER: usize = 16_384;
+/// How far out of order the sources together may be and still come out
+/// sorted: shared among them, so a directory of a thousand logs does not
+/// hold a thousand full buffers.
+const REORDER_TOTAL: usize = 16_384;
+/// …but never less than this per source.
+const REORDER_MIN: usize = 256;
 /// Diagnostics kept per source; the rest are counted.
 const DIAGNOSTICS_KEPT: usize = 20;
 
@@ -84,6 +92,7 @@ pub struct Broken {
 
 struct ChannelSink {
     tx: SyncSender<Msg>,
+    batch_size: usize,
     batch: Vec<Event>,
     reorder: ReorderBuffer,
     window: TimeWindow,
@@ -97,7 +106,7 @@ impl ChannelSink {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
         self.tx.send(Msg::Events(batch)).map_err(|_| Stopped)
     }
 
@@ -128,7 +137,7 @@ impl EventSink for ChannelSink {
             return Ok(());
         }
         self.reorder.push(event, &mut self.batch);
-        if self.batch.len() >= BATCH {
+        if self.batch.len() >= self.batch_size {
             self.send()?;
         }
         Ok(())
@@ -165,6 +174,8 @@ pub fn start(
     timeout: Duration,
 ) -> Vec<Running> {
     let started = Instant::now();
+    let reorder = (REORDER_TOTAL / collectors.len().max(1)).max(REORDER_MIN);
+    let batch_size = (BATCH_TOTAL / collectors.len().max(1)).clamp(BATCH_MIN, BATCH);
     collectors
         .into_iter()
         .map(|c| {
@@ -176,8 +187,9 @@ pub fn start(
             let spawn = std::thread::Builder::new().name(name).spawn(move || {
                 let mut sink = ChannelSink {
                     tx: tx.clone(),
-                    batch: Vec::with_capacity(BATCH),
-                    reorder: ReorderBuffer::new(REORDER),
+                    batch_size,
+                    batch: Vec::with_capacity(batch_size),
+                    reorder: ReorderBuffer::new(reorder),
                     window,
                     tally: shared,
                     local: Tally::default(),
