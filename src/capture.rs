@@ -223,6 +223,35 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
         }
     }
 
+    if let Some(url) = &args.alertmanager {
+        let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+        match reconstruct_prometheus::fetch::Endpoint::parse(url, &env) {
+            Ok(ep) => {
+                let ep = ep.alertmanager();
+                match reconstruct_prometheus::fetch::read_alertmanager(&ep, timeout) {
+                    Ok((alerts, silences)) => {
+                        b.add(
+                            "prometheus/alertmanager-alerts.json",
+                            &serde_json::to_vec(&alerts)?,
+                            "prometheus",
+                            &ep.base,
+                            json!({}),
+                        )?;
+                        b.add(
+                            "prometheus/alertmanager-silences.json",
+                            &serde_json::to_vec(&silences)?,
+                            "prometheus",
+                            &ep.base,
+                            json!({}),
+                        )?;
+                    }
+                    Err(e) => fail(format!("alertmanager {}", ep.base), e.to_string()),
+                }
+            }
+            Err(e) => fail("alertmanager".into(), e.to_string()),
+        }
+    }
+
     let manifest = json!({
         "tool": format!("reconstruct {}", env!("CARGO_PKG_VERSION")),
         "captured_at": b.captured_at.rfc3339(),

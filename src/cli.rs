@@ -93,6 +93,9 @@ pub struct SourceArgs {
     /// Read alert history from Prometheus (or Thanos, Mimir, VictoriaMetrics); without a value, PROMETHEUS_URL.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub prometheus: Option<String>,
+    /// Read silences and suppressed alerts from this Alertmanager (v2 API).
+    #[arg(long, value_name = "URL")]
+    pub alertmanager: Option<String>,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,

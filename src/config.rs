@@ -27,6 +27,7 @@
 //!
 //! [prometheus]
 //! url = "http://localhost:9090"
+//! alertmanager = "http://localhost:9093"   # optional
 //!
 //! annotate = ["notes/timeline.md"]
 //! ```
@@ -91,6 +92,7 @@ struct PostgresEntry {
 #[serde(deny_unknown_fields)]
 struct PrometheusEntry {
     url: Spanned<String>,
+    alertmanager: Option<Spanned<String>>,
 }
 
 /// Per-source settings that have no flag.
@@ -223,6 +225,18 @@ fn apply(text: &str, shown: &str, path: &Path, args: &mut SourceArgs) -> Result<
         }
         if args.prometheus.is_none() {
             args.prometheus = Some(url.clone());
+        }
+        if let Some(am) = &p.alertmanager {
+            let u = am.get_ref();
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(value_err(
+                    am.span(),
+                    format!("alertmanager url {:?} is not an http(s) URL", reconstruct_prometheus::fetch::mask(u)),
+                ));
+            }
+            if args.alertmanager.is_none() {
+                args.alertmanager = Some(u.clone());
+            }
         }
     }
     if args.annotate.is_empty() {

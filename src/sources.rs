@@ -204,6 +204,19 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
             }),
         }
     }
+    if let Some(url) = &args.alertmanager {
+        let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+        match reconstruct_prometheus::fetch::Endpoint::parse(url, &env) {
+            Ok(ep) => b.collectors.push(Box::new(reconstruct_prometheus::AlertmanagerLive {
+                endpoint: ep.alertmanager(),
+                timeout: req.timeout,
+            })),
+            Err(e) => b.broken.push(Broken {
+                source: SourceId { collector: "alertmanager", name: reconstruct_prometheus::fetch::mask(url) },
+                error: e.to_string(),
+            }),
+        }
+    }
     let compose_here = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
         .iter()
         .any(|f| Path::new(f).is_file());

@@ -17,6 +17,8 @@ pub struct Endpoint {
     pub base: String,
     basic: Option<(String, String)>,
     bearer: Option<String>,
+    /// `Prometheus` or `Alertmanager`, for messages.
+    kind: &'static str,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -31,13 +33,13 @@ pub enum FetchError {
     Url(String),
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
-    #[error("cannot reach Prometheus at {base}: {reason}")]
+    #[error("cannot reach {base}: {reason}")]
     Unreachable { base: String, reason: String },
-    #[error("Prometheus at {base} did not answer {path} within {secs}s")]
+    #[error("{base} did not answer {path} within {secs}s")]
     Timeout { base: String, path: &'static str, secs: u64 },
-    #[error("Prometheus at {base} answered HTTP {status} for {path}: {body}")]
+    #[error("{base} answered HTTP {status} for {path}: {body}")]
     Http { base: String, path: &'static str, status: u16, body: String },
-    #[error("Prometheus at {base} gave an unusable answer to {path}: {reason}")]
+    #[error("{base} gave an unusable answer to {path}: {reason}")]
     Answer { base: String, path: &'static str, reason: String },
 }
 
@@ -69,7 +71,19 @@ impl Endpoint {
             base: format!("{scheme}://{host}{path}"),
             basic,
             bearer: env.get("PROMETHEUS_BEARER_TOKEN").cloned(),
+            kind: "Prometheus",
         })
+    }
+
+    /// The same endpoint, named as an Alertmanager in messages.
+    pub fn alertmanager(mut self) -> Self {
+        self.kind = "Alertmanager";
+        self
+    }
+
+    /// `Prometheus at http://…`, as messages name it.
+    fn shown(&self) -> String {
+        format!("{} at {}", self.kind, self.base)
     }
 }
 
@@ -99,6 +113,44 @@ pub struct Answers {
     pub raw: (Option<serde_json::Value>, Option<serde_json::Value>, serde_json::Value),
 }
 
+/// The body of one GET, with credentials attached and errors named.
+fn body(
+    client: &reqwest::blocking::Client,
+    ep: &Endpoint,
+    path: &'static str,
+    query: &[(&str, String)],
+    timeout: Duration,
+) -> Result<(reqwest::StatusCode, Vec<u8>), FetchError> {
+    let mut req = client.get(format!("{}{path}", ep.base)).query(query);
+    if let Some(t) = &ep.bearer {
+        req = req.bearer_auth(t);
+    } else if let Some((u, p)) = &ep.basic {
+        req = req.basic_auth(u, Some(p));
+    }
+    let base = ep.shown();
+    let fail = |e: reqwest::Error| {
+        if e.is_timeout() {
+            FetchError::Timeout { base: base.clone(), path, secs: timeout.as_secs() }
+        } else {
+            FetchError::Unreachable { base: base.clone(), reason: chain(&e) }
+        }
+    };
+    let resp = req.send().map_err(fail)?;
+    let status = resp.status();
+    let bytes = resp.bytes().map_err(fail)?;
+    Ok((status, bytes.to_vec()))
+}
+
+fn http_error(ep: &Endpoint, path: &'static str, status: reqwest::StatusCode, body: &[u8]) -> FetchError {
+    let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+    FetchError::Http {
+        base: ep.shown(),
+        path,
+        status: status.as_u16(),
+        body: text.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
 fn get(
     client: &reqwest::blocking::Client,
     ep: &Endpoint,
@@ -106,28 +158,8 @@ fn get(
     query: &[(&str, String)],
     timeout: Duration,
 ) -> Result<serde_json::Value, FetchError> {
-    let mut req = client.get(format!("{}{path}", ep.base)).query(query);
-    if let Some(t) = &ep.bearer {
-        req = req.bearer_auth(t);
-    } else if let Some((u, p)) = &ep.basic {
-        req = req.basic_auth(u, Some(p));
-    }
-    let base = ep.base.clone();
-    let resp = req.send().map_err(|e| {
-        if e.is_timeout() {
-            FetchError::Timeout { base: base.clone(), path, secs: timeout.as_secs() }
-        } else {
-            FetchError::Unreachable { base: base.clone(), reason: chain(&e) }
-        }
-    })?;
-    let status = resp.status();
-    let body = resp.bytes().map_err(|e| {
-        if e.is_timeout() {
-            FetchError::Timeout { base: base.clone(), path, secs: timeout.as_secs() }
-        } else {
-            FetchError::Unreachable { base: base.clone(), reason: chain(&e) }
-        }
-    })?;
+    let (status, body) = body(client, ep, path, query, timeout)?;
+    let base = ep.shown();
     // Prometheus answers 400/422/503 with a JSON error worth showing; other
     // statuses (a proxy's 500 page) show the start of their body.
     match parse::data(&body) {
@@ -135,18 +167,45 @@ fn get(
         Err(e @ parse::AnswerError::Status { .. }) => {
             Err(FetchError::Answer { base, path, reason: format!("HTTP {}: {e}", status.as_u16()) })
         }
-        _ if !status.is_success() => {
-            let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-            Err(FetchError::Http {
-                base,
-                path,
-                status: status.as_u16(),
-                body: text.split_whitespace().collect::<Vec<_>>().join(" "),
-            })
-        }
+        _ if !status.is_success() => Err(http_error(ep, path, status, &body)),
         Err(e) => Err(FetchError::Answer { base, path, reason: e.to_string() }),
         Ok(d) => Ok(d),
     }
+}
+
+/// Alertmanager's v2 answers are bare JSON, without Prometheus's envelope.
+fn get_bare(
+    client: &reqwest::blocking::Client,
+    ep: &Endpoint,
+    path: &'static str,
+    query: &[(&str, String)],
+    timeout: Duration,
+) -> Result<serde_json::Value, FetchError> {
+    let (status, body) = body(client, ep, path, query, timeout)?;
+    if !status.is_success() {
+        return Err(http_error(ep, path, status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| FetchError::Answer {
+        base: ep.shown(),
+        path,
+        reason: format!("not JSON: {e}"),
+    })
+}
+
+/// Alertmanager's active alerts (silenced and inhibited included) and its silences.
+pub fn read_alertmanager(
+    ep: &Endpoint,
+    timeout: Duration,
+) -> Result<(serde_json::Value, serde_json::Value), FetchError> {
+    let client = reqwest::blocking::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| FetchError::Client(chain(&e)))?;
+    let q = |k: &'static str| (k, "true".to_string());
+    let alerts = get_bare(&client, ep, "/api/v2/alerts", &[q("active"), q("silenced"), q("inhibited")], timeout)?;
+    let silences = get_bare(&client, ep, "/api/v2/silences", &[], timeout)?;
+    Ok((alerts, silences))
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -210,7 +269,7 @@ pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duratio
     let time = format!("{}.{:03}", end.unix_seconds(), end.subsec_nanos() / 1_000_000);
     let d = get(&client, ep, "/api/v1/query", &[("query", query), ("time", time)], timeout)?;
     let series = parse::series(&d).map_err(|e| FetchError::Answer {
-        base: ep.base.clone(),
+        base: ep.shown(),
         path: "/api/v1/query",
         reason: e.to_string(),
     })?;

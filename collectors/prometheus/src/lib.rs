@@ -5,6 +5,7 @@
 //! also serve. Parsing is pure (`parse`).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod alertmanager;
 pub mod fetch;
 pub mod parse;
 
@@ -61,6 +62,30 @@ impl Collector for PrometheusLive {
     }
 }
 
+/// Live: Alertmanager's silences and suppressed alerts.
+pub struct AlertmanagerLive {
+    pub endpoint: fetch::Endpoint,
+    pub timeout: Duration,
+}
+
+impl Collector for AlertmanagerLive {
+    fn source(&self) -> SourceId {
+        SourceId { collector: "alertmanager", name: self.endpoint.base.clone() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let (alerts, silences) = fetch::read_alertmanager(&self.endpoint, self.timeout)?;
+        let silences = alertmanager::silences(&silences).map_err(|e| format!("{}: {e}", self.endpoint.base))?;
+        sink.note("only active alerts: Alertmanager forgets resolved ones at once".to_string());
+        for e in alertmanager::events(&alerts, &silences, &ctx.window, &self.endpoint.base)
+            .map_err(|e| format!("{}: {e}", self.endpoint.base))?
+        {
+            sink.emit(e)?;
+        }
+        Ok(())
+    }
+}
+
 /// Saved answers: `/api/v1/rules`, `/api/v1/alerts` and the `ALERTS` query,
 /// told apart by their content.
 pub struct PrometheusFiles {
@@ -80,8 +105,19 @@ impl Collector for PrometheusFiles {
         let mut active = Vec::new();
         let mut series = Vec::new();
         let mut histories = 0;
+        let mut am_alerts = Vec::new();
+        let mut am_silences = Vec::new();
         for (file, display) in &self.files {
             let bytes = std::fs::read(file).map_err(|e| format!("cannot read {display}: {e}"))?;
+            // Alertmanager's answers are bare lists: silences have matchers, alerts a fingerprint.
+            if let Ok(serde_json::Value::Array(items)) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                if items.iter().all(|i| i.get("matchers").is_some()) {
+                    am_silences.extend(items);
+                } else {
+                    am_alerts.extend(items);
+                }
+                continue;
+            }
             let data = parse::data(&bytes).map_err(|e| format!("{display}: {e}"))?;
             if data.get("groups").is_some() {
                 rules.extend(parse::rules(&data).map_err(|e| format!("{display}: {e}"))?);
@@ -116,7 +152,16 @@ impl Collector for PrometheusFiles {
             read_at: ctx.window.until,
         };
         sink.note(format!("{} saved answers, {} ALERTS series", self.files.len(), series.len()));
-        for e in parse::history(&series, &ctx.window, &pctx) {
+        let mut events = parse::history(&series, &ctx.window, &pctx);
+        if !am_alerts.is_empty() || !am_silences.is_empty() {
+            let silences = alertmanager::silences(&serde_json::Value::Array(am_silences)).map_err(|e| e.to_string())?;
+            events.extend(
+                alertmanager::events(&serde_json::Value::Array(am_alerts), &silences, &ctx.window, "alertmanager")
+                    .map_err(|e| e.to_string())?,
+            );
+            events.sort_by(|a, b| a.order(b));
+        }
+        for e in events {
             sink.emit(e)?;
         }
         Ok(())

@@ -206,3 +206,67 @@ fn credentials_never_show_in_errors() {
     let err = collect("http://ops:hunter2@127.0.0.1:1", window(), Duration::from_secs(2)).err().unwrap();
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn alertmanager_silences_and_the_alerts_they_suppress() {
+    let am = env("RECONSTRUCT_TEST_AM_URL");
+    let client = reqwest::blocking::Client::new();
+    let since = now();
+    let starts = chrono::Utc::now();
+    let body = serde_json::json!({
+        "matchers": [{"name": "alertname", "value": "RcTestSilenced", "isRegex": false, "isEqual": true}],
+        "startsAt": starts.to_rfc3339(),
+        "endsAt": (starts + chrono::Duration::hours(1)).to_rfc3339(),
+        "createdBy": "reconstruct-test",
+        "comment": "known during the test"
+    });
+    let r = client
+        .post(format!("{am}/api/v2/silences"))
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text());
+    // Prometheus hands the always-firing alert to Alertmanager within seconds.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: serde_json::Value = client.get(format!("{am}/api/v2/alerts")).send().unwrap().json().unwrap_or_default();
+        let silenced = v.as_array().into_iter().flatten().any(|a| {
+            a["labels"]["alertname"] == "RcTestSilenced"
+                && a["status"]["silencedBy"].as_array().is_some_and(|s| !s.is_empty())
+        });
+        if silenced {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Alertmanager never showed the alert silenced: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let endpoint = Endpoint::parse(&am, &Default::default()).unwrap().alertmanager();
+    let c = Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint, timeout: Duration::from_secs(10) });
+    let mut sink = VecSink::default();
+    let window =
+        TimeWindow::new(since.saturating_add_nanos(-2_000_000_000), now().saturating_add_nanos(1_000_000_000)).unwrap();
+    c.collect(&CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    let rows: Vec<String> = sink.events.iter().map(|e| e.summary.clone()).collect();
+    assert!(
+        rows.iter().any(|r| r
+            .starts_with("silence {alertname=\"RcTestSilenced\"} created by reconstruct-test: known during the test")),
+        "{rows:#?}"
+    );
+    let suppressed = sink
+        .events
+        .iter()
+        .find(|e| e.summary == "alert RcTestSilenced suppressed: silenced by reconstruct-test (known during the test)")
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(&*suppressed.component, "rctest");
+
+    let err = collect_am("http://127.0.0.1:1");
+    assert!(err.contains("cannot reach Alertmanager at http://127.0.0.1:1"), "{err}");
+}
+
+fn collect_am(url: &str) -> String {
+    let endpoint = Endpoint::parse(url, &Default::default()).unwrap().alertmanager();
+    let c = Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint, timeout: Duration::from_secs(2) });
+    let mut sink = VecSink::default();
+    c.collect(&CollectContext { window: window(), detail: Detail::All }, &mut sink).unwrap_err().to_string()
+}
