@@ -35,7 +35,8 @@ pub fn prepare(cli: &SourceArgs) -> anyhow::Result<Prepared> {
     // Now, rounded up to the second: windows read cleanly, and nothing
     // already written falls after `--until now`.
     let clock = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
-    let now = Timestamp::from_unix_seconds(clock.unix_seconds() + i64::from(clock.subsec_nanos() > 0), 0).unwrap_or(clock);
+    let now =
+        Timestamp::from_unix_seconds(clock.unix_seconds() + i64::from(clock.subsec_nanos() > 0), 0).unwrap_or(clock);
     let since_text = args.since.as_deref().context("--since is required")?;
     let since = parse_bound(since_text, now, &zone).context("--since")?;
     let until = parse_bound(&args.until, now, &zone).context("--until")?;

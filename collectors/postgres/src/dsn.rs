@@ -17,6 +17,8 @@ pub struct Dsn {
     pub shown: String,
     /// `sslmode` as asked: `disable`, `prefer`, `require`, `verify-ca`, `verify-full`.
     pub sslmode: String,
+    /// `sslrootcert` (or `PGSSLROOTCERT`): the CA file for `verify-ca`/`verify-full`.
+    pub sslrootcert: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Dsn {
@@ -105,11 +107,18 @@ pub fn resolve(explicit: Option<&str>, env: &BTreeMap<String, String>) -> Result
     let text = explicit.map(str::to_string).or_else(|| env.get("DATABASE_URL").cloned()).unwrap_or_default();
     let shown = if text.is_empty() { "(from PG* variables)".to_string() } else { mask(&text) };
     let invalid = |reason: String| DsnError::Invalid { shown: shown.clone(), reason };
-    // The parser's own message may quote the input; never let it through.
-    let mut config: tokio_postgres::Config = if text.is_empty() {
+    // TLS settings are this collector's to apply (tokio-postgres knows only
+    // disable/prefer/require); the rest goes to its parser, whose own message
+    // may quote the input and is never let through.
+    let (stripped, tls) = take_tls_params(&text);
+    if tls.iter().any(|(k, _)| k == "sslcert" || k == "sslkey") {
+        return Err(invalid("client certificates (sslcert, sslkey) are not supported".into()));
+    }
+    let tls_param = |k: &str| tls.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let mut config: tokio_postgres::Config = if stripped.is_empty() {
         tokio_postgres::Config::new()
     } else {
-        let normalised = text.replacen("postgresql+psycopg2://", "postgresql://", 1);
+        let normalised = stripped.replacen("postgresql+psycopg2://", "postgresql://", 1);
         normalised.parse().map_err(|_| invalid("not a URL or key=value list that libpq would accept".into()))?
     };
     if config.get_hosts().is_empty() {
@@ -143,13 +152,41 @@ pub fn resolve(explicit: Option<&str>, env: &BTreeMap<String, String>) -> Result
     if config.get_application_name().is_none() {
         config.application_name("reconstruct");
     }
-    let sslmode = sslmode_of(&text).or_else(|| env.get("PGSSLMODE").cloned()).unwrap_or_else(|| "prefer".into());
-    Ok(Dsn { config, shown, sslmode })
+    let sslmode = tls_param("sslmode").or_else(|| env.get("PGSSLMODE").cloned()).unwrap_or_else(|| "prefer".into());
+    if !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(&sslmode.as_str()) {
+        return Err(invalid(format!("unknown sslmode {sslmode:?}")));
+    }
+    let sslrootcert = tls_param("sslrootcert").or_else(|| env.get("PGSSLROOTCERT").cloned()).map(Into::into);
+    Ok(Dsn { config, shown, sslmode, sslrootcert })
 }
 
-fn sslmode_of(text: &str) -> Option<String> {
-    let after = text.split("sslmode=").nth(1)?;
-    Some(after.split(['&', ' ']).next().unwrap_or_default().trim_matches('\'').to_string())
+const TLS_KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+/// Removes the TLS parameters from a URL's query or a `key=value` list.
+fn take_tls_params(text: &str) -> (String, Vec<(String, String)>) {
+    let mut taken = Vec::new();
+    if text.contains("://") {
+        let Some((base, query)) = text.split_once('?') else { return (text.to_string(), taken) };
+        let mut kept = Vec::new();
+        for kv in query.split('&') {
+            match kv.split_once('=') {
+                Some((k, v)) if TLS_KEYS.contains(&k) => taken.push((k.to_string(), v.to_string())),
+                _ => kept.push(kv),
+            }
+        }
+        let rebuilt = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+        return (rebuilt, taken);
+    }
+    let mut kept = Vec::new();
+    for part in split_kv(text) {
+        match part.split_once('=') {
+            Some((k, v)) if TLS_KEYS.contains(&k.trim()) => {
+                taken.push((k.trim().to_string(), v.trim_matches('\'').to_string()))
+            }
+            _ => kept.push(part),
+        }
+    }
+    (kept.join(" "), taken)
 }
 
 #[cfg(test)]
@@ -183,5 +220,16 @@ mod tests {
         assert!(err.contains("***"), "{err}");
         let d = resolve(Some("postgres://u:pw@db/x?sslmode=require"), &env).unwrap();
         assert_eq!(d.sslmode, "require");
+        let d = resolve(Some("postgres://u:pw@db/x?application_name=a&sslmode=verify-full&sslrootcert=/ca.pem"), &env)
+            .unwrap();
+        assert_eq!(
+            (d.sslmode.as_str(), d.sslrootcert.as_deref()),
+            ("verify-full", Some(std::path::Path::new("/ca.pem")))
+        );
+        assert_eq!(d.config.get_application_name(), Some("a"));
+        let d = resolve(Some("host=db user=u sslmode=verify-ca dbname=x"), &env).unwrap();
+        assert_eq!((d.sslmode.as_str(), d.config.get_dbname()), ("verify-ca", Some("x")));
+        assert!(resolve(Some("postgres://db/x?sslmode=sometimes"), &env).is_err());
+        assert!(resolve(Some("postgres://db/x?sslcert=/c.pem"), &env).is_err());
     }
 }

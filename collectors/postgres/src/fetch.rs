@@ -44,6 +44,76 @@ fn reason(e: &tokio_postgres::Error) -> String {
     s
 }
 
+/// The TLS settings libpq's `sslmode` means: `require` encrypts without
+/// checking the certificate (as libpq does); `verify-ca` and `verify-full`
+/// check it against `sslrootcert` (else the Web PKI roots) and the host name.
+fn tls_config(dsn: &Dsn) -> Result<rustls::ClientConfig, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    if dsn.sslmode == "require" {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match &dsn.sslrootcert {
+        Some(path) => {
+            use rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+            for c in certs {
+                let c = c.map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+                roots.add(c).map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// `sslmode=require`: the channel is encrypted and the handshake signed, but
+/// the certificate is not checked (libpq's meaning of `require`).
+#[derive(Debug)]
+struct EncryptOnly(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 async fn sample_async(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
     let shown = dsn.shown.clone();
     let mut config = dsn.config.clone();
@@ -51,13 +121,8 @@ async fn sample_async(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, Fe
     let connect_err = |e: tokio_postgres::Error| FetchError::Connect { dsn: shown.clone(), reason: reason(&e) };
     let tls = matches!(dsn.sslmode.as_str(), "require" | "verify-ca" | "verify-full");
     let client = if tls {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let tls_config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| FetchError::Connect { dsn: shown.clone(), reason: e.to_string() })?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls_config = tls_config(dsn).map_err(|reason| FetchError::Connect { dsn: shown.clone(), reason })?;
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
         let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
         let fut = config.connect(connector);
         let (client, conn) = tokio::time::timeout(connect_timeout, fut)

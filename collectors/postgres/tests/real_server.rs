@@ -234,3 +234,20 @@ fn a_server_that_is_down_is_a_clear_error() {
     let err = sample("postgres://app:pw@127.0.0.1:1/x", now()).unwrap_err();
     assert!(err.contains("cannot connect to PostgreSQL at postgres://app:***@127.0.0.1:1/x"), "{err}");
 }
+
+#[test]
+fn tls_as_the_dsn_asks() {
+    let _g = serial();
+    let app = env("RECONSTRUCT_TEST_PG_APP_DSN");
+    // require: encrypted, the self-made certificate not checked (libpq's meaning).
+    let events = sample(&format!("{app}?sslmode=require"), now()).unwrap();
+    assert!(events.iter().any(|e| e.summary.contains("connections in use")));
+    // verify-full against the Web PKI: the test CA is unknown, and that is said.
+    let err = sample(&format!("{app}?sslmode=verify-full"), now()).unwrap_err();
+    assert!(err.contains("cannot connect to PostgreSQL") && err.to_lowercase().contains("certificate"), "{err}");
+    assert!(!err.contains("reconstruct-test-pw"), "{err}");
+    // verify-full with the CA: checked and accepted.
+    let ca = env("RECONSTRUCT_TEST_PG_CA");
+    let events = sample(&format!("{app}?sslmode=verify-full&sslrootcert={ca}"), now()).unwrap();
+    assert!(events.iter().any(|e| e.summary.contains("connections in use")));
+}

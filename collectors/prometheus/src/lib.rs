@@ -31,11 +31,13 @@ impl Collector for PrometheusLive {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let now = Timestamp::from_unix_seconds(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
-            0,
-        )
-        .unwrap_or(ctx.window.until);
+        // To the nanosecond: a window that ended a moment ago must read the
+        // same history now as it will tomorrow.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_nanos()).ok())
+            .map_or(ctx.window.until, Timestamp::from_unix_nanos);
         let answers = fetch::read(&self.endpoint, &ctx.window, now, self.timeout)?;
         for problem in &answers.problems {
             sink.diagnostic(Diagnostic {
