@@ -98,7 +98,7 @@ fn capture_then_fixtures_gives_the_live_timeline() {
     let repo = dir.path().join("repo");
     std::fs::create_dir(&repo).unwrap();
     sh(&repo, "git", &["init", "-q"], &[]);
-    for (i, msg) in ["feat: first", "fix: second"].iter().enumerate() {
+    for msg in ["feat: first", "fix: second"] {
         std::fs::write(repo.join("f.txt"), msg).unwrap();
         sh(&repo, "git", &["add", "f.txt"], &[]);
         let who = [
@@ -108,7 +108,6 @@ fn capture_then_fixtures_gives_the_live_timeline() {
             ("GIT_COMMITTER_EMAIL", "t@x"),
         ];
         sh(&repo, "git", &["commit", "-q", "-m", msg], &who);
-        let _ = i;
     }
     // a log file.
     let log = dir.path().join("app.log");

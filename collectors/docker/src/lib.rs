@@ -49,9 +49,17 @@ impl Collector for DockerLive {
         let mut from_inspect = Vec::new();
         let mut names = Vec::new();
         for (inspect, logs) in &snap.containers {
-            if let Some((n, facts)) = parse::inspect_facts(inspect) {
-                names.push(n);
-                from_inspect.extend(facts);
+            // One name per container, even an uninspectable one, so names and logs stay paired.
+            match parse::inspect_facts(inspect) {
+                Some((n, facts)) => {
+                    names.push(n);
+                    from_inspect.extend(facts);
+                }
+                None => {
+                    let id = inspect.get("Id").and_then(Value::as_str).unwrap_or("unknown");
+                    let short: String = id.chars().take(12).collect();
+                    names.push((short.clone(), short, None));
+                }
             }
             if let Some(problem) = &logs.problem {
                 let name = inspect.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/');
@@ -63,8 +71,7 @@ impl Collector for DockerLive {
         }
         from_events.extend(snap.events.iter().filter_map(parse::event_fact));
         let containers = parse::components(&names);
-        for ((inspect, logs), c) in snap.containers.iter().zip(&containers) {
-            let _ = inspect;
+        for ((_, logs), c) in snap.containers.iter().zip(&containers) {
             let mut skew = None;
             for (stream, line) in &logs.lines {
                 push_line(c, stream, line, ctx, sink, &mut events, &mut skew);
