@@ -113,83 +113,78 @@ pub struct Answers {
     pub raw: (Option<serde_json::Value>, Option<serde_json::Value>, serde_json::Value),
 }
 
-/// The body of one GET, with credentials attached and errors named.
-fn body(
-    client: &reqwest::blocking::Client,
-    ep: &Endpoint,
-    path: &'static str,
-    query: &[(&str, String)],
+/// One endpoint's HTTP client, with its credentials and timeouts.
+struct Api<'a> {
+    client: reqwest::blocking::Client,
+    ep: &'a Endpoint,
     timeout: Duration,
-) -> Result<(reqwest::StatusCode, Vec<u8>), FetchError> {
-    let mut req = client.get(format!("{}{path}", ep.base)).query(query);
-    if let Some(t) = &ep.bearer {
-        req = req.bearer_auth(t);
-    } else if let Some((u, p)) = &ep.basic {
-        req = req.basic_auth(u, Some(p));
+}
+
+impl<'a> Api<'a> {
+    fn new(ep: &'a Endpoint, timeout: Duration) -> Result<Self, FetchError> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .build()
+            .map_err(|e| FetchError::Client(chain(&e)))?;
+        Ok(Api { client, ep, timeout })
     }
-    let base = ep.shown();
-    let fail = |e: reqwest::Error| {
-        if e.is_timeout() {
-            FetchError::Timeout { base: base.clone(), path, secs: timeout.as_secs() }
-        } else {
-            FetchError::Unreachable { base: base.clone(), reason: chain(&e) }
+
+    /// The body of one GET, with credentials attached and errors named.
+    fn body(&self, path: &'static str, query: &[(&str, String)]) -> Result<(reqwest::StatusCode, Vec<u8>), FetchError> {
+        let ep = self.ep;
+        let mut req = self.client.get(format!("{}{path}", ep.base)).query(query);
+        if let Some(t) = &ep.bearer {
+            req = req.bearer_auth(t);
+        } else if let Some((u, p)) = &ep.basic {
+            req = req.basic_auth(u, Some(p));
         }
-    };
-    let resp = req.send().map_err(fail)?;
-    let status = resp.status();
-    let bytes = resp.bytes().map_err(fail)?;
-    Ok((status, bytes.to_vec()))
-}
-
-fn http_error(ep: &Endpoint, path: &'static str, status: reqwest::StatusCode, body: &[u8]) -> FetchError {
-    let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
-    FetchError::Http {
-        base: ep.shown(),
-        path,
-        status: status.as_u16(),
-        body: text.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-fn get(
-    client: &reqwest::blocking::Client,
-    ep: &Endpoint,
-    path: &'static str,
-    query: &[(&str, String)],
-    timeout: Duration,
-) -> Result<serde_json::Value, FetchError> {
-    let (status, body) = body(client, ep, path, query, timeout)?;
-    let base = ep.shown();
-    // Prometheus answers 400/422/503 with a JSON error worth showing; other
-    // statuses (a proxy's 500 page) show the start of their body.
-    match parse::data(&body) {
-        Ok(d) if status.is_success() => Ok(d),
-        Err(e @ parse::AnswerError::Status { .. }) => {
-            Err(FetchError::Answer { base, path, reason: format!("HTTP {}: {e}", status.as_u16()) })
+        let fail = |e: reqwest::Error| {
+            if e.is_timeout() {
+                FetchError::Timeout { base: ep.shown(), path, secs: self.timeout.as_secs() }
+            } else {
+                FetchError::Unreachable { base: ep.shown(), reason: chain(&e) }
+            }
+        };
+        let resp = req.send().map_err(fail)?;
+        let status = resp.status();
+        let bytes = resp.bytes().map_err(fail)?;
+        if !status.is_success() {
+            // Prometheus answers 400/422/503 with a JSON error worth showing;
+            // other statuses (a proxy's 500 page) show the start of their body.
+            if let Err(e @ parse::AnswerError::Status { .. }) = parse::data(&bytes) {
+                return Err(FetchError::Answer {
+                    base: ep.shown(),
+                    path,
+                    reason: format!("HTTP {}: {e}", status.as_u16()),
+                });
+            }
+            let text: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+            return Err(FetchError::Http {
+                base: ep.shown(),
+                path,
+                status: status.as_u16(),
+                body: text.split_whitespace().collect::<Vec<_>>().join(" "),
+            });
         }
-        _ if !status.is_success() => Err(http_error(ep, path, status, &body)),
-        Err(e) => Err(FetchError::Answer { base, path, reason: e.to_string() }),
-        Ok(d) => Ok(d),
+        Ok((status, bytes.to_vec()))
     }
-}
 
-/// Alertmanager's v2 answers are bare JSON, without Prometheus's envelope.
-fn get_bare(
-    client: &reqwest::blocking::Client,
-    ep: &Endpoint,
-    path: &'static str,
-    query: &[(&str, String)],
-    timeout: Duration,
-) -> Result<serde_json::Value, FetchError> {
-    let (status, body) = body(client, ep, path, query, timeout)?;
-    if !status.is_success() {
-        return Err(http_error(ep, path, status, &body));
+    /// A Prometheus answer's `data`, its envelope checked.
+    fn get(&self, path: &'static str, query: &[(&str, String)]) -> Result<serde_json::Value, FetchError> {
+        let (_, body) = self.body(path, query)?;
+        parse::data(&body).map_err(|e| FetchError::Answer { base: self.ep.shown(), path, reason: e.to_string() })
     }
-    serde_json::from_slice(&body).map_err(|e| FetchError::Answer {
-        base: ep.shown(),
-        path,
-        reason: format!("not JSON: {e}"),
-    })
+
+    /// Alertmanager's v2 answers are bare JSON, without Prometheus's envelope.
+    fn get_bare(&self, path: &'static str, query: &[(&str, String)]) -> Result<serde_json::Value, FetchError> {
+        let (_, body) = self.body(path, query)?;
+        serde_json::from_slice(&body).map_err(|e| FetchError::Answer {
+            base: self.ep.shown(),
+            path,
+            reason: format!("not JSON: {e}"),
+        })
+    }
 }
 
 /// Alertmanager's active alerts (silenced and inhibited included) and its silences.
@@ -197,14 +192,10 @@ pub fn read_alertmanager(
     ep: &Endpoint,
     timeout: Duration,
 ) -> Result<(serde_json::Value, serde_json::Value), FetchError> {
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .timeout(timeout)
-        .build()
-        .map_err(|e| FetchError::Client(chain(&e)))?;
+    let api = Api::new(ep, timeout)?;
     let q = |k: &'static str| (k, "true".to_string());
-    let alerts = get_bare(&client, ep, "/api/v2/alerts", &[q("active"), q("silenced"), q("inhibited")], timeout)?;
-    let silences = get_bare(&client, ep, "/api/v2/silences", &[], timeout)?;
+    let alerts = api.get_bare("/api/v2/alerts", &[q("active"), q("silenced"), q("inhibited")])?;
+    let silences = api.get_bare("/api/v2/silences", &[])?;
     Ok((alerts, silences))
 }
 
@@ -221,15 +212,11 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Reads rules, active alerts, and `ALERTS` samples from a little before
 /// the window (to know what was already firing) to its end.
 pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duration) -> Result<Answers, FetchError> {
-    let client = reqwest::blocking::Client::builder()
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .timeout(timeout)
-        .build()
-        .map_err(|e| FetchError::Client(chain(&e)))?;
+    let api = Api::new(ep, timeout)?;
     let mut problems = Vec::new();
     let mut raw_rules = None;
     let mut raw_alerts = None;
-    let rules = match get(&client, ep, "/api/v1/rules", &[("type", "alert".to_string())], timeout) {
+    let rules = match api.get("/api/v1/rules", &[("type", "alert".to_string())]) {
         Ok(d) => {
             let r = parse::rules(&d).unwrap_or_else(|e| {
                 problems.push(format!("rules: {e}"));
@@ -247,7 +234,7 @@ pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duratio
     };
     let interval = rules.values().map(|r| r.interval).filter(|i| *i > 0.0).fold(f64::INFINITY, f64::min);
     let interval = if interval.is_finite() { interval } else { crate::DEFAULT_INTERVAL_SECS };
-    let active = match get(&client, ep, "/api/v1/alerts", &[], timeout) {
+    let active = match api.get("/api/v1/alerts", &[]) {
         Ok(d) => {
             let a = parse::active(&d).unwrap_or_else(|e| {
                 problems.push(format!("alerts: {e}"));
@@ -267,7 +254,7 @@ pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duratio
     let range = (end.unix_seconds() - window.since.unix_seconds()).max(1) + margin;
     let query = format!("ALERTS{{alertstate=~\"pending|firing\"}}[{range}s]");
     let time = format!("{}.{:03}", end.unix_seconds(), end.subsec_nanos() / 1_000_000);
-    let d = get(&client, ep, "/api/v1/query", &[("query", query), ("time", time)], timeout)?;
+    let d = api.get("/api/v1/query", &[("query", query), ("time", time)])?;
     let series = parse::series(&d).map_err(|e| FetchError::Answer {
         base: ep.shown(),
         path: "/api/v1/query",
