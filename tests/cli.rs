@@ -312,3 +312,42 @@ fn an_unreachable_prometheus_is_a_partial_result() {
     assert!(md.contains("FAILED: cannot reach Prometheus at http://127.0.0.1:1"), "{md}");
     assert!(!md.contains("hunter2") && !stderr(&o).contains("hunter2"));
 }
+
+#[test]
+fn timestamp_format_and_zone_for_logs_that_need_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("legacy.log");
+    // A layout no detector knows, written in Paris time (UTC+1 in December).
+    std::fs::write(&odd, "26.12.2025 15:30:15 ERROR legacy app failed\n26.12.2025 15:30:16 INFO ok\n").unwrap();
+    let args = |extra: &[&str]| {
+        let mut v =
+            vec!["--log", odd.to_str().unwrap(), "--no-git", "--since", SINCE, "--until", UNTIL, "--format", "csv"];
+        v.extend_from_slice(extra);
+        run(&v)
+    };
+    let o = args(&[]);
+    assert_eq!(o.status.code(), Some(3), "without the format the file cannot be dated");
+    let o = args(&["--timestamp-format", "%d.%m.%Y %H:%M:%S", "--tz", "Europe/Paris"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert!(csv.contains("2025-12-26T14:30:15Z,logfile,legacy,error,log,ERROR legacy app failed"), "{csv}");
+    // --tz also reads the window's bounds: 15:00–16:00 in Paris is 14:00–15:00 UTC.
+    let o = run(&[
+        "--log",
+        odd.to_str().unwrap(),
+        "--no-git",
+        "--since",
+        "2025-12-26 15:00",
+        "--until",
+        "2025-12-26 16:00",
+        "--tz",
+        "Europe/Paris",
+        "--timestamp-format",
+        "%d.%m.%Y %H:%M:%S",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["window"]["since"], "2025-12-26T14:00:00Z");
+    assert_eq!(v["events"][0]["time_basis"], "assumed_zone");
+}

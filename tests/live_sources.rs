@@ -193,3 +193,86 @@ fn capture_then_fixtures_gives_the_live_timeline() {
     assert_eq!(v.status.code(), Some(0));
     let _ = Command::new("docker").args(["-H", &host, "rm", "-f", &id]).output();
 }
+
+/// Log rows as (time, component, event).
+fn log_rows(json: &[u8]) -> Vec<(String, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "log" || e["kind"] == "state_change")
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("time"), s("component"), s("event"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_real_compose_project_live_and_from_its_saved_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = format!("rccompose{}", std::process::id());
+    let proj_dir = dir.path().join(&project);
+    std::fs::create_dir(&proj_dir).unwrap();
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    std::fs::write(
+        proj_dir.join("docker-compose.yml"),
+        format!(
+            "version: \"2.4\"\nservices:\n  web:\n    image: {image}\n    network_mode: none\n    command: [\"sh\", \"-c\", \"echo 'ERROR web failed once'; echo 'INFO fine'; usleep 300000; echo 'WARN slow' >&2; exit 2\"]\n  db:\n    image: {image}\n    network_mode: none\n    command: [\"sh\", \"-c\", \"echo 'LOG starting'; echo 'ERROR db oops'\"]\n"
+        ),
+    )
+    .unwrap();
+    let host = env("RECONSTRUCT_TEST_DOCKER_HOST");
+    let compose = |args: &[&str]| {
+        Command::new("docker-compose")
+            .args(args)
+            .current_dir(&proj_dir)
+            .env("DOCKER_HOST", &host)
+            .output()
+            .expect("docker-compose")
+    };
+    let t0 = now();
+    let up = compose(&["up", "-d"]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    for _ in 0..100 {
+        let ps = compose(&["ps"]);
+        let text = String::from_utf8_lossy(&ps.stdout).to_string();
+        if text.matches("Exit ").count() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let t1 = now();
+    // The saved form, exactly as a person would save it.
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir_all(bundle.join("docker")).unwrap();
+    let saved = compose(&["logs", "--timestamps", "--no-color"]);
+    std::fs::write(bundle.join("docker/compose-logs.txt"), &saved.stdout).unwrap();
+
+    // Live: the project is found from the compose file in the current directory.
+    let exe = env!("CARGO_BIN_EXE_reconstruct");
+    let live = Command::new(exe)
+        .args(["--since", &t0, "--until", &t1, "--format", "json", "--all", "--no-git"])
+        .current_dir(&proj_dir)
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    assert_eq!(live.status.code(), Some(0), "{}", String::from_utf8_lossy(&live.stderr));
+    let from_saved =
+        run(&["--fixtures", bundle.to_str().unwrap(), "--since", &t0, "--until", &t1, "--format", "json", "--all"]);
+    assert_eq!(from_saved.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_saved.stderr));
+    let (a, b) = (log_rows(&live.stdout), log_rows(&from_saved.stdout));
+    assert_eq!(a.len(), 5, "{a:#?}");
+    assert_eq!(a, b);
+    assert!(a.iter().any(|(_, c, e)| c == "web" && e == "WARN slow"), "{a:#?}");
+    let live_json: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let died = live_json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["event"].as_str().is_some_and(|s| s == format!("container {project}_web_1 died (exit code 2)")));
+    assert!(died, "{live_json:#}");
+    let _ = compose(&["down"]);
+}
