@@ -3,35 +3,17 @@
 //! it sees only event streams.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use reconstruct_core::{Collector, SourceId, Zone};
 use reconstruct_git::{GitLogFileCollector, GitRepoCollector};
 use reconstruct_logfile::{fetch, Locate, LogFileCollector};
 
-use std::time::Duration;
-
 use crate::bundle::{self, FileKind};
 use crate::cli::SourceArgs;
 use crate::config::Extra;
 use crate::runner::Broken;
-
-struct Request<'a> {
-    fixtures: Option<&'a Path>,
-    logs: &'a [String],
-    git: &'a [PathBuf],
-    default_git: bool,
-    zone: Zone,
-    timestamp_format: Option<&'a str>,
-    postgres: Option<&'a str>,
-    postgres_logs: &'a [String],
-    keep_literals: bool,
-    timeout: Duration,
-    docker: bool,
-    docker_host: Option<&'a str>,
-    compose_project: Option<&'a str>,
-    prometheus: Option<&'a str>,
-}
 
 pub struct Built {
     pub collectors: Vec<Box<dyn Collector>>,
@@ -42,25 +24,9 @@ pub struct Built {
 
 /// Builds every collector the flags (and the configuration file) ask for.
 pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) -> anyhow::Result<Built> {
-    let req = Request {
-        fixtures: args.fixtures.as_deref(),
-        logs: &args.logs,
-        git: &args.git,
-        default_git: !args.no_git,
-        zone,
-        timestamp_format: args.timestamp_format.as_deref(),
-        postgres: args.postgres.as_deref(),
-        postgres_logs: &args.postgres_logs,
-        keep_literals: args.no_redact,
-        timeout,
-        docker: args.docker,
-        docker_host: args.docker_host.as_deref(),
-        compose_project: args.compose_project.as_deref(),
-        prometheus: args.prometheus.as_deref(),
-    };
     let mut b = Built { collectors: Vec::new(), broken: Vec::new(), warnings: Vec::new() };
-    let locate = req.timestamp_format.map(|f| Locate::Strftime(f.to_string()));
-    if let Some(dir) = req.fixtures {
+    let locate = args.timestamp_format.as_deref().map(|f| Locate::Strftime(f.to_string()));
+    if let Some(dir) = args.fixtures.as_deref() {
         let plan = bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
         // Engine events and inspection are read together, so a fact both hold is told once.
         let mut lifecycle = reconstruct_docker::LifecycleFiles { events: Vec::new(), inspect: Vec::new() };
@@ -71,7 +37,7 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                 FileKind::Log => {
                     let zone = match &f.tz {
                         Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
-                        None => req.zone,
+                        None => zone,
                     };
                     let locate = f.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
                     b.collectors.push(Box::new(LogFileCollector::new(f.path, f.display, f.component, zone, locate)));
@@ -79,18 +45,18 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                 FileKind::PgActivity => b.collectors.push(Box::new(reconstruct_postgres::ActivityFile {
                     file: f.path,
                     display: f.display,
-                    keep_literals: req.keep_literals,
+                    keep_literals: args.no_redact,
                 })),
                 FileKind::PgLog => {
                     let zone = match &f.tz {
                         Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
-                        None => req.zone,
+                        None => zone,
                     };
                     b.collectors.push(Box::new(reconstruct_postgres::ServerLog {
                         file: f.path,
                         display: f.display,
                         zone,
-                        keep_literals: req.keep_literals,
+                        keep_literals: args.no_redact,
                     }));
                 }
                 FileKind::ComposeLogs => b
@@ -100,7 +66,7 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                 FileKind::Annotations => b.collectors.push(Box::new(crate::annotate::AnnotationFile {
                     file: f.path,
                     display: f.display,
-                    zone: req.zone,
+                    zone,
                 })),
                 FileKind::DockerEvents => lifecycle.events.push((f.path, f.display)),
                 FileKind::DockerInspect => lifecycle.inspect.push((f.path, f.display)),
@@ -126,9 +92,9 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
             ));
         }
     }
-    for arg in req.logs {
+    for arg in &args.logs {
         let settings = extra.logs.get(arg).cloned().unwrap_or_default();
-        let zone = settings.zone.unwrap_or(req.zone);
+        let zone = settings.zone.unwrap_or(zone);
         let locate = settings.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
         match fetch::expand(arg) {
             Ok(paths) => {
@@ -148,14 +114,14 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                 .push(Broken { source: SourceId { collector: "logfile", name: arg.clone() }, error: e.to_string() }),
         }
     }
-    if let Some(dsn) = req.postgres {
+    if let Some(dsn) = args.postgres.as_deref() {
         let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
         let explicit = Some(dsn).filter(|d| !d.is_empty());
         match reconstruct_postgres::dsn::resolve(explicit, &env) {
             Ok(dsn) => b.collectors.push(Box::new(reconstruct_postgres::ActivityLive {
                 dsn,
-                keep_literals: req.keep_literals,
-                connect_timeout: req.timeout,
+                keep_literals: args.no_redact,
+                connect_timeout: timeout,
             })),
             Err(e) => b.broken.push(Broken {
                 source: SourceId { collector: "postgres", name: "pg_stat_activity".into() },
@@ -163,7 +129,7 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
             }),
         }
     }
-    for arg in req.postgres_logs {
+    for arg in &args.postgres_logs {
         match fetch::expand(arg) {
             Ok(paths) => {
                 for p in paths {
@@ -171,8 +137,8 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                     b.collectors.push(Box::new(reconstruct_postgres::ServerLog {
                         file: p,
                         display,
-                        zone: req.zone,
-                        keep_literals: req.keep_literals,
+                        zone,
+                        keep_literals: args.no_redact,
                     }));
                 }
             }
@@ -182,18 +148,16 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
         }
     }
     let env_url = std::env::var("PROMETHEUS_URL").ok().filter(|u| !u.is_empty());
-    let url = match req.prometheus {
+    let url = match args.prometheus.as_deref() {
         Some("") => env_url.clone().or_else(|| Some(String::new())),
         Some(u) => Some(u.to_string()),
-        None if req.fixtures.is_none() => env_url,
+        None if args.fixtures.as_deref().is_none() => env_url,
         None => None,
     };
     if let Some(url) = url {
         let env: std::collections::HashMap<String, String> = std::env::vars().collect();
         match reconstruct_prometheus::fetch::Endpoint::parse(&url, &env) {
-            Ok(endpoint) => {
-                b.collectors.push(Box::new(reconstruct_prometheus::PrometheusLive { endpoint, timeout: req.timeout }))
-            }
+            Ok(endpoint) => b.collectors.push(Box::new(reconstruct_prometheus::PrometheusLive { endpoint, timeout })),
             Err(e) => b.broken.push(Broken {
                 source: SourceId { collector: "prometheus", name: reconstruct_prometheus::fetch::mask(&url) },
                 error: if url.is_empty() {
@@ -207,10 +171,9 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
     if let Some(url) = &args.alertmanager {
         let env: std::collections::HashMap<String, String> = std::env::vars().collect();
         match reconstruct_prometheus::fetch::Endpoint::parse(url, &env) {
-            Ok(ep) => b.collectors.push(Box::new(reconstruct_prometheus::AlertmanagerLive {
-                endpoint: ep.alertmanager(),
-                timeout: req.timeout,
-            })),
+            Ok(ep) => b
+                .collectors
+                .push(Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint: ep.alertmanager(), timeout })),
             Err(e) => b.broken.push(Broken {
                 source: SourceId { collector: "alertmanager", name: reconstruct_prometheus::fetch::mask(url) },
                 error: e.to_string(),
@@ -220,18 +183,21 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
     let compose_here = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
         .iter()
         .any(|f| Path::new(f).is_file());
-    let asked = req.docker || req.docker_host.is_some() || req.compose_project.is_some();
-    if asked || (compose_here && req.fixtures.is_none()) {
-        let project =
-            req.compose_project.map(str::to_string).or_else(|| compose_here.then(default_compose_project).flatten());
+    let asked = args.docker || args.docker_host.as_deref().is_some() || args.compose_project.as_deref().is_some();
+    if asked || (compose_here && args.fixtures.as_deref().is_none()) {
+        let project = args
+            .compose_project
+            .as_deref()
+            .map(str::to_string)
+            .or_else(|| compose_here.then(default_compose_project).flatten());
         b.collectors.push(Box::new(reconstruct_docker::DockerLive {
-            host: req.docker_host.map(str::to_string),
+            host: args.docker_host.as_deref().map(str::to_string),
             project,
-            timeout: req.timeout,
+            timeout,
         }));
     }
-    let mut repos: Vec<PathBuf> = req.git.to_vec();
-    if repos.is_empty() && req.default_git && req.fixtures.is_none() {
+    let mut repos: Vec<PathBuf> = args.git.clone();
+    if repos.is_empty() && !args.no_git && args.fixtures.as_deref().is_none() {
         let here = PathBuf::from(".");
         if reconstruct_git::walk::is_repository(&here) {
             repos.push(here);
