@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use reconstruct_core::event::{Event, Locator};
+use reconstruct_core::lines::LineReader;
 use reconstruct_core::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId};
 use serde_json::Value;
 
@@ -145,17 +146,23 @@ impl Collector for ComposeLogsFile {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let bytes = std::fs::read(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
-        let lines = parse::compose_lines(&bytes);
+        // Two streaming passes: the names first (components depend on how many
+        // replicas a service has), then the lines. Memory holds the events
+        // built, not the file.
+        let read_err = |e: std::io::Error| format!("cannot read {}: {e}", self.display);
+        let open = || std::fs::File::open(&self.file).map_err(read_err);
         let mut seen: Vec<parse::Naming> = Vec::new();
-        for (_, name, _) in &lines {
-            if !name.is_empty() && !seen.iter().any(|(n, _, _)| n == name) {
+        let mut rd = LineReader::new(open()?, 1 << 20);
+        while let Some(l) = rd.next_line().map_err(read_err)? {
+            let Some((name, _)) = parse::compose_line(l.bytes) else { continue };
+            if !name.is_empty() && !seen.iter().any(|(n, _, _)| *n == name) {
                 let replica = name
                     .rsplit(['_', '-'])
                     .next()
                     .filter(|r| r.chars().all(|c| c.is_ascii_digit()))
                     .map(str::to_string);
-                seen.push((name.clone(), parse::service_of_name(name), replica));
+                let service = parse::service_of_name(&name);
+                seen.push((name, service, replica));
             }
         }
         let containers = parse::components(&seen);
@@ -164,7 +171,10 @@ impl Collector for ComposeLogsFile {
         let mut events = Vec::new();
         let mut skews: HashMap<String, Option<i64>> = HashMap::new();
         let mut unreadable = 0u64;
-        for (number, name, line) in &lines {
+        let mut rd = LineReader::new(open()?, 1 << 20);
+        while let Some(l) = rd.next_line().map_err(read_err)? {
+            let number = l.number;
+            let Some((name, line)) = parse::compose_line(l.bytes) else { continue };
             // compose's own chatter, not a container's.
             if name.is_empty() && line.starts_with(b"Attaching to") {
                 continue;
@@ -173,14 +183,14 @@ impl Collector for ComposeLogsFile {
                 unreadable += 1;
                 if unreadable <= 5 {
                     sink.diagnostic(Diagnostic {
-                        locator: Some(Locator::Line { path: path.clone(), line: *number }),
+                        locator: Some(Locator::Line { path: path.clone(), line: number }),
                         message: "not a `name | line` compose log line".to_string(),
                     });
                 }
                 continue;
             };
             let skew = skews.entry(name.clone()).or_default();
-            match parse::log_line(c, "output", line, &ctx.window, ctx.detail == Detail::All, skew) {
+            match parse::log_line(c, "output", &line, &ctx.window, ctx.detail == Detail::All, skew) {
                 Line::Event(mut e) => {
                     // The saved file is the evidence a reader can open: name its line too.
                     e.evidence.excerpt = format!("{}:{number}\n{}", self.display, e.evidence.excerpt);
@@ -189,7 +199,7 @@ impl Collector for ComposeLogsFile {
                 Line::Routine(t) => sink.skip(t, 0),
                 Line::Outside => {}
                 Line::Unreadable => sink.diagnostic(Diagnostic {
-                    locator: Some(Locator::Line { path: path.clone(), line: *number }),
+                    locator: Some(Locator::Line { path: path.clone(), line: number }),
                     message: "no engine timestamp (save with --timestamps)".to_string(),
                 }),
             }

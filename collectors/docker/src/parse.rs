@@ -139,21 +139,25 @@ pub fn log_line(
 /// Splits saved `docker-compose logs` output (`name  | text`) into
 /// container names and their lines, in file order.
 pub fn compose_lines(bytes: &[u8]) -> Vec<(u64, String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for (i, raw) in bytes.split(|c| *c == b'\n').enumerate() {
-        let line = strip_ansi(raw);
-        let Some(bar) = memchr_bar(&line) else {
-            if !line.trim_ascii().is_empty() {
-                out.push((i as u64 + 1, String::new(), line.to_vec()));
-            }
-            continue;
-        };
-        let name = String::from_utf8_lossy(line.get(..bar).unwrap_or_default()).trim().to_string();
-        let rest = line.get(bar + 1..).unwrap_or_default();
-        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-        out.push((i as u64 + 1, name, rest.to_vec()));
-    }
-    out
+    bytes
+        .split(|c| *c == b'\n')
+        .enumerate()
+        .filter_map(|(i, raw)| compose_line(raw).map(|(name, rest)| (i as u64 + 1, name, rest)))
+        .collect()
+}
+
+/// One line of saved compose output: the container name (empty when the
+/// line has no `name |` prefix) and the text after the bar; `None` for a
+/// blank line.
+pub fn compose_line(raw: &[u8]) -> Option<(String, Vec<u8>)> {
+    let line = strip_ansi(raw);
+    let line: &[u8] = line.strip_suffix(b"\r").unwrap_or(&line);
+    let Some(bar) = memchr_bar(line) else {
+        return (!line.trim_ascii().is_empty()).then(|| (String::new(), line.to_vec()));
+    };
+    let name = String::from_utf8_lossy(line.get(..bar).unwrap_or_default()).trim().to_string();
+    let rest = line.get(bar + 1..).unwrap_or_default();
+    Some((name, rest.strip_prefix(b" ").unwrap_or(rest).to_vec()))
 }
 
 /// The `|` that ends a compose prefix: the first one, preceded by a name.
