@@ -5,6 +5,7 @@
 //! trusted later. pg_stat_activity is the reason it exists: it is gone tomorrow.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -58,6 +59,71 @@ impl Bundle {
         }
         self.files.push(entry);
         Ok(())
+    }
+}
+
+impl Bundle {
+    /// Lists a file already written under the bundle, hashing it from disk.
+    fn add_written(&mut self, rel: &str, kind: &str, source: &str, extra: Value) -> anyhow::Result<()> {
+        let path = self.dir.join(rel);
+        let mut hasher = Sha256::new();
+        let mut f = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        std::io::copy(&mut f, &mut hasher).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut entry = json!({
+            "path": rel,
+            "kind": kind,
+            "source": source,
+            "captured_at": self.captured_at.rfc3339(),
+            "sha256": hex(&hasher.finalize()),
+        });
+        if let (Some(m), Value::Object(e)) = (entry.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        self.files.push(entry);
+        Ok(())
+    }
+}
+
+/// Writes streamed container lines as `docker-compose logs --timestamps`
+/// prints them: `service_N  | line` (compose v1 names), or the container
+/// name when it has no compose labels.
+struct ComposeWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    names: Vec<String>,
+    error: Option<std::io::Error>,
+}
+
+impl reconstruct_docker::fetch::LogHandler for ComposeWriter {
+    fn containers(&mut self, inspections: &[Value]) {
+        self.names = inspections
+            .iter()
+            .map(|info| {
+                let labels = info.get("Config").and_then(|c| c.get("Labels"));
+                let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str).map(str::to_string);
+                match (label("com.docker.compose.service"), label("com.docker.compose.container-number")) {
+                    (Some(s), Some(n)) => format!("{s}_{n}"),
+                    _ => info.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/').to_string(),
+                }
+            })
+            .collect();
+    }
+
+    fn line(&mut self, index: usize, _stream: &'static str, line: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let name = self.names.get(index).map_or("?", String::as_str);
+        let written = write!(self.out, "{name}  | ")
+            .and_then(|()| self.out.write_all(line))
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    fn problem(&mut self, _index: usize, _message: String) {
+        // A container whose logs cannot be read has no lines to save; its
+        // inspection is still saved, and a live run names the problem.
     }
 }
 
@@ -160,43 +226,39 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    // Docker: logs as `docker-compose logs --timestamps` prints them, events and inspection.
+    // Docker: logs as `docker-compose logs --timestamps` prints them (streamed
+    // to the file as they arrive), events and inspection.
     if args.docker || args.docker_host.is_some() || args.compose_project.is_some() {
-        match reconstruct_docker::fetch::snapshot(
+        let host = args.docker_host.clone().unwrap_or_else(|| "local engine".into());
+        let rel = "docker/compose-logs.txt";
+        let path = b.dir.join(rel);
+        std::fs::create_dir_all(b.dir.join("docker")).with_context(|| format!("cannot create {}", b.dir.display()))?;
+        let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut lines = ComposeWriter { out: std::io::BufWriter::new(file), names: Vec::new(), error: None };
+        let fetched = reconstruct_docker::fetch::snapshot(
             args.docker_host.as_deref(),
             args.compose_project.as_deref(),
             &window,
             timeout,
-        ) {
+            &mut lines,
+        );
+        let ComposeWriter { out, error, .. } = lines;
+        out.into_inner().map_err(|e| e.into_error()).with_context(|| format!("cannot write {}", path.display()))?;
+        if let Some(e) = error {
+            return Err(e).with_context(|| format!("cannot write {}", path.display()));
+        }
+        match fetched {
             Ok(snap) => {
-                let host = args.docker_host.clone().unwrap_or_else(|| "local engine".into());
-                let mut logs = Vec::new();
-                let mut inspect = Vec::new();
-                for (info, l) in &snap.containers {
-                    let labels = info.get("Config").and_then(|c| c.get("Labels"));
-                    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str).map(str::to_string);
-                    let name =
-                        info.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/').to_string();
-                    // compose v1 prints `service_N`; without labels the container name stands.
-                    let shown =
-                        match (label("com.docker.compose.service"), label("com.docker.compose.container-number")) {
-                            (Some(s), Some(n)) => format!("{s}_{n}"),
-                            _ => name,
-                        };
-                    for (_, line) in &l.lines {
-                        logs.extend_from_slice(format!("{shown}  | ").as_bytes());
-                        logs.extend_from_slice(line);
-                        logs.push(b'\n');
-                    }
-                    inspect.push(info.clone());
-                }
-                b.add("docker/compose-logs.txt", &logs, "compose-logs", &host, json!({}))?;
+                b.add_written(rel, "compose-logs", &host, json!({}))?;
                 let events: String = snap.events.iter().map(|e| format!("{e}\n")).collect();
                 b.add("docker/events.jsonl", events.as_bytes(), "docker-events", &host, json!({}))?;
-                let inspect = serde_json::to_vec_pretty(&inspect)?;
+                let inspect = serde_json::to_vec_pretty(&snap.containers)?;
                 b.add("docker/inspect.json", &inspect, "docker-inspect", &host, json!({}))?;
             }
-            Err(e) => fail("docker".into(), e.to_string()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                fail("docker".into(), e.to_string());
+            }
         }
     }
 

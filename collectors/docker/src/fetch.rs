@@ -25,16 +25,21 @@ pub enum FetchError {
     Api { host: String, what: &'static str, reason: String },
 }
 
-/// A container's log lines (stream name, bytes) or why they could not be read.
-#[derive(Default)]
-pub struct Logs {
-    pub lines: Vec<(&'static str, Vec<u8>)>,
-    pub problem: Option<String>,
+/// Receives the containers' log lines as they stream in, so that what is
+/// kept is decided line by line and memory does not hold whole logs.
+pub trait LogHandler {
+    /// Called once, before any line: every container's `docker inspect`
+    /// JSON, in the order `line` and `problem` number them.
+    fn containers(&mut self, inspections: &[Value]);
+    /// One line (without its newline) of container `index`'s `stream`.
+    fn line(&mut self, index: usize, stream: &'static str, line: &[u8]);
+    /// Container `index`'s logs could not be read (the others still are).
+    fn problem(&mut self, index: usize, message: String);
 }
 
 pub struct Snapshot {
-    /// `docker inspect` JSON and logs of each container.
-    pub containers: Vec<(Value, Logs)>,
+    /// `docker inspect` JSON of each container.
+    pub containers: Vec<Value>,
     /// Engine events, in `docker events --format '{{json .}}'` shape.
     pub events: Vec<Value>,
 }
@@ -44,9 +49,10 @@ pub fn snapshot(
     project: Option<&str>,
     window: &TimeWindow,
     timeout: Duration,
+    handler: &mut dyn LogHandler,
 ) -> Result<Snapshot, FetchError> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FetchError::Runtime)?;
-    rt.block_on(snapshot_async(host, project, window, timeout))
+    rt.block_on(snapshot_async(host, project, window, timeout, handler))
 }
 
 fn connect(host: Option<&str>) -> Result<(Docker, String), FetchError> {
@@ -78,6 +84,7 @@ async fn snapshot_async(
     project: Option<&str>,
     window: &TimeWindow,
     timeout: Duration,
+    handler: &mut dyn LogHandler,
 ) -> Result<Snapshot, FetchError> {
     let (docker, shown) = connect(host)?;
     // Debian's engine speaks an older API than bollard's default: agree on one.
@@ -111,16 +118,19 @@ async fn snapshot_async(
     .unwrap_or(window.until);
     let until_secs = window.until.min(now).unix_seconds() + 1;
     let until = i32::try_from(until_secs).unwrap_or(i32::MAX);
-    let mut containers = Vec::new();
+    let mut inspected = Vec::new();
     for c in list {
         let Some(id) = c.id else { continue };
         let inspect =
             docker.inspect_container(&id, None::<InspectContainerOptions>).await.map_err(api("an inspection"))?;
         let tty = inspect.config.as_ref().and_then(|c| c.tty).unwrap_or(false);
-        let value = serde_json::to_value(&inspect).unwrap_or(Value::Null);
-        let mut logs = Logs::default();
+        inspected.push((id, tty, serde_json::to_value(&inspect).unwrap_or(Value::Null)));
+    }
+    let containers: Vec<Value> = inspected.iter().map(|(_, _, v)| v.clone()).collect();
+    handler.containers(&containers);
+    for (index, (id, tty, _)) in inspected.iter().enumerate() {
         let opts = LogsOptions { stdout: true, stderr: true, timestamps: true, since, until, ..Default::default() };
-        let mut stream = docker.logs(&id, Some(opts));
+        let mut stream = docker.logs(id, Some(opts));
         let mut partial: HashMap<&'static str, Vec<u8>> = HashMap::new();
         while let Some(item) = stream.next().await {
             match item {
@@ -129,30 +139,31 @@ async fn snapshot_async(
                         bollard::container::LogOutput::StdOut { message } => ("stdout", message),
                         bollard::container::LogOutput::StdErr { message } => ("stderr", message),
                         bollard::container::LogOutput::Console { message } => {
-                            (if tty { "tty" } else { "console" }, message)
+                            (if *tty { "tty" } else { "console" }, message)
                         }
                         bollard::container::LogOutput::StdIn { message } => ("stdin", message),
                     };
                     // Frames need not end at line ends (always so with a TTY).
                     let buf = partial.entry(name).or_default();
                     buf.extend_from_slice(&bytes);
-                    while let Some(nl) = buf.iter().position(|c| *c == b'\n') {
-                        let line: Vec<u8> = buf.drain(..=nl).collect();
-                        logs.lines.push((name, line.strip_suffix(b"\n").unwrap_or(&line).to_vec()));
+                    let mut start = 0;
+                    while let Some(nl) = buf.get(start..).and_then(|b| b.iter().position(|c| *c == b'\n')) {
+                        handler.line(index, name, buf.get(start..start + nl).unwrap_or_default());
+                        start += nl + 1;
                     }
+                    buf.drain(..start);
                 }
                 Err(e) => {
-                    logs.problem = Some(format!("its logs cannot be read: {}", reason(&e)));
+                    handler.problem(index, format!("its logs cannot be read: {}", reason(&e)));
                     break;
                 }
             }
         }
         for (name, rest) in partial {
             if !rest.is_empty() {
-                logs.lines.push((name, rest));
+                handler.line(index, name, &rest);
             }
         }
-        containers.push((value, logs));
     }
     let mut ev_filters = filters;
     ev_filters.insert("type".into(), vec!["container".into()]);

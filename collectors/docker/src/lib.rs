@@ -40,21 +40,49 @@ impl Collector for DockerLive {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let snap = fetch::snapshot(self.host.as_deref(), self.project.as_deref(), &ctx.window, self.timeout)?;
+        let mut lines = LiveLines {
+            ctx,
+            sink,
+            containers: Vec::new(),
+            skews: Vec::new(),
+            events: Vec::new(),
+            from_inspect: Vec::new(),
+        };
+        let snap =
+            fetch::snapshot(self.host.as_deref(), self.project.as_deref(), &ctx.window, self.timeout, &mut lines)?;
+        let LiveLines { sink, containers, skews, events, from_inspect, .. } = lines;
+        for (c, skew) in containers.iter().zip(skews) {
+            warn_skew(c, skew, sink);
+        }
         sink.note(format!(
-            "{} containers; engine events API holds only its last 256 events, older lifecycle comes from inspection",
+            "{} containers; the engine's events API holds only its last 256 events, older lifecycle comes from inspection",
             snap.containers.len()
         ));
-        let mut events = Vec::new();
-        let mut from_events = Vec::new();
-        let mut from_inspect = Vec::new();
+        let from_events = snap.events.iter().filter_map(parse::event_fact).collect();
+        finish(events, from_events, from_inspect, &containers, ctx, sink)
+    }
+}
+
+/// Turns streamed log lines into events as they come: routine lines are
+/// only counted, so a busy container's log is never held whole.
+struct LiveLines<'a> {
+    ctx: &'a CollectContext,
+    sink: &'a mut dyn EventSink,
+    containers: Vec<Container>,
+    skews: Vec<Option<i64>>,
+    events: Vec<Event>,
+    from_inspect: Vec<Fact>,
+}
+
+impl fetch::LogHandler for LiveLines<'_> {
+    fn containers(&mut self, inspections: &[Value]) {
         let mut names = Vec::new();
-        for (inspect, logs) in &snap.containers {
+        for inspect in inspections {
             // One name per container, even an uninspectable one, so names and logs stay paired.
             match parse::inspect_facts(inspect) {
                 Some((n, facts)) => {
                     names.push(n);
-                    from_inspect.extend(facts);
+                    self.from_inspect.extend(facts);
                 }
                 None => {
                     let id = inspect.get("Id").and_then(Value::as_str).unwrap_or("unknown");
@@ -62,24 +90,19 @@ impl Collector for DockerLive {
                     names.push((short.clone(), short, None));
                 }
             }
-            if let Some(problem) = &logs.problem {
-                let name = inspect.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/');
-                sink.diagnostic(Diagnostic {
-                    locator: Some(Locator::Text(format!("container {name}"))),
-                    message: problem.clone(),
-                });
-            }
         }
-        from_events.extend(snap.events.iter().filter_map(parse::event_fact));
-        let containers = parse::components(&names);
-        for ((_, logs), c) in snap.containers.iter().zip(&containers) {
-            let mut skew = None;
-            for (stream, line) in &logs.lines {
-                push_line(c, stream, line, ctx, sink, &mut events, &mut skew);
-            }
-            warn_skew(c, skew, sink);
-        }
-        finish(events, from_events, from_inspect, &containers, ctx, sink)
+        self.containers = parse::components(&names);
+        self.skews = vec![None; self.containers.len()];
+    }
+
+    fn line(&mut self, index: usize, stream: &'static str, line: &[u8]) {
+        let (Some(c), Some(skew)) = (self.containers.get(index), self.skews.get_mut(index)) else { return };
+        push_line(c, stream, line, self.ctx, &mut *self.sink, &mut self.events, skew);
+    }
+
+    fn problem(&mut self, index: usize, message: String) {
+        let name = self.containers.get(index).map_or("?", |c| c.name.as_str());
+        self.sink.diagnostic(Diagnostic { locator: Some(Locator::Text(format!("container {name}"))), message });
     }
 }
 
