@@ -56,11 +56,6 @@ pub enum Message {
     Built(String),
 }
 
-const JSON_TIME_KEYS: [&str; 6] = ["time", "timestamp", "ts", "@timestamp", "t", "datetime"];
-const JSON_MSG_KEYS: [&str; 5] = ["msg", "message", "log", "event", "text"];
-const JSON_LEVEL_KEYS: [&str; 5] = ["level", "severity", "lvl", "log.level", "levelname"];
-const JSON_COMPONENT_KEYS: [&str; 6] = ["component", "service", "logger", "logger_name", "name", "app"];
-
 fn skip_ws(b: &[u8]) -> usize {
     b.iter().take_while(|c| **c == b' ' || **c == b'\t').count()
 }
@@ -126,28 +121,137 @@ fn parse_text_time(s: &[u8], ctx: &ParseContext) -> Option<(Timestamp, TimeBasis
     None
 }
 
+/// A JSON member that is a string or a number; anything else is skipped
+/// without being built.
+enum Scalar<'a> {
+    Str(std::borrow::Cow<'a, str>),
+    Num(f64),
+    Other,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                while m.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl Scalar<'_> {
+    fn text(&self) -> Option<String> {
+        match self {
+            Scalar::Str(s) => Some(s.to_string()),
+            Scalar::Num(n) => Some(n.to_string()),
+            Scalar::Other => None,
+        }
+    }
+}
+
+/// The members a JSON log line is read for; the rest are skipped unbuilt.
+/// Each key is its own field (not an alias), so a line with both `time`
+/// and `ts` is still read, preferring the first listed.
+#[derive(serde::Deserialize)]
+struct JsonLine<'a> {
+    #[serde(borrow)]
+    time: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    timestamp: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    ts: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "@timestamp")]
+    at_timestamp: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    t: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    datetime: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    msg: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    message: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    log: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    event: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    text: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    level: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    severity: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    lvl: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "log.level")]
+    log_level: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    levelname: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    component: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    service: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    logger: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    logger_name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    app: Option<Scalar<'a>>,
+}
+
+fn first<'x, 'a>(candidates: &[&'x Option<Scalar<'a>>]) -> Option<String> {
+    candidates.iter().find_map(|c| c.as_ref().and_then(Scalar::text))
+}
+
 fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
     let start = skip_ws(line);
     if line.get(start) != Some(&b'{') {
         return None;
     }
-    let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(line.get(start..)?).ok()?;
-    let (time, basis) = JSON_TIME_KEYS.iter().find_map(|k| match obj.get(*k)? {
-        serde_json::Value::String(s) => parse_text_time(s.as_bytes(), ctx),
-        serde_json::Value::Number(n) => epoch_from_number(n.as_f64()?).map(|t| (t, TimeBasis::Epoch)),
-        _ => None,
+    let j: JsonLine<'_> = serde_json::from_slice(line.get(start..)?).ok()?;
+    let times = [&j.time, &j.timestamp, &j.ts, &j.at_timestamp, &j.t, &j.datetime];
+    let (time, basis) = times.iter().find_map(|v| match v.as_ref()? {
+        Scalar::Str(s) => parse_text_time(s.as_bytes(), ctx),
+        Scalar::Num(n) => epoch_from_number(*n).map(|t| (t, TimeBasis::Epoch)),
+        Scalar::Other => None,
     })?;
-    let text_of = |keys: &[&str]| {
-        keys.iter().find_map(|k| match obj.get(*k)? {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-    };
-    let level = text_of(&JSON_LEVEL_KEYS);
+    let level = first(&[&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname]);
     let severity = level.as_deref().and_then(|l| reconstruct_core::severity::from_word(l.as_bytes()));
-    let component = text_of(&JSON_COMPONENT_KEYS);
-    let message = match (text_of(&JSON_MSG_KEYS), &level) {
+    let component = first(&[&j.component, &j.service, &j.logger, &j.logger_name, &j.name, &j.app]);
+    let message = match (first(&[&j.msg, &j.message, &j.log, &j.event, &j.text]), &level) {
         (Some(m), Some(l)) => format!("{} {m}", l.to_uppercase()),
         (Some(m), None) => m,
         // Without a message member the whole object is the message.
@@ -306,6 +410,17 @@ mod tests {
         for (line, time, msg) in cases {
             assert_eq!(one(line), (time.to_string(), msg.to_string()), "{line}");
         }
+    }
+
+    #[test]
+    fn json_lines_with_several_keys_and_odd_members() {
+        // Both `time` and `ts`: read, `time` first. An object-valued `event`
+        // and escaped text do not stop the line.
+        let line = r#"{"ts":1,"time":"2025-12-26T14:30:15Z","event":{"k":[1,2]},"message":"a \"quoted\" word","level":"warn","logger":"db"}"#;
+        assert_eq!(one(line), ("2025-12-26T14:30:15Z".to_string(), "WARN a \"quoted\" word".to_string()));
+        let s = read(&Locate::Json, line.as_bytes(), &ctx()).unwrap();
+        assert_eq!((s.severity, s.component.as_deref()), (Some(Severity::Warning), Some("db")));
+        assert!(read(&Locate::Json, br#"{"time":"2025-12-26T14:30:15Z","msg":"cut"#, &ctx()).is_none());
     }
 
     #[test]
