@@ -55,10 +55,14 @@ pub fn snapshot(
     rt.block_on(snapshot_async(host, project, window, timeout, handler))
 }
 
+/// The engine as messages name it: the given host, else `DOCKER_HOST`, else the local socket.
+pub fn host_shown(host: Option<&str>) -> String {
+    host.map(str::to_string)
+        .unwrap_or_else(|| std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()))
+}
+
 fn connect(host: Option<&str>) -> Result<(Docker, String), FetchError> {
-    let shown = host
-        .map(str::to_string)
-        .unwrap_or_else(|| std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()));
+    let shown = host_shown(host);
     let err = |e: bollard::errors::Error| FetchError::Connect { host: shown.clone(), reason: e.to_string() };
     let docker = match host {
         Some(h) if h.starts_with("tcp://") || h.starts_with("http://") => {

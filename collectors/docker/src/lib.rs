@@ -28,10 +28,7 @@ pub struct DockerLive {
 
 impl Collector for DockerLive {
     fn source(&self) -> SourceId {
-        let host = self
-            .host
-            .clone()
-            .unwrap_or_else(|| std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()));
+        let host = fetch::host_shown(self.host.as_deref());
         let what = match &self.project {
             Some(p) => format!("compose project {p}"),
             None => "all containers".to_string(),
