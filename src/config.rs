@@ -33,7 +33,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use reconstruct_core::Zone;
 use serde::Deserialize;
@@ -103,7 +103,6 @@ pub struct Extra {
     pub git_components: HashMap<PathBuf, String>,
     /// The file named `[postgres] dsn_env` but the variable is not set.
     pub postgres_problem: Option<String>,
-    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -137,10 +136,10 @@ pub fn merge(mut args: SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
     let Some(path) = path else { return Ok((args, Extra::default())) };
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-    apply(&text, &shown, &path, &mut args)
+    apply(&text, &shown, &mut args)
 }
 
-fn apply(text: &str, shown: &str, path: &Path, args: &mut SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
+fn apply(text: &str, shown: &str, args: &mut SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
     let file: File = toml::from_str(text).map_err(|e| {
         // toml's message names the line and column and shows the line.
         ConfigError::Syntax { path: shown.to_string(), message: e.to_string().trim_end().replace('\n', "\n  ") }
@@ -153,7 +152,7 @@ fn apply(text: &str, shown: &str, path: &Path, args: &mut SourceArgs) -> Result<
     let zone_of = |s: &Spanned<String>| -> Result<Zone, ConfigError> {
         s.get_ref().parse::<Zone>().map_err(|e| value_err(s.span(), e.to_string()))
     };
-    let mut extra = Extra { file: Some(path.to_path_buf()), ..Extra::default() };
+    let mut extra = Extra::default();
     if let Some(tz) = &file.tz {
         zone_of(tz)?;
         if args.tz.is_none() {
@@ -260,21 +259,21 @@ mod tests {
     fn fills_what_flags_leave_unset() {
         let text = "tz = \"Europe/Paris\"\n[[log]]\npath = \"logs/a.log\"\ncomponent = \"api\"\n[prometheus]\nurl = \"http://prom:9090\"\n";
         let mut a = args(&[]);
-        let (a, extra) = apply(text, "reconstruct.toml", Path::new("reconstruct.toml"), &mut a).unwrap();
+        let (a, extra) = apply(text, "reconstruct.toml", &mut a).unwrap();
         assert_eq!(a.tz.as_deref(), Some("Europe/Paris"));
         assert_eq!(a.logs, vec!["logs/a.log".to_string()]);
         assert_eq!(extra.logs["logs/a.log"].component.as_deref(), Some("api"));
         assert_eq!(a.prometheus.as_deref(), Some("http://prom:9090"));
         // Flags win.
         let mut b = args(&["--tz", "UTC", "--log", "other.log"]);
-        let (b, _) = apply(text, "reconstruct.toml", Path::new("reconstruct.toml"), &mut b).unwrap();
+        let (b, _) = apply(text, "reconstruct.toml", &mut b).unwrap();
         assert_eq!(b.tz.as_deref(), Some("UTC"));
         assert_eq!(b.logs, vec!["other.log".to_string()]);
     }
 
     #[test]
     fn errors_name_file_and_line() {
-        let err = |t: &str| apply(t, "sys.toml", Path::new("sys.toml"), &mut args(&[])).unwrap_err().to_string();
+        let err = |t: &str| apply(t, "sys.toml", &mut args(&[])).unwrap_err().to_string();
         let e = err("tz = \"UTC\"\ncolour = \"blue\"\n");
         assert!(e.starts_with("sys.toml: TOML parse error at line 2"), "{e}");
         assert!(e.contains("unknown field `colour`"), "{e}");

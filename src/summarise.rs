@@ -174,11 +174,6 @@ impl Summariser {
     }
 }
 
-/// Every event as its own row (`--all`).
-pub fn all_rows(events: impl Iterator<Item = Event>) -> Vec<Row> {
-    events.map(|e| Row { last: e.time, event: e, count: 1 }).collect()
-}
-
 /// The shape of a message with its variable parts masked: numbers, ids,
 /// hashes, addresses, durations and quoted values become `<*>`, so lines
 /// that differ only in them fold together.

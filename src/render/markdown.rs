@@ -75,7 +75,7 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     coverage(t, out)
 }
 
-pub fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
+fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Evidence coverage")?;
     writeln!(out)?;
     if t.coverage.is_empty() {
