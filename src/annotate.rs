@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, TimeBasis};
 use reconstruct_core::timestamp::parse_iso;
+use reconstruct_core::SourceKind;
 use reconstruct_core::{CollectContext, CollectError, Collector, Diagnostic, EventSink, SourceId, Timestamp, Zone};
 
 pub struct AnnotationFile {
@@ -143,7 +144,7 @@ pub fn date(text: &str, window: &reconstruct_core::TimeWindow, zone: &Zone) -> O
 
 impl Collector for AnnotationFile {
     fn source(&self) -> SourceId {
-        SourceId { collector: "annotation", name: self.display.clone() }
+        SourceId { collector: SourceKind::Annotation, name: self.display.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -173,7 +174,7 @@ impl Collector for AnnotationFile {
             events.push(Event {
                 time,
                 basis: TimeBasis::AssumedZone,
-                collector: "annotation",
+                collector: SourceKind::Annotation,
                 component: Arc::from(r.component.as_deref().unwrap_or("Human")),
                 kind: EventKind::Annotation,
                 severity: None,
@@ -186,6 +187,7 @@ impl Collector for AnnotationFile {
                     excerpt,
                 },
                 continuation_lines: 0,
+                fact: None,
             });
         }
         events.sort_by(|a, b| a.order(b));

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use reconstruct_core::{EventKind, Severity, Timestamp};
+use reconstruct_core::{AlertState, ContainerAction, EventKind, Fact, Severity, SourceKind, Timestamp};
 
 use crate::cli::ReportArgs;
 use crate::exit::Exit;
@@ -36,16 +36,14 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
 fn is_trouble(r: &Row) -> bool {
     let sev = r.event.severity.unwrap_or(Severity::Info);
     match r.event.kind {
-        EventKind::Alert => r.event.summary.contains(" firing"),
+        EventKind::Alert => r.event.alert_state() == Some(AlertState::Firing),
         EventKind::Change | EventKind::Annotation => false,
         _ => sev >= Severity::Error,
     }
 }
 
 fn is_recovery(r: &Row) -> bool {
-    let s = &r.event.summary;
-    matches!(r.event.kind, EventKind::Alert | EventKind::Lifecycle)
-        && (s.contains(" resolved") || s.ends_with("health check healthy"))
+    r.event.alert_state() == Some(AlertState::Resolved) || r.event.container_action() == Some(&ContainerAction::Healthy)
 }
 
 fn minutes(a: Timestamp, b: Timestamp) -> String {
@@ -75,7 +73,7 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
             a.event.time.hms(),
             if a.event.kind == EventKind::Alert { "alert" } else { "error" },
             b.event.time.hms(),
-            if b.event.kind == EventKind::Alert { "last alert resolved" } else { "health checks green" }
+            if b.event.alert_state().is_some() { "last alert resolved" } else { "health checks green" }
         ),
         _ => "[time from detection to resolution]".to_string(),
     };
@@ -87,10 +85,11 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
     let affected = if affected.is_empty() { "[list components]".to_string() } else { affected.join(", ") };
     let reported = rows
         .iter()
-        .find(|r| r.event.kind == EventKind::Alert && r.event.summary.contains(" firing"))
-        .map(|r| {
-            let name = r.event.summary.split_whitespace().nth(1).unwrap_or("alert");
-            format!("Automated monitoring (Prometheus alert {name} at {})", r.event.time.hms())
+        .find_map(|r| match r.event.fact.as_deref() {
+            Some(Fact::Alert { name, state: AlertState::Firing, .. }) => {
+                Some(format!("Automated monitoring (Prometheus alert {name} at {})", r.event.time.hms()))
+            }
+            _ => None,
         })
         .unwrap_or_else(|| "[agent/user/monitoring]".to_string());
 
@@ -114,22 +113,22 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
 }
 
 fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()> {
-    let has = |c: &str| outcomes.iter().any(|o| o.source.collector == c);
+    let has = |c: SourceKind| outcomes.iter().any(|o| o.source.collector == c);
     let mut spots = Vec::new();
-    if has("postgres") {
+    if has(SourceKind::Postgres) {
         spots.push("pg_stat_activity is a snapshot of the moment it was read: sessions that ended before it are only in the server log.");
     }
-    if has("prometheus") {
+    if has(SourceKind::Prometheus) {
         spots
             .push("Prometheus history ends at its retention, and alert times are as exact as its evaluation interval.");
     }
-    if has("docker") {
+    if has(SourceKind::Docker) {
         spots.push("The Docker engine keeps only its last 256 events; older lifecycle comes from container inspection, which keeps the last start, exit and five health probes.");
     }
-    if has("logfile") {
+    if has(SourceKind::Logfile) {
         spots.push("Log lines written without an offset are read in the zone the coverage table names; a wrong zone shifts them.");
     }
-    if has("git") {
+    if has(SourceKind::Git) {
         spots.push("Commit times are committer times, taken from the committer's clock.");
     }
     if spots.is_empty() {

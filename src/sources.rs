@@ -14,6 +14,7 @@ use crate::bundle::{self, FileKind};
 use crate::cli::SourceArgs;
 use crate::config::Extra;
 use crate::runner::Broken;
+use reconstruct_core::SourceKind;
 
 pub struct Built {
     pub collectors: Vec<Box<dyn Collector>>,
@@ -109,9 +110,10 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                     )));
                 }
             }
-            Err(e) => b
-                .broken
-                .push(Broken { source: SourceId { collector: "logfile", name: arg.clone() }, error: e.to_string() }),
+            Err(e) => b.broken.push(Broken {
+                source: SourceId { collector: SourceKind::Logfile, name: arg.clone() },
+                error: e.to_string(),
+            }),
         }
     }
     if let Some(dsn) = args.postgres.as_deref() {
@@ -124,7 +126,7 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                 connect_timeout: timeout,
             })),
             Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: "postgres", name: "pg_stat_activity".into() },
+                source: SourceId { collector: SourceKind::Postgres, name: "pg_stat_activity".into() },
                 error: e.to_string(),
             }),
         }
@@ -142,9 +144,10 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                     }));
                 }
             }
-            Err(e) => b
-                .broken
-                .push(Broken { source: SourceId { collector: "postgres", name: arg.clone() }, error: e.to_string() }),
+            Err(e) => b.broken.push(Broken {
+                source: SourceId { collector: SourceKind::Postgres, name: arg.clone() },
+                error: e.to_string(),
+            }),
         }
     }
     let env_url = std::env::var("PROMETHEUS_URL").ok().filter(|u| !u.is_empty());
@@ -159,7 +162,7 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
         match reconstruct_prometheus::fetch::Endpoint::parse(&url, &env) {
             Ok(endpoint) => b.collectors.push(Box::new(reconstruct_prometheus::PrometheusLive { endpoint, timeout })),
             Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: "prometheus", name: reconstruct_prometheus::fetch::mask(&url) },
+                source: SourceId { collector: SourceKind::Prometheus, name: reconstruct_prometheus::fetch::mask(&url) },
                 error: if url.is_empty() {
                     "no URL: give --prometheus URL or set PROMETHEUS_URL".to_string()
                 } else {
@@ -175,7 +178,10 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
                 .collectors
                 .push(Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint: ep.alertmanager(), timeout })),
             Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: "alertmanager", name: reconstruct_prometheus::fetch::mask(url) },
+                source: SourceId {
+                    collector: SourceKind::Alertmanager,
+                    name: reconstruct_prometheus::fetch::mask(url),
+                },
                 error: e.to_string(),
             }),
         }
@@ -209,7 +215,7 @@ pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) ->
     }
     if let Some(problem) = &extra.postgres_problem {
         b.broken.push(Broken {
-            source: SourceId { collector: "postgres", name: "pg_stat_activity".into() },
+            source: SourceId { collector: SourceKind::Postgres, name: "pg_stat_activity".into() },
             error: problem.clone(),
         });
     }

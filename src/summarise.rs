@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use reconstruct_core::{Event, EventKind, Severity, Timestamp};
+use reconstruct_core::{Event, EventKind, Severity, SourceKind, Timestamp};
 
 /// One row of the table: the first event of its kind, and how often it recurred.
 #[derive(Clone, Debug)]
@@ -46,7 +46,7 @@ const MAX_CLUSTERS: usize = 50_000;
 
 #[derive(Hash, PartialEq, Eq)]
 struct Key {
-    collector: &'static str,
+    collector: SourceKind,
     component: Arc<str>,
     kind: EventKind,
     severity: Option<Severity>,

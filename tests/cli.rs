@@ -351,3 +351,12 @@ fn timestamp_format_and_zone_for_logs_that_need_them() {
     assert_eq!(v["window"]["since"], "2025-12-26T14:00:00Z");
     assert_eq!(v["events"][0]["time_basis"], "assumed_zone");
 }
+
+#[test]
+fn postgres_that_is_down_is_a_partial_result() {
+    let o = seed(&["--postgres", "postgres://app:s3cret@127.0.0.1:1/scheduling", "--timeout", "5"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(out.contains("cannot connect to PostgreSQL at postgres://app:\\*\\*\\*@127.0.0.1:1/scheduling"), "{out}");
+    assert!(!out.contains("s3cret"));
+}

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use reconstruct_core::EventKind;
+use reconstruct_core::{AlertState, EventKind, Fact};
 use serde_json::json;
 
 use super::{csv::field, row_text};
@@ -12,16 +12,19 @@ use crate::summarise::Row;
 
 /// What the time of a row means, in Timesketch's words.
 pub fn timestamp_desc(r: &Row) -> &'static str {
-    let s = r.event.summary.as_str();
     match r.event.kind {
         EventKind::Log => "Log line written",
         EventKind::StateChange => "State change logged",
         EventKind::Change => "Commit landed",
         EventKind::Lifecycle => "Container state changed",
         EventKind::Database => "Database activity",
-        EventKind::Alert if s.contains(" resolved") => "Alert resolved",
-        EventKind::Alert if s.contains(" pending") => "Alert pending",
-        EventKind::Alert => "Alert fired",
+        EventKind::Alert => match r.event.fact.as_deref() {
+            Some(Fact::Alert { state: AlertState::Resolved, .. }) => "Alert resolved",
+            Some(Fact::Alert { state: AlertState::Pending, .. }) => "Alert pending",
+            Some(Fact::Alert { state: AlertState::Suppressed, .. }) => "Alert suppressed",
+            Some(Fact::Silence { .. }) => "Silence created",
+            _ => "Alert fired",
+        },
         EventKind::Annotation => "Noted by a person",
     }
 }

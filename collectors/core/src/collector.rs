@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use crate::event::{Event, Locator, Timestamp};
+use crate::event::{Event, Locator, SourceKind, Timestamp};
 use crate::window::TimeWindow;
 
 /// Which source a stream came from, as the coverage section names it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SourceId {
-    /// The collector kind: `logfile`, `git`, …
-    pub collector: &'static str,
+    /// The kind of source.
+    pub collector: SourceKind,
     /// What it read: a path, a repository, a URL (never with a password in it).
     pub name: String,
 }

@@ -1,6 +1,7 @@
 //! The event: one dated fact about the system, with the evidence that proves it.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -169,6 +170,109 @@ impl EventKind {
     }
 }
 
+/// The kind of source an event came from. Variants are listed in the
+/// alphabetical order of their names, so the derived order (the timeline's
+/// tie-breaker) is the order of the names a reader sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Alertmanager,
+    Annotation,
+    Docker,
+    Git,
+    Logfile,
+    Postgres,
+    Prometheus,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 7] = [
+        SourceKind::Alertmanager,
+        SourceKind::Annotation,
+        SourceKind::Docker,
+        SourceKind::Git,
+        SourceKind::Logfile,
+        SourceKind::Postgres,
+        SourceKind::Prometheus,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Alertmanager => "alertmanager",
+            SourceKind::Annotation => "annotation",
+            SourceKind::Docker => "docker",
+            SourceKind::Git => "git",
+            SourceKind::Logfile => "logfile",
+            SourceKind::Postgres => "postgres",
+            SourceKind::Prometheus => "prometheus",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The state of an alert that an event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Pending,
+    Firing,
+    Resolved,
+    /// Active but silenced or inhibited in Alertmanager.
+    Suppressed,
+}
+
+/// What happened to a container.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerAction {
+    Start,
+    Restart,
+    Die,
+    Oom,
+    Kill,
+    Healthy,
+    Unhealthy,
+    /// Another engine action, by its engine name.
+    Other(String),
+}
+
+/// The structured fact behind an event, where its source has one: what the
+/// report, the Timesketch export and the summary read instead of the
+/// summary text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Fact {
+    Alert {
+        name: String,
+        labels: BTreeMap<String, String>,
+        state: AlertState,
+    },
+    /// An Alertmanager silence that began.
+    Silence {
+        id: String,
+        matchers: String,
+    },
+    Container {
+        container: String,
+        action: ContainerAction,
+        exit_code: Option<i64>,
+    },
+    Commit {
+        hash: String,
+        tags: Vec<String>,
+        merge: bool,
+    },
+    Session {
+        pid: i64,
+        state: Option<String>,
+    },
+}
+
 /// Where a person can go to check an event.
 ///
 /// File lines are kept structured so that `app.log:9` sorts before `app.log:10`.
@@ -206,8 +310,8 @@ pub struct Evidence {
 pub struct Event {
     pub time: Timestamp,
     pub basis: TimeBasis,
-    /// The collector kind: `logfile`, `git`, `docker`, `postgres`, `prometheus`.
-    pub collector: &'static str,
+    /// The kind of source that saw it.
+    pub collector: SourceKind,
     /// Service, container, database, alert or repository the event is about.
     pub component: Arc<str>,
     pub kind: EventKind,
@@ -217,6 +321,9 @@ pub struct Event {
     pub evidence: Evidence,
     /// Lines without their own timestamp that belong to this event (stack traces).
     pub continuation_lines: u32,
+    /// The structured fact, where the source has one (boxed: most events
+    /// are log lines without one, and the merge moves events by value).
+    pub fact: Option<Box<Fact>>,
 }
 
 impl Event {
@@ -225,9 +332,27 @@ impl Event {
     pub fn order(&self, other: &Self) -> Ordering {
         self.time
             .cmp(&other.time)
-            .then_with(|| self.collector.cmp(other.collector))
+            .then_with(|| self.collector.cmp(&other.collector))
             .then_with(|| self.component.cmp(&other.component))
             .then_with(|| self.evidence.locator.cmp(&other.evidence.locator))
+    }
+}
+
+impl Event {
+    /// The alert state this event records, if it records one.
+    pub fn alert_state(&self) -> Option<AlertState> {
+        match self.fact.as_deref() {
+            Some(Fact::Alert { state, .. }) => Some(*state),
+            _ => None,
+        }
+    }
+
+    /// The container action this event records, if it records one.
+    pub fn container_action(&self) -> Option<&ContainerAction> {
+        match self.fact.as_deref() {
+            Some(Fact::Container { action, .. }) => Some(action),
+            _ => None,
+        }
     }
 }
 
@@ -253,5 +378,20 @@ impl PartialOrd for Sequenced {
 impl Ord for Sequenced {
     fn cmp(&self, other: &Self) -> Ordering {
         self.event.order(&other.event).then(self.tie.cmp(&other.tie))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_kinds_order_as_their_names() {
+        let mut by_name = SourceKind::ALL.to_vec();
+        by_name.sort_by_key(|k| k.as_str());
+        assert_eq!(by_name, SourceKind::ALL.to_vec());
+        let mut by_order = SourceKind::ALL.to_vec();
+        by_order.sort();
+        assert_eq!(by_order, SourceKind::ALL.to_vec());
     }
 }

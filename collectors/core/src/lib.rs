@@ -17,6 +17,8 @@ pub mod zone;
 pub use collector::{
     CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Stopped, VecSink,
 };
-pub use event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
+pub use event::{
+    AlertState, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,
+};
 pub use window::TimeWindow;
 pub use zone::Zone;

@@ -62,13 +62,14 @@ mod tests {
         Event {
             time: Timestamp::from_unix_nanos(t),
             basis: TimeBasis::Explicit,
-            collector: "test",
+            collector: crate::SourceKind::Logfile,
             component: "c".into(),
             kind: EventKind::Log,
             severity: None,
             summary: t.to_string(),
             evidence: Evidence { locator: Locator::Text(t.to_string()), excerpt: String::new() },
             continuation_lines: 0,
+            fact: None,
         }
     }
 

@@ -17,6 +17,7 @@ use reconstruct_core::{CollectContext, CollectError, Collector, Detail, Diagnost
 use serde_json::Value;
 
 use crate::parse::{Container, Fact, Line};
+use reconstruct_core::SourceKind;
 
 /// Live: the engine at `host` (default: `DOCKER_HOST`, else the local socket).
 pub struct DockerLive {
@@ -33,7 +34,7 @@ impl Collector for DockerLive {
             Some(p) => format!("compose project {p}"),
             None => "all containers".to_string(),
         };
-        SourceId { collector: "docker", name: format!("{what} at {host}") }
+        SourceId { collector: SourceKind::Docker, name: format!("{what} at {host}") }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -162,7 +163,7 @@ pub struct ComposeLogsFile {
 
 impl Collector for ComposeLogsFile {
     fn source(&self) -> SourceId {
-        SourceId { collector: "docker", name: self.display.clone() }
+        SourceId { collector: SourceKind::Docker, name: self.display.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -244,7 +245,7 @@ pub struct LifecycleFiles {
 impl Collector for LifecycleFiles {
     fn source(&self) -> SourceId {
         let names: Vec<&str> = self.events.iter().chain(&self.inspect).map(|(_, d)| d.as_str()).collect();
-        SourceId { collector: "docker", name: names.join(" + ") }
+        SourceId { collector: SourceKind::Docker, name: names.join(" + ") }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {

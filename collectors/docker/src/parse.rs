@@ -9,6 +9,7 @@ use reconstruct_core::event::{Event, EventKind, Evidence, Locator, Severity, Tim
 use reconstruct_core::text::{clean, strip_ansi};
 use reconstruct_core::timestamp::{self, parse_iso, Layout, ParseContext};
 use reconstruct_core::{classify, severity, TimeWindow, Zone};
+use reconstruct_core::{ContainerAction, Fact as EventFact, SourceKind};
 use serde_json::Value;
 
 /// A container's name, compose service and replica number.
@@ -116,7 +117,7 @@ pub fn log_line(
     Line::Event(Box::new(Event {
         time: p.time,
         basis: TimeBasis::Explicit,
-        collector: "docker",
+        collector: SourceKind::Docker,
         component: Arc::from(c.component.as_str()),
         kind: if state { EventKind::StateChange } else { EventKind::Log },
         severity: sev,
@@ -133,6 +134,7 @@ pub fn log_line(
             excerpt: format!("{} {stream} {exact}\n{}", c.name, clean(msg, 4096).text),
         },
         continuation_lines: 0,
+        fact: None,
     }))
 }
 
@@ -226,7 +228,7 @@ impl Fact {
         Event {
             time: self.time,
             basis: TimeBasis::Explicit,
-            collector: "docker",
+            collector: SourceKind::Docker,
             component: Arc::from(component),
             kind: EventKind::Lifecycle,
             severity: Some(severity),
@@ -242,7 +244,27 @@ impl Fact {
                 ),
             },
             continuation_lines: 0,
+            fact: Some(Box::new(EventFact::Container {
+                container: self.container,
+                action: action_of(&self.what),
+                exit_code: self.exit_code,
+            })),
         }
+    }
+}
+
+/// The engine's action name as data (`health:healthy` is the health status
+/// the engine reports as `health_status: healthy`).
+fn action_of(what: &str) -> ContainerAction {
+    match what {
+        "start" => ContainerAction::Start,
+        "restart" => ContainerAction::Restart,
+        "die" => ContainerAction::Die,
+        "oom" => ContainerAction::Oom,
+        "kill" => ContainerAction::Kill,
+        "health:healthy" => ContainerAction::Healthy,
+        "health:unhealthy" => ContainerAction::Unhealthy,
+        other => ContainerAction::Other(other.to_string()),
     }
 }
 

@@ -1,3 +1,4 @@
+#![cfg(feature = "real-services")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Against a real Docker engine started by `scripts/test` (see
 //! `scripts/services/docker`): compose-labelled containers that write known

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, TimeBasis, Timestamp};
 use reconstruct_core::{CollectContext, CollectError, Collector, EventSink, SourceId};
+use reconstruct_core::{Fact, SourceKind};
 
 /// What the collector knows of one commit, from either mode.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +33,7 @@ const FILES_SHOWN: usize = 20;
 impl CommitInfo {
     pub fn into_event(self, component: &Arc<str>) -> Event {
         let what = if self.parents > 1 { "Merge" } else { "Commit" };
-        let tags: Vec<&str> = self.refs.iter().filter_map(|r| r.strip_prefix("tag: ")).collect();
+        let tags: Vec<String> = self.refs.iter().filter_map(|r| r.strip_prefix("tag: ")).map(str::to_string).collect();
         let mut summary = format!("{what} {}: {} ({})", self.short, self.subject, self.author);
         if !tags.is_empty() {
             summary.push_str(&format!(" [tag {}]", tags.join(", ")));
@@ -60,13 +61,14 @@ impl CommitInfo {
         Event {
             time: self.committed,
             basis: TimeBasis::Explicit,
-            collector: "git",
+            collector: SourceKind::Git,
             component: component.clone(),
             kind: EventKind::Change,
             severity: None,
             summary,
             evidence: Evidence { locator: Locator::Text(format!("commit {}", self.short)), excerpt },
             continuation_lines: 0,
+            fact: Some(Box::new(Fact::Commit { hash: self.id, tags, merge: self.parents > 1 })),
         }
     }
 }
@@ -101,7 +103,7 @@ impl GitRepoCollector {
 
 impl Collector for GitRepoCollector {
     fn source(&self) -> SourceId {
-        SourceId { collector: "git", name: self.path.display().to_string() }
+        SourceId { collector: SourceKind::Git, name: self.path.display().to_string() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -120,7 +122,7 @@ pub struct GitLogFileCollector {
 
 impl Collector for GitLogFileCollector {
     fn source(&self) -> SourceId {
-        SourceId { collector: "git", name: self.display.clone() }
+        SourceId { collector: SourceKind::Git, name: self.display.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {

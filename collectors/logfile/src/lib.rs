@@ -11,6 +11,7 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use reconstruct_core::SourceKind;
 use reconstruct_core::{CollectContext, CollectError, Collector, EventSink, SourceId, Zone};
 
 pub use layout::Locate;
@@ -35,7 +36,7 @@ impl LogFileCollector {
 
 impl Collector for LogFileCollector {
     fn source(&self) -> SourceId {
-        SourceId { collector: "logfile", name: self.config.path.to_string() }
+        SourceId { collector: SourceKind::Logfile, name: self.config.path.to_string() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {

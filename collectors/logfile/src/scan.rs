@@ -14,6 +14,7 @@ use reconstruct_core::timestamp::ParseContext;
 use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSink, Stopped, Zone};
 
 use crate::layout::{self, Locate, Message, Stamp};
+use reconstruct_core::SourceKind;
 
 /// Lines longer than this are cut (and reported); 1 MB lines stay whole.
 pub const MAX_LINE: usize = 2 << 20;
@@ -291,13 +292,14 @@ impl Scanner<'_> {
         sink.emit(Event {
             time: p.time,
             basis: p.basis,
-            collector: "logfile",
+            collector: SourceKind::Logfile,
             component,
             kind: if state { EventKind::StateChange } else { EventKind::Log },
             severity: sev,
             summary: summary.text,
             evidence: Evidence { locator, excerpt: excerpt.text },
             continuation_lines: p.extra_lines,
+            fact: None,
         })
     }
 }

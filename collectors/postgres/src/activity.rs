@@ -14,6 +14,7 @@ use reconstruct_core::timestamp::parse_iso;
 use reconstruct_core::{TimeWindow, Zone};
 
 use crate::redact::redact_sql;
+use reconstruct_core::{Fact, SourceKind};
 
 /// The query of a sample (PostgreSQL 14+; older servers get
 /// [`query_for_version`]).
@@ -118,7 +119,7 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
             Event {
                 time,
                 basis: TimeBasis::Explicit,
-                collector: "postgres",
+                collector: SourceKind::Postgres,
                 component: Arc::from(component),
                 kind: EventKind::Database,
                 severity: Some(severity),
@@ -131,6 +132,15 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
                     excerpt,
                 },
                 continuation_lines: 0,
+                fact: pid.and_then(|p| p.parse::<i64>().ok()).map(|pid_num| {
+                    let state = rows
+                        .iter()
+                        .find(|r| r.get("pid") == pid)
+                        .and_then(|r| r.get("state"))
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string);
+                    Box::new(Fact::Session { pid: pid_num, state })
+                }),
             }
         };
     let mut clients = 0u32;

@@ -19,6 +19,7 @@ use reconstruct_core::event::{Event, EventKind, Evidence, Locator, TimeBasis};
 use reconstruct_core::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Zone};
 
 use crate::serverlog::Record;
+use reconstruct_core::{Fact, SourceKind};
 
 /// A live sample of pg_stat_activity.
 pub struct ActivityLive {
@@ -29,7 +30,7 @@ pub struct ActivityLive {
 
 impl Collector for ActivityLive {
     fn source(&self) -> SourceId {
-        SourceId { collector: "postgres", name: format!("pg_stat_activity {}", self.dsn.shown) }
+        SourceId { collector: SourceKind::Postgres, name: format!("pg_stat_activity {}", self.dsn.shown) }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -52,7 +53,7 @@ pub struct ActivityFile {
 
 impl Collector for ActivityFile {
     fn source(&self) -> SourceId {
-        SourceId { collector: "postgres", name: self.display.clone() }
+        SourceId { collector: SourceKind::Postgres, name: self.display.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -86,7 +87,7 @@ pub struct ServerLog {
 
 impl Collector for ServerLog {
     fn source(&self) -> SourceId {
-        SourceId { collector: "postgres", name: self.display.clone() }
+        SourceId { collector: SourceKind::Postgres, name: self.display.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -186,13 +187,18 @@ fn record_event(
     Some(Event {
         time,
         basis: r.basis.unwrap_or(TimeBasis::Explicit),
-        collector: "postgres",
+        collector: SourceKind::Postgres,
         component: Arc::from(component),
         kind: if m.state_change { EventKind::StateChange } else { EventKind::Database },
         severity: Some(m.severity),
         summary,
         evidence: Evidence { locator: Locator::Line { path: path.clone(), line: r.line }, excerpt },
         continuation_lines: r.extra_lines,
+        fact: r
+            .pid
+            .as_deref()
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .map(|pid| Box::new(Fact::Session { pid, state: None })),
     })
 }
 

@@ -1,3 +1,4 @@
+#![cfg(feature = "real-services")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Against a real PostgreSQL started by `scripts/test` (see
 //! `scripts/services/postgres`): real lock waits, idle transactions,

@@ -12,6 +12,7 @@ use reconstruct_core::{TimeWindow, Zone};
 use serde_json::Value;
 
 use crate::parse::{component, AnswerError};
+use reconstruct_core::{AlertState, Fact, SourceKind};
 
 fn time(v: Option<&Value>) -> Option<Timestamp> {
     parse_iso(v?.as_str()?.as_bytes(), &Zone::Utc).map(|p| p.time)
@@ -88,16 +89,23 @@ pub fn events(
 ) -> Result<Vec<Event>, AnswerError> {
     let list = alerts.as_array().ok_or(AnswerError::Shape("alerts answer is not a list"))?;
     let mut out = Vec::new();
-    let ev = |time: Timestamp, comp: String, sev: Severity, summary: String, locator: String, excerpt: String| Event {
+    let ev = |time: Timestamp,
+              comp: String,
+              sev: Severity,
+              summary: String,
+              locator: String,
+              excerpt: String,
+              fact: Fact| Event {
         time,
         basis: TimeBasis::Explicit,
-        collector: "alertmanager",
+        collector: SourceKind::Alertmanager,
         component: Arc::from(comp),
         kind: EventKind::Alert,
         severity: Some(sev),
         summary,
         evidence: Evidence { locator: Locator::Text(locator), excerpt },
         continuation_lines: 0,
+        fact: Some(Box::new(fact)),
     };
     for s in silences {
         let Some(t) = s.starts.filter(|t| window.contains(*t)) else { continue };
@@ -114,6 +122,7 @@ pub fn events(
                 s.state,
                 s.starts.map(|x| x.rfc3339()).unwrap_or_default()
             ),
+            Fact::Silence { id: s.id.clone(), matchers: s.matchers.clone() },
         ));
     }
     for a in list {
@@ -155,6 +164,7 @@ pub fn events(
             format!("alert {name} suppressed: {}", why.join("; ")),
             format!("{source}/api/v2/alerts fingerprint={fingerprint}"),
             serde_json::to_string(a).unwrap_or_default(),
+            Fact::Alert { name: name.clone(), labels: l.clone(), state: AlertState::Suppressed },
         ));
     }
     out.sort_by(|a, b| a.order(b));

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reconstruct_core::event::Locator;
+use reconstruct_core::SourceKind;
 use reconstruct_core::{CollectContext, CollectError, Collector, Diagnostic, EventSink, SourceId, Timestamp};
 
 /// Used when no rule names its group's interval (Prometheus's default).
@@ -27,7 +28,7 @@ pub struct PrometheusLive {
 
 impl Collector for PrometheusLive {
     fn source(&self) -> SourceId {
-        SourceId { collector: "prometheus", name: self.endpoint.base.clone() }
+        SourceId { collector: SourceKind::Prometheus, name: self.endpoint.base.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -72,7 +73,7 @@ pub struct AlertmanagerLive {
 
 impl Collector for AlertmanagerLive {
     fn source(&self) -> SourceId {
-        SourceId { collector: "alertmanager", name: self.endpoint.base.clone() }
+        SourceId { collector: SourceKind::Alertmanager, name: self.endpoint.base.clone() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -97,7 +98,7 @@ pub struct PrometheusFiles {
 impl Collector for PrometheusFiles {
     fn source(&self) -> SourceId {
         SourceId {
-            collector: "prometheus",
+            collector: SourceKind::Prometheus,
             name: self.files.iter().map(|(_, d)| d.as_str()).collect::<Vec<_>>().join(" + "),
         }
     }

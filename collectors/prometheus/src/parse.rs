@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
 use reconstruct_core::timestamp::parse_iso;
+use reconstruct_core::{AlertState, Fact, SourceKind};
 use reconstruct_core::{TimeWindow, Zone};
 use serde_json::Value;
 
@@ -299,22 +300,24 @@ pub fn history(series: &[Series], window: &TimeWindow, ctx: &Context<'_>) -> Vec
             if open && state != "pending" {
                 extra.push_str(&format!(" [still firing at {}]", ctx.read_at.min(window.until).hms()));
             }
-            let ev = |time: Timestamp, text: String, severity: Severity, what: &str| Event {
+            let ev = |time: Timestamp, text: String, severity: Severity, what: &str, alert_state: AlertState| Event {
                 time,
                 basis: TimeBasis::Explicit,
-                collector: "prometheus",
+                collector: SourceKind::Prometheus,
                 component: comp.clone(),
                 kind: EventKind::Alert,
                 severity: Some(severity),
                 summary: text,
                 evidence: Evidence { locator: Locator::Text(format!("{sel} {what}")), excerpt: excerpt.clone() },
                 continuation_lines: 0,
+                fact: Some(Box::new(Fact::Alert { name: name.clone(), labels: identity.clone(), state: alert_state })),
             };
             if window.contains(at) {
-                out.push(ev(at, describe(verb, &extra), sev_here, verb));
+                let st = if state == "pending" { AlertState::Pending } else { AlertState::Firing };
+                out.push(ev(at, describe(verb, &extra), sev_here, verb, st));
             }
             if state != "pending" && !open && window.contains(resolved) {
-                out.push(ev(resolved, describe("resolved", ""), Severity::Notice, "resolved"));
+                out.push(ev(resolved, describe("resolved", ""), Severity::Notice, "resolved", AlertState::Resolved));
             }
         }
     }

@@ -1,3 +1,4 @@
+#![cfg(feature = "real-services")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Against a real Prometheus started by `scripts/test` (see
 //! `scripts/services/prometheus`): the test serves the scrape target itself,
