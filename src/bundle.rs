@@ -1,5 +1,6 @@
-//! Saved evidence bundles (`--fixtures DIR`): which collector reads which
-//! file, by the bundle's layout or by its optional `manifest.json`.
+//! Saved evidence bundles: which collector reads which file of a bundle
+//! (`--fixtures DIR`), by its layout or by its optional `manifest.json`, and
+//! the writer `capture` fills, with the same typed manifest.
 //!
 //! Layout (the README documents the command that saves each kind):
 //!
@@ -15,12 +16,15 @@
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use reconstruct_core::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     Log,
@@ -41,26 +45,205 @@ pub enum FileKind {
     Annotations,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestFile {
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<FileKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub component: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tz: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp_format: Option<String>,
     /// Written by capture: SHA-256 of the file as saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Written by capture: where the file came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Written by capture: when it was saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub captured_at: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The window a bundle was captured for.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ManifestWindow {
+    pub since: String,
+    pub until: String,
+}
+
+/// A source capture could not save.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ManifestFailure {
+    pub source: String,
+    pub error: String,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct Manifest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<ManifestWindow>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<ManifestFailure>,
     #[serde(default)]
     pub files: Vec<ManifestFile>,
+}
+
+/// How a saved file is to be read back, beside its kind.
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    pub component: Option<String>,
+    pub tz: Option<String>,
+    pub timestamp_format: Option<String>,
+}
+
+/// Writes a bundle: files under their kind's folder, each listed in the
+/// manifest with its source, capture time and SHA-256.
+pub struct BundleWriter {
+    dir: PathBuf,
+    files: Vec<ManifestFile>,
+    names: BTreeMap<String, u32>,
+    captured_at: Timestamp,
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl BundleWriter {
+    /// A writer into `dir`, which must not exist or be empty.
+    pub fn start(dir: &Path, captured_at: Timestamp) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+            anyhow::bail!("{} exists and is not empty: capture writes a new bundle", dir.display());
+        }
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(BundleWriter { dir: dir.to_path_buf(), files: Vec::new(), names: BTreeMap::new(), captured_at })
+    }
+
+    pub fn files(&self) -> usize {
+        self.files.len()
+    }
+
+    /// A free name under `folder/` for `wanted` (two `app.log` become `app.log` and `app-2.log`).
+    pub fn name(&mut self, folder: &str, wanted: &str) -> String {
+        let clean: String =
+            wanted.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        let key = format!("{folder}/{clean}");
+        let n = self.names.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        if *n == 1 {
+            return key;
+        }
+        match clean.split_once('.') {
+            Some((stem, ext)) => format!("{folder}/{stem}-{n}.{ext}"),
+            None => format!("{key}-{n}"),
+        }
+    }
+
+    fn entry(&self, rel: &str, kind: FileKind, source: &str, sha256: String, extra: Extra) -> ManifestFile {
+        ManifestFile {
+            path: rel.to_string(),
+            kind: Some(kind),
+            component: extra.component,
+            tz: extra.tz,
+            timestamp_format: extra.timestamp_format,
+            sha256: Some(sha256),
+            source: Some(source.to_string()),
+            captured_at: Some(self.captured_at.rfc3339()),
+        }
+    }
+
+    /// Writes `bytes` as `rel` and lists it.
+    pub fn add(&mut self, rel: &str, bytes: &[u8], kind: FileKind, source: &str, extra: Extra) -> Result<(), String> {
+        let path = self.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let entry = self.entry(rel, kind, source, hex(&Sha256::digest(bytes)), extra);
+        self.files.push(entry);
+        Ok(())
+    }
+
+    /// A file to stream into; list it with [`BundleWriter::add_written`].
+    pub fn create(&mut self, rel: &str) -> Result<std::fs::File, String> {
+        let path = self.dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Removes a file begun with [`BundleWriter::create`] that will not be listed.
+    pub fn discard(&mut self, rel: &str) {
+        let _ = std::fs::remove_file(self.dir.join(rel));
+    }
+
+    /// Lists a file already written under the bundle, hashing it from disk.
+    pub fn add_written(&mut self, rel: &str, kind: FileKind, source: &str, extra: Extra) -> Result<(), String> {
+        let path = self.dir.join(rel);
+        let hash = hash_file(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let entry = self.entry(rel, kind, source, hash, extra);
+        self.files.push(entry);
+        Ok(())
+    }
+
+    /// Copies a file into `folder/` under a free name, streaming it, and lists it.
+    pub fn copy(&mut self, folder: &str, from: &Path, kind: FileKind, extra: Extra) -> Result<(), String> {
+        let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        let rel = self.name(folder, &name);
+        let mut src = std::fs::File::open(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+        let mut dst = std::io::BufWriter::new(self.create(&rel)?);
+        std::io::copy(&mut src, &mut dst)
+            .and_then(|_| dst.flush())
+            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+        self.add_written(&rel, kind, &from.display().to_string(), extra)
+    }
+
+    /// Writes `manifest.json` with the window and what could not be captured.
+    pub fn finish(self, window: ManifestWindow, failures: Vec<ManifestFailure>) -> anyhow::Result<usize> {
+        use anyhow::Context;
+        let n = self.files.len();
+        let manifest = Manifest {
+            tool: Some(format!("reconstruct {}", env!("CARGO_PKG_VERSION"))),
+            captured_at: Some(self.captured_at.rfc3339()),
+            window: Some(window),
+            failures,
+            files: self.files,
+        };
+        let path = self.dir.join("manifest.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(n)
+    }
+}
+
+/// SHA-256 of a file, read in blocks.
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut f = std::fs::File::open(path)?;
+    std::io::copy(&mut f, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Reads a bundle's manifest, naming the line of a syntax error.
+pub fn read_manifest(path: &Path) -> Result<Manifest, BundleError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| BundleError::Manifest { path: shown.clone(), source })?;
+    serde_json::from_str::<Manifest>(&text).map_err(|e| BundleError::ManifestSyntax {
+        path: shown,
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
 }
 
 /// One file of the bundle and who reads it.
@@ -134,19 +317,7 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
         return Err(BundleError::NotADirectory(dir.display().to_string()));
     }
     let manifest_path = dir.join("manifest.json");
-    let manifest = if manifest_path.is_file() {
-        let shown = manifest_path.display().to_string();
-        let text = std::fs::read_to_string(&manifest_path)
-            .map_err(|source| BundleError::Manifest { path: shown.clone(), source })?;
-        serde_json::from_str::<Manifest>(&text).map_err(|e| BundleError::ManifestSyntax {
-            path: shown,
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?
-    } else {
-        Manifest::default()
-    };
+    let manifest = if manifest_path.is_file() { read_manifest(&manifest_path)? } else { Manifest::default() };
     let mut by_path: HashMap<String, ManifestFile> = HashMap::new();
     for f in manifest.files {
         if !dir.join(&f.path).is_file() {

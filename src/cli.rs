@@ -1,12 +1,10 @@
-//! The command line: an explicit list of flags and subcommands, and the
-//! dispatch to what each asks for.
+//! The command line as the user typed it: an explicit list of flags and
+//! subcommands (clap types only). `settings` resolves them; `commands` runs them.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::exit::Exit;
 use crate::render::Format;
 
 #[derive(Debug, Parser)]
@@ -158,26 +156,4 @@ pub struct CaptureArgs {
     /// The bundle folder to write (created; must be empty if it exists).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-}
-
-pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
-    match cli.command {
-        None => crate::pipeline::run(&cli.sources, &cli.output),
-        Some(Command::Report(r)) => crate::report::run(&r),
-        Some(Command::Capture(c)) => crate::capture::run(&c),
-        Some(Command::Verify { dir }) => crate::capture::verify(&dir),
-        Some(Command::Completions { shell }) => {
-            let mut cmd = Cli::command();
-            let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut cmd, "reconstruct", &mut out);
-            out.flush()?;
-            Ok(Exit::Ok)
-        }
-        Some(Command::Man) => {
-            let mut out = std::io::stdout().lock();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            out.flush()?;
-            Ok(Exit::Ok)
-        }
-    }
 }

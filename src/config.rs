@@ -32,7 +32,7 @@
 //! annotate = ["notes/timeline.md"]
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use reconstruct_core::Zone;
@@ -128,7 +128,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Reads the configuration (the one given, else `./reconstruct.toml` when
 /// present) and fills in what the command line left unset.
-pub fn merge(mut args: SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
+pub fn merge(mut args: SourceArgs, vars: &BTreeMap<String, String>) -> Result<(SourceArgs, Extra), ConfigError> {
     let path = match &args.config {
         Some(p) => Some(p.clone()),
         None => Some(PathBuf::from("reconstruct.toml")).filter(|p| p.is_file()),
@@ -136,10 +136,15 @@ pub fn merge(mut args: SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
     let Some(path) = path else { return Ok((args, Extra::default())) };
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-    apply(&text, &shown, &mut args)
+    apply(&text, &shown, &mut args, vars)
 }
 
-fn apply(text: &str, shown: &str, args: &mut SourceArgs) -> Result<(SourceArgs, Extra), ConfigError> {
+fn apply(
+    text: &str,
+    shown: &str,
+    args: &mut SourceArgs,
+    vars: &BTreeMap<String, String>,
+) -> Result<(SourceArgs, Extra), ConfigError> {
     let file: File = toml::from_str(text).map_err(|e| {
         // toml's message names the line and column and shows the line.
         ConfigError::Syntax { path: shown.to_string(), message: e.to_string().trim_end().replace('\n', "\n  ") }
@@ -199,8 +204,8 @@ fn apply(text: &str, shown: &str, args: &mut SourceArgs) -> Result<(SourceArgs, 
     if let Some(p) = &file.postgres {
         if args.postgres.is_none() {
             if let Some(var) = &p.dsn_env {
-                match std::env::var(var) {
-                    Ok(dsn) if !dsn.is_empty() => args.postgres = Some(dsn),
+                match vars.get(var) {
+                    Some(dsn) if !dsn.is_empty() => args.postgres = Some(dsn.clone()),
                     _ => {
                         extra.postgres_problem = Some(format!("{shown} names the DSN variable {var}, which is not set"))
                     }
@@ -259,21 +264,21 @@ mod tests {
     fn fills_what_flags_leave_unset() {
         let text = "tz = \"Europe/Paris\"\n[[log]]\npath = \"logs/a.log\"\ncomponent = \"api\"\n[prometheus]\nurl = \"http://prom:9090\"\n";
         let mut a = args(&[]);
-        let (a, extra) = apply(text, "reconstruct.toml", &mut a).unwrap();
+        let (a, extra) = apply(text, "reconstruct.toml", &mut a, &BTreeMap::new()).unwrap();
         assert_eq!(a.tz.as_deref(), Some("Europe/Paris"));
         assert_eq!(a.logs, vec!["logs/a.log".to_string()]);
         assert_eq!(extra.logs["logs/a.log"].component.as_deref(), Some("api"));
         assert_eq!(a.prometheus.as_deref(), Some("http://prom:9090"));
         // Flags win.
         let mut b = args(&["--tz", "UTC", "--log", "other.log"]);
-        let (b, _) = apply(text, "reconstruct.toml", &mut b).unwrap();
+        let (b, _) = apply(text, "reconstruct.toml", &mut b, &BTreeMap::new()).unwrap();
         assert_eq!(b.tz.as_deref(), Some("UTC"));
         assert_eq!(b.logs, vec!["other.log".to_string()]);
     }
 
     #[test]
     fn errors_name_file_and_line() {
-        let err = |t: &str| apply(t, "sys.toml", &mut args(&[])).unwrap_err().to_string();
+        let err = |t: &str| apply(t, "sys.toml", &mut args(&[]), &BTreeMap::new()).unwrap_err().to_string();
         let e = err("tz = \"UTC\"\ncolour = \"blue\"\n");
         assert!(e.starts_with("sys.toml: TOML parse error at line 2"), "{e}");
         assert!(e.contains("unknown field `colour`"), "{e}");

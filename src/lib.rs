@@ -1,21 +1,22 @@
-//! reconstruct rebuilds the timeline of an outage from evidence: it builds
-//! collectors for the sources named on the command line or in a saved
-//! bundle, runs them concurrently, merges their events into one ordered
-//! timeline, summarises it into the rows a post-mortem needs, and renders it.
+//! reconstruct rebuilds the timeline of an outage from evidence: it resolves
+//! the command line, the configuration file and the environment into
+//! settings and a list of sources (live or a saved bundle), runs them
+//! concurrently, merges their events into one ordered timeline, summarises
+//! it into the rows a post-mortem needs, and renders it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod annotate;
 pub mod bundle;
-pub mod capture;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod merge;
 pub mod pipeline;
 pub mod redact;
 pub mod render;
-pub mod report;
 pub mod runner;
+pub mod settings;
 pub mod sources;
 pub mod summarise;
 
@@ -35,7 +36,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             return code.into();
         }
     };
-    match cli::execute(parsed) {
+    match commands::execute(parsed) {
         Ok(code) => code.into(),
         Err(e) => {
             eprintln!("reconstruct: error: {e}");

@@ -12,6 +12,9 @@ use reconstruct_core::Event;
 
 use crate::runner::{Broken, Msg, Outcome, Running, Status, Tally};
 
+/// How long the merge waits at a time for a source still queued for a thread.
+const QUEUED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 struct Stream {
     run: Running,
     buf: VecDeque<Event>,
@@ -56,16 +59,21 @@ impl Merge {
             if s.status.is_some() {
                 return None;
             }
-            let wait = s.run.deadline.saturating_duration_since(Instant::now());
+            let deadline = s.run.deadline();
+            let wait = deadline.map_or(QUEUED_POLL, |d| d.saturating_duration_since(Instant::now()));
             match s.run.rx.recv_timeout(wait) {
-                Ok(Msg::Events(v)) => s.buf.extend(v),
+                Ok(Msg::Events(v)) => {
+                    s.run.received();
+                    s.buf.extend(v);
+                }
                 Ok(Msg::Done(Ok(()))) => s.status = Some(Status::Complete),
                 Ok(Msg::Done(Err(e))) => s.status = Some(Status::Failed(e)),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    s.status = Some(Status::TimedOut(s.run.timeout));
-                    // Dropping the receiver tells the collector to stop.
-                    let (_, rx) = std::sync::mpsc::sync_channel(0);
-                    s.run.rx = rx;
+                    // A source still queued has no deadline yet: wait on.
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        s.status = Some(Status::TimedOut(s.run.timeout));
+                        s.run.abandon();
+                    }
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     s.status = Some(Status::Failed("the collector stopped without a word".to_string()))

@@ -1,65 +1,22 @@
-//! One run from flags to rendered output: the window, the sources (with the
-//! configuration file merged in), collection, redaction, summary, render,
-//! and the exit status that says whether the timeline is partial.
+//! One collection from resolved settings: the sources run, their streams
+//! merged, secrets masked, the rows summarised; and the exit status that
+//! says whether the timeline is partial. Shared by the timeline and the report.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use reconstruct_core::window::parse_bound;
-use reconstruct_core::{Detail, TimeWindow, Timestamp, Zone};
+use reconstruct_core::{Detail, TimeWindow};
 
-use crate::cli::{OutputArgs, SourceArgs};
-use crate::config;
 use crate::exit::Exit;
 use crate::merge::Merge;
 use crate::redact;
-use crate::render::{self, Format, Timeline};
+use crate::render;
 use crate::runner::{self, Outcome, Status};
-use crate::sources::{self, Built};
+use crate::settings::Settings;
+use crate::sources::Common;
 use crate::summarise::{Row, Summariser, Totals};
-
-/// Everything decided before any source is read.
-pub struct Prepared {
-    pub window: TimeWindow,
-    pub zone: Zone,
-    pub timeout: Duration,
-    pub built: Built,
-    pub args: SourceArgs,
-}
-
-pub fn prepare(cli: &SourceArgs) -> anyhow::Result<Prepared> {
-    let (args, cfg) = config::merge(cli.clone())?;
-    let zone: Zone = args.tz.as_deref().unwrap_or("UTC").parse().context("--tz")?;
-    // Now, rounded up to the second: windows read cleanly, and nothing
-    // already written falls after `--until now`.
-    let clock = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
-    let now =
-        Timestamp::from_unix_seconds(clock.unix_seconds() + i64::from(clock.subsec_nanos() > 0), 0).unwrap_or(clock);
-    let since_text = args.since.as_deref().context("--since is required")?;
-    let since = parse_bound(since_text, now, &zone).context("--since")?;
-    let until = parse_bound(&args.until, now, &zone).context("--until")?;
-    let window = TimeWindow::new(since, until)?;
-    let secs = args.timeout.unwrap_or(30.0);
-    if !(secs.is_finite() && secs > 0.0) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
-    }
-    let timeout = Duration::from_secs_f64(secs.min(86_400.0));
-    let built = sources::build(&args, &cfg, zone, timeout)?;
-    if built.collectors.is_empty() && built.broken.is_empty() {
-        anyhow::bail!(
-            "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus or --fixtures \
-             (or run inside a git repository, or name the sources in reconstruct.toml)"
-        );
-    }
-    if !args.quiet {
-        for w in &built.warnings {
-            eprintln!("reconstruct: warning: {w}");
-        }
-    }
-    Ok(Prepared { window, zone, timeout, built, args })
-}
 
 pub struct Collected {
     pub window: TimeWindow,
@@ -97,16 +54,18 @@ impl Progress {
 /// Runs the collectors and builds the rows. With `stream`, every event is
 /// handed to it as it is merged and no rows are kept (`--all` in a line format).
 pub fn collect(
-    p: Prepared,
+    settings: Settings,
     all: bool,
     max_rows: usize,
     mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
 ) -> io::Result<Collected> {
     let detail = if all { Detail::All } else { Detail::Notable };
-    let running = runner::start(p.built.collectors, p.window, detail, p.timeout);
-    let mut merge = Merge::new(running, p.built.broken);
-    let mut progress = Progress::new(p.args.quiet);
-    let keep_secrets = p.args.no_redact;
+    let common = Common { window: settings.window, timeout: settings.timeout, keep_literals: !settings.redact };
+    let sources = settings.sources.into_iter().map(|s| s.open(&common)).collect();
+    let started = runner::start(sources, settings.window, detail, settings.timeout);
+    let mut merge = Merge::new(started.running, settings.unavailable);
+    let mut progress = Progress::new(settings.quiet);
+    let keep_secrets = !settings.redact;
     let mut masked = 0u64;
     let mut rows = Vec::new();
     let mut summariser = Summariser::new(max_rows);
@@ -144,7 +103,7 @@ pub fn collect(
         totals.routine += routine;
     }
     totals.masked = masked;
-    Ok(Collected { window: p.window, rows, totals, outcomes })
+    Ok(Collected { window: settings.window, rows, totals, outcomes })
 }
 
 pub fn open_output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {
@@ -154,47 +113,14 @@ pub fn open_output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Wri
     })
 }
 
-/// The default command: collect and render the timeline.
-pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
-    let p = prepare(src)?;
-    let args = p.args.clone();
-    let mut sink = open_output(out.output.as_deref())?;
-    let streaming =
-        out.all && matches!(out.format, Format::Jsonl | Format::Csv | Format::Timesketch | Format::TimesketchCsv);
-    let collected = if streaming {
-        match out.format {
-            Format::Csv => render::csv::header(&mut sink)?,
-            Format::TimesketchCsv => render::timesketch::csv_header(&mut sink)?,
-            _ => {}
-        }
-        let format = out.format;
-        let mut write = |r: Row| render::write_row(format, &r, &mut sink);
-        collect(p, true, out.max_rows, Some(&mut write))
-    } else {
-        collect(p, out.all, out.max_rows, None)
-    };
-    let c = match collected {
-        Ok(c) => c,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Ok),
-        Err(e) => return Err(e).context("cannot write the output"),
-    };
-    let mut written = Ok(());
-    if !streaming {
-        let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: out.all };
-        written = render::render(out.format, &t, &mut sink);
-    }
-    written.and_then(|()| sink.flush()).or_else(ignore_broken_pipe).context("cannot write the output")?;
-    Ok(conclude(&c.outcomes, &args))
-}
-
 /// Says on stderr which sources failed, and turns that into the exit status.
-pub fn conclude(outcomes: &[Outcome], args: &SourceArgs) -> Exit {
+pub fn conclude(outcomes: &[Outcome], quiet: bool, verbose: bool) -> Exit {
     let failed: Vec<_> = outcomes.iter().filter(|o| o.failed()).collect();
-    if !args.quiet {
+    if !quiet {
         for o in &failed {
             eprintln!("reconstruct: {}: {}", o.source, render::status_text(&o.status));
         }
-        if args.verbose {
+        if verbose {
             for o in outcomes {
                 for d in &o.tally.diagnostics {
                     let at = d.locator.as_ref().map_or(o.source.to_string(), ToString::to_string);
@@ -206,7 +132,7 @@ pub fn conclude(outcomes: &[Outcome], args: &SourceArgs) -> Exit {
     if failed.is_empty() {
         return Exit::Ok;
     }
-    if !args.quiet {
+    if !quiet {
         let timed_out = failed.iter().filter(|o| matches!(o.status, Status::TimedOut(_))).count();
         eprintln!(
             "reconstruct: partial timeline: {} of {} sources failed{}",

@@ -1,15 +1,19 @@
-//! Runs collectors concurrently, each on its own thread and under its own
-//! deadline, and turns each into an ordered stream for the merge. A
-//! collector that fails or runs out of time becomes a coverage line, never
-//! the end of the run.
+//! Runs the sources concurrently at a bounded cost: blocking readers (files,
+//! repositories) on a pool of threads sized from the cores, network sources
+//! as tasks on one async runtime thread. Each source becomes an ordered
+//! stream for the merge, under its own deadline. A source that fails, panics
+//! or runs out of time becomes a coverage line, never the end of the run.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::VecDeque;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use reconstruct_core::reorder::ReorderBuffer;
 use reconstruct_core::{
-    CollectContext, Collector, Detail, Diagnostic, Event, EventSink, SourceId, Stopped, TimeWindow, Timestamp,
+    CollectContext, CollectError, Collector, Detail, Diagnostic, Event, EventSink, NetworkCollector, Source, SourceId,
+    Stopped, TimeWindow, Timestamp,
 };
 
 /// Events handed over per message: amortises the channel's cost per event.
@@ -18,8 +22,8 @@ use reconstruct_core::{
 const BATCH: usize = 512;
 const BATCH_TOTAL: usize = 8_192;
 const BATCH_MIN: usize = 32;
-/// Batches in flight per source: bounds memory when the merge is slower.
-const IN_FLIGHT: usize = 4;
+/// Batches in flight per source before its reader waits for the merge.
+pub const IN_FLIGHT: usize = 4;
 /// How far out of order the sources together may be and still come out
 /// sorted: shared among them, so a directory of a thousand logs does not
 /// hold a thousand full buffers.
@@ -28,6 +32,8 @@ const REORDER_TOTAL: usize = 16_384;
 const REORDER_MIN: usize = 256;
 /// Diagnostics kept per source; the rest are counted.
 const DIAGNOSTICS_KEPT: usize = 20;
+/// How often a waiting reader looks again (the merge may have gone).
+const RECHECK: Duration = Duration::from_millis(50);
 
 pub enum Msg {
     Events(Vec<Event>),
@@ -75,23 +81,149 @@ impl Outcome {
     }
 }
 
-/// A running source: its channel, its shared tally and its deadline.
-pub struct Running {
-    pub source: SourceId,
-    pub rx: Receiver<Msg>,
-    pub tally: Arc<Mutex<Tally>>,
-    pub deadline: Instant,
-    pub timeout: Duration,
-}
-
 /// A source whose collector could not even be built ("no file matches …").
 pub struct Broken {
     pub source: SourceId,
     pub error: String,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Backpressure between one source and the merge: how many batches are
+/// in flight, and whether the merge still wants them.
+#[derive(Default)]
+struct Flow {
+    state: Mutex<FlowState>,
+    room: Condvar,
+}
+
+#[derive(Default)]
+struct FlowState {
+    in_flight: usize,
+    closed: bool,
+    /// When the source began to run (its deadline counts from there).
+    started: Option<Instant>,
+    /// Set when the merge gave up on the source.
+    abandoned: bool,
+}
+
+/// The readers' pool: the sources still waiting for a thread, and how many
+/// threads are waiting on the merge. A reader may only wait while another
+/// thread is free to start the waiting sources: the merge needs the first
+/// event of every source, so a pool whose threads all waited on the merge
+/// while sources were still queued would never move again.
+struct Pool {
+    state: Mutex<PoolState>,
+}
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    /// Threads that count: started, not stuck in a source that timed out.
+    workers: usize,
+    /// Of those, how many wait on the merge.
+    waiting: usize,
+    /// Threads started in all (for tests and the benchmark).
+    spawned: usize,
+}
+
+struct Job {
+    collector: Box<dyn Collector>,
+    sink: ChannelSink,
+}
+
+impl Pool {
+    /// Claims a waiting place, or says the reader must go on.
+    fn try_wait(&self) -> bool {
+        let mut st = lock(&self.state);
+        if st.queue.is_empty() || st.waiting.saturating_add(1) < st.workers {
+            st.waiting = st.waiting.saturating_add(1);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn end_wait(&self) {
+        let mut st = lock(&self.state);
+        st.waiting = st.waiting.saturating_sub(1);
+    }
+
+    fn next(&self) -> Option<Job> {
+        lock(&self.state).queue.pop_front()
+    }
+}
+
+/// The handle the merge keeps on a running source.
+pub struct Running {
+    pub source: SourceId,
+    pub rx: Receiver<Msg>,
+    pub tally: Arc<Mutex<Tally>>,
+    pub timeout: Duration,
+    flow: Arc<Flow>,
+    /// The pool, for a blocking source: told when the source's thread is lost to a timeout.
+    pool: Option<Arc<Pool>>,
+    window: TimeWindow,
+    detail: Detail,
+}
+
+impl Running {
+    /// When the source must be done by; `None` while it waits for a thread.
+    pub fn deadline(&self) -> Option<Instant> {
+        lock(&self.flow.state).started.map(|s| s + self.timeout)
+    }
+
+    /// The merge took a batch: room for another.
+    pub fn received(&self) {
+        let mut st = lock(&self.flow.state);
+        st.in_flight = st.in_flight.saturating_sub(1);
+        self.flow.room.notify_all();
+    }
+
+    /// The merge gives up on the source: its reader stops at its next event,
+    /// and a pool thread stuck in it is replaced so the queue still moves.
+    pub fn abandon(&mut self) {
+        {
+            let mut st = lock(&self.flow.state);
+            st.closed = true;
+            st.abandoned = true;
+            self.flow.room.notify_all();
+        }
+        if let Some(pool) = &self.pool {
+            let replace = {
+                let mut st = lock(&pool.state);
+                st.workers = st.workers.saturating_sub(1);
+                !st.queue.is_empty()
+            };
+            if replace {
+                spawn_worker(pool.clone(), self.window, self.detail);
+            }
+        }
+        let (_, rx) = channel();
+        self.rx = rx;
+    }
+}
+
+/// What a run started: the streams, and the threads it took.
+pub struct Started {
+    pub running: Vec<Running>,
+    pool: Option<Arc<Pool>>,
+    network_thread: bool,
+}
+
+impl Started {
+    /// Threads started so far: readers (replacements included) and the network thread.
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(0, |p| lock(&p.state).spawned) + usize::from(self.network_thread)
+    }
+}
+
 struct ChannelSink {
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
+    flow: Arc<Flow>,
+    /// Readers on the pool wait for the merge; network tasks never block.
+    pool: Option<Arc<Pool>>,
     batch_size: usize,
     batch: Vec<Event>,
     reorder: ReorderBuffer,
@@ -107,15 +239,50 @@ impl ChannelSink {
             return Ok(());
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
-        self.tx.send(Msg::Events(batch)).map_err(|_| Stopped)
+        {
+            let mut st = lock(&self.flow.state);
+            if st.closed {
+                return Err(Stopped);
+            }
+            st.in_flight = st.in_flight.saturating_add(1);
+        }
+        self.tx.send(Msg::Events(batch)).map_err(|_| Stopped)?;
+        self.wait_for_room()
+    }
+
+    /// Waits while the merge has enough of this source's batches, unless
+    /// waiting could stall the pool (see [`Pool`]).
+    fn wait_for_room(&self) -> Result<(), Stopped> {
+        let Some(pool) = &self.pool else { return Ok(()) };
+        loop {
+            {
+                let st = lock(&self.flow.state);
+                if st.closed {
+                    return Err(Stopped);
+                }
+                if st.in_flight < IN_FLIGHT {
+                    return Ok(());
+                }
+            }
+            if !pool.try_wait() {
+                return Ok(());
+            }
+            {
+                let st = lock(&self.flow.state);
+                if st.in_flight >= IN_FLIGHT && !st.closed {
+                    let _ = self.flow.room.wait_timeout(st, RECHECK);
+                }
+            }
+            pool.end_wait();
+        }
     }
 
     /// Moves local counts into the shared tally, so a source that times out
     /// still reports what it had counted.
     fn publish(&mut self) {
-        let mut t = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
-        t.skipped += std::mem::take(&mut self.local.skipped);
-        t.skipped_lines += std::mem::take(&mut self.local.skipped_lines);
+        let mut t = lock(&self.tally);
+        t.skipped = t.skipped.saturating_add(std::mem::take(&mut self.local.skipped));
+        t.skipped_lines = t.skipped_lines.saturating_add(std::mem::take(&mut self.local.skipped_lines));
         if let Some(f) = self.local.first_skipped.take() {
             t.first_skipped = Some(t.first_skipped.map_or(f, |x| x.min(f)));
         }
@@ -128,6 +295,21 @@ impl ChannelSink {
     fn finish(&mut self) -> Result<(), Stopped> {
         self.reorder.finish(&mut self.batch);
         self.send()
+    }
+
+    /// Ends the stream with the collector's result.
+    fn done(mut self, result: std::thread::Result<Result<(), CollectError>>) {
+        let done = match result {
+            Ok(Ok(())) => self.finish().map_err(|e| e.to_string()),
+            Ok(Err(e)) => {
+                let _ = self.finish();
+                Err(error_chain(&*e))
+            }
+            Err(panic) => {
+                Err(format!("the collector crashed: {} (a bug in reconstruct: please report it)", panic_text(&*panic)))
+            }
+        };
+        let _ = self.tx.send(Msg::Done(done));
     }
 }
 
@@ -147,77 +329,170 @@ impl EventSink for ChannelSink {
         if !self.window.contains(time) {
             return;
         }
-        self.local.skipped += 1;
-        self.local.skipped_lines += u64::from(extra_lines);
+        self.local.skipped = self.local.skipped.saturating_add(1);
+        self.local.skipped_lines = self.local.skipped_lines.saturating_add(u64::from(extra_lines));
         self.local.first_skipped = Some(self.local.first_skipped.map_or(time, |f| f.min(time)));
         self.local.last_skipped = Some(self.local.last_skipped.map_or(time, |l| l.max(time)));
     }
 
     fn diagnostic(&mut self, d: Diagnostic) {
-        let mut t = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
-        t.diagnostics_total += 1;
+        let mut t = lock(&self.tally);
+        t.diagnostics_total = t.diagnostics_total.saturating_add(1);
         if t.diagnostics.len() < DIAGNOSTICS_KEPT {
             t.diagnostics.push(d);
         }
     }
 
     fn note(&mut self, text: String) {
-        self.tally.lock().unwrap_or_else(PoisonError::into_inner).notes.push(text);
+        lock(&self.tally).notes.push(text);
     }
 }
 
-/// Starts every collector on its own thread.
-pub fn start(
-    collectors: Vec<Box<dyn Collector>>,
+/// The message a panic carried.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// How many reader threads a run uses: the cores, but no more than the
+/// blocking sources need.
+pub fn pool_size(blocking: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    cores.max(2).min(blocking.max(1))
+}
+
+fn spawn_worker(pool: Arc<Pool>, window: TimeWindow, detail: Detail) {
+    {
+        let mut st = lock(&pool.state);
+        st.workers = st.workers.saturating_add(1);
+        st.spawned = st.spawned.saturating_add(1);
+    }
+    let p = pool.clone();
+    let spawned = std::thread::Builder::new().name("reader".into()).spawn(move || {
+        while let Some(job) = p.next() {
+            let flow = job.sink.flow.clone();
+            lock(&flow.state).started = Some(Instant::now());
+            let ctx = CollectContext { window, detail };
+            let Job { collector, mut sink } = job;
+            // A panic in a collector is that source's failure, not the run's.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| collector.collect(&ctx, &mut sink)));
+            sink.done(result);
+            // A thread the merge gave up on has been replaced already.
+            if lock(&flow.state).abandoned {
+                return;
+            }
+        }
+        let mut st = lock(&p.state);
+        st.workers = st.workers.saturating_sub(1);
+    });
+    if let Err(e) = spawned {
+        // No thread: the queued sources fail rather than wait forever.
+        let mut st = lock(&pool.state);
+        st.workers = st.workers.saturating_sub(1);
+        for job in std::mem::take(&mut st.queue) {
+            let _ = job.sink.tx.send(Msg::Done(Err(format!("cannot start a reader thread: {e}"))));
+        }
+    }
+}
+
+/// Starts every source: blocking ones on the pool, network ones on the runtime thread.
+pub fn start(sources: Vec<Source>, window: TimeWindow, detail: Detail, timeout: Duration) -> Started {
+    let n = sources.len().max(1);
+    let reorder = (REORDER_TOTAL / n).max(REORDER_MIN);
+    let batch_size = (BATCH_TOTAL / n).clamp(BATCH_MIN, BATCH);
+    let blocking = sources.iter().filter(|s| matches!(s, Source::Blocking(_))).count();
+    let pool = (blocking > 0).then(|| {
+        Arc::new(Pool { state: Mutex::new(PoolState { queue: VecDeque::new(), workers: 0, waiting: 0, spawned: 0 }) })
+    });
+    let mut running = Vec::with_capacity(sources.len());
+    let mut network: Vec<(Box<dyn NetworkCollector>, ChannelSink)> = Vec::new();
+    for source in sources {
+        let id = source.id();
+        let (tx, rx) = channel();
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let flow = Arc::new(Flow::default());
+        let on_pool = match &source {
+            Source::Blocking(_) => pool.clone(),
+            Source::Network(_) => None,
+        };
+        let sink = ChannelSink {
+            tx,
+            flow: flow.clone(),
+            pool: on_pool.clone(),
+            batch_size,
+            batch: Vec::with_capacity(batch_size),
+            reorder: ReorderBuffer::new(reorder),
+            window,
+            tally: tally.clone(),
+            local: Tally::default(),
+        };
+        match source {
+            Source::Blocking(collector) => {
+                if let Some(p) = &pool {
+                    lock(&p.state).queue.push_back(Job { collector, sink });
+                }
+            }
+            Source::Network(c) => network.push((c, sink)),
+        }
+        running.push(Running { source: id, rx, tally, timeout, flow, pool: on_pool, window, detail });
+    }
+    if let Some(p) = &pool {
+        for _ in 0..pool_size(blocking) {
+            spawn_worker(p.clone(), window, detail);
+        }
+    }
+    let network_thread = !network.is_empty();
+    if network_thread {
+        start_network(network, window, detail, timeout);
+    }
+    Started { running, pool, network_thread }
+}
+
+/// One thread, one async runtime, every network source as a task on it,
+/// each cancelled at its deadline.
+fn start_network(
+    tasks: Vec<(Box<dyn NetworkCollector>, ChannelSink)>,
     window: TimeWindow,
     detail: Detail,
     timeout: Duration,
-) -> Vec<Running> {
-    let started = Instant::now();
-    let reorder = (REORDER_TOTAL / collectors.len().max(1)).max(REORDER_MIN);
-    let batch_size = (BATCH_TOTAL / collectors.len().max(1)).clamp(BATCH_MIN, BATCH);
-    collectors
-        .into_iter()
-        .map(|c| {
-            let source = c.source();
-            let (tx, rx) = sync_channel(IN_FLIGHT);
-            let tally = Arc::new(Mutex::new(Tally::default()));
-            let shared = tally.clone();
-            let name = format!("collect {source}");
-            let spawn = std::thread::Builder::new().name(name).spawn(move || {
-                let mut sink = ChannelSink {
-                    tx: tx.clone(),
-                    batch_size,
-                    batch: Vec::with_capacity(batch_size),
-                    reorder: ReorderBuffer::new(reorder),
-                    window,
-                    tally: shared,
-                    local: Tally::default(),
-                };
-                let ctx = CollectContext { window, detail };
-                // A panic in a collector is that source's failure, not the run's.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.collect(&ctx, &mut sink)));
-                let done = match result {
-                    Ok(Ok(())) => sink.finish().map_err(|e| e.to_string()),
-                    Ok(Err(e)) => {
-                        let _ = sink.finish();
-                        Err(error_chain(&*e))
-                    }
-                    Err(_) => Err("the collector crashed (a bug in reconstruct: please report it)".to_string()),
-                };
-                let _ = tx.send(Msg::Done(done));
-            });
-            let rx = match spawn {
-                Ok(_) => rx,
-                Err(e) => {
-                    let (tx, rx) = sync_channel(1);
-                    let _ = tx.send(Msg::Done(Err(format!("cannot start a thread: {e}"))));
-                    rx
+) {
+    let now = Instant::now();
+    for (_, sink) in &tasks {
+        lock(&sink.flow.state).started = Some(now);
+    }
+    let spawned = std::thread::Builder::new().name("network".into()).spawn(move || {
+        let rt = match reconstruct_core::runtime() {
+            Ok(rt) => rt,
+            Err(e) => {
+                for (_, sink) in tasks {
+                    let _ = sink.tx.send(Msg::Done(Err(format!("cannot start the async runtime: {e}"))));
                 }
+                return;
+            }
+        };
+        let all = tasks.into_iter().map(|(c, mut sink)| async move {
+            let ctx = CollectContext { window, detail };
+            // The merge marks the source timed out at its deadline; this
+            // cancels the task's I/O a moment later, so nothing is left waiting.
+            let cancel = timeout.saturating_add(Duration::from_secs(1));
+            let run = std::panic::AssertUnwindSafe(tokio::time::timeout(cancel, c.collect(&ctx, &mut sink)));
+            let result = match run.catch_unwind().await {
+                Ok(Ok(r)) => Ok(r),
+                Ok(Err(_)) => Ok(Err(format!("timed out after {}s", timeout.as_secs_f64()).into())),
+                Err(panic) => Err(panic),
             };
-            Running { source, rx, tally, deadline: started + timeout, timeout }
-        })
-        .collect()
+            sink.done(result);
+        });
+        rt.block_on(futures_util::future::join_all(all));
+    });
+    if let Err(e) = spawned {
+        eprintln!("reconstruct: cannot start the network thread: {e}");
+    }
 }
 
 /// `error: cause: cause`, the way a person reads a chain.

@@ -1,242 +1,283 @@
-//! Building the collectors for a run. This is the one place that knows
-//! whether evidence is read live or from a saved bundle; everything after
-//! it sees only event streams.
+//! The sources a run reads, as data: one variant per kind of source, live or
+//! saved. [`SourceSpec::open`] builds the collector that reads one, and
+//! [`SourceSpec::save`] writes its saved form into a bundle (`capture`).
+//! A new kind of source is one variant here and one arm in each of the two.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use reconstruct_core::{Collector, SourceId, Zone};
+use reconstruct_core::{runtime, Source, SourceKind, TimeWindow, Timestamp, Zone};
 use reconstruct_git::{GitLogFileCollector, GitRepoCollector};
 use reconstruct_logfile::{fetch, Locate, LogFileCollector};
+use reconstruct_postgres::dsn::Dsn;
+use reconstruct_prometheus::fetch::Endpoint;
 
-use crate::bundle::{self, FileKind};
-use crate::cli::SourceArgs;
-use crate::config::Extra;
-use crate::runner::Broken;
-use reconstruct_core::SourceKind;
+use crate::bundle::{BundleWriter, FileKind};
 
-pub struct Built {
-    pub collectors: Vec<Box<dyn Collector>>,
-    pub broken: Vec<Broken>,
-    /// Things worth a line on stderr (bundle files nobody reads).
-    pub warnings: Vec<String>,
+/// One log file and how to read it.
+#[derive(Clone, Debug)]
+pub struct LogSpec {
+    pub path: PathBuf,
+    /// How evidence names the file.
+    pub display: String,
+    pub component: Option<String>,
+    /// For lines written without an offset.
+    pub zone: Zone,
+    pub locate: Option<Locate>,
 }
 
-/// Builds every collector the flags (and the configuration file) ask for.
-pub fn build(args: &SourceArgs, extra: &Extra, zone: Zone, timeout: Duration) -> anyhow::Result<Built> {
-    let mut b = Built { collectors: Vec::new(), broken: Vec::new(), warnings: Vec::new() };
-    let locate = args.timestamp_format.as_deref().map(|f| Locate::Strftime(f.to_string()));
-    if let Some(dir) = args.fixtures.as_deref() {
-        let plan = bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
-        // Engine events and inspection are read together, so a fact both hold is told once.
-        let mut lifecycle = reconstruct_docker::LifecycleFiles { events: Vec::new(), inspect: Vec::new() };
-        // Rules give the evaluation interval the history is split by: one reader for all answers.
-        let mut prometheus = reconstruct_prometheus::PrometheusFiles { files: Vec::new() };
-        for f in plan.files {
-            match f.kind {
-                FileKind::Log => {
-                    let zone = match &f.tz {
-                        Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
-                        None => zone,
-                    };
-                    let locate = f.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
-                    b.collectors.push(Box::new(LogFileCollector::new(f.path, f.display, f.component, zone, locate)));
-                }
-                FileKind::PgActivity => b.collectors.push(Box::new(reconstruct_postgres::ActivityFile {
-                    file: f.path,
-                    display: f.display,
-                    keep_literals: args.no_redact,
-                })),
-                FileKind::PgLog => {
-                    let zone = match &f.tz {
-                        Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
-                        None => zone,
-                    };
-                    b.collectors.push(Box::new(reconstruct_postgres::ServerLog {
-                        file: f.path,
-                        display: f.display,
-                        zone,
-                        keep_literals: args.no_redact,
-                    }));
-                }
-                FileKind::ComposeLogs => b
-                    .collectors
-                    .push(Box::new(reconstruct_docker::ComposeLogsFile { file: f.path, display: f.display })),
-                FileKind::Prometheus => prometheus.files.push((f.path, f.display)),
-                FileKind::Annotations => b.collectors.push(Box::new(crate::annotate::AnnotationFile {
-                    file: f.path,
-                    display: f.display,
-                    zone,
-                })),
-                FileKind::DockerEvents => lifecycle.events.push((f.path, f.display)),
-                FileKind::DockerInspect => lifecycle.inspect.push((f.path, f.display)),
-                FileKind::GitLog => {
-                    let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&f.display)));
-                    b.collectors.push(Box::new(GitLogFileCollector {
-                        file: f.path,
-                        display: f.display,
-                        component: component.into(),
-                    }));
-                }
+/// One source to read.
+#[derive(Clone, Debug)]
+pub enum SourceSpec {
+    /// A text log (live, or saved in a bundle: the file is the evidence either way).
+    Log(LogSpec),
+    /// A git repository, walked live.
+    GitRepo { path: PathBuf, component: Option<String> },
+    /// Saved `git log` text.
+    GitLogFile { file: PathBuf, display: String, component: String },
+    /// A live sample of pg_stat_activity.
+    PgActivityLive { dsn: Box<Dsn> },
+    /// A saved sample (`psql --csv`).
+    PgActivityFile { file: PathBuf, display: String },
+    /// A PostgreSQL server log (stderr, csvlog, jsonlog), live or saved.
+    PgServerLog { file: PathBuf, display: String, zone: Zone },
+    /// The Docker engine: container logs and lifecycle.
+    DockerLive { host: Option<String>, project: Option<String> },
+    /// Saved `docker-compose logs --timestamps` output.
+    ComposeLogsFile { file: PathBuf, display: String },
+    /// Saved engine events and inspections, read together.
+    DockerLifecycleFiles { events: Vec<(PathBuf, String)>, inspect: Vec<(PathBuf, String)> },
+    /// A Prometheus-compatible API.
+    PrometheusLive { endpoint: Endpoint },
+    /// Saved Prometheus and Alertmanager answers, read together.
+    PrometheusFiles { files: Vec<(PathBuf, String)> },
+    /// An Alertmanager (v2 API).
+    AlertmanagerLive { endpoint: Endpoint },
+    /// Rows people added.
+    Annotations { file: PathBuf, display: String, zone: Zone },
+}
+
+/// What every source shares when it is opened or saved.
+pub struct Common {
+    pub window: TimeWindow,
+    pub timeout: Duration,
+    /// Keep SQL literals (`--no-redact`).
+    pub keep_literals: bool,
+}
+
+impl SourceSpec {
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            SourceSpec::Log(_) => SourceKind::Logfile,
+            SourceSpec::GitRepo { .. } | SourceSpec::GitLogFile { .. } => SourceKind::Git,
+            SourceSpec::PgActivityLive { .. } | SourceSpec::PgActivityFile { .. } | SourceSpec::PgServerLog { .. } => {
+                SourceKind::Postgres
             }
-        }
-        if !lifecycle.events.is_empty() || !lifecycle.inspect.is_empty() {
-            b.collectors.push(Box::new(lifecycle));
-        }
-        if !prometheus.files.is_empty() {
-            b.collectors.push(Box::new(prometheus));
-        }
-        for u in plan.unread {
-            b.warnings.push(format!(
-                "bundle file {u} is not read: no collector knows its kind (see the README's bundle layout)"
-            ));
+            SourceSpec::DockerLive { .. }
+            | SourceSpec::ComposeLogsFile { .. }
+            | SourceSpec::DockerLifecycleFiles { .. } => SourceKind::Docker,
+            SourceSpec::PrometheusLive { .. } | SourceSpec::PrometheusFiles { .. } => SourceKind::Prometheus,
+            SourceSpec::AlertmanagerLive { .. } => SourceKind::Alertmanager,
+            SourceSpec::Annotations { .. } => SourceKind::Annotation,
         }
     }
-    for arg in &args.logs {
-        let settings = extra.logs.get(arg).cloned().unwrap_or_default();
-        let zone = settings.zone.unwrap_or(zone);
-        let locate = settings.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
-        match fetch::expand(arg) {
-            Ok(paths) => {
-                for p in paths {
-                    let display = p.display().to_string();
-                    b.collectors.push(Box::new(LogFileCollector::new(
-                        p,
-                        display,
-                        settings.component.clone(),
-                        zone,
-                        locate.clone(),
-                    )));
-                }
-            }
-            Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: SourceKind::Logfile, name: arg.clone() },
-                error: e.to_string(),
-            }),
+
+    /// Whether the source is the live system (not a saved file of it).
+    pub fn is_live(&self) -> bool {
+        match self {
+            SourceSpec::GitRepo { .. }
+            | SourceSpec::PgActivityLive { .. }
+            | SourceSpec::DockerLive { .. }
+            | SourceSpec::PrometheusLive { .. }
+            | SourceSpec::AlertmanagerLive { .. } => true,
+            // A log or server log named on the command line is live too, but
+            // it is its own saved form: capture copies it as it is.
+            SourceSpec::Log(_) | SourceSpec::PgServerLog { .. } | SourceSpec::Annotations { .. } => false,
+            SourceSpec::GitLogFile { .. }
+            | SourceSpec::PgActivityFile { .. }
+            | SourceSpec::ComposeLogsFile { .. }
+            | SourceSpec::DockerLifecycleFiles { .. }
+            | SourceSpec::PrometheusFiles { .. } => false,
         }
     }
-    if let Some(dsn) = args.postgres.as_deref() {
-        let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-        let explicit = Some(dsn).filter(|d| !d.is_empty());
-        match reconstruct_postgres::dsn::resolve(explicit, &env) {
-            Ok(dsn) => b.collectors.push(Box::new(reconstruct_postgres::ActivityLive {
-                dsn,
-                keep_literals: args.no_redact,
+
+    /// The collector that reads this source.
+    pub fn open(self, c: &Common) -> Source {
+        let keep_literals = c.keep_literals;
+        let timeout = c.timeout;
+        match self {
+            SourceSpec::Log(l) => {
+                Source::Blocking(Box::new(LogFileCollector::new(l.path, l.display, l.component, l.zone, l.locate)))
+            }
+            SourceSpec::GitRepo { path, component } => {
+                Source::Blocking(Box::new(GitRepoCollector::new(path, component)))
+            }
+            SourceSpec::GitLogFile { file, display, component } => {
+                Source::Blocking(Box::new(GitLogFileCollector { file, display, component: Arc::from(component) }))
+            }
+            SourceSpec::PgActivityLive { dsn } => Source::Network(Box::new(reconstruct_postgres::ActivityLive {
+                dsn: *dsn,
+                keep_literals,
                 connect_timeout: timeout,
             })),
-            Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: SourceKind::Postgres, name: "pg_stat_activity".into() },
-                error: e.to_string(),
-            }),
-        }
-    }
-    for arg in &args.postgres_logs {
-        match fetch::expand(arg) {
-            Ok(paths) => {
-                for p in paths {
-                    let display = p.display().to_string();
-                    b.collectors.push(Box::new(reconstruct_postgres::ServerLog {
-                        file: p,
-                        display,
-                        zone,
-                        keep_literals: args.no_redact,
-                    }));
-                }
+            SourceSpec::PgActivityFile { file, display } => {
+                Source::Blocking(Box::new(reconstruct_postgres::ActivityFile { file, display, keep_literals }))
             }
-            Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: SourceKind::Postgres, name: arg.clone() },
-                error: e.to_string(),
-            }),
+            SourceSpec::PgServerLog { file, display, zone } => {
+                Source::Blocking(Box::new(reconstruct_postgres::ServerLog { file, display, zone, keep_literals }))
+            }
+            SourceSpec::DockerLive { host, project } => {
+                Source::Network(Box::new(reconstruct_docker::DockerLive { host, project, timeout }))
+            }
+            SourceSpec::ComposeLogsFile { file, display } => {
+                Source::Blocking(Box::new(reconstruct_docker::ComposeLogsFile { file, display }))
+            }
+            SourceSpec::DockerLifecycleFiles { events, inspect } => {
+                Source::Blocking(Box::new(reconstruct_docker::LifecycleFiles { events, inspect }))
+            }
+            SourceSpec::PrometheusLive { endpoint } => {
+                Source::Network(Box::new(reconstruct_prometheus::PrometheusLive { endpoint, timeout }))
+            }
+            SourceSpec::PrometheusFiles { files } => {
+                Source::Blocking(Box::new(reconstruct_prometheus::PrometheusFiles { files }))
+            }
+            SourceSpec::AlertmanagerLive { endpoint } => {
+                Source::Network(Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint, timeout }))
+            }
+            SourceSpec::Annotations { file, display, zone } => {
+                Source::Blocking(Box::new(crate::annotate::AnnotationFile { file, display, zone }))
+            }
         }
     }
-    let env_url = std::env::var("PROMETHEUS_URL").ok().filter(|u| !u.is_empty());
-    let url = match args.prometheus.as_deref() {
-        Some("") => env_url.clone().or_else(|| Some(String::new())),
-        Some(u) => Some(u.to_string()),
-        None if args.fixtures.as_deref().is_none() => env_url,
-        None => None,
-    };
-    if let Some(url) = url {
-        let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-        match reconstruct_prometheus::fetch::Endpoint::parse(&url, &env) {
-            Ok(endpoint) => b.collectors.push(Box::new(reconstruct_prometheus::PrometheusLive { endpoint, timeout })),
-            Err(e) => b.broken.push(Broken {
-                source: SourceId { collector: SourceKind::Prometheus, name: reconstruct_prometheus::fetch::mask(&url) },
-                error: if url.is_empty() {
-                    "no URL: give --prometheus URL or set PROMETHEUS_URL".to_string()
-                } else {
-                    e.to_string()
-                },
-            }),
+
+    /// Writes this source's saved form into the bundle, in the form `open`
+    /// reads back from `--fixtures`. An error names what could not be saved;
+    /// the bundle's other sources are still saved.
+    pub fn save(&self, c: &Common, b: &mut BundleWriter) -> Result<(), String> {
+        match self {
+            // Copied whole, so `file:line` evidence points at the same line.
+            SourceSpec::Log(l) => {
+                let component = l.component.clone().unwrap_or_else(|| fetch::component_of(&l.path));
+                let extra = crate::bundle::Extra {
+                    component: Some(component),
+                    tz: Some(l.zone.to_string()),
+                    timestamp_format: match &l.locate {
+                        Some(Locate::Strftime(f)) => Some(f.clone()),
+                        _ => None,
+                    },
+                };
+                b.copy("logs", &l.path, FileKind::Log, extra)
+            }
+            SourceSpec::PgServerLog { file, zone, .. } => b.copy(
+                "postgres",
+                file,
+                FileKind::PgLog,
+                crate::bundle::Extra { tz: Some(zone.to_string()), ..Default::default() },
+            ),
+            SourceSpec::Annotations { file, .. } => {
+                b.copy("annotations", file, FileKind::Annotations, crate::bundle::Extra::default())
+            }
+            // The commits of the window, in the saved `git log` form.
+            SourceSpec::GitRepo { path, component } => {
+                let name = component.clone().unwrap_or_else(|| reconstruct_git::walk::repo_name(path));
+                let (commits, _) =
+                    reconstruct_git::walk::commits_in_window(path, &c.window).map_err(|e| e.to_string())?;
+                let rel = b.name("git", &format!("{name}.log"));
+                let extra = crate::bundle::Extra { component: Some(name), ..Default::default() };
+                b.add(
+                    &rel,
+                    reconstruct_git::saved::write(&commits).as_bytes(),
+                    FileKind::GitLog,
+                    &path.display().to_string(),
+                    extra,
+                )
+            }
+            // As psql --csv would save it.
+            SourceSpec::PgActivityLive { dsn } => {
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let s = rt.block_on(reconstruct_postgres::fetch::sample(dsn, c.timeout)).map_err(|e| e.to_string())?;
+                let bytes = reconstruct_postgres::activity::write_csv(&s.rows)?;
+                b.add("postgres/pg_stat_activity.csv", &bytes, FileKind::PgActivity, &dsn.shown, Default::default())
+            }
+            // Logs as `docker-compose logs --timestamps` prints them,
+            // streamed to the file as they arrive; events and inspection.
+            SourceSpec::DockerLive { host, project } => {
+                let shown = reconstruct_docker::fetch::host_shown(host.as_deref());
+                let rel = "docker/compose-logs.txt";
+                let file = b.create(rel)?;
+                let mut lines = reconstruct_docker::parse::ComposeLogsWriter::new(std::io::BufWriter::new(file));
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let fetched = rt.block_on(reconstruct_docker::fetch::snapshot(
+                    host.as_deref(),
+                    project.as_deref(),
+                    &c.window,
+                    c.timeout,
+                    &mut lines,
+                ));
+                let written = lines.finish().and_then(|w| w.into_inner().map_err(|e| e.into_error()));
+                let snap = match fetched {
+                    Ok(s) => s,
+                    Err(e) => {
+                        b.discard(rel);
+                        return Err(e.to_string());
+                    }
+                };
+                written.map_err(|e| format!("cannot write {rel}: {e}"))?;
+                b.add_written(rel, FileKind::ComposeLogs, &shown, Default::default())?;
+                let events = reconstruct_docker::parse::write_events(&snap.events);
+                b.add("docker/events.jsonl", &events, FileKind::DockerEvents, &shown, Default::default())?;
+                let inspect = reconstruct_docker::parse::write_inspect(&snap.containers).map_err(|e| e.to_string())?;
+                b.add("docker/inspect.json", &inspect, FileKind::DockerInspect, &shown, Default::default())
+            }
+            SourceSpec::PrometheusLive { endpoint } => {
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let now = Timestamp::from_datetime(&chrono::Utc::now()).unwrap_or(c.window.until);
+                let (answers, _) = rt
+                    .block_on(reconstruct_prometheus::fetch::read(endpoint, &c.window, now, c.timeout))
+                    .map_err(|e| e.to_string())?;
+                save_answers(&answers, &endpoint.base, b)
+            }
+            SourceSpec::AlertmanagerLive { endpoint } => {
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let answers = rt
+                    .block_on(reconstruct_prometheus::fetch::read_alertmanager(endpoint, c.timeout))
+                    .map_err(|e| e.to_string())?;
+                save_answers(&answers, &endpoint.base, b)
+            }
+            SourceSpec::GitLogFile { display, .. }
+            | SourceSpec::PgActivityFile { display, .. }
+            | SourceSpec::ComposeLogsFile { display, .. } => Err(format!("{display} is saved already")),
+            SourceSpec::DockerLifecycleFiles { .. } | SourceSpec::PrometheusFiles { .. } => {
+                Err("saved already".to_string())
+            }
         }
     }
-    if let Some(url) = &args.alertmanager {
-        let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-        match reconstruct_prometheus::fetch::Endpoint::parse(url, &env) {
-            Ok(ep) => b
-                .collectors
-                .push(Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint: ep.alertmanager(), timeout })),
-            Err(e) => b.broken.push(Broken {
-                source: SourceId {
-                    collector: SourceKind::Alertmanager,
-                    name: reconstruct_prometheus::fetch::mask(url),
-                },
-                error: e.to_string(),
-            }),
-        }
+
+    /// How coverage names a source that could not be saved.
+    pub fn describe(&self) -> String {
+        let what = match self {
+            SourceSpec::Log(l) => l.display.clone(),
+            SourceSpec::GitRepo { path, .. } => path.display().to_string(),
+            SourceSpec::GitLogFile { display, .. }
+            | SourceSpec::PgActivityFile { display, .. }
+            | SourceSpec::PgServerLog { display, .. }
+            | SourceSpec::ComposeLogsFile { display, .. }
+            | SourceSpec::Annotations { display, .. } => display.clone(),
+            SourceSpec::PgActivityLive { dsn } => dsn.shown.clone(),
+            SourceSpec::DockerLive { host, .. } => reconstruct_docker::fetch::host_shown(host.as_deref()),
+            SourceSpec::PrometheusLive { endpoint } | SourceSpec::AlertmanagerLive { endpoint } => {
+                endpoint.base.clone()
+            }
+            SourceSpec::DockerLifecycleFiles { .. } | SourceSpec::PrometheusFiles { .. } => "saved files".to_string(),
+        };
+        format!("{} {what}", self.kind())
     }
-    let compose_here = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
-        .iter()
-        .any(|f| Path::new(f).is_file());
-    let asked = args.docker || args.docker_host.as_deref().is_some() || args.compose_project.as_deref().is_some();
-    if asked || (compose_here && args.fixtures.as_deref().is_none()) {
-        let project = args
-            .compose_project
-            .as_deref()
-            .map(str::to_string)
-            .or_else(|| compose_here.then(default_compose_project).flatten());
-        b.collectors.push(Box::new(reconstruct_docker::DockerLive {
-            host: args.docker_host.as_deref().map(str::to_string),
-            project,
-            timeout,
-        }));
-    }
-    let mut repos: Vec<PathBuf> = args.git.clone();
-    if repos.is_empty() && !args.no_git && args.fixtures.as_deref().is_none() {
-        let here = PathBuf::from(".");
-        if reconstruct_git::walk::is_repository(&here) {
-            repos.push(here);
-        }
-    }
-    for r in repos {
-        let component = extra.git_components.get(&r).cloned();
-        b.collectors.push(Box::new(GitRepoCollector::new(r, component)));
-    }
-    if let Some(problem) = &extra.postgres_problem {
-        b.broken.push(Broken {
-            source: SourceId { collector: SourceKind::Postgres, name: "pg_stat_activity".into() },
-            error: problem.clone(),
-        });
-    }
-    for f in &args.annotate {
-        b.collectors.push(Box::new(crate::annotate::AnnotationFile {
-            file: f.clone(),
-            display: f.display().to_string(),
-            zone,
-        }));
-    }
-    Ok(b)
 }
 
-/// The project name compose gives the current directory: `COMPOSE_PROJECT_NAME`,
-/// else the directory's name, lowercased, with what compose drops removed.
-fn default_compose_project() -> Option<String> {
-    if let Ok(p) = std::env::var("COMPOSE_PROJECT_NAME") {
-        return Some(p);
+fn save_answers(a: &reconstruct_prometheus::Answers, base: &str, b: &mut BundleWriter) -> Result<(), String> {
+    for (name, bytes) in a.saved_files().map_err(|e| e.to_string())? {
+        b.add(&format!("prometheus/{name}"), &bytes, FileKind::Prometheus, base, Default::default())?;
     }
-    let dir = std::env::current_dir().ok()?;
-    let name = dir.file_name()?.to_string_lossy().to_lowercase();
-    let clean: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
-    (!clean.is_empty()).then_some(clean)
+    Ok(())
 }

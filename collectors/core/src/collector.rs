@@ -1,6 +1,8 @@
 //! The collector interface: how a source hands its events to the runner.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::event::{Event, Locator, SourceKind, Timestamp};
 use crate::window::TimeWindow;
@@ -76,6 +78,58 @@ pub trait Collector: Send {
     fn source(&self) -> SourceId;
     /// Reads the source and emits the events inside `ctx.window`.
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError>;
+}
+
+/// The future a network collector returns. It is polled on the run's one
+/// async runtime thread, next to the other network sources, so it need not
+/// be `Send`; it must never block that thread.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A source read over the network (an engine, a database, an HTTP API): it
+/// spends its time waiting, so it runs as a task on the run's async runtime
+/// instead of holding a reader thread, and it can be cancelled at its deadline.
+pub trait NetworkCollector: Send {
+    fn source(&self) -> SourceId;
+    /// Reads the source and emits the events inside `ctx.window`. The sink
+    /// never blocks for a network collector.
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>>;
+}
+
+/// A source, by how it must be run.
+pub enum Source {
+    /// Reads files or repositories: runs on a reader thread of the pool.
+    Blocking(Box<dyn Collector>),
+    /// Waits on the network: runs as a task on the async runtime.
+    Network(Box<dyn NetworkCollector>),
+}
+
+impl Source {
+    pub fn id(&self) -> SourceId {
+        match self {
+            Source::Blocking(c) => c.source(),
+            Source::Network(c) => c.source(),
+        }
+    }
+}
+
+/// A runtime for network work outside the runner (capture, tests): one
+/// thread, I/O and timers on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+/// Runs one network collector to completion on a runtime of its own: for
+/// tests and callers that want one source's events without the runner.
+pub fn collect_now(
+    c: Box<dyn NetworkCollector>,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?.block_on(c.collect(ctx, sink))
 }
 
 /// A sink that keeps everything it is handed, in memory: for tests, and for

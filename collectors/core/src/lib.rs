@@ -15,7 +15,8 @@ pub mod window;
 pub mod zone;
 
 pub use collector::{
-    CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Stopped, VecSink,
+    collect_now, runtime, CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, LocalFuture,
+    NetworkCollector, Source, SourceId, Stopped, VecSink,
 };
 pub use event::{
     AlertState, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,

@@ -15,8 +15,6 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
     #[error("cannot reach the docker engine at {host}: {reason}")]
     Connect { host: String, reason: String },
     #[error("the docker engine at {host} did not answer within {secs}s")]
@@ -42,17 +40,6 @@ pub struct Snapshot {
     pub containers: Vec<Value>,
     /// Engine events, in `docker events --format '{{json .}}'` shape.
     pub events: Vec<Value>,
-}
-
-pub fn snapshot(
-    host: Option<&str>,
-    project: Option<&str>,
-    window: &TimeWindow,
-    timeout: Duration,
-    handler: &mut dyn LogHandler,
-) -> Result<Snapshot, FetchError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FetchError::Runtime)?;
-    rt.block_on(snapshot_async(host, project, window, timeout, handler))
 }
 
 /// The engine as messages name it: the given host, else `DOCKER_HOST`, else the local socket.
@@ -83,7 +70,9 @@ fn reason(e: &bollard::errors::Error) -> String {
     }
 }
 
-async fn snapshot_async(
+/// The containers, their logs in the window (streamed to `handler`) and the
+/// engine's events; runs on the caller's async runtime.
+pub async fn snapshot(
     host: Option<&str>,
     project: Option<&str>,
     window: &TimeWindow,

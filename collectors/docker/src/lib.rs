@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use reconstruct_core::event::{Event, Locator};
 use reconstruct_core::lines::LineReader;
-use reconstruct_core::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId};
+use reconstruct_core::{
+    CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, LocalFuture, NetworkCollector, SourceId,
+};
 use serde_json::Value;
 
 use crate::parse::{Container, Fact, Line};
@@ -27,7 +29,7 @@ pub struct DockerLive {
     pub timeout: std::time::Duration,
 }
 
-impl Collector for DockerLive {
+impl NetworkCollector for DockerLive {
     fn source(&self) -> SourceId {
         let host = fetch::host_shown(self.host.as_deref());
         let what = match &self.project {
@@ -37,27 +39,34 @@ impl Collector for DockerLive {
         SourceId { collector: SourceKind::Docker, name: format!("{what} at {host}") }
     }
 
-    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let mut lines = LiveLines {
-            ctx,
-            sink,
-            containers: Vec::new(),
-            skews: Vec::new(),
-            events: Vec::new(),
-            from_inspect: Vec::new(),
-        };
-        let snap =
-            fetch::snapshot(self.host.as_deref(), self.project.as_deref(), &ctx.window, self.timeout, &mut lines)?;
-        let LiveLines { sink, containers, skews, events, from_inspect, .. } = lines;
-        for (c, skew) in containers.iter().zip(skews) {
-            warn_skew(c, skew, sink);
-        }
-        sink.note(format!(
-            "{} containers; the engine's events API holds only its last 256 events, older lifecycle comes from inspection",
-            snap.containers.len()
-        ));
-        let from_events = snap.events.iter().filter_map(parse::event_fact).collect();
-        finish(events, from_events, from_inspect, &containers, ctx, sink)
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>> {
+        Box::pin(async move {
+            let mut lines = LiveLines {
+                ctx,
+                sink,
+                containers: Vec::new(),
+                skews: Vec::new(),
+                events: Vec::new(),
+                from_inspect: Vec::new(),
+            };
+            let snap =
+                fetch::snapshot(self.host.as_deref(), self.project.as_deref(), &ctx.window, self.timeout, &mut lines)
+                    .await?;
+            let LiveLines { sink, containers, skews, events, from_inspect, .. } = lines;
+            for (c, skew) in containers.iter().zip(skews) {
+                warn_skew(c, skew, sink);
+            }
+            sink.note(format!(
+                "{} containers; the engine's events API holds only its last 256 events, older lifecycle comes from inspection",
+                snap.containers.len()
+            ));
+            let from_events = snap.events.iter().filter_map(parse::event_fact).collect();
+            finish(events, from_events, from_inspect, &containers, ctx, sink)
+        })
     }
 }
 

@@ -162,6 +162,82 @@ pub fn compose_line(raw: &[u8]) -> Option<(String, Vec<u8>)> {
     Some((name, rest.strip_prefix(b" ").unwrap_or(rest).to_vec()))
 }
 
+/// The writer of the saved form [`compose_line`] reads: streamed container
+/// lines as `docker-compose logs --timestamps` prints them, `service_N  | line`
+/// (compose v1 names), or the container's name when it has no compose labels.
+pub struct ComposeLogsWriter<W: std::io::Write> {
+    out: W,
+    names: Vec<String>,
+    error: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> ComposeLogsWriter<W> {
+    pub fn new(out: W) -> Self {
+        ComposeLogsWriter { out, names: Vec::new(), error: None }
+    }
+
+    /// The writer back, or the first write error (later lines were dropped).
+    pub fn finish(self) -> std::io::Result<W> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.out),
+        }
+    }
+}
+
+impl<W: std::io::Write> crate::fetch::LogHandler for ComposeLogsWriter<W> {
+    fn containers(&mut self, inspections: &[Value]) {
+        self.names = inspections
+            .iter()
+            .map(|info| {
+                let labels = info.get("Config").and_then(|c| c.get("Labels"));
+                match (
+                    label(labels, "com.docker.compose.service"),
+                    label(labels, "com.docker.compose.container-number"),
+                ) {
+                    (Some(s), Some(n)) => format!("{s}_{n}"),
+                    _ => info.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/').to_string(),
+                }
+            })
+            .collect();
+    }
+
+    fn line(&mut self, index: usize, _stream: &'static str, line: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let name = self.names.get(index).map_or("?", String::as_str);
+        let written = write!(self.out, "{name}  | ")
+            .and_then(|()| self.out.write_all(line))
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
+    }
+
+    fn problem(&mut self, _index: usize, _message: String) {
+        // A container whose logs cannot be read has no lines to save; its
+        // inspection is still saved, and a live run names the problem.
+    }
+}
+
+/// The saved form of engine events that [`event_fact`] reads: one JSON
+/// object a line, as `docker events --format '{{json .}}'` writes them.
+pub fn write_events(events: &[Value]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in events {
+        out.extend_from_slice(e.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// The saved form of inspections that [`inspect_facts`] reads: a JSON list,
+/// as `docker inspect` prints it.
+pub fn write_inspect(containers: &[Value]) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(containers)
+}
+
 /// The `|` that ends a compose prefix: the first one, preceded by a name.
 fn memchr_bar(line: &[u8]) -> Option<usize> {
     let bar = line.iter().position(|c| *c == b'|')?;
@@ -409,6 +485,34 @@ mod tests {
     fn window() -> TimeWindow {
         let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
         TimeWindow::new(t("2025-12-26T14:00:00Z"), t("2025-12-26T15:00:00Z")).unwrap()
+    }
+
+    #[test]
+    fn compose_writer_output_reads_back_line_for_line() {
+        use crate::fetch::LogHandler;
+        let mut w = ComposeLogsWriter::new(Vec::new());
+        let inspect: Vec<Value> = serde_json::from_str(
+            r#"[{"Name":"/shop_web_1","Config":{"Labels":{"com.docker.compose.service":"web","com.docker.compose.container-number":"1"}}},
+                {"Name":"/loner","Config":{"Labels":{}}}]"#,
+        )
+        .unwrap();
+        w.containers(&inspect);
+        w.line(0, "stdout", b"2025-12-26T14:30:15.000000000Z ERROR boom | with a bar");
+        w.line(1, "stderr", b"2025-12-26T14:30:16.000000000Z plain");
+        let bytes = w.finish().unwrap();
+        let lines = compose_lines(&bytes);
+        assert_eq!(
+            lines,
+            vec![
+                (1, "web_1".to_string(), b"2025-12-26T14:30:15.000000000Z ERROR boom | with a bar".to_vec()),
+                (2, "loner".to_string(), b"2025-12-26T14:30:16.000000000Z plain".to_vec()),
+            ]
+        );
+        let events = vec![serde_json::json!({"Type": "container", "Action": "die"})];
+        let back: Value = serde_json::from_slice(write_events(&events).trim_ascii_end()).unwrap();
+        assert_eq!(back, events[0]);
+        let back: Vec<Value> = serde_json::from_slice(&write_inspect(&inspect).unwrap()).unwrap();
+        assert_eq!(back, inspect);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use reconstruct_core::timestamp::parse_iso;
 use reconstruct_core::{
-    CollectContext, Collector, Detail, Diagnostic, Event, EventKind, Severity, TimeWindow, Timestamp, VecSink, Zone,
+    CollectContext, Detail, Diagnostic, Event, EventKind, Severity, TimeWindow, Timestamp, VecSink, Zone,
 };
 use reconstruct_docker::DockerLive;
 
@@ -70,7 +70,7 @@ impl Project {
             timeout: Duration::from_secs(20),
         });
         let mut sink = VecSink::default();
-        c.collect(&CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+        reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
         (sink.events, sink.diagnostics)
     }
 }
@@ -241,6 +241,8 @@ fn an_engine_that_cannot_be_reached_is_a_clear_error() {
         timeout: Duration::from_secs(5),
     });
     let mut sink = VecSink::default();
-    let err = c.collect(&CollectContext { window: wide(), detail: Detail::All }, &mut sink).unwrap_err().to_string();
+    let err = reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("cannot reach the docker engine at unix:///nonexistent/docker.sock"), "{err}");
 }

@@ -11,8 +11,6 @@ use crate::dsn::Dsn;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
     #[error("cannot connect to PostgreSQL at {dsn}: {reason}")]
     Connect { dsn: String, reason: String },
     #[error("connecting to PostgreSQL at {dsn} took longer than {secs}s")]
@@ -24,12 +22,6 @@ pub enum FetchError {
 pub struct Sample {
     pub rows: Vec<Row>,
     pub version: String,
-}
-
-/// Takes one sample of pg_stat_activity.
-pub fn sample(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FetchError::Runtime)?;
-    rt.block_on(sample_async(dsn, connect_timeout))
 }
 
 fn reason(e: &tokio_postgres::Error) -> String {
@@ -114,7 +106,8 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
     }
 }
 
-async fn sample_async(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
+/// Takes one sample of pg_stat_activity, on the caller's async runtime.
+pub async fn sample(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
     let shown = dsn.shown.clone();
     let mut config = dsn.config.clone();
     config.connect_timeout(connect_timeout);

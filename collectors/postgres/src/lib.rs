@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, TimeBasis};
-use reconstruct_core::{CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, SourceId, Zone};
+use reconstruct_core::{
+    CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, LocalFuture, NetworkCollector, SourceId,
+    Zone,
+};
 
 use crate::serverlog::Record;
 use reconstruct_core::{Fact, SourceKind};
@@ -28,19 +31,25 @@ pub struct ActivityLive {
     pub connect_timeout: Duration,
 }
 
-impl Collector for ActivityLive {
+impl NetworkCollector for ActivityLive {
     fn source(&self) -> SourceId {
         SourceId { collector: SourceKind::Postgres, name: format!("pg_stat_activity {}", self.dsn.shown) }
     }
 
-    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let sample = fetch::sample(&self.dsn, self.connect_timeout)?;
-        sink.note(format!(
-            "a snapshot at {} (PostgreSQL {}): sessions that ended before it are only in the server log",
-            sample.rows.iter().find_map(|r| r.0.get("sample_time").cloned()).unwrap_or_default(),
-            sample.version
-        ));
-        emit_sample(&sample.rows, ctx, "pg_stat_activity", self.keep_literals, sink)
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>> {
+        Box::pin(async move {
+            let sample = fetch::sample(&self.dsn, self.connect_timeout).await?;
+            sink.note(format!(
+                "a snapshot at {} (PostgreSQL {}): sessions that ended before it are only in the server log",
+                sample.rows.iter().find_map(|r| r.0.get("sample_time").cloned()).unwrap_or_default(),
+                sample.version
+            ));
+            emit_sample(&sample.rows, ctx, "pg_stat_activity", self.keep_literals, sink)
+        })
     }
 }
 

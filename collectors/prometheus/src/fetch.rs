@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use reconstruct_core::{TimeWindow, Timestamp};
 
-use crate::parse::{self, Active, Rule, Series};
+use crate::parse;
+use crate::Answers;
 
 /// Where Prometheus is, and how to authenticate, kept apart so the base URL
 /// can be shown.
@@ -100,29 +101,24 @@ pub fn mask(url: &str) -> String {
     }
 }
 
-pub struct Answers {
-    pub rules: HashMap<String, Rule>,
-    pub active: Vec<Active>,
-    pub series: Vec<Series>,
-    pub interval: f64,
+/// What a live read learned beside the answers themselves.
+pub struct Meta {
+    /// Where the ALERTS history starts (a little before the window).
     pub history_from: Timestamp,
     /// Parts that could not be read but did not stop the rest (rules, alerts).
     pub problems: Vec<String>,
-    /// The answers' `data` as received, for `reconstruct capture`: rules,
-    /// alerts (each `None` if unreadable) and the ALERTS history.
-    pub raw: (Option<serde_json::Value>, Option<serde_json::Value>, serde_json::Value),
 }
 
 /// One endpoint's HTTP client, with its credentials and timeouts.
 struct Api<'a> {
-    client: reqwest::blocking::Client,
+    client: reqwest::Client,
     ep: &'a Endpoint,
     timeout: Duration,
 }
 
 impl<'a> Api<'a> {
     fn new(ep: &'a Endpoint, timeout: Duration) -> Result<Self, FetchError> {
-        let client = reqwest::blocking::Client::builder()
+        let client = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
             .build()
@@ -131,7 +127,11 @@ impl<'a> Api<'a> {
     }
 
     /// The body of one GET, with credentials attached and errors named.
-    fn body(&self, path: &'static str, query: &[(&str, String)]) -> Result<(reqwest::StatusCode, Vec<u8>), FetchError> {
+    async fn body(
+        &self,
+        path: &'static str,
+        query: &[(&str, String)],
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), FetchError> {
         let ep = self.ep;
         let mut req = self.client.get(format!("{}{path}", ep.base)).query(query);
         if let Some(t) = &ep.bearer {
@@ -146,9 +146,9 @@ impl<'a> Api<'a> {
                 FetchError::Unreachable { base: ep.shown(), reason: chain(&e) }
             }
         };
-        let resp = req.send().map_err(fail)?;
+        let resp = req.send().await.map_err(fail)?;
         let status = resp.status();
-        let bytes = resp.bytes().map_err(fail)?;
+        let bytes = resp.bytes().await.map_err(fail)?;
         if !status.is_success() {
             // Prometheus answers 400/422/503 with a JSON error worth showing;
             // other statuses (a proxy's 500 page) show the start of their body.
@@ -171,14 +171,14 @@ impl<'a> Api<'a> {
     }
 
     /// A Prometheus answer's `data`, its envelope checked.
-    fn get(&self, path: &'static str, query: &[(&str, String)]) -> Result<serde_json::Value, FetchError> {
-        let (_, body) = self.body(path, query)?;
+    async fn get(&self, path: &'static str, query: &[(&str, String)]) -> Result<serde_json::Value, FetchError> {
+        let (_, body) = self.body(path, query).await?;
         parse::data(&body).map_err(|e| FetchError::Answer { base: self.ep.shown(), path, reason: e.to_string() })
     }
 
     /// Alertmanager's v2 answers are bare JSON, without Prometheus's envelope.
-    fn get_bare(&self, path: &'static str, query: &[(&str, String)]) -> Result<serde_json::Value, FetchError> {
-        let (_, body) = self.body(path, query)?;
+    async fn get_bare(&self, path: &'static str, query: &[(&str, String)]) -> Result<serde_json::Value, FetchError> {
+        let (_, body) = self.body(path, query).await?;
         serde_json::from_slice(&body).map_err(|e| FetchError::Answer {
             base: self.ep.shown(),
             path,
@@ -188,15 +188,12 @@ impl<'a> Api<'a> {
 }
 
 /// Alertmanager's active alerts (silenced and inhibited included) and its silences.
-pub fn read_alertmanager(
-    ep: &Endpoint,
-    timeout: Duration,
-) -> Result<(serde_json::Value, serde_json::Value), FetchError> {
+pub async fn read_alertmanager(ep: &Endpoint, timeout: Duration) -> Result<Answers, FetchError> {
     let api = Api::new(ep, timeout)?;
     let q = |k: &'static str| (k, "true".to_string());
-    let alerts = api.get_bare("/api/v2/alerts", &[q("active"), q("silenced"), q("inhibited")])?;
-    let silences = api.get_bare("/api/v2/silences", &[])?;
-    Ok((alerts, silences))
+    let alerts = api.get_bare("/api/v2/alerts", &[q("active"), q("silenced"), q("inhibited")]).await?;
+    let silences = api.get_bare("/api/v2/silences", &[]).await?;
+    Ok(Answers { am_alerts: Some(alerts), am_silences: Some(silences), ..Answers::default() })
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -210,65 +207,50 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Reads rules, active alerts, and `ALERTS` samples from a little before
-/// the window (to know what was already firing) to its end.
-pub fn read(ep: &Endpoint, window: &TimeWindow, now: Timestamp, timeout: Duration) -> Result<Answers, FetchError> {
+/// the window (to know what was already firing) to its end. The answers come
+/// back as received; [`crate::assemble`] reads them, as it reads saved ones.
+pub async fn read(
+    ep: &Endpoint,
+    window: &TimeWindow,
+    now: Timestamp,
+    timeout: Duration,
+) -> Result<(Answers, Meta), FetchError> {
     let api = Api::new(ep, timeout)?;
     let mut problems = Vec::new();
-    let mut raw_rules = None;
-    let mut raw_alerts = None;
-    let rules = match api.get("/api/v1/rules", &[("type", "alert".to_string())]) {
-        Ok(d) => {
-            let r = parse::rules(&d).unwrap_or_else(|e| {
-                problems.push(format!("rules: {e}"));
-                HashMap::new()
-            });
-            raw_rules = Some(d);
-            r
-        }
+    let rules = match api.get("/api/v1/rules", &[("type", "alert".to_string())]).await {
+        Ok(d) => Some(d),
         // A timeout or a dead server ends the source; a missing rules API does not.
         Err(e @ (FetchError::Timeout { .. } | FetchError::Unreachable { .. })) => return Err(e),
         Err(e) => {
             problems.push(format!("rules (so the evaluation interval is assumed): {e}"));
-            HashMap::new()
+            None
         }
     };
-    let interval = rules.values().map(|r| r.interval).filter(|i| *i > 0.0).fold(f64::INFINITY, f64::min);
-    let interval = if interval.is_finite() { interval } else { crate::DEFAULT_INTERVAL_SECS };
-    let active = match api.get("/api/v1/alerts", &[]) {
-        Ok(d) => {
-            let a = parse::active(&d).unwrap_or_else(|e| {
-                problems.push(format!("alerts: {e}"));
-                Vec::new()
-            });
-            raw_alerts = Some(d);
-            a
-        }
+    // The evaluation interval sets how far before the window the history reaches.
+    let interval = crate::interval(&rules.as_ref().and_then(|r| parse::rules(r).ok()).unwrap_or_default());
+    let alerts = match api.get("/api/v1/alerts", &[]).await {
+        Ok(d) => Some(d),
         Err(e @ FetchError::Timeout { .. }) => return Err(e),
         Err(e) => {
             problems.push(format!("alerts: {e}"));
-            Vec::new()
+            None
         }
     };
     let end = window.until.min(now);
     let margin = (interval * 5.0).ceil() as i64;
-    let range = (end.unix_seconds() - window.since.unix_seconds()).max(1) + margin;
+    let range = end.unix_seconds().saturating_sub(window.since.unix_seconds()).max(1).saturating_add(margin);
     let query = format!("ALERTS{{alertstate=~\"pending|firing\"}}[{range}s]");
     let time = format!("{}.{:03}", end.unix_seconds(), end.subsec_nanos() / 1_000_000);
-    let d = api.get("/api/v1/query", &[("query", query), ("time", time)])?;
-    let series = parse::series(&d).map_err(|e| FetchError::Answer {
+    let d = api.get("/api/v1/query", &[("query", query), ("time", time)]).await?;
+    // An unusable history ends the source here, naming the endpoint.
+    parse::series(&d).map_err(|e| FetchError::Answer {
         base: ep.shown(),
         path: "/api/v1/query",
         reason: e.to_string(),
     })?;
-    Ok(Answers {
-        rules,
-        active,
-        series,
-        interval,
-        history_from: Timestamp::from_unix_seconds(end.unix_seconds() - range, 0).unwrap_or(window.since),
-        problems,
-        raw: (raw_rules, raw_alerts, d),
-    })
+    let history_from =
+        Timestamp::from_unix_seconds(end.unix_seconds().saturating_sub(range), 0).unwrap_or(window.since);
+    Ok((Answers { rules, alerts, history: vec![d], ..Answers::default() }, Meta { history_from, problems }))
 }
 
 #[cfg(test)]

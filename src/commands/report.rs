@@ -22,15 +22,15 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
             anyhow::bail!("--severity must be CRITICAL, HIGH, MEDIUM or LOW, not {s:?}");
         }
     }
-    let p = pipeline::prepare(&args.sources)?;
-    let source_args = p.args.clone();
-    let c = pipeline::collect(p, false, args.max_rows, None).context("cannot collect")?;
+    let settings = super::resolve(&args.sources)?;
+    let (quiet, verbose) = (settings.quiet, settings.verbose);
+    let c = pipeline::collect(settings, false, args.max_rows, None).context("cannot collect")?;
     let mut out = pipeline::open_output(args.output.as_deref())?;
     write(&c, args, &mut out)
         .and_then(|()| out.flush())
         .or_else(pipeline::ignore_broken_pipe)
         .context("cannot write the report")?;
-    Ok(pipeline::conclude(&c.outcomes, &source_args))
+    Ok(pipeline::conclude(&c.outcomes, quiet, verbose))
 }
 
 fn is_trouble(r: &Row) -> bool {

@@ -1,0 +1,49 @@
+//! `reconstruct capture` saves every configured live source into an
+//! evidence bundle that `--fixtures` reads back, with a manifest of each
+//! file's source, capture time, the window and its SHA-256 (see `verify`).
+//! pg_stat_activity is the reason it exists: it is gone tomorrow. The sources
+//! are the run's own, from the same settings; each saves itself
+//! (`SourceSpec::save`).
+
+use anyhow::Context;
+use reconstruct_core::Timestamp;
+
+use crate::bundle::{BundleWriter, ManifestFailure, ManifestWindow};
+use crate::cli::CaptureArgs;
+use crate::exit::Exit;
+use crate::sources::Common;
+
+pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
+    if c.sources.fixtures.is_some() {
+        anyhow::bail!("capture saves live sources; --fixtures names a bundle that is saved already");
+    }
+    let settings = super::resolve(&c.sources)?;
+    let now = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
+    let mut b = BundleWriter::start(&c.out, now)?;
+    let common = Common { window: settings.window, timeout: settings.timeout, keep_literals: !settings.redact };
+    let mut failures: Vec<ManifestFailure> = settings
+        .unavailable
+        .iter()
+        .map(|u| ManifestFailure { source: u.source.to_string(), error: u.error.clone() })
+        .collect();
+    for spec in &settings.sources {
+        if let Err(error) = spec.save(&common, &mut b) {
+            failures.push(ManifestFailure { source: spec.describe(), error });
+        }
+    }
+    let window = ManifestWindow { since: settings.window.since.rfc3339(), until: settings.window.until.rfc3339() };
+    let quiet = settings.quiet;
+    let messages: Vec<String> = failures.iter().map(|f| format!("{}: FAILED: {}", f.source, f.error)).collect();
+    let failed = !failures.is_empty();
+    let files = b.finish(window, failures)?;
+    if !quiet {
+        eprintln!("reconstruct: captured {files} files into {}", c.out.display());
+        for m in &messages {
+            eprintln!("reconstruct: {m}");
+        }
+    }
+    if files == 0 && !failed {
+        anyhow::bail!("nothing to capture: name live sources (--log, --git, --docker, --postgres, --prometheus)");
+    }
+    Ok(if failed { Exit::Partial } else { Exit::Ok })
+}

@@ -1,0 +1,44 @@
+//! The default command: collect and render the timeline (the Phase 2 table,
+//! or a machine format), streaming every event when `--all` asks for a line format.
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+
+use crate::cli::{OutputArgs, SourceArgs};
+use crate::exit::Exit;
+use crate::pipeline::{self, collect, ignore_broken_pipe, open_output};
+use crate::render::{self, Format, Timeline};
+use crate::summarise::Row;
+
+pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
+    let settings = super::resolve(src)?;
+    let (quiet, verbose) = (settings.quiet, settings.verbose);
+    let mut sink = open_output(out.output.as_deref())?;
+    let streaming =
+        out.all && matches!(out.format, Format::Jsonl | Format::Csv | Format::Timesketch | Format::TimesketchCsv);
+    let collected = if streaming {
+        let header = match out.format {
+            Format::Csv => render::csv::header(&mut sink),
+            Format::TimesketchCsv => render::timesketch::csv_header(&mut sink),
+            _ => Ok(()),
+        };
+        let format = out.format;
+        let mut write = |r: Row| render::write_row(format, &r, &mut sink);
+        header.and_then(|()| collect(settings, true, out.max_rows, Some(&mut write)))
+    } else {
+        collect(settings, out.all, out.max_rows, None)
+    };
+    let c = match collected {
+        Ok(c) => c,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Ok),
+        Err(e) => return Err(e).context("cannot write the output"),
+    };
+    let mut written = Ok(());
+    if !streaming {
+        let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: out.all };
+        written = render::render(out.format, &t, &mut sink);
+    }
+    written.and_then(|()| sink.flush()).or_else(ignore_broken_pipe).context("cannot write the output")?;
+    Ok(pipeline::conclude(&c.outcomes, quiet, verbose))
+}

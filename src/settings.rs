@@ -1,0 +1,340 @@
+//! Flags, `reconstruct.toml` and the environment, resolved once into plain
+//! settings and the list of sources a run reads. Every command (timeline,
+//! report, capture) starts from [`Settings`]; nothing after this module
+//! decides again which sources exist, which zone a file is read in, or
+//! whether a bundle or the live system is read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use reconstruct_core::window::parse_bound;
+use reconstruct_core::{SourceId, SourceKind, TimeWindow, Timestamp, Zone};
+use reconstruct_logfile::{fetch, Locate};
+
+use crate::bundle::{self, FileKind};
+use crate::cli::SourceArgs;
+use crate::config::{self, Extra};
+use crate::runner::Broken;
+use crate::sources::{LogSpec, SourceSpec};
+
+/// Everything decided before any source is read.
+pub struct Settings {
+    pub window: TimeWindow,
+    /// The zone for times written without an offset, unless a source has its own.
+    pub zone: Zone,
+    /// How long each source may take.
+    pub timeout: Duration,
+    /// Mask secrets and SQL literals before anything is rendered.
+    pub redact: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+    /// True when the evidence is a saved bundle (`--fixtures`).
+    pub from_bundle: bool,
+    /// The sources to read, in the order their ties are broken.
+    pub sources: Vec<SourceSpec>,
+    /// Sources named but unusable before reading ("no file matches …"):
+    /// they fail in coverage, and the others still run.
+    pub unavailable: Vec<Broken>,
+    /// Worth a line on stderr (bundle files nobody reads).
+    pub warnings: Vec<String>,
+}
+
+/// What the environment holds, read once so resolution is a pure function
+/// of its inputs (and testable without touching the process's variables).
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    pub vars: BTreeMap<String, String>,
+    /// The working directory holds a compose file.
+    pub compose_here: bool,
+    /// The working directory is a git repository.
+    pub git_here: bool,
+    /// The compose project the working directory names.
+    pub compose_project_here: Option<String>,
+    pub now: Option<Timestamp>,
+}
+
+impl Environment {
+    pub fn of_process() -> anyhow::Result<Self> {
+        let clock = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
+        // Now, rounded up to the second: windows read cleanly, and nothing
+        // already written falls after `--until now`.
+        let now =
+            Timestamp::from_unix_seconds(clock.unix_seconds().saturating_add(i64::from(clock.subsec_nanos() > 0)), 0)
+                .unwrap_or(clock);
+        let vars: BTreeMap<String, String> = std::env::vars().collect();
+        let compose_here = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
+            .iter()
+            .any(|f| Path::new(f).is_file());
+        Ok(Environment {
+            compose_project_here: default_compose_project(&vars),
+            vars,
+            compose_here,
+            git_here: reconstruct_git::walk::is_repository(Path::new(".")),
+            now: Some(now),
+        })
+    }
+}
+
+/// Resolves the flags (with the configuration file merged in) for this process.
+pub fn resolve(cli: &SourceArgs) -> anyhow::Result<Settings> {
+    let env = Environment::of_process()?;
+    let (args, extra) = config::merge(cli.clone(), &env.vars)?;
+    resolve_with(&args, &extra, &env)
+}
+
+/// Resolution proper: merged flags, per-source extras and the environment in,
+/// settings out.
+pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyhow::Result<Settings> {
+    let zone: Zone = args.tz.as_deref().unwrap_or("UTC").parse().context("--tz")?;
+    let now = env.now.context("the system clock is unknown")?;
+    let since_text = args.since.as_deref().context("--since is required")?;
+    let since = parse_bound(since_text, now, &zone).context("--since")?;
+    let until = parse_bound(&args.until, now, &zone).context("--until")?;
+    let window = TimeWindow::new(since, until)?;
+    let secs = args.timeout.unwrap_or(30.0);
+    if !(secs.is_finite() && secs > 0.0) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    let timeout = Duration::from_secs_f64(secs.min(86_400.0));
+    let mut s = Settings {
+        window,
+        zone,
+        timeout,
+        redact: !args.no_redact,
+        quiet: args.quiet,
+        verbose: args.verbose,
+        from_bundle: args.fixtures.is_some(),
+        sources: Vec::new(),
+        unavailable: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let locate = args.timestamp_format.as_deref().map(|f| Locate::Strftime(f.to_string()));
+    if let Some(dir) = args.fixtures.as_deref() {
+        saved_sources(dir, &locate, &mut s)?;
+    }
+    for arg in &args.logs {
+        let settings = extra.logs.get(arg).cloned().unwrap_or_default();
+        let zone = settings.zone.unwrap_or(zone);
+        let locate = settings.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
+        match fetch::expand(arg) {
+            Ok(paths) => {
+                for path in paths {
+                    let display = path.display().to_string();
+                    let component = settings.component.clone();
+                    let locate = locate.clone();
+                    s.sources.push(SourceSpec::Log(LogSpec { path, display, component, zone, locate }));
+                }
+            }
+            Err(e) => s.unavailable.push(broken(SourceKind::Logfile, arg.clone(), e.to_string())),
+        }
+    }
+    if let Some(dsn) = args.postgres.as_deref() {
+        let explicit = Some(dsn).filter(|d| !d.is_empty());
+        match reconstruct_postgres::dsn::resolve(explicit, &env.vars) {
+            Ok(dsn) => s.sources.push(SourceSpec::PgActivityLive { dsn: Box::new(dsn) }),
+            Err(e) => s.unavailable.push(broken(SourceKind::Postgres, "pg_stat_activity".into(), e.to_string())),
+        }
+    }
+    for arg in &args.postgres_logs {
+        match fetch::expand(arg) {
+            Ok(paths) => {
+                for file in paths {
+                    let display = file.display().to_string();
+                    s.sources.push(SourceSpec::PgServerLog { file, display, zone });
+                }
+            }
+            Err(e) => s.unavailable.push(broken(SourceKind::Postgres, arg.clone(), e.to_string())),
+        }
+    }
+    let http_env: HashMap<String, String> = env.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let env_url = env.vars.get("PROMETHEUS_URL").filter(|u| !u.is_empty()).cloned();
+    let url = match args.prometheus.as_deref() {
+        Some("") => env_url.or_else(|| Some(String::new())),
+        Some(u) => Some(u.to_string()),
+        None if !s.from_bundle => env_url,
+        None => None,
+    };
+    if let Some(url) = url {
+        match reconstruct_prometheus::fetch::Endpoint::parse(&url, &http_env) {
+            Ok(endpoint) => s.sources.push(SourceSpec::PrometheusLive { endpoint }),
+            Err(e) => s.unavailable.push(broken(
+                SourceKind::Prometheus,
+                reconstruct_prometheus::fetch::mask(&url),
+                if url.is_empty() {
+                    "no URL: give --prometheus URL or set PROMETHEUS_URL".to_string()
+                } else {
+                    e.to_string()
+                },
+            )),
+        }
+    }
+    if let Some(url) = &args.alertmanager {
+        match reconstruct_prometheus::fetch::Endpoint::parse(url, &http_env) {
+            Ok(ep) => s.sources.push(SourceSpec::AlertmanagerLive { endpoint: ep.alertmanager() }),
+            Err(e) => s.unavailable.push(broken(
+                SourceKind::Alertmanager,
+                reconstruct_prometheus::fetch::mask(url),
+                e.to_string(),
+            )),
+        }
+    }
+    let asked = args.docker || args.docker_host.is_some() || args.compose_project.is_some();
+    if asked || (env.compose_here && !s.from_bundle) {
+        let project = args
+            .compose_project
+            .clone()
+            .or_else(|| env.compose_here.then(|| env.compose_project_here.clone()).flatten());
+        s.sources.push(SourceSpec::DockerLive { host: args.docker_host.clone(), project });
+    }
+    let mut repos: Vec<PathBuf> = args.git.clone();
+    if repos.is_empty() && !args.no_git && !s.from_bundle && env.git_here {
+        repos.push(PathBuf::from("."));
+    }
+    for path in repos {
+        let component = extra.git_components.get(&path).cloned();
+        s.sources.push(SourceSpec::GitRepo { path, component });
+    }
+    if let Some(problem) = &extra.postgres_problem {
+        s.unavailable.push(broken(SourceKind::Postgres, "pg_stat_activity".into(), problem.clone()));
+    }
+    for f in &args.annotate {
+        s.sources.push(SourceSpec::Annotations { file: f.clone(), display: f.display().to_string(), zone });
+    }
+    if s.sources.is_empty() && s.unavailable.is_empty() {
+        anyhow::bail!(
+            "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus or --fixtures \
+             (or run inside a git repository, or name the sources in reconstruct.toml)"
+        );
+    }
+    Ok(s)
+}
+
+fn broken(collector: SourceKind, name: String, error: String) -> Broken {
+    Broken { source: SourceId { collector, name }, error }
+}
+
+/// The sources of a saved bundle, each file to the collector that owns its kind.
+fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyhow::Result<()> {
+    let plan = bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
+    // Engine events and inspection are read together, so a fact both hold is told once.
+    let (mut events, mut inspect) = (Vec::new(), Vec::new());
+    // Rules give the evaluation interval the history is split by: one reader for all answers.
+    let mut prometheus = Vec::new();
+    for f in plan.files {
+        let zone = match &f.tz {
+            Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
+            None => s.zone,
+        };
+        let (file, display) = (f.path, f.display);
+        match f.kind {
+            FileKind::Log => {
+                let locate = f.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
+                s.sources.push(SourceSpec::Log(LogSpec { path: file, display, component: f.component, zone, locate }));
+            }
+            FileKind::PgActivity => s.sources.push(SourceSpec::PgActivityFile { file, display }),
+            FileKind::PgLog => s.sources.push(SourceSpec::PgServerLog { file, display, zone }),
+            FileKind::ComposeLogs => s.sources.push(SourceSpec::ComposeLogsFile { file, display }),
+            FileKind::Prometheus => prometheus.push((file, display)),
+            FileKind::Annotations => s.sources.push(SourceSpec::Annotations { file, display, zone: s.zone }),
+            FileKind::DockerEvents => events.push((file, display)),
+            FileKind::DockerInspect => inspect.push((file, display)),
+            FileKind::GitLog => {
+                let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&display)));
+                s.sources.push(SourceSpec::GitLogFile { file, display, component });
+            }
+        }
+    }
+    if !events.is_empty() || !inspect.is_empty() {
+        s.sources.push(SourceSpec::DockerLifecycleFiles { events, inspect });
+    }
+    if !prometheus.is_empty() {
+        s.sources.push(SourceSpec::PrometheusFiles { files: prometheus });
+    }
+    for u in plan.unread {
+        s.warnings
+            .push(format!("bundle file {u} is not read: no collector knows its kind (see the README's bundle layout)"));
+    }
+    Ok(())
+}
+
+/// The project name compose gives the current directory: `COMPOSE_PROJECT_NAME`,
+/// else the directory's name, lowercased, with what compose drops removed.
+fn default_compose_project(vars: &BTreeMap<String, String>) -> Option<String> {
+    if let Some(p) = vars.get("COMPOSE_PROJECT_NAME") {
+        return Some(p.clone());
+    }
+    let dir = std::env::current_dir().ok()?;
+    let name = dir.file_name()?.to_string_lossy().to_lowercase();
+    let clean: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SourceArgs {
+        let mut v = vec!["reconstruct", "--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
+        v.extend_from_slice(extra);
+        crate::cli::Cli::parse_from(v).sources
+    }
+
+    fn env() -> Environment {
+        Environment { now: Timestamp::from_unix_seconds(1_800_000_000, 0), ..Default::default() }
+    }
+
+    fn kinds(s: &Settings) -> Vec<SourceKind> {
+        s.sources.iter().map(SourceSpec::kind).collect()
+    }
+
+    #[test]
+    fn one_decision_for_git_and_docker_defaults() {
+        let here =
+            Environment { git_here: true, compose_here: true, compose_project_here: Some("shop".into()), ..env() };
+        let s = resolve_with(&args(&[]), &Extra::default(), &here).unwrap();
+        assert_eq!(kinds(&s), vec![SourceKind::Docker, SourceKind::Git]);
+        match &s.sources[0] {
+            SourceSpec::DockerLive { project, .. } => assert_eq!(project.as_deref(), Some("shop")),
+            _ => panic!("docker first"),
+        }
+        // --no-git turns the repository off; a bundle turns both defaults off.
+        let s = resolve_with(&args(&["--no-git"]), &Extra::default(), &here).unwrap();
+        assert_eq!(kinds(&s), vec![SourceKind::Docker]);
+        let bundle = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/inc-20251226-001");
+        let s = resolve_with(&args(&["--fixtures", bundle]), &Extra::default(), &here).unwrap();
+        assert!(s.sources.iter().all(|x| !x.is_live()), "a bundle run reads nothing live");
+        assert!(s.from_bundle);
+    }
+
+    #[test]
+    fn prometheus_url_comes_from_the_flag_or_the_environment() {
+        let mut e = env();
+        e.vars.insert("PROMETHEUS_URL".into(), "http://prom:9090".into());
+        let s = resolve_with(&args(&["--no-git"]), &Extra::default(), &e).unwrap();
+        assert_eq!(kinds(&s), vec![SourceKind::Prometheus]);
+        // Without a URL anywhere, an empty --prometheus is an unavailable source, not an error.
+        let s = resolve_with(&args(&["--prometheus"]), &Extra::default(), &env()).unwrap();
+        assert!(s.sources.is_empty());
+        assert!(s.unavailable[0].error.contains("no URL"), "{}", s.unavailable[0].error);
+    }
+
+    #[test]
+    fn unusable_sources_fail_alone_and_nothing_at_all_is_an_error() {
+        let s = resolve_with(&args(&["--log", "/nonexistent/*.log"]), &Extra::default(), &env()).unwrap();
+        assert_eq!(s.unavailable.len(), 1);
+        assert_eq!(s.unavailable[0].source.collector, SourceKind::Logfile);
+        let e = resolve_with(&args(&[]), &Extra::default(), &env()).err().unwrap().to_string();
+        assert!(e.starts_with("nothing to read"), "{e}");
+    }
+
+    #[test]
+    fn timeout_and_zone_are_checked() {
+        let e = resolve_with(&args(&["--log", "x", "--timeout", "0"]), &Extra::default(), &env()).err().unwrap();
+        assert!(e.to_string().contains("--timeout"));
+        let e = resolve_with(&args(&["--log", "x", "--tz", "Mars/Base"]), &Extra::default(), &env()).err().unwrap();
+        assert!(e.to_string().contains("--tz"));
+    }
+}
