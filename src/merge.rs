@@ -147,3 +147,215 @@ impl Iterator for Merge {
         Some(event)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use reconstruct_core::{
+        CollectContext, CollectError, Collector, Detail, Event, EventKind, EventSink, Evidence, LocalFuture, Locator,
+        NetworkCollector, Source, SourceId, SourceKind, TimeBasis, TimeWindow, Timestamp,
+    };
+
+    use super::Merge;
+    use crate::runner::{self, Broken, Outcome, Status};
+
+    fn event(secs: i64, collector: SourceKind, component: &str, locator: &str) -> Event {
+        Event {
+            time: Timestamp::from_unix_seconds(secs, 0).unwrap(),
+            basis: TimeBasis::Explicit,
+            collector,
+            component: Arc::from(component),
+            kind: EventKind::Log,
+            severity: None,
+            summary: format!("{component} {locator}"),
+            evidence: Evidence { locator: Locator::Text(locator.to_string()), excerpt: String::new() },
+            continuation_lines: 0,
+            fact: None,
+        }
+    }
+
+    fn window() -> TimeWindow {
+        TimeWindow::new(Timestamp::from_unix_seconds(0, 0).unwrap(), Timestamp::from_unix_seconds(1 << 32, 0).unwrap())
+            .unwrap()
+    }
+
+    /// A source that emits what it is given, or misbehaves as told.
+    struct Fake {
+        name: &'static str,
+        kind: SourceKind,
+        events: Vec<Event>,
+        hang: bool,
+        panic: Option<&'static str>,
+    }
+
+    impl Fake {
+        fn new(name: &'static str, events: Vec<Event>) -> Self {
+            Fake { name, kind: SourceKind::Logfile, events, hang: false, panic: None }
+        }
+    }
+
+    impl Collector for Fake {
+        fn source(&self) -> SourceId {
+            SourceId { collector: self.kind, name: self.name.to_string() }
+        }
+        fn collect(self: Box<Self>, _: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+            for e in self.events {
+                sink.emit(e)?;
+            }
+            if let Some(p) = self.panic {
+                panic!("{p}");
+            }
+            if self.hang {
+                // A read that never returns (a FIFO nobody writes).
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+            Ok(())
+        }
+    }
+
+    /// A network source that waits on a timer.
+    struct Slow {
+        wait: Duration,
+        events: Vec<Event>,
+    }
+
+    impl NetworkCollector for Slow {
+        fn source(&self) -> SourceId {
+            SourceId { collector: SourceKind::Prometheus, name: format!("slow {:?}", self.wait) }
+        }
+        fn collect<'a>(
+            self: Box<Self>,
+            _: &'a CollectContext,
+            sink: &'a mut dyn EventSink,
+        ) -> LocalFuture<'a, Result<(), CollectError>> {
+            Box::pin(async move {
+                tokio::time::sleep(self.wait).await;
+                for e in self.events {
+                    sink.emit(e)?;
+                }
+                Ok(())
+            })
+        }
+    }
+
+    fn run(sources: Vec<Source>, broken: Vec<Broken>, timeout: Duration) -> (Vec<Event>, Vec<Outcome>) {
+        let started = runner::start(sources, window(), Detail::All, timeout);
+        let mut merge = Merge::new(started.running, broken);
+        let events: Vec<Event> = merge.by_ref().collect();
+        (events, merge.outcomes())
+    }
+
+    fn blocking(f: Fake) -> Source {
+        Source::Blocking(Box::new(f))
+    }
+
+    #[test]
+    fn ties_break_by_collector_component_locator_then_source_order() {
+        let a = Fake::new(
+            "a",
+            vec![
+                event(10, SourceKind::Postgres, "db", "a:1"),
+                event(10, SourceKind::Logfile, "api", "same"),
+                event(20, SourceKind::Logfile, "api", "a:3"),
+            ],
+        );
+        let b = Fake::new(
+            "b",
+            vec![
+                event(10, SourceKind::Logfile, "api", "same"),
+                event(10, SourceKind::Docker, "web", "b:2"),
+                event(20, SourceKind::Logfile, "api", "a:2"),
+            ],
+        );
+        let (events, outcomes) = run(vec![blocking(a), blocking(b)], Vec::new(), Duration::from_secs(10));
+        let order: Vec<(i64, &str, String)> = events
+            .iter()
+            .map(|e| (e.time.unix_seconds(), e.collector.as_str(), e.evidence.locator.to_string()))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (10, "docker", "b:2".to_string()),
+                (10, "logfile", "same".to_string()),
+                (10, "logfile", "same".to_string()),
+                (10, "postgres", "a:1".to_string()),
+                (20, "logfile", "a:2".to_string()),
+                (20, "logfile", "a:3".to_string()),
+            ]
+        );
+        assert!(outcomes.iter().all(|o| o.status == Status::Complete));
+        assert_eq!(outcomes.iter().map(|o| o.events).sum::<u64>(), 6);
+    }
+
+    #[test]
+    fn a_source_that_hangs_times_out_and_the_others_are_whole() {
+        let mut hung = Fake::new("hung", vec![event(5, SourceKind::Logfile, "x", "h:1")]);
+        hung.hang = true;
+        let fine =
+            Fake::new("fine", (0..2000).map(|i| event(i, SourceKind::Logfile, "y", &format!("f:{i}"))).collect());
+        let slow_net = Slow { wait: Duration::from_secs(3600), events: Vec::new() };
+        let (events, outcomes) = run(
+            vec![blocking(hung), blocking(fine), Source::Network(Box::new(slow_net))],
+            Vec::new(),
+            Duration::from_millis(400),
+        );
+        assert_eq!(events.iter().filter(|e| e.component.as_ref() == "y").count(), 2000);
+        let status = |name: &str| outcomes.iter().find(|o| o.source.name.starts_with(name)).unwrap().status.clone();
+        assert_eq!(status("hung"), Status::TimedOut(Duration::from_millis(400)));
+        assert_eq!(status("slow"), Status::TimedOut(Duration::from_millis(400)));
+        assert_eq!(status("fine"), Status::Complete);
+    }
+
+    #[test]
+    fn a_collector_that_panics_is_a_failed_source_with_its_message() {
+        let mut bad = Fake::new("bad", vec![event(1, SourceKind::Logfile, "x", "b:1")]);
+        bad.panic = Some("index out of bounds: the len is 3 but the index is 7");
+        let good = Fake::new("good", vec![event(2, SourceKind::Logfile, "y", "g:1")]);
+        let (events, outcomes) = run(vec![blocking(bad), blocking(good)], Vec::new(), Duration::from_secs(10));
+        assert_eq!(events.len(), 2, "events before the panic and of the other source are kept");
+        let bad = outcomes.iter().find(|o| o.source.name == "bad").unwrap();
+        match &bad.status {
+            Status::Failed(m) => assert!(m.contains("index out of bounds: the len is 3 but the index is 7"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_source_that_disconnects_and_one_never_built_are_failures() {
+        let (tx, running) = runner::detached(SourceId { collector: SourceKind::Docker, name: "gone".into() });
+        tx.send(runner::Msg::Events(vec![event(3, SourceKind::Docker, "web", "d:1")])).unwrap();
+        drop(tx);
+        let broken =
+            Broken { source: SourceId { collector: SourceKind::Git, name: "nope".into() }, error: "no repo".into() };
+        let mut merge = Merge::new(vec![running], vec![broken]);
+        let events: Vec<Event> = merge.by_ref().collect();
+        assert_eq!(events.len(), 1);
+        let outcomes = merge.outcomes();
+        assert_eq!(outcomes[0].status, Status::Failed("the collector stopped without a word".into()));
+        assert_eq!(outcomes[1].status, Status::Failed("no repo".into()));
+    }
+
+    #[test]
+    fn many_large_sources_on_a_small_pool_never_stall() {
+        // Each source has far more events than may be in flight, so readers
+        // must wait on the merge while other sources are still queued.
+        let n = 40;
+        let per = 3_000;
+        let sources: Vec<Source> = (0..n)
+            .map(|s| {
+                let evs = (0..per).map(|i| event(i * n + s, SourceKind::Logfile, "c", &format!("{s}:{i}"))).collect();
+                blocking(Fake::new(Box::leak(format!("src{s}").into_boxed_str()), evs))
+            })
+            .collect();
+        let started = runner::start(sources, window(), Detail::All, Duration::from_secs(60));
+        let threads_at_start = started.threads();
+        let mut merge = Merge::new(started.running, Vec::new());
+        let times: Vec<i64> = merge.by_ref().map(|e| e.time.unix_seconds()).collect();
+        assert_eq!(times.len() as i64, n * per);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "merged in order");
+        assert!(merge.outcomes().iter().all(|o| o.status == Status::Complete));
+        assert_eq!(threads_at_start, runner::pool_size(n as usize), "one reader per core, not one per source");
+    }
+}

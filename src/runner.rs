@@ -306,6 +306,8 @@ impl ChannelSink {
                 Err(error_chain(&*e))
             }
             Err(panic) => {
+                // What it read before the crash is still evidence.
+                let _ = self.finish();
                 Err(format!("the collector crashed: {} (a bug in reconstruct: please report it)", panic_text(&*panic)))
             }
         };
@@ -493,6 +495,26 @@ fn start_network(
     if let Err(e) = spawned {
         eprintln!("reconstruct: cannot start the network thread: {e}");
     }
+}
+
+/// A stream fed by hand, as if from a collector: for tests of the merge.
+#[cfg(test)]
+pub fn detached(source: SourceId) -> (Sender<Msg>, Running) {
+    let (tx, rx) = channel();
+    let flow = Arc::new(Flow::default());
+    lock(&flow.state).started = Some(Instant::now());
+    let window = TimeWindow::new(Timestamp::MIN, Timestamp::MAX).expect("the widest window is valid");
+    let running = Running {
+        source,
+        rx,
+        tally: Arc::new(Mutex::new(Tally::default())),
+        timeout: Duration::from_secs(5),
+        flow,
+        pool: None,
+        window,
+        detail: Detail::All,
+    };
+    (tx, running)
 }
 
 /// `error: cause: cause`, the way a person reads a chain.

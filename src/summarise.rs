@@ -60,7 +60,7 @@ const STATE_BURST_NANOS: i64 = 5 * 60 * 1_000_000_000;
 
 fn continues(row: &Row, e: &Event) -> bool {
     match e.kind {
-        EventKind::StateChange => e.time.unix_nanos() - row.last.unix_nanos() <= STATE_BURST_NANOS,
+        EventKind::StateChange => e.time.unix_nanos().saturating_sub(row.last.unix_nanos()) <= STATE_BURST_NANOS,
         _ => true,
     }
 }
@@ -110,14 +110,14 @@ impl Summariser {
 
     /// Counts events that collectors did not build (see `Detail::Notable`).
     pub fn add_routine(&mut self, n: u64) {
-        self.totals.events += n;
-        self.totals.routine += n;
+        self.totals.events = self.totals.events.saturating_add(n);
+        self.totals.routine = self.totals.routine.saturating_add(n);
     }
 
     pub fn add(&mut self, e: Event) {
-        self.totals.events += 1;
+        self.totals.events = self.totals.events.saturating_add(1);
         if !is_notable(&e) {
-            self.totals.routine += 1;
+            self.totals.routine = self.totals.routine.saturating_add(1);
             return;
         }
         // Commits and human rows are each their own fact, never folded.
@@ -134,8 +134,8 @@ impl Summariser {
         };
         if let Some(&i) = self.index.get(&key) {
             if let Some(row) = self.order.get_mut(i).filter(|r| continues(r, &e)) {
-                row.count += 1;
-                self.totals.folded += 1;
+                row.count = row.count.saturating_add(1);
+                self.totals.folded = self.totals.folded.saturating_add(1);
                 if e.time > row.last {
                     row.last = e.time;
                 }
@@ -147,7 +147,7 @@ impl Summariser {
             }
         }
         if self.index.len() >= MAX_CLUSTERS && !self.index.contains_key(&key) {
-            self.totals.unclustered += 1;
+            self.totals.unclustered = self.totals.unclustered.saturating_add(1);
             return;
         }
         self.index.insert(key, self.order.len());
@@ -165,8 +165,8 @@ impl Summariser {
             if keep.contains(&i) {
                 rows.push(r);
             } else {
-                totals.over_budget_rows += 1;
-                totals.over_budget_events += r.count;
+                totals.over_budget_rows = totals.over_budget_rows.saturating_add(1);
+                totals.over_budget_events = totals.over_budget_events.saturating_add(r.count);
             }
         }
         rows.sort_by(|a, b| a.event.order(&b.event));
@@ -235,6 +235,38 @@ fn is_variable(tok: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(time: Timestamp, kind: EventKind, summary: &str) -> Event {
+        Event {
+            time,
+            basis: reconstruct_core::TimeBasis::Explicit,
+            collector: SourceKind::Logfile,
+            component: Arc::from("api"),
+            kind,
+            severity: Some(Severity::Warning),
+            summary: summary.to_string(),
+            evidence: reconstruct_core::Evidence {
+                locator: reconstruct_core::Locator::Text("x".into()),
+                excerpt: String::new(),
+            },
+            continuation_lines: 0,
+            fact: None,
+        }
+    }
+
+    #[test]
+    fn extreme_times_fold_without_overflow() {
+        let mut s = Summariser::new(10);
+        // Out of order on purpose: the gap MIN - MAX does not fit an i64.
+        s.add(event(Timestamp::MAX, EventKind::StateChange, "service restarted"));
+        s.add(event(Timestamp::MIN, EventKind::StateChange, "service restarted"));
+        s.add(event(Timestamp::MAX, EventKind::Log, "disk almost full"));
+        s.add(event(Timestamp::MIN, EventKind::Log, "disk almost full"));
+        let out = s.finish();
+        assert_eq!(out.totals.events, 4);
+        assert_eq!(out.rows.iter().map(|r| r.count).sum::<u64>(), 4);
+        assert_eq!(out.rows.first().map(|r| r.event.time), Some(Timestamp::MIN));
+    }
 
     #[test]
     fn templates_mask_variable_parts() {

@@ -110,10 +110,16 @@ fn seed_dry_run_prints_the_phase_2_table() {
 
 #[test]
 fn output_is_byte_for_byte_repeatable() {
-    for format in ["md", "json", "csv"] {
-        let a = seed(&["--format", format, "--all"]);
-        let b = seed(&["--format", format, "--all"]);
-        assert_eq!(a.stdout, b.stdout, "{format}");
+    for format in ["md", "json", "jsonl", "csv", "timesketch", "timesketch-csv"] {
+        for all in [true, false] {
+            let args: &[&str] = if all { &["--format", format, "--all"] } else { &["--format", format] };
+            let a = seed(args);
+            let b = seed(args);
+            assert_eq!(a.status.code(), Some(0), "{format}: {}", stderr(&a));
+            assert_eq!(b.status.code(), Some(0), "{format}: {}", stderr(&b));
+            assert!(a.stdout.len() > 1000, "{format}: the timeline is there");
+            assert_eq!(a.stdout, b.stdout, "{format}");
+        }
     }
 }
 

@@ -47,7 +47,7 @@ fn is_recovery(r: &Row) -> bool {
 }
 
 fn minutes(a: Timestamp, b: Timestamp) -> String {
-    let secs = (b.unix_seconds() - a.unix_seconds()).max(0);
+    let secs = b.unix_seconds().saturating_sub(a.unix_seconds()).max(0);
     match secs {
         0..=119 => format!("{secs} seconds"),
         _ if secs < 7200 => format!("{} minutes", (secs + 30) / 60),

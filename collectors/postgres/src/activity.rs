@@ -153,7 +153,7 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
         if r.get("pid").is_none() {
             continue;
         }
-        clients += 1;
+        clients = clients.saturating_add(1);
         let pid = r.get("pid").unwrap_or("?");
         let db = r.get("datname").unwrap_or("postgres");
         let component = match r.get("application_name") {
@@ -165,8 +165,8 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
         let excerpt = excerpt(r, opts.keep_literals);
         let who = format!("{}@{db}", r.get("usename").unwrap_or("?"));
         match state {
-            "active" => active += 1,
-            s if s.starts_with("idle in transaction") => idle_tx += 1,
+            "active" => active = active.saturating_add(1),
+            s if s.starts_with("idle in transaction") => idle_tx = idle_tx.saturating_add(1),
             _ => {}
         }
         let mut push = |t: Option<Timestamp>, sev: Severity, summary: String| {
@@ -175,7 +175,7 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
             }
         };
         if r.get("wait_event_type") == Some("Lock") {
-            waiting += 1;
+            waiting = waiting.saturating_add(1);
             let blockers = r.get("blocked_by").unwrap_or("{}").trim_matches(['{', '}']).to_string();
             let on = match (r.get("lock_mode"), r.get("lock_relation"), r.get("lock_type")) {
                 (Some(m), Some(rel), _) => format!("{m} on {rel}"),
@@ -183,14 +183,16 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
                 _ => r.get("wait_event").unwrap_or("a lock").to_string(),
             };
             let since = r.time("lock_waitstart").or_else(|| r.time("state_change")).or_else(|| r.time("query_start"));
-            let waited = since.map(|s| duration(sample.unix_seconds() - s.unix_seconds())).unwrap_or_default();
+            let waited =
+                since.map(|s| duration(sample.unix_seconds().saturating_sub(s.unix_seconds()))).unwrap_or_default();
             let by = if blockers.is_empty() { String::new() } else { format!(" blocked by pid {blockers}") };
             push(since, Severity::Warning, format!("pid {pid} waiting for {on}{by} ({waited} at sample): {query}"));
         }
         if state.starts_with("idle in transaction") {
             let since = r.time("state_change");
             let xact = r.time("xact_start");
-            let open = xact.map(|x| duration(sample.unix_seconds() - x.unix_seconds())).unwrap_or_default();
+            let open =
+                xact.map(|x| duration(sample.unix_seconds().saturating_sub(x.unix_seconds()))).unwrap_or_default();
             let started = xact.map(|x| x.hms()).unwrap_or_else(|| "?".into());
             push(
                 since,
@@ -200,7 +202,7 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
                 ),
             );
         } else if let Some(x) = r.time("xact_start") {
-            let age = sample.unix_seconds() - x.unix_seconds();
+            let age = sample.unix_seconds().saturating_sub(x.unix_seconds());
             if age >= LONG_TRANSACTION_SECS {
                 push(
                     Some(x),
@@ -226,7 +228,7 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
         let usable = max.saturating_sub(reserved);
         let severity = if usable > 0 && clients >= usable {
             Severity::Error
-        } else if max > 0 && clients * 4 >= max * 3 {
+        } else if max > 0 && u64::from(clients) * 4 >= u64::from(max) * 3 {
             Severity::Warning
         } else {
             Severity::Info
@@ -288,6 +290,19 @@ mod tests {
 2025-12-26 14:31:10.5+00,100,3,4712,app,app,backend,10.0.3.8,client backend,active,2025-12-26 14:29:00+00,2025-12-26 14:30:50+00,2025-12-26 14:30:50+00,2025-12-26 14:30:50+00,Lock,transactionid,{4711},transactionid,ShareLock,,2025-12-26 14:30:50.3+00,\"UPDATE assignments SET note = 'x' WHERE id = 7\"
 2025-12-26 14:31:10.5+00,100,3,99,,,,,autovacuum launcher,,2025-12-01 00:00:00+00,,,,Activity,AutoVacuumMain,{},,,,,
 ";
+
+    #[test]
+    fn extreme_settings_do_not_overflow() {
+        // max_connections is the server's word: the largest u32 must not
+        // overflow the three-quarters check.
+        let csv = "sample_time,max_connections,reserved_connections,pid,backend_type,state\n\
+                   2025-12-26 14:31:10+00,4294967295,4294967295,1,client backend,active\n\
+                   2025-12-26 14:31:10+00,4294967295,0,2,client backend,active\n";
+        let rows = parse_csv(csv.as_bytes()).unwrap();
+        let ev = events(&rows, &window(), "pg_stat_activity", &Options { keep_literals: false });
+        let slots = ev.iter().find(|e| e.summary.contains("connections in use")).unwrap();
+        assert!(slots.summary.starts_with("2 of 4294967295"), "{}", slots.summary);
+    }
 
     fn window() -> TimeWindow {
         let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();

@@ -210,7 +210,7 @@ fn runs(times: &[Timestamp], interval: f64) -> Vec<Run> {
     let mut out: Vec<Run> = Vec::new();
     for t in times {
         match out.last_mut() {
-            Some(r) if t.unix_nanos() - r.last.unix_nanos() <= gap => r.last = *t,
+            Some(r) if t.unix_nanos().saturating_sub(r.last.unix_nanos()) <= gap => r.last = *t,
             _ => out.push(Run { first: *t, last: *t }),
         }
     }
@@ -266,7 +266,7 @@ pub fn history(series: &[Series], window: &TimeWindow, ctx: &Context<'_>) -> Vec
         };
         for run in runs(&s.times, interval) {
             let began_before = run.first < window.since;
-            let open = run.last.unix_nanos() + step + step / 2 >= ctx.read_at.unix_nanos();
+            let open = run.last.unix_nanos().saturating_add(step).saturating_add(step / 2) >= ctx.read_at.unix_nanos();
             let resolved = run.last.saturating_add_nanos(step);
             if run.last < window.since && resolved < window.since {
                 continue;
@@ -275,8 +275,8 @@ pub fn history(series: &[Series], window: &TimeWindow, ctx: &Context<'_>) -> Vec
                 continue;
             }
             let link = ctx.url.map(|u| {
-                let end = (if open { ctx.read_at } else { resolved }).saturating_add_nanos(step * 5);
-                let span = ((end.unix_seconds() - run.first.unix_seconds()).max(60) + 600) / 60;
+                let end = (if open { ctx.read_at } else { resolved }).saturating_add_nanos(step.saturating_mul(5));
+                let span = end.unix_seconds().saturating_sub(run.first.unix_seconds()).max(60).saturating_add(600) / 60;
                 format!(
                     "{u}/graph?g0.expr={}&g0.tab=0&g0.range_input={span}m&g0.end_input={}",
                     percent_encode(&sel),
@@ -346,6 +346,30 @@ mod tests {
         {"type":"alerting","name":"HighErrorRate","query":"rate(http_requests_total{status=~\"5..\"}[1m]) > 1","duration":60,
          "annotations":{"summary":"HTTP 500 rate above threshold on {{ $labels.service }}"}},
         {"type":"recording","name":"job:x","query":"sum(x)"}]}]}}"#;
+
+    #[test]
+    fn extreme_times_and_intervals_do_not_overflow() {
+        // Samples at the ends of the representable range, and an evaluation
+        // interval so long its nanoseconds saturate: no panic, sane rows.
+        let s = vec![Series {
+            labels: [("alertname".to_string(), "X".to_string())].into_iter().collect(),
+            times: vec![Timestamp::MIN, Timestamp::from_unix_nanos(0), Timestamp::MAX],
+        }];
+        let none = HashMap::new();
+        for interval in [1e300, 0.001, f64::MAX] {
+            let ctx = Context {
+                url: Some("http://prom:9090"),
+                rules: &none,
+                active: &[],
+                default_interval: interval,
+                read_at: Timestamp::MAX,
+            };
+            let w = TimeWindow::new(Timestamp::MIN, Timestamp::MAX).unwrap();
+            let ev = history(&s, &w, &ctx);
+            assert!(!ev.is_empty(), "interval {interval}");
+        }
+        assert_eq!(runs(&[Timestamp::MIN, Timestamp::MAX], 1.0).len(), 2);
+    }
 
     #[test]
     fn two_firing_intervals_and_one_still_open() {
