@@ -252,18 +252,18 @@ pub struct Fact {
     pub time: Timestamp,
     pub container: String,
     pub service: String,
-    /// `start`, `die`, `oom`, `restart`, `kill`, `health:healthy`, `health:unhealthy`
-    pub what: String,
+    /// What happened: started, died, OOM-killed, restarted, killed, healthy, unhealthy.
+    pub what: ContainerAction,
     pub exit_code: Option<i64>,
     pub detail: Option<String>,
-    /// Where it was read: `docker events` or `docker inspect`.
-    pub from: &'static str,
+    /// Where it was read.
+    pub from: Origin,
 }
 
 impl Fact {
     pub fn into_event(self, component: &str) -> Event {
         let name = &self.container;
-        let (severity, summary) = match self.what.as_str() {
+        let (severity, summary) = match action_name(&self.what) {
             "start" => (Severity::Notice, format!("container {name} started")),
             "restart" => (Severity::Warning, format!("container {name} restarted")),
             "die" => match self.exit_code {
@@ -290,14 +290,14 @@ impl Fact {
             other => (Severity::Notice, format!("container {name} {other}")),
         };
         let locator = match self.from {
-            "docker inspect" => format!("docker inspect {name} (State at {})", self.time.rfc3339()),
+            Origin::Inspect => format!("docker inspect {name} (State at {})", self.time.rfc3339()),
             _ => {
                 let from = Timestamp::from_unix_seconds(self.time.unix_seconds(), 0).unwrap_or(self.time);
                 format!(
                     "docker events --filter container={name} --since {} --until {} ({})",
                     from.rfc3339(),
                     from.saturating_add_nanos(1_000_000_000).rfc3339(),
-                    self.what
+                    action_name(&self.what)
                 )
             }
         };
@@ -313,8 +313,8 @@ impl Fact {
                 locator: Locator::Text(locator),
                 excerpt: format!(
                     "{} {} {}{}",
-                    self.from,
-                    self.what,
+                    self.from.as_str(),
+                    action_name(&self.what),
                     self.time.rfc3339(),
                     self.detail.map(|d| format!("\n{d}")).unwrap_or_default()
                 ),
@@ -322,16 +322,48 @@ impl Fact {
             continuation_lines: 0,
             fact: Some(Box::new(EventFact::Container {
                 container: self.container,
-                action: action_of(&self.what),
+                action: self.what,
                 exit_code: self.exit_code,
             })),
         }
     }
 }
 
-/// The engine's action name as data (`health:healthy` is the health status
-/// the engine reports as `health_status: healthy`).
-fn action_of(what: &str) -> ContainerAction {
+/// Where a lifecycle fact was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The engine's events API (or saved `docker events`).
+    Events,
+    /// A container's inspection (or saved `docker inspect`).
+    Inspect,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Events => "docker events",
+            Origin::Inspect => "docker inspect",
+        }
+    }
+}
+
+/// How evidence names an action (`health:healthy` for the health status the
+/// engine reports as `health_status: healthy`).
+pub fn action_name(a: &ContainerAction) -> &str {
+    match a {
+        ContainerAction::Start => "start",
+        ContainerAction::Restart => "restart",
+        ContainerAction::Die => "die",
+        ContainerAction::Oom => "oom",
+        ContainerAction::Kill => "kill",
+        ContainerAction::Healthy => "health:healthy",
+        ContainerAction::Unhealthy => "health:unhealthy",
+        ContainerAction::Other(s) => s,
+    }
+}
+
+/// The engine's action name as data.
+pub fn action_of(what: &str) -> ContainerAction {
     match what {
         "start" => ContainerAction::Start,
         "restart" => ContainerAction::Restart,
@@ -364,13 +396,15 @@ pub fn event_fact(v: &Value) -> Option<Fact> {
     let service =
         label(attrs, "com.docker.compose.service").map(str::to_string).unwrap_or_else(|| service_of_name(&name));
     let (what, detail) = match action {
-        "start" | "die" | "oom" | "restart" => (action.to_string(), None),
-        "kill" => ("kill".to_string(), label(attrs, "signal").map(str::to_string)),
-        a if a.starts_with("health_status: ") => (format!("health:{}", a.trim_start_matches("health_status: ")), None),
+        "start" | "die" | "oom" | "restart" => (action_of(action), None),
+        "kill" => (ContainerAction::Kill, label(attrs, "signal").map(str::to_string)),
+        a if a.starts_with("health_status: ") => {
+            (action_of(&format!("health:{}", a.trim_start_matches("health_status: "))), None)
+        }
         _ => return None,
     };
     let exit_code = label(attrs, "exitCode").and_then(|c| c.parse().ok());
-    Some(Fact { time, container: name, service, what, exit_code, detail, from: "docker events" })
+    Some(Fact { time, container: name, service, what, exit_code, detail, from: Origin::Events })
 }
 
 fn time_field(v: Option<&Value>) -> Option<Timestamp> {
@@ -393,10 +427,10 @@ pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
         time,
         container: name.clone(),
         service: service.clone(),
-        what: what.to_string(),
+        what: action_of(what),
         exit_code,
         detail,
-        from: "docker inspect",
+        from: Origin::Inspect,
     };
     if let Some(t) = time_field(state.and_then(|s| s.get("StartedAt"))) {
         facts.push(fact(t, "start", None, None));
@@ -448,7 +482,7 @@ pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
 
 /// The same container, the same change, within two seconds.
 fn same_fact(a: &Fact, b: &Fact) -> bool {
-    a.container == b.container && a.what == b.what && (a.time.unix_nanos() - b.time.unix_nanos()).abs() <= 2_000_000_000
+    a.container == b.container && a.what == b.what && a.time.unix_nanos().abs_diff(b.time.unix_nanos()) <= 2_000_000_000
 }
 
 /// The same fact from the events API and from inspection is reported once:
@@ -467,7 +501,7 @@ pub fn dedupe(events: Vec<Fact>, from_inspect: Vec<Fact>) -> Vec<Fact> {
         let dup = from_events.iter().any(|e| {
             e.container == f.container
                 && e.what == f.what
-                && (e.time.unix_nanos() - f.time.unix_nanos()).abs() <= 2_000_000_000
+                && e.time.unix_nanos().abs_diff(f.time.unix_nanos()) <= 2_000_000_000
         });
         if !dup {
             from_events.push(f);
@@ -568,15 +602,15 @@ mod tests {
     fn events_and_inspect_agree_once() {
         let ev: Value = serde_json::from_str(r#"{"status":"die","id":"abc","Type":"container","Action":"die","Actor":{"ID":"abc","Attributes":{"exitCode":"3","name":"web_1","com.docker.compose.service":"web"}},"scope":"local","time":1766759442,"timeNano":1766759442500000000}"#).unwrap();
         let f = event_fact(&ev).unwrap();
-        assert_eq!((f.what.as_str(), f.exit_code), ("die", Some(3)));
+        assert_eq!((action_name(&f.what), f.exit_code), ("die", Some(3)));
         let inspect: Value = serde_json::from_str(r#"{"Name":"/web_1","Config":{"Labels":{"com.docker.compose.service":"web","com.docker.compose.container-number":"1"}},
             "State":{"Running":false,"OOMKilled":false,"ExitCode":3,"StartedAt":"2025-12-26T14:30:00.1Z","FinishedAt":"2025-12-26T14:30:42.501Z"}}"#).unwrap();
         let ((name, service, replica), facts) = inspect_facts(&inspect).unwrap();
         assert_eq!((name.as_str(), service.as_str(), replica.as_deref()), ("web_1", "web", Some("1")));
         assert_eq!(facts.len(), 2);
         let all = dedupe(vec![f.clone(), f], facts);
-        assert_eq!(all.iter().map(|f| f.what.as_str()).collect::<Vec<_>>(), vec!["start", "die"]);
-        assert_eq!(all[1].from, "docker events");
+        assert_eq!(all.iter().map(|f| action_name(&f.what)).collect::<Vec<_>>(), vec!["start", "die"]);
+        assert_eq!(all[1].from, Origin::Events);
         let e = all[1].clone().into_event("web");
         assert_eq!(e.summary, "container web_1 died (exit code 3)");
         assert_eq!(e.severity, Some(Severity::Error));
@@ -590,7 +624,8 @@ mod tests {
               {"Start":"2025-12-26T14:44:30Z","End":"2025-12-26T14:44:31Z","ExitCode":1,"Output":"refused"},
               {"Start":"2025-12-26T14:45:29Z","End":"2025-12-26T14:45:30Z","ExitCode":0,"Output":"ok"}]}}}"#).unwrap();
         let (_, facts) = inspect_facts(&inspect).unwrap();
-        let what: Vec<(String, String)> = facts.iter().map(|f| (f.what.clone(), f.time.hms())).collect();
+        let what: Vec<(String, String)> =
+            facts.iter().map(|f| (action_name(&f.what).to_string(), f.time.hms())).collect();
         assert_eq!(
             what,
             vec![
