@@ -13,6 +13,7 @@
 //! DIR/docker/inspect*  `docker inspect` JSON                    → docker collector
 //! DIR/docker/**        `docker-compose logs --timestamps` text  → docker collector
 //! DIR/prometheus/**    saved API answers (rules, alerts, ALERTS) → prometheus collector
+//! DIR/journal/**       `journalctl -o export` streams            → journal collector
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
 
@@ -43,6 +44,8 @@ pub enum FileKind {
     Prometheus,
     /// Rows people added (`--annotate` files).
     Annotations,
+    /// `journalctl -o export` output.
+    JournalExport,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -308,6 +311,7 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
         "docker" => Some(FileKind::ComposeLogs),
         "prometheus" => Some(FileKind::Prometheus),
         "annotations" => Some(FileKind::Annotations),
+        "journal" => Some(FileKind::JournalExport),
         _ => None,
     }
 }

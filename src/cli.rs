@@ -94,6 +94,16 @@ pub struct SourceArgs {
     /// Read silences and suppressed alerts from this Alertmanager (v2 API).
     #[arg(long, value_name = "URL")]
     pub alertmanager: Option<String>,
+    /// Read the systemd journal: without a value the local one; a directory of journal files (one host's,
+    /// or a collector's remote/ of many hosts) or a journal file; repeatable.
+    #[arg(long, value_name = "DIR|FILE", num_args = 0..=1, default_missing_value = "")]
+    pub journal: Vec<String>,
+    /// Only journal entries of this systemd unit; repeatable.
+    #[arg(long, value_name = "UNIT")]
+    pub journal_unit: Vec<String>,
+    /// Only journal entries with this syslog identifier; repeatable.
+    #[arg(long, value_name = "ID")]
+    pub journal_identifier: Vec<String>,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,

@@ -29,6 +29,10 @@
 //! url = "http://localhost:9090"
 //! alertmanager = "http://localhost:9093"   # optional
 //!
+//! [journal]
+//! paths = ["/var/log/journal/remote"]   # empty or absent: the local journal
+//! units = ["nginx.service"]
+//!
 //! annotate = ["notes/timeline.md"]
 //! ```
 
@@ -53,8 +57,20 @@ struct File {
     docker: Option<DockerEntry>,
     postgres: Option<PostgresEntry>,
     prometheus: Option<PrometheusEntry>,
+    journal: Option<JournalEntry>,
     #[serde(default)]
     annotate: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalEntry {
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    units: Vec<String>,
+    #[serde(default)]
+    identifiers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,6 +257,17 @@ fn apply(
             if args.alertmanager.is_none() {
                 args.alertmanager = Some(u.clone());
             }
+        }
+    }
+    if let Some(j) = &file.journal {
+        if args.journal.is_empty() {
+            args.journal = if j.paths.is_empty() { vec![String::new()] } else { j.paths.clone() };
+        }
+        if args.journal_unit.is_empty() {
+            args.journal_unit = j.units.clone();
+        }
+        if args.journal_identifier.is_empty() {
+            args.journal_identifier = j.identifiers.clone();
         }
     }
     if args.annotate.is_empty() {

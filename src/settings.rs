@@ -180,6 +180,33 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
             )),
         }
     }
+    if !args.journal.is_empty() {
+        let filter = reconstruct_journal::Filter {
+            units: args.journal_unit.clone(),
+            identifiers: args.journal_identifier.clone(),
+        };
+        // One journalctl reads every file given, merged by time; directories each their own.
+        let mut files = Vec::new();
+        for j in &args.journal {
+            let p = Path::new(j);
+            if j.is_empty() {
+                s.sources.push(SourceSpec::JournalLive {
+                    target: reconstruct_journal::Target::Local,
+                    filter: filter.clone(),
+                });
+            } else if p.is_dir() {
+                let target = reconstruct_journal::Target::Directory(p.to_path_buf());
+                s.sources.push(SourceSpec::JournalLive { target, filter: filter.clone() });
+            } else if p.is_file() {
+                files.push(p.to_path_buf());
+            } else {
+                s.unavailable.push(broken(SourceKind::Journal, j.clone(), "no such journal file or directory".into()));
+            }
+        }
+        if !files.is_empty() {
+            s.sources.push(SourceSpec::JournalLive { target: reconstruct_journal::Target::Files(files), filter });
+        }
+    }
     let asked = args.docker || args.docker_host.is_some() || args.compose_project.is_some();
     if asked || (env.compose_here && !s.from_bundle) {
         let project = args
@@ -204,7 +231,7 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     }
     if s.sources.is_empty() && s.unavailable.is_empty() {
         anyhow::bail!(
-            "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus or --fixtures \
+            "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus, --journal or --fixtures \
              (or run inside a git repository, or name the sources in reconstruct.toml)"
         );
     }
@@ -240,6 +267,7 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
             FileKind::Annotations => s.sources.push(SourceSpec::Annotations { file, display, zone: s.zone }),
             FileKind::DockerEvents => events.push((file, display)),
             FileKind::DockerInspect => inspect.push((file, display)),
+            FileKind::JournalExport => s.sources.push(SourceSpec::JournalExportFile { file, display }),
             FileKind::GitLog => {
                 let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&display)));
                 s.sources.push(SourceSpec::GitLogFile { file, display, component });

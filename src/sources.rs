@@ -56,6 +56,10 @@ pub enum SourceSpec {
     AlertmanagerLive { endpoint: Endpoint },
     /// Rows people added.
     Annotations { file: PathBuf, display: String, zone: Zone },
+    /// The systemd journal through `journalctl`: local, a directory, or files.
+    JournalLive { target: reconstruct_journal::Target, filter: reconstruct_journal::Filter },
+    /// A saved `journalctl -o export` stream.
+    JournalExportFile { file: PathBuf, display: String },
 }
 
 /// What every source shares when it is opened or saved.
@@ -80,6 +84,7 @@ impl SourceSpec {
             SourceSpec::PrometheusLive { .. } | SourceSpec::PrometheusFiles { .. } => SourceKind::Prometheus,
             SourceSpec::AlertmanagerLive { .. } => SourceKind::Alertmanager,
             SourceSpec::Annotations { .. } => SourceKind::Annotation,
+            SourceSpec::JournalLive { .. } | SourceSpec::JournalExportFile { .. } => SourceKind::Journal,
         }
     }
 
@@ -90,7 +95,8 @@ impl SourceSpec {
             | SourceSpec::PgActivityLive { .. }
             | SourceSpec::DockerLive { .. }
             | SourceSpec::PrometheusLive { .. }
-            | SourceSpec::AlertmanagerLive { .. } => true,
+            | SourceSpec::AlertmanagerLive { .. }
+            | SourceSpec::JournalLive { .. } => true,
             // A log or server log named on the command line is live too, but
             // it is its own saved form: capture copies it as it is.
             SourceSpec::Log(_) | SourceSpec::PgServerLog { .. } | SourceSpec::Annotations { .. } => false,
@@ -98,7 +104,8 @@ impl SourceSpec {
             | SourceSpec::PgActivityFile { .. }
             | SourceSpec::ComposeLogsFile { .. }
             | SourceSpec::DockerLifecycleFiles { .. }
-            | SourceSpec::PrometheusFiles { .. } => false,
+            | SourceSpec::PrometheusFiles { .. }
+            | SourceSpec::JournalExportFile { .. } => false,
         }
     }
 
@@ -147,6 +154,12 @@ impl SourceSpec {
             }
             SourceSpec::Annotations { file, display, zone } => {
                 Source::Blocking(Box::new(crate::annotate::AnnotationFile { file, display, zone }))
+            }
+            SourceSpec::JournalLive { target, filter } => {
+                Source::Blocking(Box::new(reconstruct_journal::JournalLive { target, filter }))
+            }
+            SourceSpec::JournalExportFile { file, display } => {
+                Source::Blocking(Box::new(reconstruct_journal::JournalExportFile { file, display }))
             }
         }
     }
@@ -245,9 +258,33 @@ impl SourceSpec {
                     .map_err(|e| e.to_string())?;
                 save_answers(&answers, &endpoint.base, b)
             }
+            // The window's entries as `journalctl -o export` prints them, streamed to the file.
+            SourceSpec::JournalLive { target, filter } => {
+                let name = match target {
+                    reconstruct_journal::Target::Local => "local".to_string(),
+                    reconstruct_journal::Target::Directory(d) => {
+                        d.file_name().map_or("journal".to_string(), |n| n.to_string_lossy().into_owned())
+                    }
+                    reconstruct_journal::Target::Files(_) => "files".to_string(),
+                };
+                let rel = b.name("journal", &format!("{name}.export"));
+                let mut out = std::io::BufWriter::new(b.create(&rel)?);
+                let saved = reconstruct_journal::fetch::save(target, filter, &c.window, &mut out).and_then(|o| {
+                    std::io::Write::flush(&mut out).map(|()| o).map_err(reconstruct_journal::fetch::FetchError::Write)
+                });
+                drop(out);
+                match saved {
+                    Ok(_) => b.add_written(&rel, FileKind::JournalExport, &self.describe(), Default::default()),
+                    Err(e) => {
+                        b.discard(&rel);
+                        Err(e.to_string())
+                    }
+                }
+            }
             SourceSpec::GitLogFile { display, .. }
             | SourceSpec::PgActivityFile { display, .. }
-            | SourceSpec::ComposeLogsFile { display, .. } => Err(format!("{display} is saved already")),
+            | SourceSpec::ComposeLogsFile { display, .. }
+            | SourceSpec::JournalExportFile { display, .. } => Err(format!("{display} is saved already")),
             SourceSpec::DockerLifecycleFiles { .. } | SourceSpec::PrometheusFiles { .. } => {
                 Err("saved already".to_string())
             }
@@ -263,7 +300,9 @@ impl SourceSpec {
             | SourceSpec::PgActivityFile { display, .. }
             | SourceSpec::PgServerLog { display, .. }
             | SourceSpec::ComposeLogsFile { display, .. }
-            | SourceSpec::Annotations { display, .. } => display.clone(),
+            | SourceSpec::Annotations { display, .. }
+            | SourceSpec::JournalExportFile { display, .. } => display.clone(),
+            SourceSpec::JournalLive { target, filter } => reconstruct_journal::fetch::describe(target, filter),
             SourceSpec::PgActivityLive { dsn } => dsn.shown.clone(),
             SourceSpec::DockerLive { host, .. } => reconstruct_docker::fetch::host_shown(host.as_deref()),
             SourceSpec::PrometheusLive { endpoint } | SourceSpec::AlertmanagerLive { endpoint } => {

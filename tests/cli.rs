@@ -366,3 +366,31 @@ fn postgres_that_is_down_is_a_partial_result() {
     assert!(out.contains("cannot connect to PostgreSQL at postgres://app:\\*\\*\\*@127.0.0.1:1/scheduling"), "{out}");
     assert!(!out.contains("s3cret"));
 }
+
+#[test]
+fn a_saved_journal_export_in_a_bundle_is_read_with_line_evidence() {
+    use reconstruct_journal::export::{write_entry, Entry};
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("journal")).unwrap();
+    let mut stream = Vec::new();
+    for (i, (prio, msg)) in [(6, "started"), (3, "out of memory\nkilled process 4711"), (6, "done")].iter().enumerate()
+    {
+        let f = |k: &str, v: String| (k.to_string(), v.into_bytes());
+        let us = (1_766_759_415 + i as i64) * 1_000_000;
+        let fields = vec![
+            f("__REALTIME_TIMESTAMP", us.to_string()),
+            f("_HOSTNAME", "node7".into()),
+            f("SYSLOG_IDENTIFIER", "kernel".into()),
+            f("PRIORITY", prio.to_string()),
+            f("MESSAGE", msg.to_string()),
+        ];
+        write_entry(&mut stream, &Entry { line: 0, fields }).unwrap();
+    }
+    std::fs::write(d.path().join("journal/node7.export"), stream).unwrap();
+    let o = run(&["--fixtures", d.path().to_str().unwrap(), "--since", SINCE, "--until", UNTIL]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The error entry starts on line 7 of the stream: the first entry is five fields and a blank line.
+    assert!(out.contains("| out of memory | node7/kernel | `journal/node7.export:7` |"), "{out}");
+    assert!(out.contains("journal journal/node7.export"), "coverage names the source: {out}");
+}

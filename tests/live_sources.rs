@@ -266,3 +266,71 @@ fn a_real_compose_project_live_and_from_its_saved_logs() {
     assert!(died, "{live_json:#}");
     let _ = compose(&["down"]);
 }
+
+/// A journal directory of one host, written by systemd-journal-remote.
+fn journal_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    use reconstruct_journal::export::{write_entry, Entry};
+    let mut stream = Vec::new();
+    for i in 0..30i64 {
+        // 2025-12-26T14:30:00Z onwards, every 20 s.
+        let us = (1_766_759_400 + i * 20) * 1_000_000;
+        let f = |k: &str, v: String| (k.to_string(), v.into_bytes());
+        let (prio, msg) = if i % 6 == 2 { (3, format!("worker {i} crashed")) } else { (6, format!("tick {i}")) };
+        let e = Entry {
+            line: 0,
+            fields: vec![
+                f("__REALTIME_TIMESTAMP", us.to_string()),
+                f("__MONOTONIC_TIMESTAMP", (i * 1000 + 1).to_string()),
+                f("_BOOT_ID", "0123456789abcdef0123456789abcdef".into()),
+                f("_HOSTNAME", "batch01".into()),
+                f("_SYSTEMD_UNIT", "worker.service".into()),
+                f("PRIORITY", prio.to_string()),
+                f("MESSAGE", msg),
+            ],
+        };
+        write_entry(&mut stream, &e).unwrap();
+    }
+    let export = dir.join("batch01.export");
+    std::fs::write(&export, stream).unwrap();
+    let out = dir.join("journal-remote");
+    std::fs::create_dir_all(&out).unwrap();
+    let st = Command::new("/lib/systemd/systemd-journal-remote")
+        .arg(format!("--output={}", out.join("batch01.journal").display()))
+        .arg(&export)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+#[test]
+fn the_journal_live_and_captured_gives_the_same_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal_dir(dir.path());
+    let j = journal.to_str().unwrap();
+    let window = ["--since", "2025-12-26T14:30:00Z", "--until", "2025-12-26T14:45:00Z", "--no-git"];
+    let mut live_args = vec!["--journal", j, "--format", "json"];
+    live_args.extend(window);
+    let live = run(&live_args);
+    assert_eq!(live.status.code(), Some(0), "{}", String::from_utf8_lossy(&live.stderr));
+    let text = String::from_utf8_lossy(&live.stdout);
+    assert!(text.contains("worker 2 crashed") && text.contains("batch01/worker"), "{text}");
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let mut cap_args = vec!["capture", "--out", b, "--journal", j];
+    cap_args.extend(window);
+    let cap = run(&cap_args);
+    assert_eq!(cap.status.code(), Some(0), "{}", String::from_utf8_lossy(&cap.stderr));
+    let mut back_args = vec!["--fixtures", b, "--format", "json"];
+    back_args.extend(window);
+    let back = run(&back_args);
+    assert_eq!(back.status.code(), Some(0), "{}", String::from_utf8_lossy(&back.stderr));
+    let rows = |o: &Output| -> Vec<(String, String, String)> {
+        comparable(&o.stdout).into_iter().map(|(t, _, c, _, _, e)| (t, c, e)).collect()
+    };
+    assert_eq!(rows(&live), rows(&back));
+    assert_eq!(rows(&live).len(), 1, "the five crashes fold into one row");
+    assert!(text.contains("\"count\": 5") || text.contains("\"count\":5"), "{text}");
+    let verify = run(&["verify", b]);
+    assert_eq!(verify.status.code(), Some(0));
+}

@@ -128,6 +128,9 @@ fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()>
     if has(SourceKind::Logfile) {
         spots.push("Log lines written without an offset are read in the zone the coverage table names; a wrong zone shifts them.");
     }
+    if has(SourceKind::Journal) {
+        spots.push("The journal keeps what its size limits allow (SystemMaxUse, MaxRetentionSec); older entries are gone, and a host's clock sets its entries' times.");
+    }
     if has(SourceKind::Git) {
         spots.push("Commit times are committer times, taken from the committer's clock.");
     }

@@ -180,17 +180,19 @@ pub enum SourceKind {
     Annotation,
     Docker,
     Git,
+    Journal,
     Logfile,
     Postgres,
     Prometheus,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 7] = [
+    pub const ALL: [SourceKind; 8] = [
         SourceKind::Alertmanager,
         SourceKind::Annotation,
         SourceKind::Docker,
         SourceKind::Git,
+        SourceKind::Journal,
         SourceKind::Logfile,
         SourceKind::Postgres,
         SourceKind::Prometheus,
@@ -202,6 +204,7 @@ impl SourceKind {
             SourceKind::Annotation => "annotation",
             SourceKind::Docker => "docker",
             SourceKind::Git => "git",
+            SourceKind::Journal => "journal",
             SourceKind::Logfile => "logfile",
             SourceKind::Postgres => "postgres",
             SourceKind::Prometheus => "prometheus",
