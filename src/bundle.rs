@@ -279,7 +279,8 @@ pub struct Plan {
     pub unread: Vec<String>,
 }
 
-fn relative(root: &Path, p: &Path) -> String {
+/// A path as a bundle names it: relative to the bundle, with `/`.
+pub fn relative(root: &Path, p: &Path) -> String {
     let rel = p.strip_prefix(root).unwrap_or(p);
     rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use reconstruct_core::window::parse_bound;
 use reconstruct_core::{SourceId, SourceKind, TimeWindow, Timestamp, Zone};
-use reconstruct_logfile::{fetch, Locate};
+use reconstruct_logfile::{fetch, rotation, Locate};
 
 use crate::bundle::{self, FileKind};
 use crate::cli::SourceArgs;
@@ -120,11 +120,18 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         let locate = settings.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
         match fetch::expand(arg) {
             Ok(paths) => {
-                for path in paths {
-                    let display = path.display().to_string();
+                // The pieces of a rotated log are one source.
+                for set in rotation::group(paths) {
+                    let files = set
+                        .into_iter()
+                        .map(|p| {
+                            let shown = p.display().to_string();
+                            (p, shown)
+                        })
+                        .collect();
                     let component = settings.component.clone();
                     let locate = locate.clone();
-                    s.sources.push(SourceSpec::Log(LogSpec { path, display, component, zone, locate }));
+                    s.sources.push(SourceSpec::Log(LogSpec { files, component, zone, locate }));
                 }
             }
             Err(e) => s.unavailable.push(broken(SourceKind::Logfile, arg.clone(), e.to_string())),
@@ -249,6 +256,9 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     let (mut events, mut inspect) = (Vec::new(), Vec::new());
     // Rules give the evaluation interval the history is split by: one reader for all answers.
     let mut prometheus = Vec::new();
+    // Rotated pieces of one log are one source, as when read live.
+    let logs: Vec<PathBuf> = plan.files.iter().filter(|f| f.kind == FileKind::Log).map(|f| f.path.clone()).collect();
+    let sets = rotation::group(logs);
     for f in plan.files {
         let zone = match &f.tz {
             Some(z) => z.parse().with_context(|| format!("manifest entry {}", f.display))?,
@@ -257,8 +267,17 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
         let (file, display) = (f.path, f.display);
         match f.kind {
             FileKind::Log => {
+                // A set is added at its newest piece, with that piece's settings.
+                let Some(set) = sets.iter().find(|set| set.last() == Some(&file)) else { continue };
                 let locate = f.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
-                s.sources.push(SourceSpec::Log(LogSpec { path: file, display, component: f.component, zone, locate }));
+                let files = set
+                    .iter()
+                    .map(|p| {
+                        let shown = if *p == file { display.clone() } else { bundle::relative(dir, p) };
+                        (p.clone(), shown)
+                    })
+                    .collect();
+                s.sources.push(SourceSpec::Log(LogSpec { files, component: f.component, zone, locate }));
             }
             FileKind::PgActivity => s.sources.push(SourceSpec::PgActivityFile { file, display }),
             FileKind::PgLog => s.sources.push(SourceSpec::PgServerLog { file, display, zone }),

@@ -15,12 +15,12 @@ use reconstruct_prometheus::fetch::Endpoint;
 
 use crate::bundle::{BundleWriter, FileKind};
 
-/// One log file and how to read it.
+/// One log, and how to read it.
 #[derive(Clone, Debug)]
 pub struct LogSpec {
-    pub path: PathBuf,
-    /// How evidence names the file.
-    pub display: String,
+    /// One file, or the pieces of a rotation set oldest first: the path, and
+    /// how evidence names it.
+    pub files: Vec<(PathBuf, String)>,
     pub component: Option<String>,
     /// For lines written without an offset.
     pub zone: Zone,
@@ -114,8 +114,19 @@ impl SourceSpec {
         let keep_literals = c.keep_literals;
         let timeout = c.timeout;
         match self {
-            SourceSpec::Log(l) => {
-                Source::Blocking(Box::new(LogFileCollector::new(l.path, l.display, l.component, l.zone, l.locate)))
+            SourceSpec::Log(mut l) => {
+                if l.files.len() == 1 {
+                    let (path, display) = l.files.remove(0);
+                    Source::Blocking(Box::new(LogFileCollector::new(path, display, l.component, l.zone, l.locate)))
+                } else {
+                    let component = l.component.clone().unwrap_or_else(|| log_component(&l));
+                    Source::Blocking(Box::new(reconstruct_logfile::LogSetCollector {
+                        files: l.files,
+                        component: Arc::from(component),
+                        zone: l.zone,
+                        locate: l.locate,
+                    }))
+                }
             }
             SourceSpec::GitRepo { path, component } => {
                 Source::Blocking(Box::new(GitRepoCollector::new(path, component)))
@@ -171,16 +182,16 @@ impl SourceSpec {
         match self {
             // Copied whole, so `file:line` evidence points at the same line.
             SourceSpec::Log(l) => {
-                let component = l.component.clone().unwrap_or_else(|| fetch::component_of(&l.path));
                 let extra = crate::bundle::Extra {
-                    component: Some(component),
+                    component: Some(l.component.clone().unwrap_or_else(|| log_component(l))),
                     tz: Some(l.zone.to_string()),
                     timestamp_format: match &l.locate {
                         Some(Locate::Strftime(f)) => Some(f.clone()),
                         _ => None,
                     },
                 };
-                b.copy("logs", &l.path, FileKind::Log, extra)
+                // Compressed pieces are copied as they are: evidence names their lines all the same.
+                l.files.iter().try_for_each(|(path, _)| b.copy("logs", path, FileKind::Log, extra.clone()))
             }
             SourceSpec::PgServerLog { file, zone, .. } => b.copy(
                 "postgres",
@@ -294,7 +305,7 @@ impl SourceSpec {
     /// How coverage names a source that could not be saved.
     pub fn describe(&self) -> String {
         let what = match self {
-            SourceSpec::Log(l) => l.display.clone(),
+            SourceSpec::Log(l) => l.files.last().map(|(_, d)| d.clone()).unwrap_or_default(),
             SourceSpec::GitRepo { path, .. } => path.display().to_string(),
             SourceSpec::GitLogFile { display, .. }
             | SourceSpec::PgActivityFile { display, .. }
@@ -312,6 +323,12 @@ impl SourceSpec {
         };
         format!("{} {what}", self.kind())
     }
+}
+
+/// The component a log speaks for when none is given: its name without
+/// extensions and rotation suffixes, the same for every piece of a set.
+fn log_component(l: &LogSpec) -> String {
+    l.files.last().map(|(p, _)| fetch::component_of(p)).unwrap_or_default()
 }
 
 fn save_answers(a: &reconstruct_prometheus::Answers, base: &str, b: &mut BundleWriter) -> Result<(), String> {

@@ -65,9 +65,20 @@ fn log_scanner_survives_garbage() {
             component: "soup".into(),
             zone: Zone::Utc,
             locate: None,
+            codec: None,
         };
         let mut sink = VecSink::default();
         let _ = reconstruct_logfile::scan::scan(input.as_slice(), &cfg, &ctx, &mut sink);
+        // The same bytes behind each compression format's magic number.
+        for magic in [&[0x1f, 0x8b][..], b"BZh9", &[0xfd, b'7', b'z', b'X', b'Z', 0], &[0x28, 0xb5, 0x2f, 0xfd]] {
+            let mut bytes = magic.to_vec();
+            bytes.extend_from_slice(&input);
+            let size = bytes.len() as u64;
+            if let Ok((r, codec)) = reconstruct_logfile::compressed::open(std::io::Cursor::new(bytes), size) {
+                let cfg = reconstruct_logfile::ScanConfig { codec, ..cfg.clone() };
+                let _ = reconstruct_logfile::scan::scan(r, &cfg, &ctx, &mut VecSink::default());
+            }
+        }
     }
 }
 

@@ -45,6 +45,11 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// Lines handed out so far.
+    pub fn lines(&self) -> u64 {
+        self.number
+    }
+
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }

@@ -53,11 +53,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// without extensions and rotation suffixes (`backend.log.1` → `backend`).
 pub fn component_of(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut parts: Vec<&str> = name.split('.').collect();
+    let (base, _) = crate::rotation::place_of(&name);
+    let mut parts: Vec<&str> = base.split('.').collect();
     while parts.len() > 1 {
         let last = parts.last().copied().unwrap_or_default();
         let drop = last.chars().all(|c| c.is_ascii_digit())
-            || ["log", "txt", "out", "err", "json", "jsonl", "ndjson", "gz"].contains(&last);
+            || ["log", "txt", "out", "err", "json", "jsonl", "ndjson", "gz", "bz2", "xz", "zst"].contains(&last);
         if !drop {
             break;
         }
@@ -82,6 +83,8 @@ mod tests {
         assert_eq!(component_of(Path::new("/var/log/nginx/error.log")), "error");
         assert_eq!(component_of(Path::new("api.service.jsonl")), "api.service");
         assert_eq!(component_of(Path::new("syslog")), "syslog");
+        assert_eq!(component_of(Path::new("logs/app.log-20251226.gz")), "app");
+        assert_eq!(component_of(Path::new("logs/app.log.2.zst")), "app");
     }
 
     #[test]

@@ -3,16 +3,19 @@
 //! bytes); `fetch` finds the files.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod compressed;
 pub mod fetch;
 pub mod layout;
+pub mod rotation;
 pub mod scan;
 
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use reconstruct_core::SourceKind;
-use reconstruct_core::{CollectContext, CollectError, Collector, EventSink, SourceId, Zone};
+use reconstruct_core::{
+    CollectContext, CollectError, Collector, Diagnostic, EventSink, Locator, SourceId, SourceKind, Timestamp, Zone,
+};
 
 pub use layout::Locate;
 pub use scan::{ScanConfig, ScanError};
@@ -29,7 +32,7 @@ impl LogFileCollector {
         let component = component.unwrap_or_else(|| fetch::component_of(&file));
         LogFileCollector {
             file,
-            config: ScanConfig { path: Arc::from(display), component: Arc::from(component), zone, locate },
+            config: ScanConfig { path: Arc::from(display), component: Arc::from(component), zone, locate, codec: None },
         }
     }
 }
@@ -40,11 +43,135 @@ impl Collector for LogFileCollector {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let f =
-            File::open(&self.file).map_err(|source| ScanError::Io { path: self.config.path.to_string(), source })?;
-        if f.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(format!("{} is a directory", self.config.path).into());
+        read_file(&self.file, self.config, ctx, sink)
+    }
+}
+
+/// Scans one file, decompressing it when its first bytes say it is compressed.
+pub fn read_file(
+    file: &std::path::Path,
+    mut config: ScanConfig,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    let io = |source| ScanError::Io { path: config.path.to_string(), source };
+    let f = File::open(file).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(format!("{} is a directory", config.path).into());
+    }
+    let (input, codec) = compressed::open(f, meta.len()).map_err(io)?;
+    config.codec = codec;
+    if let Some(c) = codec {
+        sink.note(format!("{} compressed", c.name()));
+    }
+    scan::scan(input, &config, ctx, sink)
+}
+
+/// A rotation set (`app.log.2.gz`, `app.log.1`, `app.log`) read as one
+/// source with one component, oldest piece first. A piece whose lines cannot
+/// touch the window (it begins after the window, or the next piece begins
+/// before the window does) is skipped unread, and coverage says so.
+pub struct LogSetCollector {
+    /// Oldest first by name; `(path, how evidence names it)`.
+    pub files: Vec<(PathBuf, String)>,
+    pub component: Arc<str>,
+    pub zone: Zone,
+    pub locate: Option<Locate>,
+}
+
+impl LogSetCollector {
+    fn config(&self, display: &str) -> ScanConfig {
+        ScanConfig {
+            path: Arc::from(display),
+            component: self.component.clone(),
+            zone: self.zone,
+            locate: self.locate.clone(),
+            codec: None,
         }
-        scan::scan(f, &self.config, ctx, sink)
+    }
+
+    fn first_time(&self, path: &std::path::Path, display: &str, anchor: Timestamp) -> Option<Timestamp> {
+        let f = File::open(path).ok()?;
+        let size = f.metadata().ok()?.len();
+        let (input, _) = compressed::open(f, size).ok()?;
+        scan::first_time(input, &self.config(display), anchor)
+    }
+}
+
+impl Collector for LogSetCollector {
+    fn source(&self) -> SourceId {
+        let newest = self.files.last().map_or("", |(_, d)| d.as_str());
+        let older = self.files.len().saturating_sub(1);
+        SourceId { collector: SourceKind::Logfile, name: format!("{newest} (+{older} rotated)") }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        // Where each piece begins; pieces put in order of it (name order
+        // where a piece has no readable time).
+        let mut pieces: Vec<(Option<Timestamp>, usize)> =
+            self.files.iter().enumerate().map(|(i, (p, d))| (self.first_time(p, d, ctx.window.until), i)).collect();
+        pieces.sort_by_key(|(t, i)| (t.unwrap_or(Timestamp::MIN), *i));
+        let mut failures = Vec::new();
+        let mut read = 0;
+        for (k, (first, i)) in pieces.iter().enumerate() {
+            let Some((path, display)) = self.files.get(*i) else { continue };
+            let next = pieces.get(k + 1).and_then(|(t, _)| *t);
+            let newest = k + 1 == pieces.len();
+            // The newest piece ends when it was last written.
+            let last_written = newest
+                .then(|| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+                .flatten()
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .and_then(|d| Timestamp::from_unix_seconds(i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()));
+            let before = next.or(last_written).is_some_and(|end| end < ctx.window.since);
+            let after = first.is_some_and(|f| f > ctx.window.until);
+            if before || after {
+                let why = if after {
+                    format!("it begins at {}, after the window", first.map(|t| t.rfc3339()).unwrap_or_default())
+                } else if next.is_some() {
+                    "the next piece begins before the window".to_string()
+                } else {
+                    "it was last written before the window".to_string()
+                };
+                sink.note(format!("{display} skipped unread: {why}"));
+                continue;
+            }
+            read += 1;
+            let mut piece = Piece { inner: &mut *sink, name: display };
+            if let Err(e) = read_file(path, self.config(display), ctx, &mut piece) {
+                // A damaged piece is reported; the other pieces are still read.
+                let msg = e.to_string();
+                sink.diagnostic(Diagnostic { locator: Some(Locator::Text(display.clone())), message: msg.clone() });
+                failures.push(msg);
+            }
+        }
+        sink.note(format!("rotation set: {} pieces, {read} read", self.files.len()));
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; ").into())
+        }
+    }
+}
+
+/// The sink of one piece of a set: its coverage notes name the piece.
+struct Piece<'a> {
+    inner: &'a mut dyn EventSink,
+    name: &'a str,
+}
+
+impl EventSink for Piece<'_> {
+    fn emit(&mut self, event: reconstruct_core::Event) -> Result<(), reconstruct_core::Stopped> {
+        self.inner.emit(event)
+    }
+    fn skip(&mut self, time: Timestamp, extra_lines: u32) {
+        self.inner.skip(time, extra_lines);
+    }
+    fn diagnostic(&mut self, d: Diagnostic) {
+        self.inner.diagnostic(d);
+    }
+    fn note(&mut self, text: String) {
+        self.inner.note(format!("{}: {text}", self.name));
     }
 }

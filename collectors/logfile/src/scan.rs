@@ -33,12 +33,17 @@ pub struct ScanConfig {
     pub zone: Zone,
     /// A layout given by the user (`--timestamp-format`), else learned.
     pub locate: Option<Locate>,
+    /// The compression the file was read through, for messages.
+    pub codec: Option<crate::compressed::Codec>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// Reading stopped part way: the events before are kept.
+    #[error("{path}: {what} after line {line}: {source}; the events before it are kept")]
+    Stopped { path: String, what: String, line: u64, source: std::io::Error },
     #[error(
         "no timestamp found in the first {lines} lines of {path} (recognised: RFC 3339/ISO 8601, syslog, Apache error, \
          common log, klog, epoch, JSON lines, logfmt); give its layout with --timestamp-format"
@@ -79,17 +84,33 @@ pub fn scan<R: Read>(
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
 ) -> Result<(), CollectError> {
-    let io_err = |source| ScanError::Io { path: cfg.path.to_string(), source };
+    let what = match cfg.codec {
+        Some(c) => format!("the {} stream is damaged or cut short", c.name()),
+        None => "reading failed".to_string(),
+    };
+    let stopped =
+        |line: u64, source| ScanError::Stopped { path: cfg.path.to_string(), what: what.clone(), line, source };
     let pctx = ParseContext::new(cfg.zone, ctx.window.until);
     let mut reader = LineReader::new(input, MAX_LINE);
     let mut sample: Vec<(u64, Vec<u8>, bool)> = Vec::new();
+    let mut failure = None;
     while sample.len() < SAMPLE_LINES {
-        match reader.next_line().map_err(io_err)? {
+        let next = match reader.next_line() {
+            Ok(n) => n,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        match next {
             Some(l) => sample.push((l.number, l.bytes.to_vec(), l.truncated)),
             None => break,
         }
     }
     if sample.is_empty() {
+        if let Some(e) = failure {
+            return Err(stopped(0, e).into());
+        }
         sink.note("empty file".to_string());
         return Ok(());
     }
@@ -120,10 +141,23 @@ pub fn scan<R: Read>(
         sc.line(*number, bytes, *truncated, sink)?;
     }
     drop(sample);
-    while let Some(l) = reader.next_line().map_err(io_err)? {
-        sc.line(l.number, l.bytes, l.truncated, sink)?;
+    if failure.is_none() {
+        loop {
+            match reader.next_line() {
+                Ok(Some(l)) => sc.line(l.number, l.bytes, l.truncated, sink)?,
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
     }
+    // What was read before a failure is still evidence.
     sc.flush(sink)?;
+    if let Some(e) = failure {
+        return Err(stopped(reader.lines(), e).into());
+    }
     let lines = reader.bytes_read();
     if sc.unattached > 0 {
         sink.diagnostic(Diagnostic {
@@ -143,6 +177,25 @@ pub fn scan<R: Read>(
     }
     sink.note(note);
     Ok(())
+}
+
+/// The time of the first dated line among a file's first lines, with the
+/// layout given or learned from them: where a rotated piece begins.
+pub fn first_time<R: Read>(input: R, cfg: &ScanConfig, year_anchor: Timestamp) -> Option<Timestamp> {
+    let pctx = ParseContext::new(cfg.zone, year_anchor);
+    let mut reader = LineReader::new(input, MAX_LINE);
+    let mut sample: Vec<Vec<u8>> = Vec::new();
+    while sample.len() < SAMPLE_LINES {
+        match reader.next_line() {
+            Ok(Some(l)) => sample.push(strip_ansi(l.bytes).into_owned()),
+            _ => break,
+        }
+    }
+    let locate = match &cfg.locate {
+        Some(l) => l.clone(),
+        None => layout::learn(sample.iter().map(Vec::as_slice).filter(|l| !l.is_empty()), &pctx)?,
+    };
+    sample.iter().find_map(|l| layout::read(&locate, l, &pctx)).map(|s| s.time)
 }
 
 impl Scanner<'_> {
@@ -362,7 +415,13 @@ mod tests {
     }
 
     fn run(input: &[u8], detail: Detail) -> Result<VecSink, CollectError> {
-        let cfg = ScanConfig { path: "logs/app.log".into(), component: "app".into(), zone: Zone::Utc, locate: None };
+        let cfg = ScanConfig {
+            path: "logs/app.log".into(),
+            component: "app".into(),
+            zone: Zone::Utc,
+            locate: None,
+            codec: None,
+        };
         let ctx = CollectContext { window: window(), detail };
         let mut out = VecSink::default();
         scan(input, &cfg, &ctx, &mut out)?;
