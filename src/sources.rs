@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reconstruct_core::{runtime, Source, SourceKind, TimeWindow, Timestamp, Zone};
 use reconstruct_git::{GitLogFileCollector, GitRepoCollector};
-use reconstruct_logfile::{fetch, Locate, LogFileCollector};
+use reconstruct_logfile::{Locate, LogFileCollector};
 use reconstruct_postgres::dsn::Dsn;
 use reconstruct_prometheus::fetch::Endpoint;
 
@@ -328,7 +328,7 @@ impl SourceSpec {
 /// The component a log speaks for when none is given: its name without
 /// extensions and rotation suffixes, the same for every piece of a set.
 fn log_component(l: &LogSpec) -> String {
-    l.files.last().map(|(p, _)| fetch::component_of(p)).unwrap_or_default()
+    l.files.last().map(|(p, _)| reconstruct_logfile::default_component(p)).unwrap_or_default()
 }
 
 fn save_answers(a: &reconstruct_prometheus::Answers, base: &str, b: &mut BundleWriter) -> Result<(), String> {

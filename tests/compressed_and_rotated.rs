@@ -232,3 +232,57 @@ fn a_captured_rotation_set_reads_back_as_one_source() {
     let text = String::from_utf8_lossy(&md.stdout);
     assert!(text.contains("| logfile logs/backend.log (+2 rotated) | ok |"), "{text}");
 }
+
+#[test]
+fn kubernetes_cri_logs_with_their_rotated_pieces() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("var/log/pods/shop_checkout-7d9f4_0a1b2c3d/api");
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = b"2025-12-26T14:29:58.100000000Z stdout F INFO warming up\n\
+                2025-12-26T14:29:59.000000000Z stderr P ERROR payment gateway \n\
+                2025-12-26T14:29:59.000000100Z stderr F timed out after 30s\n\
+                2025-12-26T14:30:00.000000000Z stderr F Traceback (most recent call last):\n\
+                2025-12-26T14:30:00.000000100Z stderr F   File \"/app/pay.py\", line 7, in charge\n";
+    std::fs::write(dir.join("0.log.20251226-143000.gz"), gzip(old)).unwrap();
+    let new = b"2025-12-26T14:30:01.000000200Z stderr F ValueError: card declined\n\
+                2025-12-26T14:30:05.000000000Z stdout F INFO ready\n";
+    std::fs::write(dir.join("0.log"), new).unwrap();
+    let o = run(&[
+        "--log",
+        d.path().join("var/log/pods").to_str().unwrap(),
+        "--no-git",
+        "--since",
+        SINCE,
+        "--until",
+        UNTIL,
+        "--all",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let brief: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|v| {
+            (
+                v["time"].as_str().unwrap().to_string(),
+                v["component"].as_str().unwrap().to_string(),
+                v["event"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let c = "shop/checkout-7d9f4/api".to_string();
+    assert_eq!(
+        brief,
+        vec![
+            ("2025-12-26T14:29:58.100Z".into(), c.clone(), "INFO warming up".into()),
+            ("2025-12-26T14:29:59Z".into(), c.clone(), "ERROR payment gateway timed out after 30s".into()),
+            ("2025-12-26T14:30:01.000000200Z".into(), c.clone(), "ValueError: card declined".into()),
+            ("2025-12-26T14:30:05Z".into(), c.clone(), "INFO ready".into()),
+        ]
+    );
+    // A traceback's lines stay with the error above them, as in a plain log.
+    assert_eq!(rows[1]["continuation_lines"], 2);
+    assert!(rows[1]["evidence"].as_str().unwrap().ends_with("0.log.20251226-143000.gz:2"), "{}", rows[1]["evidence"]);
+}

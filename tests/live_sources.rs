@@ -334,3 +334,63 @@ fn the_journal_live_and_captured_gives_the_same_timeline() {
     let verify = run(&["verify", b]);
     assert_eq!(verify.status.code(), Some(0));
 }
+
+fn docker_cli(args: &[&str]) -> String {
+    let o = Command::new("docker").arg("-H").arg(env("RECONSTRUCT_TEST_DOCKER_HOST")).args(args).output().unwrap();
+    assert!(o.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn nanos(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_nanos_opt().unwrap()
+}
+
+#[test]
+fn a_containers_json_file_log_read_directly_matches_docker_logs() {
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    // stdout and stderr, a line longer than the 16 KiB the engine cuts
+    // lines at (so it is stored in pieces), and a last line with no newline.
+    let script = "for i in 1 2 3 4 5; do echo \"INFO request $i ok\"; echo \"ERROR request $i failed\" >&2; done; \
+                  head -c 20000 /dev/zero | tr '\\0' 'x'; echo; printf 'WARNING no newline at the end'";
+    let id = docker_cli(&["run", "-d", "--network", "none", &image, "sh", "-c", script]).trim().to_string();
+    docker_cli(&["wait", &id]);
+    let path = docker_cli(&["inspect", "-f", "{{.LogPath}}", &id]).trim().to_string();
+    let name = docker_cli(&["inspect", "-f", "{{.Name}}", &id]).trim().trim_start_matches('/').to_string();
+    let logs = Command::new("docker")
+        .arg("-H")
+        .arg(env("RECONSTRUCT_TEST_DOCKER_HOST"))
+        .args(["logs", "--timestamps", &id])
+        .output()
+        .unwrap();
+    let mut want: Vec<(i64, String)> = String::from_utf8_lossy(&logs.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&logs.stderr).lines())
+        .map(|l| {
+            let (t, m) = l.split_once(' ').unwrap();
+            (nanos(t), m.chars().take(300).collect())
+        })
+        .collect();
+    let o = run(&[
+        "--log", &path, "--no-git", "--since", "1h", "--until", "now", "--all", "--format", "jsonl", "--tz", "UTC",
+    ]);
+    docker_cli(&["rm", "-f", &id]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut got: Vec<(i64, String)> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            // The excerpt holds the whole line; the event text is cut for the table.
+            let excerpt = v["excerpt"].as_str().unwrap();
+            let (_, m) = excerpt.split_once(' ').unwrap();
+            (nanos(v["time"].as_str().unwrap()), m.chars().take(300).collect())
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 12);
+    // The container is named from config.v2.json beside its log.
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["component"], name.as_str());
+}

@@ -7,6 +7,7 @@ pub mod compressed;
 pub mod fetch;
 pub mod layout;
 pub mod rotation;
+pub mod runtime;
 pub mod scan;
 
 use std::fs::File;
@@ -29,7 +30,7 @@ pub struct LogFileCollector {
 impl LogFileCollector {
     /// `display` is how locators name the file (as given, or relative to a bundle).
     pub fn new(file: PathBuf, display: String, component: Option<String>, zone: Zone, locate: Option<Locate>) -> Self {
-        let component = component.unwrap_or_else(|| fetch::component_of(&file));
+        let component = component.unwrap_or_else(|| default_component(&file));
         LogFileCollector {
             file,
             config: ScanConfig { path: Arc::from(display), component: Arc::from(component), zone, locate, codec: None },
@@ -45,6 +46,13 @@ impl Collector for LogFileCollector {
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         read_file(&self.file, self.config, ctx, sink)
     }
+}
+
+/// The component a log speaks for when none is given: the container or pod
+/// its path names, else its file name without extensions and rotation
+/// suffixes (the same for every piece of a rotation set).
+pub fn default_component(file: &std::path::Path) -> String {
+    runtime::component_from_path(file).unwrap_or_else(|| fetch::component_of(file))
 }
 
 /// Scans one file, decompressing it when its first bytes say it is compressed.

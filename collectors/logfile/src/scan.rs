@@ -14,6 +14,8 @@ use reconstruct_core::timestamp::ParseContext;
 use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSink, Stopped, Zone};
 
 use crate::layout::{self, Locate, Message, Stamp};
+use crate::runtime::{self, Joiner};
+use reconstruct_core::timestamp::Layout;
 use reconstruct_core::SourceKind;
 
 /// Lines longer than this are cut (and reported); 1 MB lines stay whole.
@@ -115,16 +117,21 @@ pub fn scan<R: Read>(
         return Ok(());
     }
     let stripped: Vec<Vec<u8>> = sample.iter().map(|(_, b, _)| strip_ansi(b).into_owned()).collect();
-    let locate = match &cfg.locate {
-        Some(l) => l.clone(),
-        None => layout::learn(stripped.iter().map(Vec::as_slice).filter(|l| !l.is_empty()), &pctx)
+    // A container runtime's file: its records become plain `TIME text` lines.
+    let runtime = if cfg.locate.is_none() { runtime::detect(stripped.iter().map(Vec::as_slice)) } else { None };
+    let locate = match (&cfg.locate, runtime) {
+        (_, Some(_)) => Locate::Start(Layout::Iso),
+        (Some(l), None) => l.clone(),
+        (None, None) => layout::learn(stripped.iter().map(Vec::as_slice).filter(|l| !l.is_empty()), &pctx)
             .ok_or_else(|| ScanError::NoTimestamps { path: cfg.path.to_string(), lines: sample.len() })?,
     };
-    let fallbacks = if cfg.locate.is_some() {
+    let fallbacks = if cfg.locate.is_some() || runtime.is_some() {
         Vec::new()
     } else {
         layout::candidates().into_iter().filter(|c| *c != locate).collect()
     };
+    let mut joiner = runtime.map(Joiner::new);
+    let mut joined: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut sc = Scanner {
         cfg,
         ctx,
@@ -138,19 +145,25 @@ pub fn scan<R: Read>(
         bases: [0; 4],
     };
     for (number, bytes, truncated) in &sample {
-        sc.line(*number, bytes, *truncated, sink)?;
+        feed(&mut sc, &mut joiner, &mut joined, *number, bytes, *truncated, sink)?;
     }
     drop(sample);
     if failure.is_none() {
         loop {
             match reader.next_line() {
-                Ok(Some(l)) => sc.line(l.number, l.bytes, l.truncated, sink)?,
+                Ok(Some(l)) => feed(&mut sc, &mut joiner, &mut joined, l.number, l.bytes, l.truncated, sink)?,
                 Ok(None) => break,
                 Err(e) => {
                     failure = Some(e);
                     break;
                 }
             }
+        }
+    }
+    if let Some(j) = joiner.as_mut() {
+        j.finish(&mut joined);
+        for (n, l) in joined.drain(..) {
+            sc.line(n, &l, false, sink)?;
         }
     }
     // What was read before a failure is still evidence.
@@ -165,7 +178,8 @@ pub fn scan<R: Read>(
             message: format!("{} line(s) before the first timestamp could not be dated", sc.unattached),
         });
     }
-    let mut note = format!("{}, timestamps: {}", human_bytes(lines), locate.describe());
+    let layout = runtime.map_or_else(|| locate.describe(), |r| r.describe().to_string());
+    let mut note = format!("{}, timestamps: {layout}", human_bytes(lines));
     let bases = [TimeBasis::Explicit, TimeBasis::Epoch, TimeBasis::AssumedZone, TimeBasis::InferredYear];
     for (b, n) in bases.iter().zip(sc.bases) {
         if n > 0 {
@@ -177,6 +191,29 @@ pub fn scan<R: Read>(
     }
     sink.note(note);
     Ok(())
+}
+
+/// One physical line to the scanner, through the runtime joiner when the
+/// file is a container runtime's.
+fn feed(
+    sc: &mut Scanner<'_>,
+    joiner: &mut Option<Joiner>,
+    joined: &mut Vec<(u64, Vec<u8>)>,
+    number: u64,
+    bytes: &[u8],
+    truncated: bool,
+    sink: &mut dyn EventSink,
+) -> Result<(), Stopped> {
+    match joiner {
+        None => sc.line(number, bytes, truncated, sink),
+        Some(j) => {
+            j.push(number, bytes, joined);
+            for (n, l) in joined.drain(..) {
+                sc.line(n, &l, truncated, sink)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The time of the first dated line among a file's first lines, with the
