@@ -146,7 +146,7 @@ impl SourceSpec {
                 Source::Blocking(Box::new(reconstruct_postgres::ServerLog { file, display, zone, keep_literals }))
             }
             SourceSpec::DockerLive { host, project } => {
-                Source::Network(Box::new(reconstruct_docker::DockerLive { host, project, timeout }))
+                Source::Network(Box::new(reconstruct_docker::DockerLive { host, project, timeout, from_disk: true }))
             }
             SourceSpec::ComposeLogsFile { file, display } => {
                 Source::Blocking(Box::new(reconstruct_docker::ComposeLogsFile { file, display }))
@@ -237,6 +237,7 @@ impl SourceSpec {
                     project.as_deref(),
                     &c.window,
                     c.timeout,
+                    true,
                     &mut lines,
                 ));
                 let written = lines.finish().and_then(|w| w.into_inner().map_err(|e| e.into_error()));

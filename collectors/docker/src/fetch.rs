@@ -40,6 +40,8 @@ pub struct Snapshot {
     pub containers: Vec<Value>,
     /// Engine events, in `docker events --format '{{json .}}'` shape.
     pub events: Vec<Value>,
+    /// Containers whose logs were read from their json-file log on disk.
+    pub from_files: usize,
 }
 
 /// The engine as messages name it: the given host, else `DOCKER_HOST`, else the local socket.
@@ -77,6 +79,7 @@ pub async fn snapshot(
     project: Option<&str>,
     window: &TimeWindow,
     timeout: Duration,
+    from_disk: bool,
     handler: &mut dyn LogHandler,
 ) -> Result<Snapshot, FetchError> {
     let (docker, shown) = connect(host)?;
@@ -121,7 +124,17 @@ pub async fn snapshot(
     }
     let containers: Vec<Value> = inspected.iter().map(|(_, _, v)| v.clone()).collect();
     handler.containers(&containers);
-    for (index, (id, tty, _)) in inspected.iter().enumerate() {
+    let local = from_disk && shown.starts_with("unix://");
+    let mut from_files = 0;
+    for (index, (id, tty, inspect)) in inspected.iter().enumerate() {
+        // A local json-file log is read from disk, from the window on, not
+        // through the engine, which reads the whole file to answer.
+        if let Some(path) = crate::jsonfile::local_log(inspect, local) {
+            if crate::jsonfile::read(&path, window, *tty, index, handler).is_ok() {
+                from_files += 1;
+                continue;
+            }
+        }
         let opts = LogsOptions { stdout: true, stderr: true, timestamps: true, since, until, ..Default::default() };
         let mut stream = docker.logs(id, Some(opts));
         let mut partial: HashMap<&'static str, Vec<u8>> = HashMap::new();
@@ -175,5 +188,5 @@ pub async fn snapshot(
             Err(_) => return Err(FetchError::Timeout { host: shown, secs: timeout.as_secs() }),
         }
     }
-    Ok(Snapshot { containers, events })
+    Ok(Snapshot { containers, events, from_files })
 }

@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod fetch;
+pub mod jsonfile;
 pub mod parse;
 
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ pub struct DockerLive {
     /// `com.docker.compose.project` to select; `None`: every container.
     pub project: Option<String>,
     pub timeout: std::time::Duration,
+    /// Read a local engine's json-file logs from disk rather than through its API.
+    pub from_disk: bool,
 }
 
 impl NetworkCollector for DockerLive {
@@ -53,9 +56,15 @@ impl NetworkCollector for DockerLive {
                 events: Vec::new(),
                 from_inspect: Vec::new(),
             };
-            let snap =
-                fetch::snapshot(self.host.as_deref(), self.project.as_deref(), &ctx.window, self.timeout, &mut lines)
-                    .await?;
+            let snap = fetch::snapshot(
+                self.host.as_deref(),
+                self.project.as_deref(),
+                &ctx.window,
+                self.timeout,
+                self.from_disk,
+                &mut lines,
+            )
+            .await?;
             let LiveLines { sink, containers, skews, events, from_inspect, .. } = lines;
             for (c, skew) in containers.iter().zip(skews) {
                 warn_skew(c, skew, sink);
@@ -64,6 +73,9 @@ impl NetworkCollector for DockerLive {
                 "{} containers; the engine's events API holds only its last 256 events, older lifecycle comes from inspection",
                 snap.containers.len()
             ));
+            if snap.from_files > 0 {
+                sink.note(format!("logs of {} containers read from their json-file logs on disk", snap.from_files));
+            }
             let from_events = snap.events.iter().filter_map(parse::event_fact).collect();
             finish(events, from_events, from_inspect, &containers, ctx, sink)
         })

@@ -64,14 +64,20 @@ impl Project {
     }
 
     fn collect(&self, window: TimeWindow) -> (Vec<Event>, Vec<Diagnostic>) {
+        let sink = self.collect_through(true, window);
+        (sink.events, sink.diagnostics)
+    }
+
+    fn collect_through(&self, from_disk: bool, window: TimeWindow) -> VecSink {
         let c = Box::new(DockerLive {
             host: Some(env("RECONSTRUCT_TEST_DOCKER_HOST")),
             project: Some(self.name.clone()),
             timeout: Duration::from_secs(20),
+            from_disk,
         });
         let mut sink = VecSink::default();
         reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
-        (sink.events, sink.diagnostics)
+        sink
     }
 }
 
@@ -147,6 +153,16 @@ fn log_lines_match_docker_logs_in_every_window() {
         let got: Vec<_> = ours(&events).into_iter().filter(|(t, _)| *t <= until).collect();
         assert_eq!(got, expected, "window line {a} .. line {b}");
         assert_eq!(got.len(), b - a + 1);
+    }
+    // The local engine's json-file log was read from disk; through the logs
+    // API the same lines come, in every window.
+    let sink = p.collect_through(true, wide());
+    assert!(sink.notes.iter().any(|n| n.contains("read from their json-file logs on disk")), "{:?}", sink.notes);
+    for (a, b) in bounds {
+        let w = TimeWindow::new(all[a].0, all[b].0.saturating_add_nanos(1)).unwrap();
+        let api = p.collect_through(false, w);
+        assert!(!api.notes.iter().any(|n| n.contains("on disk")));
+        assert_eq!(ours(&api.events), ours(&p.collect_through(true, w).events), "window line {a} .. line {b}");
     }
     let e = events.iter().find(|e| e.summary == "ERROR err line 7").unwrap();
     assert_eq!(&*e.component, "web");
@@ -239,6 +255,7 @@ fn an_engine_that_cannot_be_reached_is_a_clear_error() {
         host: Some("unix:///nonexistent/docker.sock".into()),
         project: None,
         timeout: Duration::from_secs(5),
+        from_disk: true,
     });
     let mut sink = VecSink::default();
     let err = reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink)

@@ -84,6 +84,16 @@ pub fn detect<'a>(sample: impl Iterator<Item = &'a [u8]>) -> Option<Runtime> {
     }
 }
 
+/// One record of a runtime log, its pieces joined: the line it began on,
+/// its stream, the runtime's time (as written) and the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub line: u64,
+    pub stderr: bool,
+    pub time: Vec<u8>,
+    pub text: Vec<u8>,
+}
+
 /// A record still missing its end, per stream.
 struct Partial {
     line: u64,
@@ -112,6 +122,16 @@ impl Joiner {
     /// One physical line in; the plain lines it completes, with the line
     /// number where each began, out.
     pub fn push(&mut self, number: u64, raw: &[u8], out: &mut Vec<(u64, Vec<u8>)>) {
+        let mut recs = Vec::new();
+        match self.push_record(number, raw, &mut recs) {
+            Some(unreadable) => out.push((number, unreadable.to_vec())),
+            None => out.extend(recs.into_iter().map(plain)),
+        }
+    }
+
+    /// One physical line in; the records it completes out. A line that is
+    /// not the runtime's is handed back as it is.
+    pub fn push_record<'a>(&mut self, number: u64, raw: &'a [u8], out: &mut Vec<Record>) -> Option<&'a [u8]> {
         let (time, stream, full, text): (Vec<u8>, usize, bool, Vec<u8>) = match self.kind {
             Runtime::DockerJson => match docker(raw) {
                 Some(d) => {
@@ -121,20 +141,14 @@ impl Joiner {
                     let stream = usize::from(d.stream.as_deref() == Some("stderr"));
                     (d.time.into_bytes(), stream, full, text.as_bytes().to_vec())
                 }
-                None => {
-                    out.push((number, raw.to_vec()));
-                    return;
-                }
+                None => return Some(raw),
             },
             Runtime::Cri => match cri(raw) {
                 Some(c) => (c.time.to_vec(), usize::from(c.stream == b"stderr"), c.full, c.text.to_vec()),
-                None => {
-                    out.push((number, raw.to_vec()));
-                    return;
-                }
+                None => return Some(raw),
             },
         };
-        let Some(slot) = self.partial.get_mut(stream) else { return };
+        let slot = self.partial.get_mut(stream)?;
         let rec = match slot.take() {
             Some(mut p) => {
                 p.text.extend_from_slice(&text);
@@ -143,21 +157,31 @@ impl Joiner {
             None => Partial { line: number, time, text },
         };
         if full {
-            out.push(plain(rec));
+            out.push(Record { line: rec.line, stderr: stream == 1, time: rec.time, text: rec.text });
         } else {
             *slot = Some(rec);
         }
+        None
     }
 
     /// Records the file ended in the middle of.
+    pub fn finish_records(&mut self, out: &mut Vec<Record>) {
+        let mut left: Vec<(usize, Partial)> =
+            self.partial.iter_mut().enumerate().filter_map(|(i, p)| Some((i, p.take()?))).collect();
+        left.sort_by_key(|(_, p)| p.line);
+        out.extend(left.into_iter().map(|(i, p)| Record { line: p.line, stderr: i == 1, time: p.time, text: p.text }));
+    }
+
+    /// Plain lines the file ended in the middle of.
     pub fn finish(&mut self, out: &mut Vec<(u64, Vec<u8>)>) {
-        let mut left: Vec<Partial> = self.partial.iter_mut().filter_map(Option::take).collect();
-        left.sort_by_key(|p| p.line);
-        out.extend(left.into_iter().map(plain));
+        let mut recs = Vec::new();
+        self.finish_records(&mut recs);
+        out.extend(recs.into_iter().map(plain));
     }
 }
 
-fn plain(p: Partial) -> (u64, Vec<u8>) {
+/// A record as a plain `TIME text` line (or the bare text of a continuation).
+fn plain(p: Record) -> (u64, Vec<u8>) {
     if looks_continued(&p.text) {
         return (p.line, p.text);
     }
