@@ -1,19 +1,126 @@
 //! From thousands of events to the dozens of rows a post-mortem table
-//! needs: repeated messages fold into their first occurrence (with count
-//! and last time), rows are ranked by what matters in an outage, a row
-//! budget is kept, and everything left out is counted, never dropped silently.
+//! needs, chosen as a reviewer would choose them:
+//!
+//! - repeats fold into their first occurrence (with count and last time),
+//!   but a change of state that recurs minutes later (a second OOM kill, a
+//!   second deploy, an alert firing again) is news and gets its own row;
+//! - a burst of one container's lifecycle within seconds (killed, exited,
+//!   started, restarted) is one row that keeps every evidence reference;
+//! - the same fact seen by two sources within seconds (the database's
+//!   `deadlock detected` and the application's) is one row with both
+//!   references, and only when both name the same specifics;
+//! - under the row budget, rows are ranked by what tells the incident: its
+//!   onset, detection, fix and recovery first, then escalations, the first
+//!   error of each component, alert changes, and routine changes last;
+//! - the rows that open and close the incident are marked, and each row
+//!   says why it was kept. Everything left out is counted, never dropped
+//!   silently.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use reconstruct_core::{Event, EventKind, Severity, SourceKind, Timestamp};
+use reconstruct_core::classify::is_state_change;
+use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, Severity, SourceKind, Timestamp};
+use serde::Serialize;
 
-/// One row of the table: the first event of its kind, and how often it recurred.
+/// One row of the table: the first event of its kind, how often it
+/// recurred, and the other events it stands for.
 #[derive(Clone, Debug)]
 pub struct Row {
     pub event: Event,
     pub count: u64,
     pub last: Timestamp,
+    /// Other events shown by this row, each with its own evidence: the rest
+    /// of a lifecycle burst, or another source's account of the same fact.
+    pub also: Vec<Event>,
+    /// Why the row was kept.
+    pub reason: Option<Reason>,
+    /// Whether the row opens or closes the incident.
+    pub marker: Option<Marker>,
+}
+
+impl Row {
+    pub fn new(event: Event) -> Self {
+        Row { last: event.time, event, count: 1, also: Vec::new(), reason: None, marker: None }
+    }
+}
+
+/// The row that opens the incident, and the one that closes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Marker {
+    /// The first error: where the incident starts.
+    Onset,
+    /// The first sign of health after the last error.
+    Recovery,
+}
+
+/// Why a row is in the table, from most to least news.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A row a person added.
+    Annotation,
+    /// The first error of the incident.
+    Onset,
+    /// Health came back after the last error.
+    Recovery,
+    /// The first alert of the highest severity that fired during the incident.
+    Detection,
+    /// The alert that detected the incident resolved.
+    DetectionResolved,
+    /// A change that landed during the incident.
+    Fix,
+    /// The same fact seen by several sources.
+    Corroborated,
+    /// An error that is also a change of state (a circuit opening).
+    Escalation,
+    /// A container died, was killed or restarted during the incident.
+    Lifecycle,
+    /// A change that landed in the hours before the incident.
+    ChangeBeforeOnset,
+    /// The first error of a component that had none before.
+    FirstErrorOfComponent,
+    /// Another alert fired.
+    AlertFired,
+    /// Another alert resolved, or a container turned healthy.
+    Resolved,
+    /// A change of state during the incident (a migration, a startup).
+    StateChange,
+    /// The first occurrence of another error message.
+    NewError,
+    /// A database condition (waits, long transactions, saturation).
+    Database,
+    /// Another change of state, a container event, a silence.
+    Change,
+    /// An alert went pending.
+    AlertPending,
+    /// A warning.
+    Warning,
+    /// A routine change (`chore:`, `docs:` commits), or a health check that says nothing new.
+    Routine,
+}
+
+impl Reason {
+    /// Higher is more news; the budget keeps the highest.
+    fn score(self) -> u8 {
+        match self {
+            Reason::Annotation => 100,
+            Reason::Onset | Reason::Recovery => 95,
+            Reason::Detection | Reason::DetectionResolved | Reason::Fix => 90,
+            Reason::Corroborated | Reason::ChangeBeforeOnset => 85,
+            // What the engine saw happen outranks what a log line says.
+            Reason::Lifecycle => 80,
+            Reason::Escalation => 75,
+            Reason::FirstErrorOfComponent | Reason::AlertFired => 70,
+            Reason::Resolved | Reason::StateChange => 60,
+            Reason::NewError => 50,
+            Reason::Database => 45,
+            Reason::Change | Reason::AlertPending => 40,
+            Reason::Warning => 35,
+            Reason::Routine => 20,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,7 +129,8 @@ pub struct Totals {
     pub events: u64,
     /// Candidate rows after folding, before the budget.
     pub candidates: u64,
-    /// Events folded into a row that shows an earlier occurrence.
+    /// Events folded into a row that shows an earlier occurrence, or merged
+    /// into a row that shows them with their evidence.
     pub folded: u64,
     /// Rows cut by the budget, and the events they held.
     pub over_budget_rows: u64,
@@ -50,17 +158,26 @@ struct Key {
     component: Arc<str>,
     kind: EventKind,
     severity: Option<Severity>,
+    alert: Option<AlertState>,
     template: String,
 }
 
-/// A state change (a start, a restart) is news each time it recurs after a
-/// quiet spell, so it folds only into a burst of itself; errors and
-/// warnings fold into their first occurrence however far apart.
-const STATE_BURST_NANOS: i64 = 5 * 60 * 1_000_000_000;
+const SECOND: i64 = 1_000_000_000;
+/// A change of state folds only into a burst of itself; one that recurs
+/// later than this is news.
+const STATE_BURST_NANOS: i64 = 60 * SECOND;
+/// One container's lifecycle events this close together are one row.
+const LIFECYCLE_BURST_NANOS: i64 = 10 * SECOND;
+/// Two sources' accounts of one fact are at most this far apart.
+const CORROBORATION_NANOS: i64 = 2 * SECOND;
+/// Changes this long before the first error may have caused it.
+const BEFORE_ONSET_NANOS: i64 = 2 * 3600 * SECOND;
 
 fn continues(row: &Row, e: &Event) -> bool {
     match e.kind {
-        EventKind::StateChange => e.time.unix_nanos().saturating_sub(row.last.unix_nanos()) <= STATE_BURST_NANOS,
+        EventKind::StateChange | EventKind::Lifecycle | EventKind::Alert => {
+            e.time.unix_nanos().saturating_sub(row.last.unix_nanos()) <= STATE_BURST_NANOS
+        }
         _ => true,
     }
 }
@@ -76,23 +193,10 @@ pub fn is_notable(e: &Event) -> bool {
     }
 }
 
-/// Lower ranks first under the budget: what went wrong with the system
-/// (alerts firing, containers dying) first, then what changed it and what
-/// ended the trouble (commits, resolutions, restarts), then errors, then
-/// state changes and warnings.
-fn rank(e: &Event) -> u8 {
-    let sev = e.severity.unwrap_or(Severity::Info);
-    match e.kind {
-        EventKind::Annotation => 0,
-        EventKind::Alert | EventKind::Lifecycle if sev >= Severity::Warning => 1,
-        EventKind::Alert | EventKind::Lifecycle if sev >= Severity::Notice => 2,
-        EventKind::Change => 2,
-        _ if sev >= Severity::Critical => 2,
-        _ if sev >= Severity::Error => 3,
-        EventKind::StateChange => 4,
-        EventKind::Database if sev >= Severity::Warning => 4,
-        _ if sev >= Severity::Warning => 5,
-        _ => 6,
+fn container_of(e: &Event) -> Option<&str> {
+    match e.fact.as_deref() {
+        Some(Fact::Container { container, .. }) => Some(container),
+        _ => None,
     }
 }
 
@@ -100,12 +204,20 @@ pub struct Summariser {
     max_rows: usize,
     order: Vec<Row>,
     index: HashMap<Key, usize>,
+    /// The open lifecycle burst of each container: its row.
+    bursts: HashMap<String, usize>,
     totals: Totals,
 }
 
 impl Summariser {
     pub fn new(max_rows: usize) -> Self {
-        Summariser { max_rows, order: Vec::new(), index: HashMap::new(), totals: Totals::default() }
+        Summariser {
+            max_rows,
+            order: Vec::new(),
+            index: HashMap::new(),
+            bursts: HashMap::new(),
+            totals: Totals::default(),
+        }
     }
 
     /// Counts events that collectors did not build (see `Detail::Notable`).
@@ -122,7 +234,21 @@ impl Summariser {
         }
         // Commits and human rows are each their own fact, never folded.
         if matches!(e.kind, EventKind::Change | EventKind::Annotation) {
-            self.order.push(Row { last: e.time, event: e, count: 1 });
+            self.order.push(Row::new(e));
+            return;
+        }
+        // A burst of one container's lifecycle is one row.
+        if let Some(c) = container_of(&e).map(str::to_string) {
+            if let Some(row) = self.bursts.get(&c).and_then(|&i| self.order.get_mut(i)) {
+                if e.time.unix_nanos().saturating_sub(row.last.unix_nanos()) <= LIFECYCLE_BURST_NANOS {
+                    row.last = row.last.max(e.time);
+                    row.also.push(e);
+                    self.totals.folded = self.totals.folded.saturating_add(1);
+                    return;
+                }
+            }
+            self.bursts.insert(c, self.order.len());
+            self.order.push(Row::new(e));
             return;
         }
         let key = Key {
@@ -130,6 +256,7 @@ impl Summariser {
             component: e.component.clone(),
             kind: e.kind,
             severity: e.severity,
+            alert: e.alert_state(),
             template: template(&e.summary),
         };
         if let Some(&i) = self.index.get(&key) {
@@ -151,27 +278,353 @@ impl Summariser {
             return;
         }
         self.index.insert(key, self.order.len());
-        self.order.push(Row { last: e.time, event: e, count: 1 });
+        self.order.push(Row::new(e));
     }
 
     pub fn finish(self) -> Summary {
         let Summariser { max_rows, order, mut totals, .. } = self;
-        totals.candidates = order.len() as u64;
-        let mut ranked: Vec<(u8, usize)> = order.iter().enumerate().map(|(i, r)| (rank(&r.event), i)).collect();
-        ranked.sort();
-        let keep: std::collections::HashSet<usize> = ranked.iter().take(max_rows).map(|(_, i)| *i).collect();
-        let mut rows = Vec::with_capacity(keep.len());
-        for (i, r) in order.into_iter().enumerate() {
+        let mut rows: Vec<Row> = order.into_iter().map(describe_burst).collect();
+        rows = corroborate(rows, &mut totals);
+        totals.candidates = rows.len() as u64;
+        let span = Span::of(&rows);
+        let mut seen_error: HashSet<Arc<str>> = HashSet::new();
+        let mut ranked: Vec<(u8, Timestamp, usize)> = Vec::with_capacity(rows.len());
+        // `corroborate` hands rows back in time order, so "the first error of a
+        // component" is the first one met here.
+        for i in 0..rows.len() {
+            let Some(r) = rows.get_mut(i) else { continue };
+            let reason = reason(r, i, &span, &mut seen_error);
+            r.reason = Some(reason);
+            r.marker = if span.onset == Some(i) {
+                Some(Marker::Onset)
+            } else if span.recovery == Some(i) {
+                Some(Marker::Recovery)
+            } else {
+                None
+            };
+            ranked.push((reason.score(), r.event.time, i));
+        }
+        // Most news first; ties by time, then by the order rows were made.
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let keep: HashSet<usize> = ranked.iter().take(max_rows).map(|(_, _, i)| *i).collect();
+        let mut kept = Vec::with_capacity(keep.len());
+        for (i, r) in rows.into_iter().enumerate() {
             if keep.contains(&i) {
-                rows.push(r);
+                kept.push(r);
             } else {
                 totals.over_budget_rows = totals.over_budget_rows.saturating_add(1);
-                totals.over_budget_events = totals.over_budget_events.saturating_add(r.count);
+                let held = r.count.saturating_add(r.also.len() as u64);
+                totals.over_budget_events = totals.over_budget_events.saturating_add(held);
             }
         }
-        rows.sort_by(|a, b| a.event.order(&b.event));
-        Summary { rows, totals }
+        kept.sort_by(|a, b| a.event.order(&b.event));
+        Summary { rows: kept, totals }
     }
+}
+
+/// Where the incident starts and ends, and what detected it.
+struct Span {
+    onset: Option<usize>,
+    recovery: Option<usize>,
+    detection: Option<usize>,
+    /// The detecting alert's name and labels, to know its resolution.
+    detected: Option<(String, std::collections::BTreeMap<String, String>)>,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+}
+
+fn is_error(r: &Row) -> bool {
+    let sev = r.event.severity.unwrap_or(Severity::Info);
+    match r.event.kind {
+        EventKind::Alert => r.event.alert_state() == Some(AlertState::Firing),
+        EventKind::Change | EventKind::Annotation => false,
+        _ => sev >= Severity::Error,
+    }
+}
+
+fn is_health_green(r: &Row) -> bool {
+    std::iter::once(&r.event).chain(&r.also).any(|e| e.container_action() == Some(&ContainerAction::Healthy))
+}
+
+fn alert_severity(e: &Event) -> Severity {
+    e.severity.unwrap_or(Severity::Error)
+}
+
+fn alert_identity(e: &Event) -> Option<(&str, &std::collections::BTreeMap<String, String>)> {
+    match e.fact.as_deref() {
+        Some(Fact::Alert { name, labels, .. }) => Some((name, labels)),
+        _ => None,
+    }
+}
+
+impl Span {
+    fn of(rows: &[Row]) -> Span {
+        let first = |pred: &dyn Fn(&Row) -> bool| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| pred(r))
+                .min_by(|(a, x), (b, y)| x.event.order(&y.event).then(a.cmp(b)))
+        };
+        let onset = first(&|r: &Row| is_error(r) && r.event.kind != EventKind::Alert).or_else(|| first(&is_error));
+        let start = onset.map(|(_, r)| r.event.time);
+        // The last sign of trouble: the end of the last error's repeats.
+        let last_error = rows.iter().filter(|r| is_error(r) && r.event.kind != EventKind::Alert).map(|r| r.last).max();
+        // Detection: the earliest alert of the highest severity that fired during the incident.
+        let detection = start.and_then(|s| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| r.event.alert_state() == Some(AlertState::Firing) && r.last >= s)
+                .min_by(|(a, x), (b, y)| {
+                    alert_severity(&y.event).cmp(&alert_severity(&x.event)).then(x.event.order(&y.event)).then(a.cmp(b))
+                })
+                .map(|(i, _)| i)
+        });
+        // Recovery: health green after the last error, else the detecting
+        // alert's resolution, else any alert resolved after the last error.
+        let after = last_error.or(start);
+        let recovery = after.and_then(|end| {
+            let after_end = |r: &Row| r.event.time >= end;
+            first(&|r: &Row| after_end(r) && is_health_green(r))
+                .or_else(|| {
+                    let d = detection.and_then(|i| rows.get(i)).and_then(|r| alert_identity(&r.event));
+                    first(&|r: &Row| {
+                        after_end(r)
+                            && r.event.alert_state() == Some(AlertState::Resolved)
+                            && d.is_some()
+                            && alert_identity(&r.event) == d
+                    })
+                })
+                .or_else(|| first(&|r: &Row| after_end(r) && r.event.alert_state() == Some(AlertState::Resolved)))
+        });
+        let detected = detection
+            .and_then(|i| rows.get(i))
+            .and_then(|r| alert_identity(&r.event))
+            .map(|(n, l)| (n.to_string(), l.clone()));
+        Span {
+            onset: onset.map(|(i, _)| i),
+            recovery: recovery.map(|(i, _)| i),
+            detection,
+            detected,
+            start,
+            end: recovery.map(|(_, r)| r.event.time).or(last_error),
+        }
+    }
+
+    fn during(&self, t: Timestamp) -> bool {
+        match (self.start, self.end) {
+            (Some(s), Some(e)) => s <= t && t <= e,
+            (Some(s), None) => s <= t,
+            _ => false,
+        }
+    }
+
+    fn shortly_before(&self, t: Timestamp) -> bool {
+        self.start.is_some_and(|s| t < s && s.unix_nanos().saturating_sub(t.unix_nanos()) <= BEFORE_ONSET_NANOS)
+    }
+}
+
+/// Whether a lifecycle row tells of a container stopping or coming back.
+fn stops(r: &Row) -> bool {
+    std::iter::once(&r.event).chain(&r.also).any(|e| {
+        matches!(
+            e.container_action(),
+            Some(ContainerAction::Kill | ContainerAction::Die | ContainerAction::Oom | ContainerAction::Restart)
+        )
+    })
+}
+
+/// A commit that only tidies (`chore:`, `docs:`, `style:`, `test:`, `ci:`).
+fn is_routine_change(e: &Event) -> bool {
+    match e.fact.as_deref() {
+        Some(Fact::Commit { subject, .. }) => {
+            let s = subject.trim_start().to_ascii_lowercase();
+            ["chore", "docs", "style", "test", "ci", "build"]
+                .iter()
+                .any(|p| s.strip_prefix(p).is_some_and(|rest| rest.starts_with(':') || rest.starts_with('(')))
+        }
+        _ => false,
+    }
+}
+
+fn reason(r: &Row, i: usize, span: &Span, seen_error: &mut HashSet<Arc<str>>) -> Reason {
+    let e = &r.event;
+    let sev = e.severity.unwrap_or(Severity::Info);
+    let error = is_error(r);
+    let first_of_component = error && e.kind != EventKind::Alert && seen_error.insert(e.component.clone());
+    if e.kind == EventKind::Annotation {
+        return Reason::Annotation;
+    }
+    if span.onset == Some(i) {
+        return Reason::Onset;
+    }
+    if span.recovery == Some(i) {
+        return Reason::Recovery;
+    }
+    if span.detection == Some(i) {
+        return Reason::Detection;
+    }
+    match e.kind {
+        EventKind::Change if is_routine_change(e) => Reason::Routine,
+        EventKind::Change if span.during(e.time) => Reason::Fix,
+        EventKind::Change if span.shortly_before(e.time) => Reason::ChangeBeforeOnset,
+        EventKind::Change => Reason::Change,
+        EventKind::Alert => match e.alert_state() {
+            Some(AlertState::Firing) => Reason::AlertFired,
+            Some(AlertState::Resolved) => {
+                let same = span.detected.as_ref().is_some_and(|(n, l)| alert_identity(e) == Some((n.as_str(), l)));
+                if same {
+                    Reason::DetectionResolved
+                } else {
+                    Reason::Resolved
+                }
+            }
+            Some(AlertState::Pending) => Reason::AlertPending,
+            _ => Reason::Change,
+        },
+        _ if !r.also.is_empty() && r.event.kind != EventKind::Lifecycle => Reason::Corroborated,
+        // A container stopped, died, was OOM-killed or restarted: during the
+        // incident it is part of the story; shortly before, it may be its cause (a deploy).
+        EventKind::Lifecycle if stops(r) && span.during(e.time) => Reason::Lifecycle,
+        EventKind::Lifecycle if stops(r) && span.shortly_before(e.time) => Reason::ChangeBeforeOnset,
+        EventKind::Lifecycle if is_health_green(r) => Reason::Routine,
+        EventKind::Lifecycle if first_of_component => Reason::FirstErrorOfComponent,
+        EventKind::Lifecycle if error => Reason::NewError,
+        EventKind::Lifecycle => Reason::Change,
+        _ if error && is_state_change(e.summary.as_bytes()) => Reason::Escalation,
+        _ if first_of_component => Reason::FirstErrorOfComponent,
+        _ if error => Reason::NewError,
+        EventKind::StateChange if span.during(e.time) => Reason::StateChange,
+        EventKind::Database if sev >= Severity::Warning => Reason::Database,
+        EventKind::StateChange => Reason::Change,
+        _ if sev >= Severity::Warning => Reason::Warning,
+        _ => Reason::Routine,
+    }
+}
+
+/// A lifecycle burst's text, from its facts: `container backend restarted:
+/// killed by signal 15, exited 0, up again 14:43:02`.
+fn describe_burst(mut r: Row) -> Row {
+    if r.also.is_empty() || container_of(&r.event).is_none() {
+        return r;
+    }
+    let name = container_of(&r.event).unwrap_or_default().to_string();
+    let mut parts = Vec::new();
+    let mut stopped = false;
+    let mut restarted = false;
+    let mut worst = r.event.severity;
+    // In the order things happen to a container at one instant: the kill, then the exit, then the start.
+    let step = |e: &Event| match e.container_action() {
+        Some(ContainerAction::Kill | ContainerAction::Oom) => 0,
+        Some(ContainerAction::Die) => 1,
+        Some(ContainerAction::Start) => 2,
+        Some(ContainerAction::Restart) => 3,
+        _ => 4,
+    };
+    let mut all: Vec<&Event> = std::iter::once(&r.event).chain(&r.also).collect();
+    all.sort_by_key(|e| (e.time, step(e)));
+    for e in all {
+        worst = worst.max(e.severity);
+        let Some(Fact::Container { action, exit_code, signal, .. }) = e.fact.as_deref() else { continue };
+        match action {
+            ContainerAction::Kill => {
+                stopped = true;
+                parts.push(match signal {
+                    Some(s) => format!("killed by signal {s}"),
+                    None => "killed".to_string(),
+                });
+            }
+            ContainerAction::Die => {
+                stopped = true;
+                parts.push(match exit_code {
+                    Some(0) => "exited 0".to_string(),
+                    Some(c) => format!("died (exit code {c})"),
+                    None => "died".to_string(),
+                });
+            }
+            ContainerAction::Oom => {
+                stopped = true;
+                parts.push("OOM-killed".to_string());
+            }
+            ContainerAction::Start => {
+                restarted |= stopped;
+                parts.push(format!("up again {}", e.time.hms()));
+            }
+            ContainerAction::Restart => restarted = true,
+            ContainerAction::Healthy => parts.push("healthy".to_string()),
+            ContainerAction::Unhealthy => parts.push("unhealthy".to_string()),
+            ContainerAction::Other(a) => parts.push(a.clone()),
+        }
+    }
+    let head = if restarted {
+        "restarted"
+    } else if stopped {
+        "stopped"
+    } else {
+        "changed"
+    };
+    r.event.summary = format!("container {name} {head}: {}", parts.join(", "));
+    r.event.severity = worst;
+    r
+}
+
+/// The specifics two sources' accounts must share to be one fact: numbers
+/// of three digits or more (pids, transaction ids, request ids, ports).
+fn specifics(text: &str) -> HashSet<&str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| t.len() >= 3 && t.chars().all(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// Words of six letters or more, lowercased: what the accounts are about.
+fn topic(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| t.len() >= 6 && t.chars().all(char::is_alphabetic))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Merges rows that are one fact seen by two sources: errors from different
+/// sources within seconds that share at least two specifics and a topic
+/// word. Conservative by design: anything less stays two rows.
+fn corroborate(rows: Vec<Row>, totals: &mut Totals) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    let candidate = |r: &Row| {
+        r.event.severity.is_some_and(|s| s >= Severity::Error)
+            && matches!(r.event.kind, EventKind::Log | EventKind::Database | EventKind::StateChange)
+    };
+    let mut order: Vec<Row> = rows;
+    order.sort_by(|a, b| a.event.order(&b.event));
+    for r in order {
+        if candidate(&r) {
+            let text = format!("{}\n{}", r.event.summary, r.event.evidence.excerpt);
+            let nums = specifics(&text);
+            let words = topic(&text);
+            let same = out.iter_mut().rev().take_while(|o| {
+                r.event.time.unix_nanos().saturating_sub(o.event.time.unix_nanos()) <= CORROBORATION_NANOS
+            });
+            let mut merged = false;
+            for o in same {
+                if !candidate(o) || o.event.collector == r.event.collector && o.event.component == r.event.component {
+                    continue;
+                }
+                let other = format!("{}\n{}", o.event.summary, o.event.evidence.excerpt);
+                let shared_nums = specifics(&other).intersection(&nums).count();
+                let shared_words = topic(&other).intersection(&words).count();
+                if shared_nums >= 2 && shared_words >= 1 {
+                    o.also.push(r.event.clone());
+                    o.also.extend(r.also.iter().cloned());
+                    totals.folded = totals.folded.saturating_add(r.count);
+                    merged = true;
+                    break;
+                }
+            }
+            if merged {
+                continue;
+            }
+        }
+        out.push(r);
+    }
+    out
 }
 
 /// The shape of a message with its variable parts masked: numbers, ids,
@@ -266,6 +719,59 @@ mod tests {
         assert_eq!(out.totals.events, 4);
         assert_eq!(out.rows.iter().map(|r| r.count).sum::<u64>(), 4);
         assert_eq!(out.rows.first().map(|r| r.event.time), Some(Timestamp::MIN));
+    }
+
+    fn error_at(secs: i64, collector: SourceKind, component: &str, text: &str) -> Event {
+        let mut e = event(Timestamp::from_unix_seconds(secs, 0).unwrap(), EventKind::Log, text);
+        e.severity = Some(Severity::Error);
+        e.collector = collector;
+        e.component = Arc::from(component);
+        e
+    }
+
+    #[test]
+    fn corroboration_is_conservative() {
+        let mut s = Summariser::new(40);
+        let t = 1_766_759_465;
+        s.add(error_at(
+            t,
+            SourceKind::Postgres,
+            "db",
+            "ERROR: deadlock detected: process 4711 blocked by process 4712",
+        ));
+        s.add(error_at(
+            t + 1,
+            SourceKind::Logfile,
+            "app",
+            "DeadlockDetected: deadlock detected, process 4711 and 4712",
+        ));
+        // The same words, other pids: another fact.
+        s.add(error_at(t + 1, SourceKind::Docker, "web", "deadlock detected between process 5001 and 5002"));
+        // The same pids, too late to be the same moment.
+        s.add(error_at(t + 30, SourceKind::Docker, "worker", "deadlock detected: process 4711 and 4712 again"));
+        let rows = s.finish().rows;
+        assert_eq!(rows.len(), 3, "{:#?}", rows.iter().map(|r| &r.event.summary).collect::<Vec<_>>());
+        assert_eq!(rows[0].also.len(), 1);
+        assert_eq!(&*rows[0].also[0].component, "app");
+    }
+
+    #[test]
+    fn recurrences_minutes_apart_are_their_own_rows() {
+        let alert = |secs: i64, state: AlertState| {
+            let mut e = event(Timestamp::from_unix_seconds(secs, 0).unwrap(), EventKind::Alert, "alert X firing");
+            e.fact = Some(Box::new(Fact::Alert { name: "X".into(), labels: Default::default(), state }));
+            e
+        };
+        let mut s = Summariser::new(40);
+        s.add(alert(1_000_000, AlertState::Firing));
+        s.add(alert(1_000_030, AlertState::Firing));
+        s.add(alert(1_000_900, AlertState::Firing));
+        let rows = s.finish().rows;
+        assert_eq!(
+            rows.iter().map(|r| r.count).collect::<Vec<_>>(),
+            vec![2, 1],
+            "a burst folds, a recurrence does not"
+        );
     }
 
     #[test]

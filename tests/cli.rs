@@ -52,7 +52,7 @@ fn seed_dry_run_prints_the_phase_2_table() {
     let fix = rows.iter().position(|r| r[1].contains("fix: add missing indexes")).expect("fix commit row");
     assert!(first_error < fix, "time order");
     assert_eq!(rows[first_error][0], "14:30:15");
-    assert!(rows[first_error][1].contains("(×209 until 14:42:58)"), "{:?}", rows[first_error]);
+    assert!(rows[first_error][1].contains("(×209 until 14:42:58) **(incident starts)**"), "{:?}", rows[first_error]);
     assert_eq!(rows[first_error][3], "`logs/backend.log:1234`");
     assert_eq!(rows[fix][0], "14:42:00");
     assert_eq!(rows[fix][3], "`commit abc123f`");
@@ -70,7 +70,9 @@ fn seed_dry_run_prints_the_phase_2_table() {
     let deadlock = rows.iter().find(|r| r[1].starts_with("ERROR: deadlock detected")).expect("deadlock row");
     assert_eq!(deadlock[0], "14:31:05");
     assert!(deadlock[1].contains("Process 4711") && deadlock[1].contains("process 4712"), "{deadlock:?}");
-    assert_eq!(deadlock[3], "`postgres/postgresql-15-main.log:90`");
+    // One fact, two sources: the database's log and the application's, both referenced.
+    assert_eq!(deadlock[3], "`postgres/postgresql-15-main.log:90`<br>`logs/backend.log:1291`");
+    assert!(!rows.iter().any(|r| r[1].contains("psycopg2.errors.DeadlockDetected")), "merged, not repeated");
     let pool = rows.iter().find(|r| r[1].contains("connection slots are reserved")).expect("pool exhausted row");
     assert_eq!(pool[0], "14:30:42");
     // The containers' side: the MCP tool timeout, the restart, health checks green again.
@@ -78,9 +80,15 @@ fn seed_dry_run_prints_the_phase_2_table() {
     assert_eq!((timeout[0].as_str(), timeout[2].as_str()), ("14:30:42", "mcp-server"));
     assert!(timeout[3]
         .starts_with("`docker-compose logs mcp-server --since 2025-12-26T14:30:42Z --until 2025-12-26T14:30:43Z"));
-    let restarted = rows.iter().find(|r| r[1].ends_with("backend_1 restarted")).expect("restart row");
-    assert_eq!(restarted[0], "14:43:02");
-    let healthy = rows.iter().filter(|r| r[1].ends_with("backend_1 health check healthy")).collect::<Vec<_>>();
+    // The restart is one row: killed, exited, started and restarted, with every reference.
+    let restarted = rows.iter().filter(|r| r[1].contains("backend_1 restarted")).collect::<Vec<_>>();
+    assert_eq!(restarted.len(), 1, "{restarted:?}");
+    assert_eq!(restarted[0][0], "14:43:00");
+    assert!(restarted[0][1].ends_with("restarted: killed by signal 15, exited 0, up again 14:43:02"), "{restarted:?}");
+    for action in ["(kill)", "(die)", "(start)", "(restart)"] {
+        assert!(restarted[0][3].contains(action), "{action} evidence kept: {}", restarted[0][3]);
+    }
+    let healthy = rows.iter().filter(|r| r[1].contains("backend_1 health check healthy")).collect::<Vec<_>>();
     assert_eq!(healthy.len(), 1, "one fact, though events and inspection both hold it");
     assert_eq!(healthy[0][0], "14:45:30");
     // Monitoring: the error-rate alert fired at 14:32:00 and resolved after the restore.
@@ -255,9 +263,9 @@ fn output_file_and_row_budget() {
     let md = std::fs::read_to_string(out).unwrap();
     assert_eq!(table_rows(&md).len(), 12);
     assert!(md.contains("over the --max-rows budget"), "{md}");
-    // Alerts, container lifecycle and commits outrank errors and state changes under a tight budget.
-    assert!(md.contains("`commit abc123f`") && md.contains("`commit def456a`"), "{md}");
-    assert!(md.contains("backend_1 restarted"), "{md}");
+    // The fix, the restart, detection and its resolution outrank a routine commit and a pending alert.
+    assert!(md.contains("`commit abc123f`") && !md.contains("`commit def456a`"), "{md}");
+    assert!(md.contains("backend_1 restarted: killed by signal 15, exited 0, up again 14:43:02"), "{md}");
     assert!(md.contains("alert HighErrorRate firing") && md.contains("alert HighErrorRate resolved"), "{md}");
     assert!(!md.contains("Application startup complete") && !md.contains("alert HighErrorRate pending"), "{md}");
 }
@@ -391,6 +399,6 @@ fn a_saved_journal_export_in_a_bundle_is_read_with_line_evidence() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The error entry starts on line 7 of the stream: the first entry is five fields and a blank line.
-    assert!(out.contains("| out of memory | node7/kernel | `journal/node7.export:7` |"), "{out}");
+    assert!(out.contains("| out of memory **(incident starts)** | node7/kernel | `journal/node7.export:7` |"), "{out}");
     assert!(out.contains("journal journal/node7.export"), "coverage names the source: {out}");
 }

@@ -36,7 +36,8 @@ fn report_fills_phase_1_timeline_and_coverage() {
     insta::assert_snapshot!("seed_report", doc);
     assert!(doc.starts_with("## Incident ID: INC-20251226-001\n"));
     assert!(doc.contains("**Date/Time**: 2025-12-26 14:30:15 UTC"));
-    assert!(doc.contains("**Duration**: 16 minutes (14:30:15 first error → 14:46:00 last alert resolved)"));
+    assert!(doc.contains("**Duration**: 15 minutes (14:30:15 first error → 14:45:30 health checks green)"));
+    assert!(doc.contains("**Reported By**: Automated monitoring (Prometheus alert HighErrorRate at 14:32:00)"));
     assert!(doc.contains("**Severity**: [CRITICAL|HIGH|MEDIUM|LOW]"));
     assert!(doc.contains("**Reported By**: Automated monitoring (Prometheus alert"));
     assert!(doc.contains("### Evidence coverage"));

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use reconstruct_core::{AlertState, ContainerAction, EventKind, Fact, Severity, SourceKind, Timestamp};
+use reconstruct_core::{AlertState, EventKind, Fact, Severity, SourceKind, Timestamp};
 
 use crate::cli::ReportArgs;
 use crate::exit::Exit;
@@ -14,7 +14,7 @@ use crate::pipeline::{self, Collected};
 use crate::render::markdown;
 use crate::render::Timeline;
 use crate::runner::Outcome;
-use crate::summarise::Row;
+use crate::summarise::{Marker, Reason, Row};
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     if let Some(s) = &args.severity {
@@ -42,10 +42,6 @@ fn is_trouble(r: &Row) -> bool {
     }
 }
 
-fn is_recovery(r: &Row) -> bool {
-    r.event.alert_state() == Some(AlertState::Resolved) || r.event.container_action() == Some(&ContainerAction::Healthy)
-}
-
 fn minutes(a: Timestamp, b: Timestamp) -> String {
     let secs = b.unix_seconds().saturating_sub(a.unix_seconds()).max(0);
     match secs {
@@ -57,34 +53,42 @@ fn minutes(a: Timestamp, b: Timestamp) -> String {
 
 pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::Result<()> {
     let rows = &c.rows;
-    let first_trouble = rows.iter().find(|r| is_trouble(r));
-    let first_significant = first_trouble.or_else(|| rows.first());
+    // The rows the summary marked as opening and closing the incident, so
+    // the header and the table tell the same story.
+    let onset = rows.iter().find(|r| r.marker == Some(Marker::Onset));
+    let recovery = rows.iter().find(|r| r.marker == Some(Marker::Recovery));
+    let first_significant = onset.or_else(|| rows.iter().find(|r| is_trouble(r))).or_else(|| rows.first());
     let id = match (&args.id, first_significant) {
         (Some(id), _) => id.clone(),
         (None, Some(r)) => format!("INC-{}-001", r.event.time.to_datetime().format("%Y%m%d")),
         (None, None) => "INC-[YYYYMMDD]-[NNN]".to_string(),
     };
-    let last_recovery = rows.iter().rev().find(|r| is_recovery(r));
     let when = first_significant.map_or("[UTC timestamp]".to_string(), |r| format!("{} UTC", r.event.time.date_hms()));
-    let duration = match (first_trouble, last_recovery) {
+    let duration = match (onset, recovery) {
         (Some(a), Some(b)) if b.event.time > a.event.time => format!(
             "{} ({} first {} → {} {})",
             minutes(a.event.time, b.event.time),
             a.event.time.hms(),
             if a.event.kind == EventKind::Alert { "alert" } else { "error" },
             b.event.time.hms(),
-            if b.event.alert_state().is_some() { "last alert resolved" } else { "health checks green" }
+            if b.event.alert_state().is_some() { "alert resolved" } else { "health checks green" }
         ),
         _ => "[time from detection to resolution]".to_string(),
     };
     let severity = args.severity.as_ref().map_or("[CRITICAL|HIGH|MEDIUM|LOW]".to_string(), |s| s.to_uppercase());
-    let mut affected: Vec<String> =
-        rows.iter().filter(|r| is_trouble(r)).map(|r| r.event.component.to_string()).collect();
+    // A row that stands for several sources' events names each of their components.
+    let mut affected: Vec<String> = rows
+        .iter()
+        .filter(|r| is_trouble(r))
+        .flat_map(|r| std::iter::once(&r.event).chain(&r.also).map(|e| e.component.to_string()))
+        .collect();
     affected.sort();
     affected.dedup();
     let affected = if affected.is_empty() { "[list components]".to_string() } else { affected.join(", ") };
-    let reported = rows
-        .iter()
+    // The alert that detected the incident, else the first that fired.
+    let detection = rows.iter().filter(|r| r.reason == Some(Reason::Detection));
+    let reported = detection
+        .chain(rows.iter())
         .find_map(|r| match r.event.fact.as_deref() {
             Some(Fact::Alert { name, state: AlertState::Firing, .. }) => {
                 Some(format!("Automated monitoring (Prometheus alert {name} at {})", r.event.time.hms()))

@@ -28,6 +28,30 @@ pub fn event_value(r: &Row) -> Value {
         if e.continuation_lines > 0 {
             m.insert("continuation_lines".into(), json!(e.continuation_lines));
         }
+        if let Some(reason) = r.reason {
+            m.insert("reason".into(), json!(reason));
+        }
+        if let Some(marker) = r.marker {
+            m.insert("marker".into(), json!(marker));
+        }
+        if !r.also.is_empty() {
+            // Each event the row stands for, with its own evidence.
+            let also: Vec<Value> = r
+                .also
+                .iter()
+                .map(|a| {
+                    json!({
+                        "time": a.time,
+                        "collector": a.collector,
+                        "component": &*a.component,
+                        "event": a.summary,
+                        "evidence": a.evidence.locator,
+                        "severity": a.severity,
+                    })
+                })
+                .collect();
+            m.insert("also".into(), json!(also));
+        }
         m.insert("excerpt".into(), json!(e.evidence.excerpt));
     }
     v

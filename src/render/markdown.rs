@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use reconstruct_core::Timestamp;
 
 use super::{fold_suffix, status_text, thousands, Timeline};
+use crate::summarise::Marker;
 
 /// Longest event text in a cell; the excerpt in the machine formats is whole.
 const CELL_MAX: usize = 200;
@@ -21,14 +22,23 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "| Time (UTC) | Event | Component | Evidence |")?;
     writeln!(out, "|------------|-------|-----------|----------|")?;
     for r in t.rows {
+        let marker = match r.marker {
+            Some(Marker::Onset) => " **(incident starts)**",
+            Some(Marker::Recovery) => " **(recovered)**",
+            None => "",
+        };
+        // Every evidence reference of the row: its own, then those of the
+        // events it stands for.
+        let evidence: Vec<String> =
+            std::iter::once(&r.event).chain(&r.also).map(|e| code(&e.evidence.locator.to_string())).collect();
         writeln!(
             out,
-            "| {} | {}{} | {} | {} |",
+            "| {} | {}{}{marker} | {} | {} |",
             when(r.event.time),
             cell(&r.event.summary, CELL_MAX),
             cell(&fold_suffix(r), 60),
             cell(&r.event.component, 80),
-            code(&r.event.evidence.locator.to_string()),
+            evidence.join("<br>"),
         )?;
     }
     if t.rows.is_empty() {

@@ -101,5 +101,5 @@ pub fn thousands(n: u64) -> String {
 
 /// An event for the streaming formats (`--all` with jsonl or csv).
 pub fn single(e: Event) -> Row {
-    Row { last: e.time, event: e, count: 1 }
+    Row::new(e)
 }

@@ -34,6 +34,9 @@ const STATE_WORDS: &[&str] = &[
     "health check failed",
     "unhealthy",
     "circuit breaker",
+    "circuit open",
+    "circuit opened",
+    "circuit closed",
     "reloading config",
     "configuration reloaded",
 ];

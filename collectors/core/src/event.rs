@@ -264,11 +264,15 @@ pub enum Fact {
         container: String,
         action: ContainerAction,
         exit_code: Option<i64>,
+        /// The signal of a kill.
+        signal: Option<String>,
     },
     Commit {
         hash: String,
         tags: Vec<String>,
         merge: bool,
+        /// The subject line, for telling fixes from routine changes.
+        subject: String,
     },
     Session {
         pid: i64,

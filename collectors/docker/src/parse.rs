@@ -301,6 +301,7 @@ impl Fact {
                 )
             }
         };
+        let signal = if self.what == ContainerAction::Kill { self.detail.clone() } else { None };
         Event {
             time: self.time,
             basis: TimeBasis::Explicit,
@@ -322,8 +323,9 @@ impl Fact {
             continuation_lines: 0,
             fact: Some(Box::new(EventFact::Container {
                 container: self.container,
-                action: self.what,
                 exit_code: self.exit_code,
+                signal,
+                action: self.what,
             })),
         }
     }

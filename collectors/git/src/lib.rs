@@ -68,7 +68,7 @@ impl CommitInfo {
             summary,
             evidence: Evidence { locator: Locator::Text(format!("commit {}", self.short)), excerpt },
             continuation_lines: 0,
-            fact: Some(Box::new(Fact::Commit { hash: self.id, tags, merge: self.parents > 1 })),
+            fact: Some(Box::new(Fact::Commit { hash: self.id, tags, merge: self.parents > 1, subject: self.subject })),
         }
     }
 }
