@@ -307,14 +307,43 @@ impl Summariser {
         // Most news first; ties by time, then by the order rows were made.
         ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         let keep: HashSet<usize> = ranked.iter().take(max_rows).map(|(_, _, i)| *i).collect();
+        // An alert's pending row cut by the budget joins its firing row, so
+        // its evidence is still shown.
+        let mut joins: HashMap<usize, usize> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if keep.contains(&i) || r.event.alert_state() != Some(AlertState::Pending) {
+                continue;
+            }
+            let firing = rows.iter().enumerate().find(|(j, f)| {
+                keep.contains(j)
+                    && f.event.alert_state() == Some(AlertState::Firing)
+                    && alert_identity(&f.event) == alert_identity(&r.event)
+                    && f.event.time >= r.event.time
+                    && f.event.time.unix_nanos().saturating_sub(r.last.unix_nanos()) <= STATE_BURST_NANOS
+            });
+            if let Some((j, _)) = firing {
+                joins.insert(i, j);
+            }
+        }
+        let mut joined: HashMap<usize, Vec<Event>> = HashMap::new();
+        let mut kept_at: HashMap<usize, usize> = HashMap::new();
         let mut kept = Vec::with_capacity(keep.len());
         for (i, r) in rows.into_iter().enumerate() {
-            if keep.contains(&i) {
+            if let Some(&j) = joins.get(&i) {
+                joined.entry(j).or_default().push(r.event);
+                totals.folded = totals.folded.saturating_add(r.count);
+            } else if keep.contains(&i) {
+                kept_at.insert(i, kept.len());
                 kept.push(r);
             } else {
                 totals.over_budget_rows = totals.over_budget_rows.saturating_add(1);
                 let held = r.count.saturating_add(r.also.len() as u64);
                 totals.over_budget_events = totals.over_budget_events.saturating_add(held);
+            }
+        }
+        for (j, events) in joined {
+            if let Some(row) = kept_at.get(&j).and_then(|&k| kept.get_mut(k)) {
+                row.also.extend(events);
             }
         }
         kept.sort_by(|a, b| a.event.order(&b.event));

@@ -150,6 +150,12 @@ fn json_says_why_each_row_is_there_and_keeps_every_event() {
     let restart = reason("2025-12-26T14:43:00", "restarted");
     let also: Vec<&str> = restart["also"].as_array().unwrap().iter().map(|a| a["evidence"].as_str().unwrap()).collect();
     assert_eq!(also.len(), 3, "{also:?}");
+    // Under a tight budget the alert's pending row joins its firing row.
+    let fired = reason("2025-12-26T14:32:00", "HighErrorRate");
+    assert_eq!(
+        fired["also"][0]["evidence"],
+        "ALERTS{alertname=\"HighErrorRate\",service=\"backend\",severity=\"critical\"} pending"
+    );
     // The line under the table still counts what was left out.
     assert!(v["summary"]["over_budget_rows"].as_u64().unwrap() > 0);
 }
