@@ -362,7 +362,8 @@ struct Span {
     end: Option<Timestamp>,
 }
 
-fn is_error(r: &Row) -> bool {
+/// Whether a row reports trouble: an error, or an alert firing.
+pub fn is_error(r: &Row) -> bool {
     let sev = r.event.severity.unwrap_or(Severity::Info);
     match r.event.kind {
         EventKind::Alert => r.event.alert_state() == Some(AlertState::Firing),

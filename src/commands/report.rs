@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use reconstruct_core::{AlertState, EventKind, Fact, Severity, SourceKind, Timestamp};
+use reconstruct_core::{AlertState, EventKind, Fact, SourceKind, Timestamp};
 
 use crate::cli::ReportArgs;
 use crate::exit::Exit;
@@ -14,7 +14,7 @@ use crate::pipeline::{self, Collected};
 use crate::render::markdown;
 use crate::render::Timeline;
 use crate::runner::Outcome;
-use crate::summarise::{Marker, Reason, Row};
+use crate::summarise::{is_error, Marker, Reason};
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     if let Some(s) = &args.severity {
@@ -33,15 +33,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     Ok(pipeline::conclude(&c.outcomes, quiet, verbose))
 }
 
-fn is_trouble(r: &Row) -> bool {
-    let sev = r.event.severity.unwrap_or(Severity::Info);
-    match r.event.kind {
-        EventKind::Alert => r.event.alert_state() == Some(AlertState::Firing),
-        EventKind::Change | EventKind::Annotation => false,
-        _ => sev >= Severity::Error,
-    }
-}
-
 fn minutes(a: Timestamp, b: Timestamp) -> String {
     let secs = b.unix_seconds().saturating_sub(a.unix_seconds()).max(0);
     match secs {
@@ -57,7 +48,7 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
     // the header and the table tell the same story.
     let onset = rows.iter().find(|r| r.marker == Some(Marker::Onset));
     let recovery = rows.iter().find(|r| r.marker == Some(Marker::Recovery));
-    let first_significant = onset.or_else(|| rows.iter().find(|r| is_trouble(r))).or_else(|| rows.first());
+    let first_significant = onset.or_else(|| rows.iter().find(|r| is_error(r))).or_else(|| rows.first());
     let id = match (&args.id, first_significant) {
         (Some(id), _) => id.clone(),
         (None, Some(r)) => format!("INC-{}-001", r.event.time.to_datetime().format("%Y%m%d")),
@@ -79,7 +70,7 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
     // A row that stands for several sources' events names each of their components.
     let mut affected: Vec<String> = rows
         .iter()
-        .filter(|r| is_trouble(r))
+        .filter(|r| is_error(r))
         .flat_map(|r| std::iter::once(&r.event).chain(&r.also).map(|e| e.component.to_string()))
         .collect();
     affected.sort();
