@@ -157,6 +157,16 @@ pub struct ReportArgs {
     /// Most rows in the timeline.
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub max_rows: usize,
+    /// Markdown, or one self-contained HTML page with the picture of the incident.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+}
+
+/// How the report is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -8,11 +8,11 @@ use std::io::Write;
 use anyhow::Context;
 use reconstruct_core::{AlertState, EventKind, Fact, SourceKind, Timestamp};
 
-use crate::cli::ReportArgs;
+use crate::cli::{ReportArgs, ReportFormat};
 use crate::exit::Exit;
 use crate::pipeline::{self, Collected};
-use crate::render::markdown;
 use crate::render::Timeline;
+use crate::render::{html, markdown};
 use crate::runner::Outcome;
 use crate::summarise::{is_error, Marker, Reason};
 
@@ -42,7 +42,13 @@ fn minutes(a: Timestamp, b: Timestamp) -> String {
     }
 }
 
-pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::Result<()> {
+/// The Phase 1 header, as filled from the evidence.
+struct Header {
+    id: String,
+    fields: [(&'static str, String); 5],
+}
+
+fn header(c: &Collected, args: &ReportArgs) -> Header {
     let rows = &c.rows;
     // The rows the summary marked as opening and closing the incident, so
     // the header and the table tell the same story.
@@ -87,14 +93,28 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
             _ => None,
         })
         .unwrap_or_else(|| "[agent/user/monitoring]".to_string());
+    Header {
+        id,
+        fields: [
+            ("Date/Time", when),
+            ("Duration", duration),
+            ("Severity", severity),
+            ("Affected Systems", affected),
+            ("Reported By", reported),
+        ],
+    }
+}
 
-    writeln!(out, "## Incident ID: {id}")?;
+pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::Result<()> {
+    let h = header(c, args);
+    if args.format == ReportFormat::Html {
+        return write_html(c, &h, out);
+    }
+    writeln!(out, "## Incident ID: {}", h.id)?;
     writeln!(out)?;
-    writeln!(out, "**Date/Time**: {when}")?;
-    writeln!(out, "**Duration**: {duration}")?;
-    writeln!(out, "**Severity**: {severity}")?;
-    writeln!(out, "**Affected Systems**: {affected}")?;
-    writeln!(out, "**Reported By**: {reported}")?;
+    for (label, value) in &h.fields {
+        writeln!(out, "**{label}**: {value}")?;
+    }
     writeln!(out)?;
     writeln!(out, "### Summary")?;
     writeln!(out)?;
@@ -107,7 +127,32 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
     out.write_all(LATER_PHASES.as_bytes())
 }
 
-fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()> {
+/// The report as one HTML page: the header, the picture and table of
+/// Phase 2, the coverage and blind spots, then the later phases.
+fn write_html(c: &Collected, h: &Header, out: &mut dyn Write) -> std::io::Result<()> {
+    let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: false };
+    let spots = spots(&c.outcomes);
+    let body = maud::html! {
+        h1 { "Incident ID: " (h.id) }
+        dl {
+            @for (label, value) in &h.fields {
+                dt { (label) } dd { (value) }
+            }
+        }
+        h2 { "Summary" }
+        p { "[What happened, in two sentences: the symptom, the cause, the fix.]" }
+        (html::timeline_sections(&t))
+        @if !spots.is_empty() {
+            h2 { "Known blind spots" }
+            ul { @for s in &spots { li { (s) } } }
+        }
+        (html::markdown(LATER_PHASES))
+    };
+    let title = format!("Post-mortem {}", h.id);
+    out.write_all(html::page(&title, body).into_string().as_bytes())
+}
+
+fn spots(outcomes: &[Outcome]) -> Vec<&'static str> {
     let has = |c: SourceKind| outcomes.iter().any(|o| o.source.collector == c);
     let mut spots = Vec::new();
     if has(SourceKind::Postgres) {
@@ -129,6 +174,11 @@ fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()>
     if has(SourceKind::Git) {
         spots.push("Commit times are committer times, taken from the committer's clock.");
     }
+    spots
+}
+
+fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()> {
+    let spots = spots(outcomes);
     if spots.is_empty() {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 //! JSON, JSON lines or CSV. None of them knows where events came from.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod timesketch;
@@ -27,6 +28,8 @@ pub enum Format {
     Timesketch,
     /// CSV that Timesketch imports as it is.
     TimesketchCsv,
+    /// One self-contained HTML page: the picture of the incident, the table, the coverage.
+    Html,
 }
 
 /// Everything a renderer may show.
@@ -42,6 +45,7 @@ pub struct Timeline<'a> {
 pub fn render(format: Format, t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Md => markdown::render(t, out),
+        Format::Html => html::render(t, out),
         Format::Json => json::render(t, out),
         Format::Csv => {
             csv::header(out)?;
