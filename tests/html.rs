@@ -165,6 +165,15 @@ mod browser {
         assert!(dom.matches("class=\"lane-label\"").count() >= 8);
         assert!(dom.matches("class=\"alert-bar\"").count() >= 2);
         assert!(dom.contains("logs/backend.log:1234"));
+        // The report page too.
+        let mut args = vec!["report"];
+        args.extend(SEED);
+        args.extend(["--format", "html"]);
+        let report = out.join("report.html");
+        std::fs::write(&report, run(&args).stdout).unwrap();
+        let (dom, console) = load(&report, None);
+        assert!(console.is_empty(), "console: {console:#?}");
+        assert!(dom.contains("<h1>Incident ID: INC-20251226-001</h1>") && dom.contains("<svg"));
         let png = out.join("seed.png");
         let _ = std::fs::remove_file(&png);
         let (_, console) = load(&file, Some(&png));
