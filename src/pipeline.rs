@@ -89,7 +89,12 @@ pub fn collect(
     }
     progress.finish();
     result?;
-    let outcomes = merge.outcomes();
+    let mut outcomes = merge.outcomes();
+    if !keep_secrets {
+        for o in &mut outcomes {
+            masked = masked.saturating_add(redact::outcome(o));
+        }
+    }
     let mut totals = if all || stream.is_some() {
         Totals { events, ..Default::default() }
     } else {

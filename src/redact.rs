@@ -1,7 +1,11 @@
 //! Secrets in event text are masked before any renderer sees them, so a
-//! timeline can be pasted into a ticket: passwords in URLs and DSNs,
-//! `password=`/`secret=`/`token=` fields, `Authorization:` headers, bearer
-//! tokens, AWS keys, private keys and JWTs.
+//! timeline can be pasted into a ticket: credentials in URLs and DSNs of any
+//! scheme (with or without a user name), webhook URLs, `Authorization`,
+//! `Proxy-Authorization`, `Cookie` and `Set-Cookie` headers, any field,
+//! header, parameter, JSON or YAML member named like a secret, bearer
+//! tokens, AWS keys, private key blocks, JWTs, the prefixed tokens of
+//! GitHub, GitLab, Slack, Stripe, SendGrid, npm, PyPI and Twilio, and long
+//! random values after a name that says key.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -11,29 +15,44 @@ use regex::{Captures, Regex, RegexSet};
 
 pub const MASK: &str = "***";
 
+/// Names of fields, headers, parameters and members that hold secrets: a
+/// name that contains one of these is a secret's name.
+const SECRET_NAME: &str = r"[A-Za-z0-9_.-]*(?i:passw|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|session[_-]?(?:id|key|token)?|sessid|auth[_-]?(?:key|code)|accountkey|sharedaccesskey|sharedaccesssignature|signature|cookie|x-amz-signature|x-goog-signature)[A-Za-z0-9_.-]*";
+
 fn patterns() -> &'static [(Regex, Kind)] {
     static P: OnceLock<Vec<(Regex, Kind)>> = OnceLock::new();
     P.get_or_init(|| {
-        let src: [(&str, Kind); 8] = [
-            // -----BEGIN RSA PRIVATE KEY----- … -----END RSA PRIVATE KEY-----
-            (r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\z)", Kind::Whole),
-            // scheme://user:password@host
-            (r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s@/]+)(@)", Kind::Middle),
-            // Authorization: Basic/Bearer/Token <credentials>
-            (r"(?i)\b(authorization\s*[:=]\s*(?:basic|bearer|token|digest|negotiate)?\s*)([^\s,;]+)", Kind::Value),
+        let named = format!(
+            r#"(?i)((?:^|[\s{{,;&?"'(\[])["']?{SECRET_NAME}["']?\s*[:=]\s*["']?)([^\s"',;&}}\]\)]+)"#
+        );
+        let src: Vec<(String, Kind)> = vec![
+            // -----BEGIN RSA PRIVATE KEY----- … -----END RSA PRIVATE KEY----- (OpenSSH, PKCS#8, EC too)
+            (r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|\z)".into(), Kind::Whole),
+            // scheme://user:password@host, and scheme://:password@host (no user name)
+            (r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(@)".into(), Kind::Middle),
+            // Webhook URLs: the path after the hook marker is the secret
+            (r#"(?i)\b(https?://[^\s/"'<>]+/(?:services|api/webhooks|webhookb2|webhook|hooks|triggers)/)([^\s"'<>)]+)"#.into(), Kind::Value),
+            // Cookie and Set-Cookie headers: every value on the line
+            (r"(?im)\b((?:set-)?cookie\s*:\s*)([^\r\n]+)".into(), Kind::Value),
+            // Authorization / Proxy-Authorization: Basic/Bearer/Token <credentials>
+            (r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*(?:basic|bearer|token|digest|negotiate|aws4-hmac-sha256)?\s*)([^\s,;]+)".into(), Kind::Value),
             // Bearer <token> anywhere else
-            (r"(?i)\b(bearer\s+)([A-Za-z0-9\-._~+/]{8,}=*)", Kind::Value),
-            // password=… secret: … "token":"…"
-            (
-                r#"(?i)\b((?:[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth))["']?\s*[:=]\s*["']?)([^\s"',;&}]+)"#,
-                Kind::Value,
-            ),
+            (r"(?i)\b(bearer\s+)([A-Za-z0-9\-._~+/]{8,}=*)".into(), Kind::Value),
+            // password=… secret: … "token":"…" X-Api-Key: … ?sig=… (any member, header, parameter or YAML key named like a secret)
+            (named, Kind::Value),
+            // Query parameters that carry credentials under short names (?sig=, ?key=, ?code=)
+            (r#"(?i)([?&](?:sig|key|code|auth)=)([^&\s#"']+)"#.into(), Kind::Value),
             // AWS access key ids
-            (r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16})\b", Kind::Whole),
+            (r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16})\b".into(), Kind::Whole),
             // JSON Web Tokens: header.payload.signature, base64url
-            (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", Kind::Whole),
-            // GitHub, Slack and similar prefixed tokens
-            (r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,})", Kind::Whole),
+            (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}".into(), Kind::Whole),
+            // Prefixed tokens: GitHub, GitLab, Slack, Stripe, SendGrid, npm, PyPI, Twilio API keys
+            (
+                r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}|glpat-[A-Za-z0-9_-]{20,}|xox[abposer]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{16,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{30,}|pypi-[A-Za-z0-9_-]{50,}|SK[0-9a-f]{32})\b".into(),
+                Kind::Whole,
+            ),
+            // A long random value after a name that says key: kept only when it looks random
+            (r#"(?i)\b([A-Za-z0-9_.-]*key["']?\s*[:=]\s*["']?)([A-Za-z0-9+/=_-]{20,})"#.into(), Kind::Random),
         ];
         src.iter().filter_map(|(p, k)| Regex::new(p).ok().map(|r| (r, *k))).collect()
     })
@@ -53,6 +72,24 @@ enum Kind {
     Value,
     /// Groups 1 and 3 are kept, group 2 is the secret.
     Middle,
+    /// Group 1 is kept, group 2 is the secret if it looks random.
+    Random,
+}
+
+/// Whether a value looks random (a key), not a word or an id with structure:
+/// Shannon entropy of at least 4 bits a character, and a mix of letters and digits.
+fn looks_random(v: &str) -> bool {
+    let mut counts = [0u32; 256];
+    for b in v.bytes() {
+        if let Some(c) = counts.get_mut(usize::from(b)) {
+            *c = c.saturating_add(1);
+        }
+    }
+    let n = v.len() as f64;
+    let bits: f64 = counts.iter().filter(|c| **c > 0).map(|c| f64::from(*c) / n).map(|p| -p * p.log2()).sum();
+    let digits = v.bytes().any(|b| b.is_ascii_digit());
+    let letters = v.bytes().any(|b| b.is_ascii_alphabetic());
+    bits >= 4.0 && digits && letters
 }
 
 /// Masks secrets in `text`; returns the text and how many values were masked.
@@ -74,13 +111,26 @@ pub fn mask(text: &str) -> (Cow<'_, str>, u64) {
                     Kind::Whole => g(0),
                     _ => g(2),
                 };
-                if secret == MASK || secret.starts_with("***") || secret.starts_with('$') {
+                if secret == MASK
+                    || secret.starts_with("***")
+                    || secret.strip_prefix('$').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    || secret.starts_with("[REDACTED]")
+                    || secret.is_empty()
+                {
+                    return g(0).to_string();
+                }
+                // `Authorization: Basic ***`: the scheme word is not the secret.
+                let scheme = ["basic", "bearer", "token", "digest", "negotiate", "aws4-hmac-sha256"];
+                if matches!(kind, Kind::Value) && scheme.iter().any(|w| secret.eq_ignore_ascii_case(w)) {
+                    return g(0).to_string();
+                }
+                if matches!(kind, Kind::Random) && !looks_random(secret) {
                     return g(0).to_string();
                 }
                 n += 1;
                 match kind {
                     Kind::Whole => "[REDACTED]".to_string(),
-                    Kind::Value => format!("{}{MASK}", g(1)),
+                    Kind::Value | Kind::Random => format!("{}{MASK}", g(1)),
                     Kind::Middle => format!("{}{MASK}{}", g(1), g(3)),
                 }
             })
@@ -90,16 +140,45 @@ pub fn mask(text: &str) -> (Cow<'_, str>, u64) {
     (out, n)
 }
 
-/// Masks an event's text in place; returns how many values were masked.
-pub fn event(e: &mut Event) -> u64 {
-    let mut n = 0;
-    for s in [&mut e.summary, &mut e.evidence.excerpt] {
-        let (m, k) = mask(s);
-        if k > 0 {
-            *s = m.into_owned();
-            n += k;
-        }
+/// Masks a string in place; returns how many values were masked.
+pub fn string(s: &mut String) -> u64 {
+    let (m, k) = mask(s);
+    if k > 0 {
+        *s = m.into_owned();
     }
+    k
+}
+
+/// Masks every text of an event in place: its summary, excerpt, component
+/// and evidence locator. Returns how many values were masked.
+pub fn event(e: &mut Event) -> u64 {
+    let mut n = string(&mut e.summary).saturating_add(string(&mut e.evidence.excerpt));
+    let (c, k) = mask(&e.component);
+    if k > 0 {
+        e.component = std::sync::Arc::from(c.as_ref());
+        n = n.saturating_add(k);
+    }
+    if let reconstruct_core::Locator::Text(t) = &mut e.evidence.locator {
+        n = n.saturating_add(string(t));
+    }
+    n
+}
+
+/// Masks what the coverage section says of a source: its status, notes and
+/// the messages about what could not be read (they may quote a line).
+pub fn outcome(o: &mut crate::runner::Outcome) -> u64 {
+    let mut n = 0u64;
+    match &mut o.status {
+        crate::runner::Status::Failed(m) => n = n.saturating_add(string(m)),
+        crate::runner::Status::Complete | crate::runner::Status::TimedOut(_) => {}
+    }
+    for note in &mut o.tally.notes {
+        n = n.saturating_add(string(note));
+    }
+    for d in &mut o.tally.diagnostics {
+        n = n.saturating_add(string(&mut d.message));
+    }
+    n = n.saturating_add(string(&mut o.source.name));
     n
 }
 
@@ -113,7 +192,7 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles() {
-        assert_eq!(patterns().len(), 8);
+        assert_eq!(patterns().len(), 12);
         assert!(any().is_some());
     }
 
@@ -140,5 +219,55 @@ mod tests {
         assert_eq!(mask("nothing here, pool 3/20").1, 0);
         assert_eq!(mask("postgres://app:***@db/x").1, 0, "already masked is not counted");
         assert_eq!(mask("UPDATE t SET password = $1").1, 0, "placeholders are not secrets");
+        // What engineers paste.
+        for (text, secret) in [
+            ("cache at redis://:pw-Redis-77@cache:6379/0", "pw-Redis-77"),
+            ("mongodb://root:M0ngoPass@db:27017/app", "M0ngoPass"),
+            ("amqp://guest:Rabb1tPass@mq:5672/", "Rabb1tPass"),
+            ("mysql://app:MyS3cret@db/app", "MyS3cret"),
+            ("Cookie: session=abc123def456; theme=dark", "abc123def456"),
+            ("Set-Cookie: sid=Zx81kQ0pLm; Path=/; HttpOnly", "Zx81kQ0pLm"),
+            ("X-Api-Key: 7f3d9a2b5c8e1f4a", "7f3d9a2b5c8e1f4a"),
+            ("Proxy-Authorization: Basic cHJveHk6cGFzcw==", "cHJveHk6cGFzcw=="),
+            ("posting to https://hooks.slack.com/services/T0001/B0002/XXXXsecretXXXX", "XXXXsecretXXXX"),
+            ("https://discord.com/api/webhooks/123456/AbCdEfGhSecret", "AbCdEfGhSecret"),
+            (
+                "https://example.webhook.office.com/webhookb2/abc@def/IncomingWebhook/0123/xyz",
+                "IncomingWebhook/0123/xyz",
+            ),
+            ("GET /download?X-Amz-Signature=9f8e7d6c5b4a&X-Amz-Date=20251226", "9f8e7d6c5b4a"),
+            ("GET /cb?access_token=ya29.a0AfH6SMB&state=1", "ya29.a0AfH6SMB"),
+            ("GET /file?sig=Qm9vbTEyMw%3D%3D&se=2025", "Qm9vbTEyMw%3D%3D"),
+            ("db_password: Tr0ub4dor&3", "Tr0ub4dor"),
+            ("  api_key: 'abcd-1234-efgh'", "abcd-1234-efgh"),
+            (
+                "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=bXlrZXkxMjM0NTY3ODkw==;EndpointSuffix=core",
+                "bXlrZXkxMjM0NTY3ODkw==",
+            ),
+            ("Endpoint=sb://x.servicebus.windows.net/;SharedAccessSignature=sv=2019&sig=abcDEF123", "abcDEF123"),
+            ("charge failed with sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            ("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", "TwL2iGABf9DHoTf"),
+            ("//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm_abcdefghij"),
+            ("pypi-AgEIcHlwaS5vcmcCJGI4ZjQ0ZDI4LWVhYmQtNGYxMy04ZmQ3LWRkY2IxNzk4ZDk5NQACKlsz", "pypi-AgEIcHlwaS5vcmc"),
+            ("twilio key SK2a0747e1e4a0d4e7b7c5f3e1d9a8b6c4", "SK2a0747e1e4a0d4e7b7c5f3e1d9a8b6c4"),
+            ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV", "github_pat_11ABCDEFG"),
+            ("slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "xoxb-123456789012"),
+            ("encryption_key=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA", "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"),
+            ("{\"session_token\": \"s3ss10n-T0k3n\"}", "s3ss10n-T0k3n"),
+        ] {
+            let out = m(text);
+            assert!(!out.contains(secret), "{text:?} -> {out:?}");
+        }
+        // What must stay readable: ids, hashes, durations, words near secret-like names.
+        for text in [
+            "request_id=7f3a9c2b-1d4e-4f5a-9b8c-0d1e2f3a4b5c took 31.2ms",
+            "commit abc123f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0 author: Dana Ortiz",
+            "session started for user 42",
+            "cache key=schedule:week:363 miss",
+            "Authorization failed for user bob",
+            "tokens processed: 512 in 3s",
+        ] {
+            assert_eq!(m(text), text, "false positive");
+        }
     }
 }
