@@ -128,6 +128,7 @@ impl BundleWriter {
             anyhow::bail!("{} exists and is not empty: capture writes a new bundle", dir.display());
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        owner_only(dir, 0o700).with_context(|| format!("cannot restrict {}", dir.display()))?;
         Ok(BundleWriter { dir: dir.to_path_buf(), files: Vec::new(), names: BTreeMap::new(), captured_at })
     }
 
@@ -167,22 +168,24 @@ impl BundleWriter {
     /// Writes `bytes` as `rel` and lists it.
     pub fn add(&mut self, rel: &str, bytes: &[u8], kind: FileKind, source: &str, extra: Extra) -> Result<(), String> {
         let path = self.dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let mut f = self.create(rel)?;
+        f.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         let entry = self.entry(rel, kind, source, hex(&Sha256::digest(bytes)), extra);
         self.files.push(entry);
         Ok(())
     }
 
-    /// A file to stream into; list it with [`BundleWriter::add_written`].
+    /// A file to stream into, readable by its owner only (a bundle holds
+    /// raw evidence, secrets included); list it with [`BundleWriter::add_written`].
     pub fn create(&mut self, rel: &str) -> Result<std::fs::File, String> {
         let path = self.dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            owner_only(parent, 0o700).map_err(|e| format!("cannot restrict {}: {e}", parent.display()))?;
         }
-        std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        let f = std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        owner_only(&path, 0o600).map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+        Ok(f)
     }
 
     /// Removes a file begun with [`BundleWriter::create`] that will not be listed.
@@ -225,7 +228,22 @@ impl BundleWriter {
         let path = self.dir.join("manifest.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        owner_only(&path, 0o600).with_context(|| format!("cannot restrict {}", path.display()))?;
         Ok(n)
+    }
+}
+
+/// Gives a path the permission bits `mode` (on Unix; elsewhere a no-op).
+fn owner_only(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }
 
@@ -271,12 +289,16 @@ pub enum BundleError {
     ManifestSyntax { path: String, line: usize, column: usize, message: String },
     #[error("{path}: the manifest names {file}, which is not in the bundle")]
     Missing { path: String, file: String },
+    #[error("{path}: the manifest names {file}, which is outside the bundle; refused")]
+    Outside { path: String, file: String },
 }
 
 pub struct Plan {
     pub files: Vec<Planned>,
     /// Files no collector reads, said on stderr so nothing is ignored unseen.
     pub unread: Vec<String>,
+    /// Links and special files, not read.
+    pub refused: Vec<String>,
 }
 
 /// A path as a bundle names it: relative to the bundle, with `/`.
@@ -285,16 +307,19 @@ pub fn relative(root: &Path, p: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Regular files below `dir`; links and special files (a FIFO, a device)
+/// go to `refused`: a bundle is read as files that are in it, and a FIFO
+/// would never end.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, refused: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         if e.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         match e.file_type() {
-            Ok(t) if t.is_dir() => walk(&e.path(), out),
+            Ok(t) if t.is_dir() => walk(&e.path(), out, refused),
             Ok(t) if t.is_file() => out.push(e.path()),
-            _ => {}
+            _ => refused.push(e.path()),
         }
     }
 }
@@ -324,15 +349,28 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
     let manifest_path = dir.join("manifest.json");
     let manifest = if manifest_path.is_file() { read_manifest(&manifest_path)? } else { Manifest::default() };
     let mut by_path: HashMap<String, ManifestFile> = HashMap::new();
+    let root =
+        dir.canonicalize().map_err(|source| BundleError::Manifest { path: dir.display().to_string(), source })?;
     for f in manifest.files {
+        // A bundle names its own files: nothing absolute, nothing above it,
+        // no link that leads out of it.
+        let rel = Path::new(&f.path);
+        let escapes = rel.is_absolute()
+            || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        let inside = dir.join(rel).canonicalize().ok().is_some_and(|p| p.starts_with(&root));
+        if escapes || (dir.join(rel).exists() && !inside) {
+            return Err(BundleError::Outside { path: manifest_path.display().to_string(), file: f.path });
+        }
         if !dir.join(&f.path).is_file() {
             return Err(BundleError::Missing { path: manifest_path.display().to_string(), file: f.path });
         }
         by_path.insert(f.path.trim_start_matches("./").to_string(), f);
     }
     let mut paths = Vec::new();
-    walk(dir, &mut paths);
+    let mut refused = Vec::new();
+    walk(dir, &mut paths, &mut refused);
     paths.sort();
+    refused.sort();
     let mut files = Vec::new();
     let mut unread = Vec::new();
     for p in paths {
@@ -356,7 +394,8 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
             timestamp_format: e.timestamp_format,
         });
     }
-    Ok(Plan { files, unread })
+    let refused = refused.iter().map(|p| relative(dir, p)).collect();
+    Ok(Plan { files, unread, refused })
 }
 
 #[cfg(test)]

@@ -299,6 +299,9 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     if !prometheus.is_empty() {
         s.sources.push(SourceSpec::PrometheusFiles { files: prometheus });
     }
+    for r in plan.refused {
+        s.warnings.push(format!("bundle file {r} is not read: it is a link or a special file (a FIFO, a device)"));
+    }
     for u in plan.unread {
         s.warnings
             .push(format!("bundle file {u} is not read: no collector knows its kind (see the README's bundle layout)"));

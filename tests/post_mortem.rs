@@ -225,6 +225,13 @@ fn capture_of_files_reads_back_and_verify_catches_a_changed_byte() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["window"]["since"], SINCE);
+    // Raw evidence holds secrets: the bundle is its owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&bundle), 0o700);
+    assert_eq!(mode(&bundle.join("logs")), 0o700);
+    assert_eq!(mode(&bundle.join("logs/backend.log")), 0o600);
+    assert_eq!(mode(&bundle.join("manifest.json")), 0o600);
     let files = manifest["files"].as_array().unwrap();
     assert_eq!(files.len(), 2);
     assert_eq!(files[0]["path"], "logs/backend.log");

@@ -255,3 +255,45 @@ fn the_seed_stays_readable_with_redaction_on() {
     assert_eq!(rows(&a), rows(&b), "request ids, hashes, durations and queries read the same");
     assert_eq!(a["summary"]["masked"], 0, "nothing in the seed is a secret");
 }
+
+#[test]
+fn a_hostile_bundle_is_refused_or_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let b = d.path().join("bundle");
+    std::fs::create_dir_all(b.join("logs")).unwrap();
+    std::fs::write(b.join("logs/app.log"), "2025-12-26 14:30:00,000 ERROR fine\n").unwrap();
+    let window = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
+    let bs = b.to_str().unwrap();
+    let with_args = |extra: &[&str]| {
+        let mut a = vec!["--fixtures", bs];
+        a.extend(window);
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // Manifest entries that leave the bundle.
+    for path in ["../../etc/passwd", "/etc/passwd", "logs/../../outside.log"] {
+        std::fs::write(b.join("manifest.json"), format!(r#"{{"files":[{{"path":"{path}","kind":"log"}}]}}"#)).unwrap();
+        let o = with_args(&[]);
+        assert_eq!(o.status.code(), Some(1), "{path}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("outside the bundle; refused"), "{path}: {err}");
+    }
+    // A link that leads out of the bundle, named in the manifest, and one found by the layout.
+    std::os::unix::fs::symlink("/etc/passwd", b.join("logs/passwd.log")).unwrap();
+    std::fs::write(b.join("manifest.json"), r#"{"files":[{"path":"logs/passwd.log","kind":"log"}]}"#).unwrap();
+    let o = with_args(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside the bundle; refused"));
+    std::fs::remove_file(b.join("manifest.json")).unwrap();
+    // A FIFO nobody writes: not read, so the run ends.
+    let fifo = b.join("logs/stuck.log");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let o = with_args(&["--timeout", "5"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.contains("ERROR fine"), "{out}");
+    assert!(!out.contains("root:"), "the link's target is never read");
+    assert!(err.contains("logs/passwd.log is not read: it is a link"), "{err}");
+    assert!(err.contains("logs/stuck.log is not read: it is a link or a special file"), "{err}");
+}
