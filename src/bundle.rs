@@ -93,6 +93,9 @@ pub struct Manifest {
     pub captured_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<ManifestWindow>,
+    /// The files' secrets were masked when they were saved (`capture --redact`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<ManifestFailure>,
     #[serde(default)]
@@ -114,6 +117,8 @@ pub struct BundleWriter {
     files: Vec<ManifestFile>,
     names: BTreeMap<String, u32>,
     captured_at: Timestamp,
+    /// Mask secrets in what is written (`capture --redact`).
+    redact: bool,
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -122,14 +127,19 @@ pub fn hex(bytes: &[u8]) -> String {
 
 impl BundleWriter {
     /// A writer into `dir`, which must not exist or be empty.
-    pub fn start(dir: &Path, captured_at: Timestamp) -> anyhow::Result<Self> {
+    pub fn start(dir: &Path, captured_at: Timestamp, redact: bool) -> anyhow::Result<Self> {
         use anyhow::Context;
         if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
             anyhow::bail!("{} exists and is not empty: capture writes a new bundle", dir.display());
         }
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         owner_only(dir, 0o700).with_context(|| format!("cannot restrict {}", dir.display()))?;
-        Ok(BundleWriter { dir: dir.to_path_buf(), files: Vec::new(), names: BTreeMap::new(), captured_at })
+        Ok(BundleWriter { dir: dir.to_path_buf(), files: Vec::new(), names: BTreeMap::new(), captured_at, redact })
+    }
+
+    /// Whether secrets are masked in the files written.
+    pub fn redacting(&self) -> bool {
+        self.redact
     }
 
     pub fn files(&self) -> usize {
@@ -168,6 +178,13 @@ impl BundleWriter {
     /// Writes `bytes` as `rel` and lists it.
     pub fn add(&mut self, rel: &str, bytes: &[u8], kind: FileKind, source: &str, extra: Extra) -> Result<(), String> {
         let path = self.dir.join(rel);
+        let masked;
+        let bytes = if self.redact {
+            masked = crate::redact::Lines::default().text(bytes);
+            masked.as_slice()
+        } else {
+            bytes
+        };
         let mut f = self.create(rel)?;
         f.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         let entry = self.entry(rel, kind, source, hex(&Sha256::digest(bytes)), extra);
@@ -203,14 +220,29 @@ impl BundleWriter {
     }
 
     /// Copies a file into `folder/` under a free name, streaming it, and lists it.
+    /// Redacting, a compressed file is written decompressed, its lines masked.
     pub fn copy(&mut self, folder: &str, from: &Path, kind: FileKind, extra: Extra) -> Result<(), String> {
-        let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        let mut name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        let cannot = |e: std::io::Error| format!("cannot copy {}: {e}", from.display());
+        let src = std::fs::File::open(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+        if !self.redact {
+            let rel = self.name(folder, &name);
+            let mut src = src;
+            let mut dst = std::io::BufWriter::new(self.create(&rel)?);
+            std::io::copy(&mut src, &mut dst).and_then(|_| dst.flush()).map_err(cannot)?;
+            return self.add_written(&rel, kind, &from.display().to_string(), extra);
+        }
+        let size = src.metadata().map(|m| m.len()).unwrap_or(0);
+        let (mut text, codec) = reconstruct_logfile::compressed::open(src, size).map_err(cannot)?;
+        if codec.is_some() {
+            if let Some((stem, _)) = name.rsplit_once('.') {
+                name = stem.to_string();
+            }
+        }
         let rel = self.name(folder, &name);
-        let mut src = std::fs::File::open(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-        let mut dst = std::io::BufWriter::new(self.create(&rel)?);
-        std::io::copy(&mut src, &mut dst)
-            .and_then(|_| dst.flush())
-            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+        let mut dst = crate::redact::MaskingWriter::new(std::io::BufWriter::new(self.create(&rel)?));
+        std::io::copy(&mut text, &mut dst).map_err(cannot)?;
+        dst.finish().map_err(cannot)?;
         self.add_written(&rel, kind, &from.display().to_string(), extra)
     }
 
@@ -222,6 +254,7 @@ impl BundleWriter {
             tool: Some(format!("reconstruct {}", env!("CARGO_PKG_VERSION"))),
             captured_at: Some(self.captured_at.rfc3339()),
             window: Some(window),
+            redacted: self.redact,
             failures,
             files: self.files,
         };

@@ -176,4 +176,7 @@ pub struct CaptureArgs {
     /// The bundle folder to write (created; must be empty if it exists).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Mask secrets in the saved files too (line by line, so `file:line` evidence still holds); the manifest says so.
+    #[arg(long)]
+    pub redact: bool,
 }

@@ -140,6 +140,98 @@ pub fn mask(text: &str) -> (Cow<'_, str>, u64) {
     (out, n)
 }
 
+/// Masks text line by line, for saved files whose `file:line` evidence must
+/// still hold: every line stays a line. A private key block spanning lines
+/// is masked whole, line for line.
+#[derive(Default)]
+pub struct Lines {
+    in_key: bool,
+    pub masked: u64,
+}
+
+impl Lines {
+    /// One line (without its newline) in, its masked form out.
+    pub fn line(&mut self, raw: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(raw);
+        let begins = text.contains("-----BEGIN") && text.contains("PRIVATE KEY");
+        if self.in_key || begins {
+            let ends = text.contains("-----END") && (self.in_key || begins);
+            self.in_key = !ends;
+            if begins {
+                self.masked = self.masked.saturating_add(1);
+            }
+            return b"[REDACTED]".to_vec();
+        }
+        let (m, k) = mask(&text);
+        self.masked = self.masked.saturating_add(k);
+        if k == 0 && matches!(text, Cow::Borrowed(_)) {
+            raw.to_vec()
+        } else {
+            m.into_owned().into_bytes()
+        }
+    }
+
+    /// Whole text in, masked text out, line for line.
+    pub fn text(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes.len());
+        for piece in bytes.split_inclusive(|c| *c == b'\n') {
+            let (body, nl) = match piece.strip_suffix(b"\n") {
+                Some(b) => (b, true),
+                None => (piece, false),
+            };
+            out.extend(self.line(body));
+            if nl {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+}
+
+/// A writer that masks each line before passing it on.
+pub struct MaskingWriter<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+    lines: Lines,
+}
+
+impl<W: std::io::Write> MaskingWriter<W> {
+    pub fn new(inner: W) -> Self {
+        MaskingWriter { inner, pending: Vec::new(), lines: Lines::default() }
+    }
+
+    /// Writes what is left of a last line without a newline; the writer back.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if !self.pending.is_empty() {
+            let line = self.lines.line(&std::mem::take(&mut self.pending));
+            self.inner.write_all(&line)?;
+        }
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for piece in buf.split_inclusive(|c| *c == b'\n') {
+            match piece.strip_suffix(b"\n") {
+                Some(body) => {
+                    self.pending.extend_from_slice(body);
+                    let line = self.lines.line(&std::mem::take(&mut self.pending));
+                    self.inner.write_all(&line)?;
+                    self.inner.write_all(b"\n")?;
+                }
+                None => self.pending.extend_from_slice(piece),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Masks a string in place; returns how many values were masked.
 pub fn string(s: &mut String) -> u64 {
     let (m, k) = mask(s);

@@ -229,8 +229,10 @@ impl SourceSpec {
             SourceSpec::DockerLive { host, project } => {
                 let shown = reconstruct_docker::fetch::host_shown(host.as_deref());
                 let rel = "docker/compose-logs.txt";
-                let file = b.create(rel)?;
-                let mut lines = reconstruct_docker::parse::ComposeLogsWriter::new(std::io::BufWriter::new(file));
+                let file = std::io::BufWriter::new(b.create(rel)?);
+                let out: Box<dyn std::io::Write> =
+                    if b.redacting() { Box::new(crate::redact::MaskingWriter::new(file)) } else { Box::new(file) };
+                let mut lines = reconstruct_docker::parse::ComposeLogsWriter::new(out);
                 let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
                 let fetched = rt.block_on(reconstruct_docker::fetch::snapshot(
                     host.as_deref(),
@@ -240,7 +242,7 @@ impl SourceSpec {
                     true,
                     &mut lines,
                 ));
-                let written = lines.finish().and_then(|w| w.into_inner().map_err(|e| e.into_error()));
+                let written = lines.finish().and_then(|mut w| w.flush());
                 let snap = match fetched {
                     Ok(s) => s,
                     Err(e) => {
@@ -281,9 +283,25 @@ impl SourceSpec {
                 };
                 let rel = b.name("journal", &format!("{name}.export"));
                 let mut out = std::io::BufWriter::new(b.create(&rel)?);
-                let saved = reconstruct_journal::fetch::save(target, filter, &c.window, &mut out).and_then(|o| {
-                    std::io::Write::flush(&mut out).map(|()| o).map_err(reconstruct_journal::fetch::FetchError::Write)
-                });
+                let redacting = b.redacting();
+                // Masked entry by entry, so binary fields keep their true lengths.
+                let mut edit = |e: &mut reconstruct_journal::export::Entry| {
+                    if redacting {
+                        for (_, v) in &mut e.fields {
+                            let text = String::from_utf8_lossy(v).into_owned();
+                            let (m, k) = crate::redact::mask(&text);
+                            if k > 0 {
+                                *v = m.into_owned().into_bytes();
+                            }
+                        }
+                    }
+                };
+                let saved =
+                    reconstruct_journal::fetch::save(target, filter, &c.window, &mut out, &mut edit).and_then(|o| {
+                        std::io::Write::flush(&mut out)
+                            .map(|()| o)
+                            .map_err(reconstruct_journal::fetch::FetchError::Write)
+                    });
                 drop(out);
                 match saved {
                     Ok(_) => b.add_written(&rel, FileKind::JournalExport, &self.describe(), Default::default()),

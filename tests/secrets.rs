@@ -297,3 +297,74 @@ fn a_hostile_bundle_is_refused_or_bounded() {
     assert!(err.contains("logs/passwd.log is not read: it is a link"), "{err}");
     assert!(err.contains("logs/stuck.log is not read: it is a link or a special file"), "{err}");
 }
+
+#[test]
+fn a_redacted_capture_holds_no_secret_and_keeps_its_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    let mut secrets = Vec::new();
+    for k in 0..SHAPES.len() {
+        let (line, s) = secret_of(k);
+        log.push_str(&format!("{},000 ERROR {line}\n", ts(k as u32)));
+        secrets.push(s);
+    }
+    log.push_str(&format!("{},000 ERROR key\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAPlantedKeyBody\n-----END RSA PRIVATE KEY-----\n", ts(59)));
+    log.push_str(&format!("{},000 ERROR last line\n", ts(61)));
+    let plain = d.path().join("app.log");
+    std::fs::write(&plain, &log).unwrap();
+    // The same log compressed, as a rotated piece.
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, log.as_bytes()).unwrap();
+    std::fs::write(logs.join("svc.log.1.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(logs.join("svc.log"), "2025-12-26 14:59:00,000 ERROR newest\n").unwrap();
+    let bundle = d.path().join("bundle");
+    let window = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z", "--no-git"];
+    let mut args = vec!["capture", "--redact", "--out", bundle.to_str().unwrap(), "--log", plain.to_str().unwrap()];
+    args.extend(["--log", logs.to_str().unwrap()]);
+    args.extend(window);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // No secret in any saved file; the manifest says they were masked.
+    let mut saved = Vec::new();
+    for e in walk(&bundle) {
+        saved.push(std::fs::read(&e).unwrap());
+    }
+    let all: Vec<u8> = saved.concat();
+    let all = String::from_utf8_lossy(&all);
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "{s} saved");
+    }
+    assert!(!all.contains("PlantedKeyBody"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["redacted"], true);
+    // Line for line: the evidence still points at the same lines.
+    let copy = std::fs::read_to_string(bundle.join("logs/app.log")).unwrap();
+    assert_eq!(copy.lines().count(), log.lines().count());
+    assert_eq!(copy.lines().last(), log.lines().last());
+    // The compressed piece was written decompressed and masked, and the set still reads as one.
+    assert!(bundle.join("logs/svc.log.1").is_file());
+    let mut back = vec!["--fixtures", bundle.to_str().unwrap(), "--all", "--format", "jsonl"];
+    back.extend(&window[..4]);
+    let o = run(&back);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let last = format!("\"evidence\":\"logs/app.log:{}\"", log.lines().count());
+    assert!(text.contains(&last) && text.contains("ERROR last line"), "the last line keeps its number");
+    assert!(text.contains("ERROR newest"));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -19,7 +19,7 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
     }
     let settings = super::resolve(&c.sources)?;
     let now = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
-    let mut b = BundleWriter::start(&c.out, now)?;
+    let mut b = BundleWriter::start(&c.out, now, c.redact)?;
     let common = Common { window: settings.window, timeout: settings.timeout, keep_literals: !settings.redact };
     let mut failures: Vec<ManifestFailure> = settings
         .unavailable

@@ -148,14 +148,25 @@ pub fn stream(
     Ok(out)
 }
 
-/// Writes the window's entries as an export stream (the saved form).
-pub fn save(t: &Target, f: &Filter, window: &TimeWindow, out: &mut dyn Write) -> Result<Outcome, FetchError> {
+/// Writes the window's entries as an export stream (the saved form), each
+/// passed through `edit` first (a redacting capture masks field values there,
+/// so binary fields keep their true lengths).
+pub fn save(
+    t: &Target,
+    f: &Filter,
+    window: &TimeWindow,
+    out: &mut dyn Write,
+    edit: &mut dyn FnMut(&mut Entry),
+) -> Result<Outcome, FetchError> {
     let mut failed = None;
-    let o = stream(t, f, window, |e| match crate::export::write_entry(out, &e) {
-        Ok(()) => true,
-        Err(err) => {
-            failed = Some(err);
-            false
+    let o = stream(t, f, window, |mut e| {
+        edit(&mut e);
+        match crate::export::write_entry(out, &e) {
+            Ok(()) => true,
+            Err(err) => {
+                failed = Some(err);
+                false
+            }
         }
     })?;
     match failed {

@@ -161,7 +161,7 @@ fn a_unit_filter_and_a_saved_export_give_the_same_events() {
     let w = window(0, 60);
     let filter = Filter { units: vec!["app.service".into()], identifiers: Vec::new() };
     let mut saved = Vec::new();
-    reconstruct_journal::fetch::save(&Target::Directory(remote.clone()), &filter, &w, &mut saved).unwrap();
+    reconstruct_journal::fetch::save(&Target::Directory(remote.clone()), &filter, &w, &mut saved, &mut |_| {}).unwrap();
     let file = d.path().join("saved.export");
     std::fs::write(&file, &saved).unwrap();
     let ctx = CollectContext { window: w, detail: Detail::All };
