@@ -155,6 +155,15 @@ pub fn merge(mut args: SourceArgs, vars: &BTreeMap<String, String>) -> Result<(S
     apply(&text, &shown, &mut args, vars)
 }
 
+/// Reads a configuration text as `merge` would, with no flags given: for
+/// checking a file, and for the fuzz target of this parser.
+pub fn check(text: &str) -> Result<(), ConfigError> {
+    let parsed = <crate::cli::Cli as clap::Parser>::try_parse_from(["reconstruct", "--since", "1h"]);
+    let Ok(cli) = parsed else { return Ok(()) };
+    let mut args = cli.sources;
+    apply(text, "reconstruct.toml", &mut args, &BTreeMap::new()).map(|_| ())
+}
+
 fn apply(
     text: &str,
     shown: &str,

@@ -143,3 +143,30 @@ fn odd_api_answers_do_not_panic() {
         let _ = reconstruct_docker::parse::event_fact(&v);
     }
 }
+
+/// The fuzz targets, compiled here too so that their seeds and every
+/// finding kept in `tests/fuzz/regressions/TARGET/` are replayed by the suite.
+#[path = "fuzz/src/lib.rs"]
+mod targets;
+
+#[test]
+fn fuzz_findings_and_seeds_stay_fixed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions");
+    let mut replayed = 0;
+    for t in targets::TARGETS {
+        let dir = root.join(t);
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let bytes = std::fs::read(e.path()).unwrap();
+            targets::run(t, &bytes);
+            replayed += 1;
+        }
+    }
+    // Every target also takes byte soup and the seed files.
+    for t in targets::TARGETS {
+        for input in inputs() {
+            targets::run(t, &input);
+        }
+    }
+    assert!(replayed > 0, "the regression inputs are there");
+}
