@@ -286,3 +286,30 @@ fn kubernetes_cri_logs_with_their_rotated_pieces() {
     assert_eq!(rows[1]["continuation_lines"], 2);
     assert!(rows[1]["evidence"].as_str().unwrap().ends_with("0.log.20251226-143000.gz:2"), "{}", rows[1]["evidence"]);
 }
+
+#[test]
+fn a_compressed_postgresql_server_log_reads_as_the_plain_one() {
+    let text = std::fs::read(root().join("fixtures/inc-20251226-001/postgres/postgresql-15-main.log")).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let plain = d.path().join("postgresql-15-main.log");
+    let gz = d.path().join("postgresql-15-main.log.2.gz");
+    std::fs::write(&plain, &text).unwrap();
+    std::fs::write(&gz, gzip(&text)).unwrap();
+    let read = |f: &Path| {
+        run(&[
+            "--postgres-log",
+            f.to_str().unwrap(),
+            "--no-git",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--all",
+            "--format",
+            "jsonl",
+        ])
+    };
+    let want = events(&read(&plain));
+    assert!(want.len() > 20, "{}", want.len());
+    assert_eq!(events(&read(&gz)), want);
+}

@@ -143,6 +143,13 @@ fn json_says_why_each_row_is_there_and_keeps_every_event() {
     assert_eq!(reason("2025-12-26T14:32:00", "HighErrorRate")["reason"], "detection");
     assert_eq!(reason("2025-12-26T14:42:00", "abc123f")["reason"], "fix");
     assert_eq!(reason("2025-12-26T14:45:30", "healthy")["marker"], "recovery");
+    // The facts behind the rows, as data.
+    let fired = reason("2025-12-26T14:32:00", "HighErrorRate");
+    assert_eq!(fired["fact"]["type"], "alert");
+    assert_eq!(fired["fact"]["state"], "firing");
+    assert_eq!(fired["fact"]["name"], "HighErrorRate");
+    assert_eq!(reason("2025-12-26T14:42:00", "abc123f")["fact"]["hash"], "abc123f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0");
+    assert_eq!(reason("2025-12-26T14:43:00", "restarted")["fact"]["action"], "kill");
     let deadlock = reason("2025-12-26T14:31:05", "deadlock");
     assert_eq!(deadlock["reason"], "corroborated");
     assert_eq!(deadlock["also"][0]["evidence"], "logs/backend.log:1291");

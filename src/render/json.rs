@@ -28,6 +28,10 @@ pub fn event_value(r: &Row) -> Value {
         if e.continuation_lines > 0 {
             m.insert("continuation_lines".into(), json!(e.continuation_lines));
         }
+        // The structured fact (alert state, container action, commit, session), for tools.
+        if let Some(fact) = e.fact.as_deref() {
+            m.insert("fact".into(), json!(fact));
+        }
         if let Some(reason) = r.reason {
             m.insert("reason".into(), json!(reason));
         }

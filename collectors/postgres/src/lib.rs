@@ -100,9 +100,24 @@ impl Collector for ServerLog {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let open = || File::open(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display));
+        // Rotated server logs are often compressed (`postgresql-15-main.log.2.gz`).
+        let open = || -> Result<Box<dyn std::io::Read + Send>, String> {
+            let f = File::open(&self.file).map_err(|e| format!("cannot read {}: {e}", self.display))?;
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            reconstruct_logfile::compressed::open(f, size)
+                .map(|(r, _)| r)
+                .map_err(|e| format!("cannot read {}: {e}", self.display))
+        };
         let mut head = [0u8; 4096];
-        let n = std::io::Read::read(&mut open()?, &mut head).unwrap_or(0);
+        let mut first_reader = open()?;
+        let mut n = 0;
+        // A decoder may hand out less than asked: fill the head.
+        while n < head.len() {
+            match head.get_mut(n..).map(|b| std::io::Read::read(&mut first_reader, b)) {
+                Some(Ok(0)) | None | Some(Err(_)) => break,
+                Some(Ok(k)) => n += k,
+            }
+        }
         let first = head.get(..n).unwrap_or_default();
         let first_line = first.split(|c| *c == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or_default();
         let format = serverlog::detect(first_line);
