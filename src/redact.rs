@@ -253,6 +253,33 @@ pub fn event(e: &mut Event) -> u64 {
     if let reconstruct_core::Locator::Text(t) = &mut e.evidence.locator {
         n = n.saturating_add(string(t));
     }
+    // The structured fact carries source text too (labels, a commit's subject).
+    if let Some(f) = e.fact.as_deref_mut() {
+        use reconstruct_core::Fact;
+        match f {
+            Fact::Alert { name, labels, .. } => {
+                n = n.saturating_add(string(name));
+                for v in labels.values_mut() {
+                    n = n.saturating_add(string(v));
+                }
+            }
+            Fact::Silence { matchers, .. } => n = n.saturating_add(string(matchers)),
+            Fact::Container { container, signal, .. } => {
+                n = n.saturating_add(string(container));
+                if let Some(s) = signal {
+                    n = n.saturating_add(string(s));
+                }
+            }
+            Fact::Commit { subject, tags, .. } => {
+                n = n.saturating_add(string(subject));
+                for t in tags {
+                    n = n.saturating_add(string(t));
+                }
+            }
+            Fact::Session { state: Some(s), .. } => n = n.saturating_add(string(s)),
+            Fact::Session { state: None, .. } => {}
+        }
+    }
     n
 }
 
