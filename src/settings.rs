@@ -120,6 +120,7 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         let locate = settings.timestamp_format.map(Locate::Strftime).or_else(|| locate.clone());
         match fetch::expand(arg) {
             Ok(paths) => {
+                let found = !matches!(paths.as_slice(), [only] if only.as_path() == Path::new(arg));
                 // The pieces of a rotated log are one source.
                 for set in rotation::group(paths) {
                     let files = set
@@ -131,7 +132,7 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
                         .collect();
                     let component = settings.component.clone();
                     let locate = locate.clone();
-                    s.sources.push(SourceSpec::Log(LogSpec { files, component, zone, locate }));
+                    s.sources.push(SourceSpec::Log(LogSpec { files, component, zone, locate, found }));
                 }
             }
             Err(e) => s.unavailable.push(broken(SourceKind::Logfile, arg.clone(), e.to_string())),
@@ -277,7 +278,7 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
                         (p.clone(), shown)
                     })
                     .collect();
-                s.sources.push(SourceSpec::Log(LogSpec { files, component: f.component, zone, locate }));
+                s.sources.push(SourceSpec::Log(LogSpec { files, component: f.component, zone, locate, found: false }));
             }
             FileKind::PgActivity => s.sources.push(SourceSpec::PgActivityFile { file, display }),
             FileKind::PgLog => s.sources.push(SourceSpec::PgServerLog { file, display, zone }),

@@ -25,6 +25,9 @@ pub struct LogSpec {
     /// For lines written without an offset.
     pub zone: Zone,
     pub locate: Option<Locate>,
+    /// Found under a directory or glob rather than named: a file there
+    /// that holds no timestamps, or no text, is skipped, not a failure.
+    pub found: bool,
 }
 
 /// One source to read.
@@ -117,7 +120,9 @@ impl SourceSpec {
             SourceSpec::Log(mut l) => {
                 if l.files.len() == 1 {
                     let (path, display) = l.files.remove(0);
-                    Source::Blocking(Box::new(LogFileCollector::new(path, display, l.component, l.zone, l.locate)))
+                    Source::Blocking(Box::new(
+                        LogFileCollector::new(path, display, l.component, l.zone, l.locate).found(l.found),
+                    ))
                 } else {
                     let component = l.component.clone().unwrap_or_else(|| log_component(&l));
                     Source::Blocking(Box::new(reconstruct_logfile::LogSetCollector {
@@ -125,6 +130,7 @@ impl SourceSpec {
                         component: Arc::from(component),
                         zone: l.zone,
                         locate: l.locate,
+                        found: l.found,
                     }))
                 }
             }

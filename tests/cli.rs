@@ -332,7 +332,7 @@ fn timestamp_format_and_zone_for_logs_that_need_them() {
     let dir = tempfile::tempdir().unwrap();
     let odd = dir.path().join("legacy.log");
     // A layout no detector knows, written in Paris time (UTC+1 in December).
-    std::fs::write(&odd, "26.12.2025 15:30:15 ERROR legacy app failed\n26.12.2025 15:30:16 INFO ok\n").unwrap();
+    std::fs::write(&odd, "Dec-26-25 15.30.15 ERROR legacy app failed\nDec-26-25 15.30.16 INFO ok\n").unwrap();
     let args = |extra: &[&str]| {
         let mut v =
             vec!["--log", odd.to_str().unwrap(), "--no-git", "--since", SINCE, "--until", UNTIL, "--format", "csv"];
@@ -341,7 +341,7 @@ fn timestamp_format_and_zone_for_logs_that_need_them() {
     };
     let o = args(&[]);
     assert_eq!(o.status.code(), Some(3), "without the format the file cannot be dated");
-    let o = args(&["--timestamp-format", "%d.%m.%Y %H:%M:%S", "--tz", "Europe/Paris"]);
+    let o = args(&["--timestamp-format", "%b-%d-%y %H.%M.%S", "--tz", "Europe/Paris"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let csv = stdout(&o);
     assert!(csv.contains("2025-12-26T14:30:15Z,logfile,legacy,error,log,ERROR legacy app failed"), "{csv}");
@@ -357,7 +357,7 @@ fn timestamp_format_and_zone_for_logs_that_need_them() {
         "--tz",
         "Europe/Paris",
         "--timestamp-format",
-        "%d.%m.%Y %H:%M:%S",
+        "%b-%d-%y %H.%M.%S",
         "--format",
         "json",
     ]);

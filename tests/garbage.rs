@@ -66,6 +66,7 @@ fn log_scanner_survives_garbage() {
             zone: Zone::Utc,
             locate: None,
             codec: None,
+            found: false,
         };
         let mut sink = VecSink::default();
         let _ = reconstruct_logfile::scan::scan(input.as_slice(), &cfg, &ctx, &mut sink);

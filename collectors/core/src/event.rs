@@ -98,6 +98,9 @@ pub enum TimeBasis {
     AssumedZone,
     /// No year in the text (syslog, klog): taken from the window, zone assumed.
     InferredYear,
+    /// A time of day with no date at all: the day taken from the window's
+    /// start, moving on a day when the clock runs back past midnight.
+    InferredDate,
 }
 
 impl TimeBasis {
@@ -107,6 +110,7 @@ impl TimeBasis {
             TimeBasis::Epoch => "epoch time",
             TimeBasis::AssumedZone => "assumed zone",
             TimeBasis::InferredYear => "inferred year",
+            TimeBasis::InferredDate => "date from the window",
         }
     }
 }

@@ -61,11 +61,42 @@ pub struct ParseContext {
     /// that does not put the time after it (a December line read in January
     /// belongs to last year).
     pub year_anchor: Timestamp,
+    /// The start of the window: layouts with a time of day but no date take
+    /// this day (in `zone`) for their first line.
+    pub first_day: Timestamp,
 }
 
 impl ParseContext {
     pub fn new(zone: Zone, year_anchor: Timestamp) -> Self {
-        ParseContext { zone, year_anchor }
+        ParseContext { zone, year_anchor, first_day: year_anchor }
+    }
+
+    /// The day a log without dates begins on; a window without a start
+    /// keeps the day of its end.
+    pub fn with_first_day(mut self, since: Timestamp) -> Self {
+        if since.unix_seconds() > 0 {
+            self.first_day = since;
+        }
+        self
+    }
+}
+
+/// The UTC instant of wall-clock fields: at `offset` seconds east of UTC
+/// when the text gave one, else in `zone`. `None` for an impossible date.
+pub fn civil_to_utc(
+    year: i64,
+    month: u32,
+    day: u32,
+    hms: (u32, u32, u32),
+    nanos: u32,
+    offset: Option<i32>,
+    zone: &Zone,
+) -> Option<Timestamp> {
+    let (hour, min, sec) = hms;
+    let civil = Civil { year, month, day, hour, min, sec, nanos };
+    match offset {
+        Some(off) => civil.at_offset(off),
+        None => civil.in_zone(zone),
     }
 }
 
@@ -308,7 +339,7 @@ pub fn parse_iso(b: &[u8], zone: &Zone) -> Option<Parsed> {
 
 /// The year for a date written without one: the latest year that does not
 /// put it more than a day after the anchor.
-fn infer_year(month: u32, day: u32, hour: u32, anchor: Timestamp) -> i64 {
+pub fn infer_year(month: u32, day: u32, hour: u32, anchor: Timestamp) -> i64 {
     let a = anchor.to_datetime();
     let year = i64::from(chrono::Datelike::year(&a));
     let probe = Civil { year, month, day: day.min(days_in_month(year, month)), hour, min: 0, sec: 0, nanos: 0 };

@@ -63,6 +63,16 @@ impl Zone {
         Timestamp::from_unix_seconds(utc, naive.and_utc().timestamp_subsec_nanos())
     }
 
+    /// The calendar day an instant falls on in this zone.
+    pub fn local_date(&self, t: Timestamp) -> Option<chrono::NaiveDate> {
+        let utc = chrono::DateTime::from_timestamp(t.unix_seconds(), 0)?;
+        Some(match self {
+            Zone::Utc => utc.date_naive(),
+            Zone::Fixed(o) => utc.with_timezone(o).date_naive(),
+            Zone::Named(tz) => utc.with_timezone(tz).date_naive(),
+        })
+    }
+
     /// A cheap offset for the fast path: `Some` for zones without DST rules.
     pub fn fixed_offset_secs(&self) -> Option<i32> {
         match self {

@@ -1,18 +1,124 @@
 //! Learning where a file keeps its timestamps, from its first lines, and
-//! reading each line with what was learned.
+//! reading each line with what was learned: one family of `families` at one
+//! place in the line (an `Anchor`), so each line costs one fixed-position
+//! parse, not a trial of every pattern.
 
-use chrono::{DateTime, NaiveDateTime};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use reconstruct_core::event::{Severity, TimeBasis, Timestamp};
-use reconstruct_core::timestamp::{self, epoch_from_number, Layout, ParseContext};
+use reconstruct_core::timestamp::{self, civil_to_utc, epoch_from_number, infer_year, Layout, ParseContext};
+
+use crate::families::{self, DateOrder, Level};
+use crate::pattern::{Reading, ZoneRead};
+
+/// Where in a line a timestamp starts, said so that it holds for every line
+/// of a file whose prefix varies in length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Anchor {
+    /// At the first byte.
+    Start,
+    /// At the n-th blank-separated field (0 is the first).
+    Field(u8),
+    /// Right after the n-th occurrence of a byte (`[`, `"`, `|`, `=`, `#` …).
+    After(u8, u8),
+}
+
+/// Bytes a timestamp may directly follow, besides blanks.
+const OPENERS: &[u8] = b"[(\"'|=<>#,;{";
+/// How far into a line a timestamp is looked for.
+const HEAD: usize = 256;
+
+fn is_blank(c: &u8) -> bool {
+    matches!(c, b' ' | b'\t')
+}
+
+impl Anchor {
+    /// The byte offset this anchor names in `line`.
+    pub fn position(self, line: &[u8]) -> Option<usize> {
+        match self {
+            Anchor::Start => Some(0),
+            Anchor::Field(k) => {
+                let mut i = line.iter().take_while(|c| is_blank(c)).count();
+                for _ in 0..k {
+                    i += line.get(i..)?.iter().take_while(|c| !is_blank(c)).count();
+                    i += line.get(i..)?.iter().take_while(|c| is_blank(c)).count();
+                }
+                (i < line.len()).then_some(i)
+            }
+            Anchor::After(c, k) => {
+                let head = line.get(..line.len().min(HEAD * 2))?;
+                let mut at = 0;
+                for _ in 0..k {
+                    at += memchr::memchr(c, head.get(at..)?)? + 1;
+                }
+                Some(at)
+            }
+        }
+    }
+
+    /// Every anchor that names `pos` in `line`.
+    fn at(line: &[u8], pos: usize) -> Vec<Anchor> {
+        let mut v = Vec::with_capacity(2);
+        if pos == 0 {
+            v.push(Anchor::Start);
+            return v;
+        }
+        let Some(&prev) = line.get(pos - 1) else { return v };
+        if is_blank(&prev) {
+            let head = line.get(..pos).unwrap_or_default();
+            let lead = head.iter().take_while(|c| is_blank(c)).count();
+            let mut fields = 0usize;
+            let mut in_field = false;
+            for c in head.get(lead..).unwrap_or_default() {
+                if is_blank(c) {
+                    in_field = false;
+                } else if !in_field {
+                    in_field = true;
+                    fields += 1;
+                }
+            }
+            if let Ok(k) = u8::try_from(fields) {
+                if k < 32 {
+                    v.push(Anchor::Field(k));
+                }
+            }
+        } else if OPENERS.contains(&prev) {
+            let n = memchr::memchr_iter(prev, line.get(..pos).unwrap_or_default()).count();
+            if let Ok(k) = u8::try_from(n) {
+                if k < 32 {
+                    v.push(Anchor::After(prev, k));
+                }
+            }
+        }
+        v
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Anchor::Start => "at line start".to_string(),
+            Anchor::Field(k) => format!("in field {}", u32::from(k) + 1),
+            Anchor::After(c, 1) => format!("after the first {:?}", char::from(c)),
+            Anchor::After(c, k) => format!("after {:?} number {k}", char::from(c)),
+        }
+    }
+
+    /// Simpler anchors win ties: the start, then a delimiter, then a field count.
+    fn simplicity(self) -> u8 {
+        match self {
+            Anchor::Start => 2,
+            Anchor::After(..) => 1,
+            Anchor::Field(_) => 0,
+        }
+    }
+}
 
 /// Where in a line the timestamp stands, and in which layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Locate {
-    /// At the start of the line (after an optional `[`).
-    Start(Layout),
-    /// After the first `[` of the line (common log, Apache error).
-    Bracket(Layout),
-    /// A JSON object with a `time`/`timestamp`/`ts`/`@timestamp`/`t` member.
+    /// A family of the table (by index) at an anchor.
+    At { family: usize, anchor: Anchor },
+    /// A JSON object with a time member (`time`, `ts`, `@timestamp`, `t.$date`, `timeUnixNano` …).
     Json,
     /// A logfmt `ts=` / `time=` field.
     Logfmt,
@@ -23,11 +129,21 @@ pub enum Locate {
 impl Locate {
     pub fn describe(&self) -> String {
         match self {
-            Locate::Start(l) => format!("{} at line start", l.name()),
-            Locate::Bracket(l) => format!("{} in brackets", l.name()),
+            Locate::At { family, anchor } => {
+                let name = families::get(*family).map_or("?", |c| c.family.name);
+                format!("{name} {}", anchor.describe())
+            }
             Locate::Json => "JSON lines".to_string(),
             Locate::Logfmt => "logfmt ts=/time=".to_string(),
             Locate::Strftime(f) => format!("--timestamp-format {f:?}"),
+        }
+    }
+
+    fn weak(&self) -> bool {
+        match self {
+            Locate::At { family, anchor } => families::get(*family)
+                .is_some_and(|c| c.family.weak || (c.family.pattern == "%s" && *anchor != Anchor::Start)),
+            _ => false,
         }
     }
 }
@@ -40,15 +156,17 @@ pub struct Stamp {
     /// The message: the line without its timestamp, as a byte range or (for
     /// JSON) as text built from the object's members.
     pub message: Message,
-    /// Severity the layout itself states (klog letter, JSON level field).
+    /// Severity the layout itself states (level letter, syslog priority, JSON level field).
     pub severity: Option<Severity>,
-    /// Component the line itself names (JSON/logfmt field).
+    /// Component the line itself names (JSON/logfmt field, logcat tag).
     pub component: Option<String>,
+    /// The time carried a zone word that is not an offset (`CEST`): read in `--tz`.
+    pub zone_word: bool,
 }
 
 #[derive(Debug)]
 pub enum Message {
-    /// The message is `line[prefix_end.. ]` with `line[skip_from..skip_to]` removed.
+    /// The message is the line with `line[skip_from..skip_to]` removed.
     Cut {
         skip_from: usize,
         skip_to: usize,
@@ -60,54 +178,135 @@ fn skip_ws(b: &[u8]) -> usize {
     b.iter().take_while(|c| **c == b' ' || **c == b'\t').count()
 }
 
-/// Reads a line's timestamp with a known locator.
-pub fn read(loc: &Locate, line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
-    match loc {
-        Locate::Start(layout) => {
-            let off = usize::from(line.first() == Some(&b'['));
-            let p = timestamp::parse(*layout, line.get(off..)?, ctx)?;
-            let mut end = off + p.len;
-            if off == 1 && line.get(end) == Some(&b']') {
-                end += 1;
-            }
-            let severity = (*layout == Layout::Klog).then(|| klog_severity(line.get(off).copied())).flatten();
-            Some(Stamp {
-                time: p.time,
-                basis: p.basis,
-                message: Message::Cut { skip_from: 0, skip_to: end },
-                severity,
-                component: None,
-            })
+/// The state a file's lines share: the day a log of bare times of day is on.
+#[derive(Clone, Debug, Default)]
+pub struct Carry {
+    day: Option<NaiveDate>,
+    last: Option<u32>,
+}
+
+/// The instant a reading names, and on what basis.
+fn resolve(r: &Reading, ctx: &ParseContext, carry: &mut Carry) -> Option<(Timestamp, TimeBasis)> {
+    if let Some(t) = r.instant {
+        return Some((t, TimeBasis::Epoch));
+    }
+    let offset = match r.zone {
+        ZoneRead::Offset(o) => Some(o),
+        ZoneRead::Absent | ZoneRead::Word => None,
+    };
+    let explicit_or = |b| if offset.is_some() { TimeBasis::Explicit } else { b };
+    let (year, month, day, basis) = match (r.year, r.month, r.day) {
+        (Some(y), Some(m), Some(d)) => (y, m, d, explicit_or(TimeBasis::AssumedZone)),
+        (None, Some(m), Some(d)) => (infer_year(m, d, r.hour, ctx.year_anchor), m, d, TimeBasis::InferredYear),
+        _ => {
+            // A time of day alone: the window's first day, and the next day
+            // each time the clock runs back more than an hour (midnight).
+            let tod = r.hour * 3600 + r.min * 60 + r.sec;
+            let day = match (carry.day, carry.last) {
+                (Some(d), Some(last)) if tod.saturating_add(3600) < last => d.succ_opt()?,
+                (Some(d), _) => d,
+                (None, _) => ctx.zone.local_date(ctx.first_day)?,
+            };
+            carry.day = Some(day);
+            carry.last = Some(tod);
+            let y = i64::from(chrono::Datelike::year(&day));
+            (y, chrono::Datelike::month(&day), chrono::Datelike::day(&day), TimeBasis::InferredDate)
         }
-        Locate::Bracket(layout) => {
-            let open = memchr::memchr(b'[', line.get(..line.len().min(256))?)?;
-            let p = timestamp::parse(*layout, line.get(open + 1..)?, ctx)?;
-            let mut end = open + 1 + p.len;
-            if line.get(end) == Some(&b']') {
-                end += 1;
-            }
-            Some(Stamp {
-                time: p.time,
-                basis: p.basis,
-                message: Message::Cut { skip_from: open, skip_to: end },
-                severity: None,
-                component: None,
-            })
-        }
-        Locate::Json => read_json(line, ctx),
-        Locate::Logfmt => read_logfmt(line, ctx),
-        Locate::Strftime(fmt) => read_strftime(fmt, line, ctx),
+    };
+    let t = civil_to_utc(year, month, day, (r.hour, r.min, r.sec), r.nanos, offset, &ctx.zone)?;
+    Some((t, basis))
+}
+
+/// A syslog priority `<N>` at the start of the line: its value and length.
+fn priority(line: &[u8]) -> Option<(u8, usize)> {
+    if line.first() != Some(&b'<') {
+        return None;
+    }
+    let n = line.get(1..5)?.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || line.get(1 + n) != Some(&b'>') {
+        return None;
+    }
+    let v: u16 = std::str::from_utf8(line.get(1..1 + n)?).ok()?.parse().ok()?;
+    let v = u8::try_from(v).ok().filter(|v| *v <= 191)?;
+    Some((v, n + 2))
+}
+
+fn priority_severity(pri: u8) -> Severity {
+    match pri & 7 {
+        0..=2 => Severity::Critical,
+        3 => Severity::Error,
+        4 => Severity::Warning,
+        5 => Severity::Notice,
+        6 => Severity::Info,
+        _ => Severity::Debug,
     }
 }
 
-fn klog_severity(c: Option<u8>) -> Option<Severity> {
-    match c? {
-        b'I' => Some(Severity::Info),
-        b'W' => Some(Severity::Warning),
-        b'E' => Some(Severity::Error),
-        b'F' => Some(Severity::Critical),
-        b'D' => Some(Severity::Debug),
-        _ => None,
+/// The n-th blank-separated field of `b`.
+fn nth_field(b: &[u8], n: u8) -> Option<&[u8]> {
+    let start = Anchor::Field(n).position(b)?;
+    let rest = b.get(start..)?;
+    rest.get(..rest.iter().take_while(|c| !is_blank(c)).count())
+}
+
+fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
+    let c = families::get(family)?;
+    let pos = anchor.position(line)?;
+    let r = c.pattern.read(line.get(pos..)?)?;
+    let (time, basis) = resolve(&r, ctx, carry)?;
+    let end = pos + r.len;
+    let (mut from, mut to) = (pos, end);
+    // `[time]` and `"time"` lose their brackets or quotes with the time.
+    if let (Some(open), Some(close)) = (pos.checked_sub(1).and_then(|p| line.get(p)), line.get(end)) {
+        if matches!((open, close), (b'[', b']') | (b'"', b'"') | (b'(', b')')) {
+            from = pos - 1;
+            to = end + 1;
+        }
+    }
+    let mut severity = None;
+    let mut component = None;
+    // A syslog priority (RFC 3164 `<34>`, RFC 5424 `<165>1 `) before the time.
+    if let Some((pri, len)) = priority(line) {
+        if pos >= len && pos <= len + 2 {
+            from = 0;
+            severity = Some(priority_severity(pri));
+        }
+    }
+    let after = line.get(to..).unwrap_or_default();
+    match c.family.level {
+        Level::Words => {}
+        Level::Letter => severity = r.letter.and_then(families::letter_severity),
+        Level::LetterField(k) => {
+            if let Some([l]) = nth_field(after, k) {
+                severity = families::letter_severity(*l);
+                component = nth_field(after, k.saturating_add(1))
+                    .map(|t| String::from_utf8_lossy(t.strip_suffix(b":").unwrap_or(t)).into_owned())
+                    .filter(|t| !t.is_empty());
+            }
+        }
+        Level::RedisMark => {
+            if let Some([m]) = nth_field(after, 0) {
+                severity = families::redis_severity(*m);
+            }
+        }
+    }
+    Some(Stamp {
+        time,
+        basis,
+        message: Message::Cut { skip_from: from, skip_to: to },
+        severity,
+        component,
+        zone_word: r.zone == ZoneRead::Word,
+    })
+}
+
+/// Reads a line's timestamp with a known locator.
+pub fn read(loc: &Locate, line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
+    match loc {
+        Locate::At { family, anchor } => read_at(*family, *anchor, line, ctx, carry),
+        Locate::Json => read_json(line, ctx),
+        Locate::Logfmt => read_logfmt(line, ctx),
+        Locate::Strftime(fmt) => read_strftime(fmt, line, ctx),
     }
 }
 
@@ -126,6 +325,14 @@ fn parse_text_time(s: &[u8], ctx: &ParseContext) -> Option<(Timestamp, TimeBasis
 enum Scalar<'a> {
     Str(std::borrow::Cow<'a, str>),
     Num(f64),
+    /// An object, kept only for the members logs nest their facts in:
+    /// MongoDB's `{"$date": …}`, ECS's `{"level": …}` under `log`,
+    /// OpenTelemetry's `{"stringValue": …}` body.
+    Nested {
+        date: Option<Box<Scalar<'a>>>,
+        level: Option<String>,
+        text: Option<String>,
+    },
     Other,
 }
 
@@ -159,8 +366,24 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Scalar<'a> {
                 Ok(Scalar::Other)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                while m.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
+                let (mut date, mut level, mut text) = (None, None, None);
+                while let Some(k) = m.next_key::<std::borrow::Cow<'_, str>>()? {
+                    match &*k {
+                        "$date" | "$numberLong" => date = Some(Box::new(m.next_value::<Scalar<'a>>()?)),
+                        "level" => level = m.next_value::<Scalar<'a>>()?.text(),
+                        "stringValue" => text = m.next_value::<Scalar<'a>>()?.text(),
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                // `{"$date": {"$numberLong": "…"}}` (MongoDB's canonical form).
+                if let Some(Scalar::Nested { date: Some(inner), .. }) = date.as_deref() {
+                    if let Scalar::Str(s) = &**inner {
+                        date = Some(Box::new(Scalar::Str(std::borrow::Cow::Owned(s.to_string()))));
+                    }
+                }
+                Ok(Scalar::Nested { date, level, text })
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
                 while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -176,7 +399,43 @@ impl Scalar<'_> {
         match self {
             Scalar::Str(s) => Some(s.to_string()),
             Scalar::Num(n) => Some(n.to_string()),
+            Scalar::Nested { text, .. } => text.clone(),
             Scalar::Other => None,
+        }
+    }
+
+    /// The instant a time member names.
+    fn time(&self, ctx: &ParseContext) -> Option<(Timestamp, TimeBasis)> {
+        match self {
+            Scalar::Str(s) => parse_text_time(s.as_bytes(), ctx),
+            Scalar::Num(n) => epoch_from_number(*n).map(|t| (t, TimeBasis::Epoch)),
+            Scalar::Nested { date: Some(d), .. } => d.time(ctx),
+            Scalar::Nested { .. } | Scalar::Other => None,
+        }
+    }
+
+    /// A level member: a word, a Bunyan/Pino number (10…60), an
+    /// OpenTelemetry severity number (1…24) or a MongoDB letter (`E`, `D2`).
+    fn severity(&self) -> Option<Severity> {
+        match self {
+            Scalar::Num(n) if *n >= 10.0 => Some(match *n as u32 {
+                0..=29 => Severity::Debug,
+                30..=39 => Severity::Info,
+                40..=49 => Severity::Warning,
+                50..=59 => Severity::Error,
+                _ => Severity::Critical,
+            }),
+            Scalar::Num(n) if *n >= 1.0 => Some(match *n as u32 {
+                0..=8 => Severity::Debug,
+                9..=12 => Severity::Info,
+                13..=16 => Severity::Warning,
+                17..=20 => Severity::Error,
+                _ => Severity::Critical,
+            }),
+            Scalar::Str(s) if s.len() <= 2 => families::letter_severity(*s.as_bytes().first()?),
+            Scalar::Str(s) => reconstruct_core::severity::from_word(s.as_bytes()),
+            Scalar::Nested { level: Some(l), .. } => reconstruct_core::severity::from_word(l.as_bytes()),
+            _ => None,
         }
     }
 }
@@ -198,6 +457,23 @@ struct JsonLine<'a> {
     t: Option<Scalar<'a>>,
     #[serde(borrow)]
     datetime: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "timeUnixNano")]
+    time_unix_nano: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "observedTimeUnixNano")]
+    observed_unix_nano: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    body: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "severityText")]
+    severity_text: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "severityNumber")]
+    severity_number: Option<Scalar<'a>>,
+    /// MongoDB's severity letter and component.
+    #[serde(borrow)]
+    s: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    c: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "service.name")]
+    service_name: Option<Scalar<'a>>,
     #[serde(borrow)]
     msg: Option<Scalar<'a>>,
     #[serde(borrow)]
@@ -242,22 +518,28 @@ fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
         return None;
     }
     let j: JsonLine<'_> = serde_json::from_slice(line.get(start..)?).ok()?;
-    let times = [&j.time, &j.timestamp, &j.ts, &j.at_timestamp, &j.t, &j.datetime];
-    let (time, basis) = times.iter().find_map(|v| match v.as_ref()? {
-        Scalar::Str(s) => parse_text_time(s.as_bytes(), ctx),
-        Scalar::Num(n) => epoch_from_number(*n).map(|t| (t, TimeBasis::Epoch)),
-        Scalar::Other => None,
-    })?;
-    let level = first(&[&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname]);
-    let severity = level.as_deref().and_then(|l| reconstruct_core::severity::from_word(l.as_bytes()));
-    let component = first(&[&j.component, &j.service, &j.logger, &j.logger_name, &j.name, &j.app]);
-    let message = match (first(&[&j.msg, &j.message, &j.log, &j.event, &j.text]), &level) {
-        (Some(m), Some(l)) => format!("{} {m}", l.to_uppercase()),
+    let times =
+        [&j.time, &j.timestamp, &j.ts, &j.at_timestamp, &j.t, &j.datetime, &j.time_unix_nano, &j.observed_unix_nano];
+    let (time, basis) = times.iter().find_map(|v| v.as_ref()?.time(ctx))?;
+    let levels =
+        [&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname, &j.severity_text, &j.severity_number, &j.s, &j.log];
+    let severity = levels.iter().find_map(|v| v.as_ref()?.severity());
+    let level_word = [&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname, &j.severity_text]
+        .iter()
+        .find_map(|v| match v.as_ref()? {
+            Scalar::Str(s) if s.len() > 2 => Some(s.to_uppercase()),
+            _ => None,
+        })
+        .or_else(|| severity.map(|s| s.as_str().to_uppercase()));
+    let component =
+        first(&[&j.component, &j.service, &j.service_name, &j.logger, &j.logger_name, &j.name, &j.app, &j.c]);
+    let message = match (first(&[&j.msg, &j.message, &j.log, &j.event, &j.text, &j.body]), &level_word) {
+        (Some(m), Some(l)) => format!("{l} {m}"),
         (Some(m), None) => m,
         // Without a message member the whole object is the message.
         (None, _) => String::from_utf8_lossy(line.get(start..)?).into_owned(),
     };
-    Some(Stamp { time, basis, message: Message::Built(message), severity, component })
+    Some(Stamp { time, basis, message: Message::Built(message), severity, component, zone_word: false })
 }
 
 /// Finds `key=` at the start of the line or after a space.
@@ -289,7 +571,14 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
         .iter()
         .find_map(|k| logfmt_field(line, k))
         .map(|(_, _, v)| String::from_utf8_lossy(v).into_owned());
-    Some(Stamp { time, basis, message: Message::Cut { skip_from: from, skip_to: to }, severity: None, component })
+    Some(Stamp {
+        time,
+        basis,
+        message: Message::Cut { skip_from: from, skip_to: to },
+        severity: None,
+        component,
+        zone_word: false,
+    })
 }
 
 fn read_strftime(fmt: &str, line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
@@ -309,31 +598,181 @@ fn read_strftime(fmt: &str, line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
     if off == 1 && line.get(end) == Some(&b']') {
         end += 1;
     }
-    Some(Stamp { time, basis, message: Message::Cut { skip_from: 0, skip_to: end }, severity: None, component: None })
+    Some(Stamp {
+        time,
+        basis,
+        message: Message::Cut { skip_from: 0, skip_to: end },
+        severity: None,
+        component: None,
+        zone_word: false,
+    })
 }
 
-/// Every locator worth trying on a file whose layout is unknown, in order of
-/// preference when several read the same number of lines.
-pub fn candidates() -> Vec<Locate> {
-    let mut v = vec![Locate::Json];
-    v.extend(Layout::ALL.iter().map(|l| Locate::Start(*l)));
-    v.push(Locate::Bracket(Layout::Clf));
-    v.push(Locate::Bracket(Layout::ApacheError));
-    v.push(Locate::Bracket(Layout::Iso));
-    v.push(Locate::Logfmt);
-    v
+/// What learning found in a file's first lines.
+#[derive(Clone, Debug)]
+pub struct Learned {
+    pub best: Locate,
+    /// Other places and layouts that read sample lines the best one does
+    /// not (a syslog that also carries access-log lines), best first.
+    pub runners: Vec<Locate>,
+    /// Judgements a reader should know of (day/month order, …).
+    pub notes: Vec<String>,
 }
 
-/// Picks the locator that reads the most sample lines; `None` if none reads any.
-pub fn learn<'a>(sample: impl Iterator<Item = &'a [u8]> + Clone, ctx: &ParseContext) -> Option<Locate> {
-    let mut best: Option<(usize, Locate)> = None;
-    for cand in candidates() {
-        let hits = sample.clone().filter(|l| read(&cand, l, ctx).is_some()).count();
-        if hits > 0 && best.as_ref().is_none_or(|(n, _)| hits > *n) {
-            best = Some((hits, cand));
+/// How a candidate did on the sample.
+struct Tally {
+    /// Sample lines read, one bit each.
+    lines: u64,
+    basis: u8,
+    min: Timestamp,
+    max: Timestamp,
+    pos_sum: usize,
+}
+
+/// Explicit offsets and epochs beat an assumed zone, which beats an inferred
+/// year, which beats a date taken from the window.
+fn basis_rank(b: TimeBasis) -> u8 {
+    match b {
+        TimeBasis::Explicit | TimeBasis::Epoch => 3,
+        TimeBasis::AssumedZone => 2,
+        TimeBasis::InferredYear => 1,
+        TimeBasis::InferredDate => 0,
+    }
+}
+
+/// Lines read, then basis rank, anchor simplicity, table order (negated),
+/// position (negated): candidates compare by it, greatest best.
+type Score = (u32, u8, u8, i64, i64);
+
+/// Lines of a sample the learner looks at (a bit mask holds them).
+pub const SAMPLE_MAX: usize = 64;
+
+/// Learns where a file's timestamps stand from its first lines: every
+/// family is tried at every place a timestamp can start in each line's
+/// head, each hit is described by the anchors that name its place, and the
+/// family and anchor that read the most lines win (ties: a stated offset
+/// over an assumed zone, the table's order, the simpler anchor). `None`
+/// when nothing reads any line.
+pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
+    let sample = sample.get(..sample.len().min(SAMPLE_MAX))?;
+    let nonblank = sample.iter().filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
+    let mut tallies: HashMap<(usize, Anchor), Tally> = HashMap::new();
+    // An epoch this far past the window's end is an id, not a time.
+    let latest = Timestamp::from_unix_seconds(ctx.year_anchor.unix_seconds().saturating_add(366 * 86_400), 0)
+        .unwrap_or(Timestamp::MAX);
+    for (li, line) in sample.iter().enumerate() {
+        let bit = 1u64 << li;
+        let head = line.get(..line.len().min(HEAD)).unwrap_or_default();
+        for pos in 0..head.len() {
+            let Some(&c) = head.get(pos) else { break };
+            if !(c.is_ascii_alphanumeric() || c == b'@') {
+                continue;
+            }
+            let prev = pos.checked_sub(1).and_then(|p| head.get(p));
+            if prev.is_some_and(|p| !is_blank(p) && !OPENERS.contains(p)) {
+                continue;
+            }
+            let Some(rest) = line.get(pos..) else { continue };
+            let mut anchors: Option<Vec<Anchor>> = None;
+            for (fi, comp) in families::all().iter().enumerate() {
+                let Some(r) = comp.pattern.read(rest) else { continue };
+                let Some((t, basis)) = resolve(&r, ctx, &mut Carry::default()) else { continue };
+                if r.instant.is_some() && t > latest {
+                    continue;
+                }
+                for a in anchors.get_or_insert_with(|| Anchor::at(line, pos)).iter() {
+                    let e = tallies.entry((fi, *a)).or_insert(Tally { lines: 0, basis: 3, min: t, max: t, pos_sum: 0 });
+                    if e.lines & bit == 0 {
+                        e.lines |= bit;
+                        e.basis = e.basis.min(basis_rank(basis));
+                        e.min = e.min.min(t);
+                        e.max = e.max.max(t);
+                        e.pos_sum = e.pos_sum.saturating_add(pos);
+                    }
+                }
+            }
         }
     }
-    best.map(|(_, l)| l)
+    // (locate, lines read, score): the score orders candidates reading the
+    // same number of lines.
+    let mut cands: Vec<(Locate, u64, Score)> = Vec::new();
+    let mask_of = |f: &dyn Fn(&[u8]) -> bool| {
+        sample.iter().enumerate().filter(|(_, l)| f(l)).fold(0u64, |m, (i, _)| m | (1u64 << i))
+    };
+    let json = mask_of(&|l| read_json(l, ctx).is_some());
+    if json != 0 {
+        cands.push((Locate::Json, json, (json.count_ones(), 3, 3, i64::MAX, 0)));
+    }
+    let logfmt = mask_of(&|l| read_logfmt(l, ctx).is_some());
+    if logfmt != 0 {
+        cands.push((Locate::Logfmt, logfmt, (logfmt.count_ones(), 3, 3, i64::MAX - 1, 0)));
+    }
+    for ((fi, anchor), t) in &tallies {
+        let loc = Locate::At { family: *fi, anchor: *anchor };
+        let n = t.lines.count_ones();
+        if loc.weak() {
+            // A weak pattern must explain the sample, and its times must
+            // hang together (within a year), to be taken at all.
+            let span = t.max.unix_seconds().saturating_sub(t.min.unix_seconds());
+            if (n as usize) * 2 < nonblank || span > 366 * 86_400 {
+                continue;
+            }
+        }
+        let order = -(i64::try_from(*fi).unwrap_or(i64::MAX));
+        let avg_pos = -(i64::try_from(t.pos_sum / (n as usize).max(1)).unwrap_or(i64::MAX));
+        cands.push((loc, t.lines, (n, t.basis, anchor.simplicity(), order, avg_pos)));
+    }
+    cands.sort_by_key(|c| std::cmp::Reverse(c.2));
+    let (best, best_lines, best_score) = cands.first().cloned()?;
+    let mut notes = Vec::new();
+    if let Locate::At { family, anchor } = &best {
+        if let Some(order) = families::get(*family).and_then(|c| c.family.order) {
+            let twin = cands.iter().any(|(l, _, s)| {
+                s.0 == best_score.0
+                    && matches!(l, Locate::At { family: f, anchor: a } if a == anchor
+                        && families::get(*f).and_then(|c| c.family.order).is_some_and(|o| o != order))
+            });
+            if twin {
+                let read_as = match order {
+                    DateOrder::MonthFirst => "month/day",
+                    DateOrder::DayFirst => "day/month",
+                };
+                notes.push(format!(
+                    "day and month order is ambiguous in the first lines (no value above 12): read as {read_as}; \
+                     give --timestamp-format if that is wrong"
+                ));
+            }
+        }
+    }
+    let mut covered = best_lines;
+    let mut runners = Vec::new();
+    for (loc, lines, _) in cands.iter().skip(1) {
+        if lines & !covered != 0 && !loc.weak() && runners.len() < 4 {
+            covered |= lines;
+            runners.push(loc.clone());
+        }
+    }
+    Some(Learned { best, runners, notes })
+}
+
+/// RFC 3339 at the start of the line: what container runtime records become.
+pub fn iso_at_start() -> Locate {
+    Locate::At { family: 0, anchor: Anchor::Start }
+}
+
+/// Layouts tried on a line neither the learned layout nor a runner-up
+/// reads, before it is taken as the continuation of the line above: every
+/// family that is not weak, at the line's start or after a leading `[`.
+pub fn strays() -> Vec<Locate> {
+    let mut v = vec![Locate::Json];
+    for (i, c) in families::all().iter().enumerate() {
+        if !c.family.weak {
+            v.push(Locate::At { family: i, anchor: Anchor::Start });
+            v.push(Locate::At { family: i, anchor: Anchor::After(b'[', 1) });
+        }
+    }
+    v.push(Locate::Logfmt);
+    v
 }
 
 #[cfg(test)]
@@ -342,16 +781,28 @@ mod tests {
     use reconstruct_core::Zone;
 
     fn ctx() -> ParseContext {
+        // Window 2025-12-26 14:00–15:00 UTC.
         ParseContext::new(Zone::Utc, Timestamp::from_unix_nanos(1_766_761_200_000_000_000))
+            .with_first_day(Timestamp::from_unix_nanos(1_766_757_600_000_000_000))
     }
 
     fn learned(lines: &[&str]) -> Option<Locate> {
-        learn(lines.iter().map(|l| l.as_bytes()), &ctx())
+        let v: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        learn(&v, &ctx()).map(|l| l.best)
+    }
+
+    fn times(lines: &[&str]) -> Vec<String> {
+        let loc = learned(lines).unwrap_or_else(|| panic!("no layout for {lines:?}"));
+        let mut carry = Carry::default();
+        lines
+            .iter()
+            .map(|l| read(&loc, l.as_bytes(), &ctx(), &mut carry).map_or("-".to_string(), |s| s.time.rfc3339()))
+            .collect()
     }
 
     fn one(line: &str) -> (String, String) {
         let loc = learned(&[line]).unwrap_or_else(|| panic!("no layout for {line:?}"));
-        let s = read(&loc, line.as_bytes(), &ctx()).unwrap();
+        let s = read(&loc, line.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
         let msg = match s.message {
             Message::Cut { skip_from, skip_to } => {
                 let mut m = line.as_bytes()[..skip_from].to_vec();
@@ -418,26 +869,234 @@ mod tests {
         // and escaped text do not stop the line.
         let line = r#"{"ts":1,"time":"2025-12-26T14:30:15Z","event":{"k":[1,2]},"message":"a \"quoted\" word","level":"warn","logger":"db"}"#;
         assert_eq!(one(line), ("2025-12-26T14:30:15Z".to_string(), "WARN a \"quoted\" word".to_string()));
-        let s = read(&Locate::Json, line.as_bytes(), &ctx()).unwrap();
+        let s = read(&Locate::Json, line.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
         assert_eq!((s.severity, s.component.as_deref()), (Some(Severity::Warning), Some("db")));
-        assert!(read(&Locate::Json, br#"{"time":"2025-12-26T14:30:15Z","msg":"cut"#, &ctx()).is_none());
+        assert!(read(&Locate::Json, br#"{"time":"2025-12-26T14:30:15Z","msg":"cut"#, &ctx(), &mut Carry::default())
+            .is_none());
     }
 
     #[test]
     fn learning_prefers_the_majority_layout() {
         let lines = ["2025-12-26 14:30:15 a", "2025-12-26 14:30:16 b", "1766759415 odd one", "  continuation"];
-        assert_eq!(learned(&lines), Some(Locate::Start(Layout::Iso)));
+        assert_eq!(learned(&lines), Some(Locate::At { family: 1, anchor: Anchor::Start }));
         assert_eq!(learned(&["no time here", "nor here"]), None);
     }
 
     #[test]
     fn strftime_formats() {
         let loc = Locate::Strftime("%d.%m.%Y %H:%M:%S".into());
-        let s = read(&loc, b"26.12.2025 14:30:15 hello", &ctx()).unwrap();
+        let s = read(&loc, b"26.12.2025 14:30:15 hello", &ctx(), &mut Carry::default()).unwrap();
         assert_eq!((s.time.rfc3339(), s.basis), ("2025-12-26T14:30:15Z".into(), TimeBasis::AssumedZone));
         let loc = Locate::Strftime("%d.%m.%Y %H:%M:%S %z".into());
-        let s = read(&loc, b"26.12.2025 16:30:15 +0200 hello", &ctx()).unwrap();
+        let s = read(&loc, b"26.12.2025 16:30:15 +0200 hello", &ctx(), &mut Carry::default()).unwrap();
         assert_eq!((s.time.rfc3339(), s.basis), ("2025-12-26T14:30:15Z".into(), TimeBasis::Explicit));
-        assert!(read(&loc, b"garbage", &ctx()).is_none());
+        assert!(read(&loc, b"garbage", &ctx(), &mut Carry::default()).is_none());
+    }
+
+    #[test]
+    fn every_family_reads_its_samples_with_no_configuration() {
+        for c in crate::families::all() {
+            let lines: Vec<&str> = c.family.samples.iter().map(|(l, _)| *l).collect();
+            let want: Vec<String> = c.family.samples.iter().map(|(_, t)| t.to_string()).collect();
+            assert_eq!(times(&lines), want, "{}", c.family.name);
+        }
+    }
+
+    #[test]
+    fn timestamps_after_a_prefix() {
+        // File names, host names, pids, priorities, bracketed blocks, quotes, tabs.
+        let cases: [(&[&str], &[&str]); 9] = [
+            (
+                &[
+                    "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute",
+                    "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:01.100 2931 INFO nova.compute",
+                ],
+                &["2017-05-16T00:00:00.008Z", "2017-05-16T00:00:01.100Z"],
+            ),
+            (
+                &[
+                    "- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02 RAS KERNEL INFO ok",
+                    "APPREAD 1117869872 2005.06.04 R33-M1 2005-06-04-00.24.32.432192 R33 RAS APP FATAL ciod: err",
+                ],
+                &["2005-06-03T22:42:50Z", "2005-06-04T07:24:32Z"],
+            ),
+            (
+                &[
+                    "134681 node-246 unix.hw state_change.unavailable 1077804742 1 Component State Change",
+                    "2557 node-70 action start 1074119817 1 clusterAddMember (command 1902)",
+                ],
+                &["2004-02-26T14:12:22Z", "2004-01-14T22:36:57Z"],
+            ),
+            (
+                &["<34>Dec 26 14:30:15 host app[12]: a", "<165>Dec 26 14:30:16 host app[12]: b"],
+                &["2025-12-26T14:30:15Z", "2025-12-26T14:30:16Z"],
+            ),
+            (
+                &["<165>1 2025-12-26T14:30:15.003Z host app 12 ID47 [x@1 a=\"b\"] msg", "<11>1 2025-12-26T14:30:16Z h a - - - m"],
+                &["2025-12-26T14:30:15.003Z", "2025-12-26T14:30:16Z"],
+            ),
+            (
+                &[
+                    "[pid: 88185|app: 0|req: 1/1] 10.0.0.1 () {38 vars in 612 bytes} [Fri Dec 26 14:30:15 2025] POST /x => 200",
+                    "[pid: 88185|app: 0|req: 2/2] 10.0.0.2 (alice) {40 vars in 700 bytes} [Fri Dec 26 14:30:16 2025] GET / => 500",
+                ],
+                &["2025-12-26T14:30:15Z", "2025-12-26T14:30:16Z"],
+            ),
+            (
+                &["\"2025-12-26 14:30:15\"\tsvc\tstarted", "\"2025-12-26 14:30:16\"\tsvc\tstopped"],
+                &["2025-12-26T14:30:15Z", "2025-12-26T14:30:16Z"],
+            ),
+            (
+                &[": 1766759415:0;make deploy", ": 1766759420:3;kubectl rollout undo deploy/api"],
+                &["2025-12-26T14:30:15Z", "2025-12-26T14:30:20Z"],
+            ),
+            (
+                &["update-alternatives 2025-06-24 14:36:53: run with --install", "Start-Date: 2025-06-24  14:36:25"],
+                &["2025-06-24T14:36:53Z", "2025-06-24T14:36:25Z"],
+            ),
+        ];
+        for (lines, want) in cases {
+            assert_eq!(times(lines), want.to_vec(), "{lines:?}");
+        }
+    }
+
+    #[test]
+    fn the_message_loses_the_time_and_its_brackets() {
+        let (t, m) = one("[12.26 14:30:15] chrome.exe - proxy open");
+        assert_eq!((t.as_str(), m.as_str()), ("2025-12-26T14:30:15Z", "chrome.exe - proxy open"));
+        let (_, m) = one("<34>Dec 26 14:30:15 host app[12]: hello");
+        assert_eq!(m, "host app[12]: hello");
+    }
+
+    #[test]
+    fn levels_and_components_the_layout_states() {
+        let line = "12-26 14:30:15.811  1702  2395 E WindowManager: freeze timeout";
+        let loc = learned(&[line]).unwrap();
+        let s = read(&loc, line.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
+        assert_eq!((s.severity, s.component.as_deref()), (Some(Severity::Error), Some("WindowManager")));
+        let line = "1:M 26 Dec 2025 14:30:15.123 # WARNING overcommit";
+        let s = read(&learned(&[line]).unwrap(), line.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
+        assert_eq!(s.severity, Some(Severity::Warning));
+        let line = "<11>Dec 26 14:30:15 host app: disk";
+        let s = read(&learned(&[line]).unwrap(), line.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
+        assert_eq!(s.severity, Some(Severity::Error));
+        let line = "W1226 14:30:15.123456    1 main.go:42] slow";
+        let s = read(&learned(&[line]).unwrap(), line.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
+        assert_eq!(s.severity, Some(Severity::Warning));
+    }
+
+    #[test]
+    fn structured_json_families() {
+        let cases = [
+            (
+                r#"{"t":{"$date":"2025-12-26T14:30:15.123+00:00"},"s":"E","c":"NETWORK","id":1,"ctx":"conn1","msg":"Error receiving request"}"#,
+                "2025-12-26T14:30:15.123Z",
+                Some(Severity::Error),
+                Some("NETWORK"),
+            ),
+            (
+                r#"{"name":"api","hostname":"h","pid":1,"level":50,"msg":"db down","time":"2025-12-26T14:30:15.000Z","v":0}"#,
+                "2025-12-26T14:30:15Z",
+                Some(Severity::Error),
+                Some("api"),
+            ),
+            (
+                r#"{"level":40,"time":1766759415123,"pid":1,"hostname":"h","msg":"slow"}"#,
+                "2025-12-26T14:30:15.123Z",
+                Some(Severity::Warning),
+                None,
+            ),
+            (
+                r#"{"@timestamp":"2025-12-26T14:30:15.000Z","log":{"level":"error","logger":"x"},"service":{"name":"api"},"message":"boom"}"#,
+                "2025-12-26T14:30:15Z",
+                Some(Severity::Error),
+                None,
+            ),
+            (
+                r#"{"timeUnixNano":"1766759415000000000","severityNumber":17,"severityText":"ERROR","body":{"stringValue":"payment failed"}}"#,
+                "2025-12-26T14:30:15Z",
+                Some(Severity::Error),
+                None,
+            ),
+            (
+                r#"{"level":"error","ts":1766759415.5,"logger":"http.log","msg":"handled request"}"#,
+                "2025-12-26T14:30:15.500Z",
+                Some(Severity::Error),
+                Some("http.log"),
+            ),
+        ];
+        for (line, time, sev, comp) in cases {
+            let s =
+                read(&Locate::Json, line.as_bytes(), &ctx(), &mut Carry::default()).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!((s.time.rfc3339(), s.severity, s.component.as_deref()), (time.to_string(), sev, comp), "{line}");
+            assert_eq!(learned(&[line]), Some(Locate::Json), "{line}");
+        }
+        let s = read(
+            &Locate::Json,
+            br#"{"timeUnixNano":"1766759415000000000","body":{"stringValue":"payment failed"}}"#,
+            &ctx(),
+            &mut Carry::default(),
+        )
+        .unwrap();
+        assert!(matches!(s.message, Message::Built(ref m) if m == "payment failed"));
+    }
+
+    #[test]
+    fn dates_that_need_judgement() {
+        // Day first is decided by a value above 12; without one, it is said.
+        let v: Vec<&[u8]> = vec![b"26/12/2025 14:30:15 a", b"05/12/2025 14:30:16 b"];
+        let l = learn(&v, &ctx()).unwrap();
+        assert!(l.notes.is_empty());
+        assert_eq!(
+            times(&["05/12/2025 14:30:16 b", "26/12/2025 14:30:15 a"]),
+            ["2025-12-05T14:30:16Z", "2025-12-26T14:30:15Z"]
+        );
+        let v: Vec<&[u8]> = vec![b"05/12/2025 14:30:16 b", b"06/12/2025 14:30:16 c"];
+        let l = learn(&v, &ctx()).unwrap();
+        assert!(l.notes.iter().any(|n| n.contains("ambiguous")), "{:?}", l.notes);
+        // A yearless log across New Year, read in January.
+        let jan = ParseContext::new(Zone::Utc, Timestamp::from_unix_nanos(1_767_312_000_000_000_000));
+        let lines: [&[u8]; 2] = [b"Dec 31 23:59:59 h a: x", b"Jan  1 00:00:01 h a: y"];
+        let loc = learn(&lines, &jan).unwrap().best;
+        let t: Vec<String> =
+            lines.iter().map(|l| read(&loc, l, &jan, &mut Carry::default()).unwrap().time.rfc3339()).collect();
+        assert_eq!(t, ["2025-12-31T23:59:59Z", "2026-01-01T00:00:01Z"]);
+        // Times of day alone roll over at midnight.
+        assert_eq!(
+            times(&["23:59:58.000 worker tick", "23:59:59.500 worker tick", "00:00:01.000 worker tick"]),
+            ["2025-12-26T23:59:58Z", "2025-12-26T23:59:59.500Z", "2025-12-27T00:00:01Z"]
+        );
+        // A DST gap and fold in a named zone.
+        let paris =
+            ParseContext::new("Europe/Paris".parse().unwrap(), Timestamp::from_unix_nanos(1_766_761_200_000_000_000));
+        let loc = learned(&["2025-03-30 02:30:00 gap"]).unwrap();
+        let s = read(&loc, b"2025-03-30 02:30:00 gap", &paris, &mut Carry::default()).unwrap();
+        assert_eq!(s.time.rfc3339(), "2025-03-30T01:30:00Z");
+        let s = read(&loc, b"2025-10-26 02:30:00 fold", &paris, &mut Carry::default()).unwrap();
+        assert_eq!(s.time.rfc3339(), "2025-10-26T00:30:00Z");
+    }
+
+    #[test]
+    fn weak_patterns_need_the_sample() {
+        // One ten-digit id in prose is not an epoch timestamp layout.
+        assert_eq!(learned(&["user 1766759415 logged", "nothing here", "nor here", "still nothing"]), None);
+        // An id beyond the window's next year is not a time.
+        assert_eq!(learned(&["- 4102444800 x", "- 4102444801 y"]), None);
+        // Bare times of day in a syslog line lose to the syslog date.
+        assert!(matches!(learned(&["Dec 26 14:30:15 h a: x"]), Some(Locate::At { anchor: Anchor::Start, .. })));
+    }
+
+    #[test]
+    fn two_layouts_interleaved_are_both_read() {
+        let lines = [
+            "Dec 26 14:30:15 lb haproxy[1]: started",
+            "10.0.0.1 - - [26/Dec/2025:14:30:16 +0000] \"GET / HTTP/1.1\" 500 1",
+            "Dec 26 14:30:17 lb haproxy[1]: stopping",
+        ];
+        let v: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        let l = learn(&v, &ctx()).unwrap();
+        assert!(!l.runners.is_empty());
+        let t = read(&l.runners[0], lines[1].as_bytes(), &ctx(), &mut Carry::default()).unwrap();
+        assert_eq!(t.time.rfc3339(), "2025-12-26T14:30:16Z");
     }
 }

@@ -4,8 +4,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod compressed;
+pub mod families;
 pub mod fetch;
 pub mod layout;
+pub mod pattern;
 pub mod rotation;
 pub mod runtime;
 pub mod scan;
@@ -15,7 +17,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use reconstruct_core::{
-    CollectContext, CollectError, Collector, Diagnostic, EventSink, Locator, SourceId, SourceKind, Timestamp, Zone,
+    CollectContext, CollectError, Collector, Diagnostic, EventSink, Locator, SourceId, SourceKind, TimeWindow,
+    Timestamp, Zone,
 };
 
 pub use layout::Locate;
@@ -28,12 +31,25 @@ pub struct LogFileCollector {
 }
 
 impl LogFileCollector {
+    /// Marks the file as found under a directory or glob (see [`ScanConfig::found`]).
+    pub fn found(mut self, found: bool) -> Self {
+        self.config.found = found;
+        self
+    }
+
     /// `display` is how locators name the file (as given, or relative to a bundle).
     pub fn new(file: PathBuf, display: String, component: Option<String>, zone: Zone, locate: Option<Locate>) -> Self {
         let component = component.unwrap_or_else(|| default_component(&file));
         LogFileCollector {
             file,
-            config: ScanConfig { path: Arc::from(display), component: Arc::from(component), zone, locate, codec: None },
+            config: ScanConfig {
+                path: Arc::from(display),
+                component: Arc::from(component),
+                zone,
+                locate,
+                codec: None,
+                found: false,
+            },
         }
     }
 }
@@ -86,6 +102,8 @@ pub struct LogSetCollector {
     pub component: Arc<str>,
     pub zone: Zone,
     pub locate: Option<Locate>,
+    /// Found under a directory or glob (see [`ScanConfig::found`]).
+    pub found: bool,
 }
 
 impl LogSetCollector {
@@ -96,14 +114,15 @@ impl LogSetCollector {
             zone: self.zone,
             locate: self.locate.clone(),
             codec: None,
+            found: self.found,
         }
     }
 
-    fn first_time(&self, path: &std::path::Path, display: &str, anchor: Timestamp) -> Option<Timestamp> {
+    fn first_time(&self, path: &std::path::Path, display: &str, window: &TimeWindow) -> Option<Timestamp> {
         let f = File::open(path).ok()?;
         let size = f.metadata().ok()?.len();
         let (input, _) = compressed::open(f, size).ok()?;
-        scan::first_time(input, &self.config(display), anchor)
+        scan::first_time(input, &self.config(display), window)
     }
 }
 
@@ -118,7 +137,7 @@ impl Collector for LogSetCollector {
         // Where each piece begins; pieces put in order of it (name order
         // where a piece has no readable time).
         let mut pieces: Vec<(Option<Timestamp>, usize)> =
-            self.files.iter().enumerate().map(|(i, (p, d))| (self.first_time(p, d, ctx.window.until), i)).collect();
+            self.files.iter().enumerate().map(|(i, (p, d))| (self.first_time(p, d, &ctx.window), i)).collect();
         pieces.sort_by_key(|(t, i)| (t.unwrap_or(Timestamp::MIN), *i));
         let mut failures = Vec::new();
         let mut read = 0;

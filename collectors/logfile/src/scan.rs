@@ -13,15 +13,14 @@ use reconstruct_core::text::{clean, strip_ansi};
 use reconstruct_core::timestamp::ParseContext;
 use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSink, Stopped, Zone};
 
-use crate::layout::{self, Locate, Message, Stamp};
+use crate::layout::{self, Carry, Locate, Message, Stamp};
 use crate::runtime::{self, Joiner};
-use reconstruct_core::timestamp::Layout;
 use reconstruct_core::SourceKind;
 
 /// Lines longer than this are cut (and reported); 1 MB lines stay whole.
 pub const MAX_LINE: usize = 2 << 20;
 /// Lines read to learn the layout.
-const SAMPLE_LINES: usize = 64;
+const SAMPLE_LINES: usize = layout::SAMPLE_MAX;
 /// Bounds on the text one event keeps.
 const SUMMARY_MAX: usize = 480;
 const EXCERPT_MAX: usize = 4096;
@@ -37,6 +36,9 @@ pub struct ScanConfig {
     pub locate: Option<Locate>,
     /// The compression the file was read through, for messages.
     pub codec: Option<crate::compressed::Codec>,
+    /// Found under a directory or a glob, not named: a file there without
+    /// timestamps, or not text at all, is skipped and said so, not a failure.
+    pub found: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,10 +49,10 @@ pub enum ScanError {
     #[error("{path}: {what} after line {line}: {source}; the events before it are kept")]
     Stopped { path: String, what: String, line: u64, source: std::io::Error },
     #[error(
-        "no timestamp found in the first {lines} lines of {path} (recognised: RFC 3339/ISO 8601, syslog, Apache error, \
-         common log, klog, epoch, JSON lines, logfmt); give its layout with --timestamp-format"
+        "no timestamp found in the first {lines} lines of {path} (layouts tried: {tried}); give its layout with \
+         --timestamp-format, e.g. --timestamp-format '%d.%m.%Y %H:%M:%S'"
     )]
-    NoTimestamps { path: String, lines: usize },
+    NoTimestamps { path: String, lines: usize, tried: String },
 }
 
 struct Pending {
@@ -71,13 +73,21 @@ struct Scanner<'a> {
     ctx: &'a CollectContext,
     pctx: ParseContext,
     locate: Locate,
+    /// Runners-up from learning, then the stray-line layouts.
     fallbacks: Vec<Locate>,
+    carry: Carry,
+    /// Times that carried a zone word read in `--tz` instead, and the first such line.
+    zone_words: u64,
+    first_zone_word: u64,
+    /// A W3C extended log's `#Fields:` header: times are UTC, and the
+    /// `sc-status` column (by index) gives severity.
+    w3c: Option<Option<usize>>,
     pending: Option<Pending>,
     /// Lines before the first timestamp: nothing to attach them to.
     unattached: u64,
     first_unattached: u64,
     scratch: Vec<u8>,
-    bases: [u64; 4],
+    bases: [u64; 5],
 }
 
 pub fn scan<R: Read>(
@@ -92,7 +102,7 @@ pub fn scan<R: Read>(
     };
     let stopped =
         |line: u64, source| ScanError::Stopped { path: cfg.path.to_string(), what: what.clone(), line, source };
-    let pctx = ParseContext::new(cfg.zone, ctx.window.until);
+    let pctx = ParseContext::new(cfg.zone, ctx.window.until).with_first_day(ctx.window.since);
     let mut reader = LineReader::new(input, MAX_LINE);
     let mut sample: Vec<(u64, Vec<u8>, bool)> = Vec::new();
     let mut failure = None;
@@ -119,17 +129,28 @@ pub fn scan<R: Read>(
     let stripped: Vec<Vec<u8>> = sample.iter().map(|(_, b, _)| strip_ansi(b).into_owned()).collect();
     // A container runtime's file: its records become plain `TIME text` lines.
     let runtime = if cfg.locate.is_none() { runtime::detect(stripped.iter().map(Vec::as_slice)) } else { None };
-    let locate = match (&cfg.locate, runtime) {
-        (_, Some(_)) => Locate::Start(Layout::Iso),
-        (Some(l), None) => l.clone(),
-        (None, None) => layout::learn(stripped.iter().map(Vec::as_slice).filter(|l| !l.is_empty()), &pctx)
-            .ok_or_else(|| ScanError::NoTimestamps { path: cfg.path.to_string(), lines: sample.len() })?,
+    let (locate, fallbacks, notes) = match (&cfg.locate, runtime) {
+        (_, Some(_)) => (layout::iso_at_start(), Vec::new(), Vec::new()),
+        (Some(l), None) => (l.clone(), Vec::new(), Vec::new()),
+        (None, None) => {
+            let lines: Vec<&[u8]> = stripped.iter().map(Vec::as_slice).collect();
+            match layout::learn(&lines, &pctx) {
+                Some(l) => {
+                    let mut fallbacks = l.runners;
+                    for c in layout::strays() {
+                        if c != l.best && !fallbacks.contains(&c) {
+                            fallbacks.push(c);
+                        }
+                    }
+                    (l.best, fallbacks, l.notes)
+                }
+                None => return no_layout(cfg, &lines, sink),
+            }
+        }
     };
-    let fallbacks = if cfg.locate.is_some() || runtime.is_some() {
-        Vec::new()
-    } else {
-        layout::candidates().into_iter().filter(|c| *c != locate).collect()
-    };
+    for n in notes {
+        sink.note(n);
+    }
     let mut joiner = runtime.map(Joiner::new);
     let mut joined: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut sc = Scanner {
@@ -138,11 +159,15 @@ pub fn scan<R: Read>(
         pctx,
         locate: locate.clone(),
         fallbacks,
+        carry: Carry::default(),
+        zone_words: 0,
+        first_zone_word: 0,
+        w3c: None,
         pending: None,
         unattached: 0,
         first_unattached: 0,
         scratch: Vec::new(),
-        bases: [0; 4],
+        bases: [0; 5],
     };
     for (number, bytes, truncated) in &sample {
         feed(&mut sc, &mut joiner, &mut joined, *number, bytes, *truncated, sink)?;
@@ -178,13 +203,28 @@ pub fn scan<R: Read>(
             message: format!("{} line(s) before the first timestamp could not be dated", sc.unattached),
         });
     }
+    if sc.zone_words > 0 {
+        sink.diagnostic(Diagnostic {
+            locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_zone_word }),
+            message: format!(
+                "{} time(s) carried a zone abbreviation, not an offset; read in {} (give --tz if that is wrong)",
+                sc.zone_words, cfg.zone
+            ),
+        });
+    }
     let layout = runtime.map_or_else(|| locate.describe(), |r| r.describe().to_string());
     let mut note = format!("{}, timestamps: {layout}", human_bytes(lines));
-    let bases = [TimeBasis::Explicit, TimeBasis::Epoch, TimeBasis::AssumedZone, TimeBasis::InferredYear];
+    let bases = [
+        TimeBasis::Explicit,
+        TimeBasis::Epoch,
+        TimeBasis::AssumedZone,
+        TimeBasis::InferredYear,
+        TimeBasis::InferredDate,
+    ];
     for (b, n) in bases.iter().zip(sc.bases) {
         if n > 0 {
             note.push_str(&format!(", {n} {}", b.describe()));
-            if matches!(b, TimeBasis::AssumedZone | TimeBasis::InferredYear) {
+            if matches!(b, TimeBasis::AssumedZone | TimeBasis::InferredYear | TimeBasis::InferredDate) {
                 note.push_str(&format!(" ({})", cfg.zone));
             }
         }
@@ -218,8 +258,8 @@ fn feed(
 
 /// The time of the first dated line among a file's first lines, with the
 /// layout given or learned from them: where a rotated piece begins.
-pub fn first_time<R: Read>(input: R, cfg: &ScanConfig, year_anchor: Timestamp) -> Option<Timestamp> {
-    let pctx = ParseContext::new(cfg.zone, year_anchor);
+pub fn first_time<R: Read>(input: R, cfg: &ScanConfig, window: &reconstruct_core::TimeWindow) -> Option<Timestamp> {
+    let pctx = ParseContext::new(cfg.zone, window.until).with_first_day(window.since);
     let mut reader = LineReader::new(input, MAX_LINE);
     let mut sample: Vec<Vec<u8>> = Vec::new();
     while sample.len() < SAMPLE_LINES {
@@ -228,11 +268,43 @@ pub fn first_time<R: Read>(input: R, cfg: &ScanConfig, year_anchor: Timestamp) -
             _ => break,
         }
     }
+    let lines: Vec<&[u8]> = sample.iter().map(Vec::as_slice).collect();
     let locate = match &cfg.locate {
         Some(l) => l.clone(),
-        None => layout::learn(sample.iter().map(Vec::as_slice).filter(|l| !l.is_empty()), &pctx)?,
+        None => layout::learn(&lines, &pctx)?.best,
     };
-    sample.iter().find_map(|l| layout::read(&locate, l, &pctx)).map(|s| s.time)
+    let mut carry = Carry::default();
+    lines.iter().find_map(|l| layout::read(&locate, l, &pctx, &mut carry)).map(|s| s.time)
+}
+
+/// A file no layout reads: skipped when it was found under a directory or
+/// glob (said in coverage), a failure when it was named.
+fn no_layout(cfg: &ScanConfig, lines: &[&[u8]], sink: &mut dyn EventSink) -> Result<(), CollectError> {
+    let binary = looks_binary(lines);
+    if cfg.found {
+        let why = if binary { "binary data, not text" } else { "no timestamps in its first lines" };
+        sink.note(format!("skipped: {why}"));
+        return Ok(());
+    }
+    if binary {
+        return Err(format!("{} holds binary data, not text lines", cfg.path).into());
+    }
+    Err(ScanError::NoTimestamps { path: cfg.path.to_string(), lines: lines.len(), tried: crate::families::names() }
+        .into())
+}
+
+/// Control bytes other than tab, CR, LF, form feed and escape: more than one
+/// in twenty bytes, or any NUL near the start, is a binary file (wtmp, a
+/// database, an image, a core dump).
+fn looks_binary(lines: &[&[u8]]) -> bool {
+    let mut total = 0usize;
+    let mut control = 0usize;
+    for l in lines {
+        total += l.len() + 1;
+        control += l.iter().filter(|c| **c < 0x20 && !matches!(c, b'\t' | b'\r' | 0x0c | 0x1b)).count();
+    }
+    let nul_early = lines.iter().flat_map(|l| l.iter()).take(1024).any(|c| *c == 0);
+    nul_early || control * 20 > total
 }
 
 impl Scanner<'_> {
@@ -244,10 +316,22 @@ impl Scanner<'_> {
             });
         }
         let bytes = strip_ansi(raw);
-        let stamp = layout::read(&self.locate, &bytes, &self.pctx).or_else(|| self.fallback(&bytes));
+        if bytes.starts_with(b"#Fields:") {
+            self.w3c_header(&bytes);
+        }
+        let stamp = match self.w3c {
+            Some(status) => self.w3c_line(&bytes, status),
+            None => layout::read(&self.locate, &bytes, &self.pctx, &mut self.carry).or_else(|| self.fallback(&bytes)),
+        };
         match stamp {
             Some(s) => {
                 self.flush(sink)?;
+                if s.zone_word {
+                    if self.zone_words == 0 {
+                        self.first_zone_word = number;
+                    }
+                    self.zone_words += 1;
+                }
                 self.start(number, &bytes, s);
             }
             None => self.continuation(number, &bytes),
@@ -256,12 +340,45 @@ impl Scanner<'_> {
     }
 
     /// Another layout for a line the learned one cannot read, tried only on
-    /// lines that do not look like continuations (which start with blanks).
-    fn fallback(&self, b: &[u8]) -> Option<Stamp> {
+    /// lines that do not look like continuations (which start with blanks)
+    /// or comments (`#`, which headers use).
+    fn fallback(&mut self, b: &[u8]) -> Option<Stamp> {
         match b.first() {
-            None | Some(b' ') | Some(b'\t') => None,
-            Some(_) => self.fallbacks.iter().find_map(|l| layout::read(l, b, &self.pctx)),
+            None | Some(b' ') | Some(b'\t') | Some(b'#') => None,
+            Some(_) => {
+                let (pctx, carry) = (&self.pctx, &mut self.carry);
+                self.fallbacks.iter().find_map(|l| layout::read(l, b, pctx, carry))
+            }
         }
+    }
+
+    /// `#Fields: date time s-ip cs-method … sc-status …`
+    fn w3c_header(&mut self, b: &[u8]) {
+        let names = b.get(8..).unwrap_or_default().split(|c| is_blank(*c)).filter(|f| !f.is_empty());
+        let names: Vec<&[u8]> = names.collect();
+        if names.contains(&&b"time"[..]) {
+            self.w3c = Some(names.iter().position(|n| *n == b"sc-status"));
+        }
+    }
+
+    /// A W3C extended log line: its date and time are UTC by the format's
+    /// definition; a 5xx status is an error.
+    fn w3c_line(&mut self, b: &[u8], status: Option<usize>) -> Option<Stamp> {
+        if b.first() == Some(&b'#') {
+            return None;
+        }
+        let utc = ParseContext { zone: Zone::Utc, ..self.pctx };
+        let mut s = layout::read(&self.locate, b, &utc, &mut self.carry).or_else(|| self.fallback(b))?;
+        if s.basis == TimeBasis::AssumedZone {
+            s.basis = TimeBasis::Explicit;
+        }
+        let code = status.and_then(|i| b.split(|c| is_blank(*c)).filter(|f| !f.is_empty()).nth(i));
+        if let Some(code) = code.and_then(|c| std::str::from_utf8(c).ok()).and_then(|c| c.parse::<u16>().ok()) {
+            if code >= 500 {
+                s.severity = Some(Severity::Error);
+            }
+        }
+        Some(s)
     }
 
     fn start(&mut self, number: u64, bytes: &[u8], s: Stamp) {
@@ -350,6 +467,7 @@ impl Scanner<'_> {
             TimeBasis::Epoch => 1,
             TimeBasis::AssumedZone => 2,
             TimeBasis::InferredYear => 3,
+            TimeBasis::InferredDate => 4,
         };
         if let Some(n) = self.bases.get_mut(idx) {
             *n += 1;
@@ -417,6 +535,10 @@ fn drop_bracket(text: &str, name: &str) -> String {
     }
 }
 
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
 fn trim(b: &[u8]) -> &[u8] {
     let s = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
     let e = b.iter().rev().take_while(|c| c.is_ascii_whitespace()).count();
@@ -458,6 +580,7 @@ mod tests {
             zone: Zone::Utc,
             locate: None,
             codec: None,
+            found: false,
         };
         let ctx = CollectContext { window: window(), detail };
         let mut out = VecSink::default();

@@ -37,6 +37,7 @@ pub fn run(name: &str, data: &[u8]) {
                 zone: Zone::Utc,
                 locate: None,
                 codec: None,
+                found: false,
             };
             let _ = reconstruct_logfile::scan::scan(data, &cfg, &ctx, &mut VecSink::default());
         }
@@ -50,6 +51,7 @@ pub fn run(name: &str, data: &[u8]) {
                     zone: Zone::Utc,
                     locate: None,
                     codec,
+                    found: false,
                 };
                 let _ = reconstruct_logfile::scan::scan(r, &cfg, &ctx, &mut VecSink::default());
             }

@@ -1,0 +1,485 @@
+//! Timestamp patterns written as data (`%Y-%m-%d %H:%M:%S%f%z`), compiled
+//! once and matched at one known place in a line, by hand, on bytes.
+//!
+//! The tokens are strftime's where strftime has one; the rest are marked:
+//!
+//! | token | reads |
+//! |---|---|
+//! | `%Y` `%y` | four-digit year; two-digit year (1970–2069) |
+//! | `%m` `%d` `%e` | month 01–12; day 01–31; day with optional blank padding (` 4`, `4`, `04`) |
+//! | `%b` `%a` | English month name (`Dec`, `December`); weekday name (`Fri`, `Friday`) |
+//! | `%H` `%k` `%I` `%p` | hour 00–23; hour with optional padding (` 9`, `9`); hour 1–12; `AM`/`PM` |
+//! | `%M` `%S` | minute; second (a leap second 60 is kept as 59) |
+//! | `%f` | an optional `.` or `,` fraction of any length |
+//! | `%F` | a fraction's digits, required (after a separator the pattern spells) |
+//! | `%z` | an optional zone: `Z`, `±hh:mm`, `±hhmm`, ` UTC`, ` GMT`, ` +hhmm`, or a zone word (` CEST`) that is noted and read in `--tz` |
+//! | `%s` | epoch seconds (10 digits, optional fraction), milli-, micro- or nanoseconds (13, 16, 19 digits) |
+//! | `%@` | a TAI64N label, `@` and 24 hex digits (daemontools, s6, runit) |
+//! | `%L` | a glog/klog level letter (`I`, `W`, `E`, `F`, `D`) |
+//! | ` ` | one or more blanks (spaces or tabs) |
+//! | other | itself |
+
+use reconstruct_core::event::Timestamp;
+use reconstruct_core::zone::parse_offset;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok {
+    Year4,
+    Year2,
+    Month2,
+    Day2,
+    DayPad,
+    MonthName,
+    WeekdayName,
+    Hour2,
+    HourPad,
+    Hour12,
+    AmPm,
+    Min2,
+    Sec2,
+    FracOpt,
+    FracReq,
+    Zone,
+    Epoch,
+    Tai64n,
+    Letter,
+    Blank,
+    Lit(u8),
+}
+
+/// A compiled pattern.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    toks: Vec<Tok>,
+}
+
+/// How the text stated the zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ZoneRead {
+    /// Not at all: the time is read in `--tz`.
+    #[default]
+    Absent,
+    /// An offset in seconds east of UTC (`Z` and ` UTC` are 0).
+    Offset(i32),
+    /// A zone word that is not an offset (`CEST`, `PST`): abbreviations are
+    /// ambiguous (IST, CST), so the time is read in `--tz` and coverage says so.
+    Word,
+}
+
+/// The fields a pattern read from a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub year: Option<i64>,
+    pub month: Option<u32>,
+    pub day: Option<u32>,
+    pub hour: u32,
+    pub min: u32,
+    pub sec: u32,
+    pub nanos: u32,
+    pub zone: ZoneRead,
+    /// An instant read whole (epoch, TAI64N).
+    pub instant: Option<Timestamp>,
+    /// A level letter the timestamp carries (glog's `I1226`).
+    pub letter: Option<u8>,
+    /// Bytes of the line the timestamp used.
+    pub len: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct PatternError(pub String);
+
+impl Pattern {
+    pub fn compile(src: &str) -> Result<Pattern, PatternError> {
+        let mut toks = Vec::new();
+        let mut it = src.bytes();
+        while let Some(c) = it.next() {
+            let t = match c {
+                b'%' => match it.next() {
+                    Some(b'Y') => Tok::Year4,
+                    Some(b'y') => Tok::Year2,
+                    Some(b'm') => Tok::Month2,
+                    Some(b'd') => Tok::Day2,
+                    Some(b'e') => Tok::DayPad,
+                    Some(b'b') => Tok::MonthName,
+                    Some(b'a') => Tok::WeekdayName,
+                    Some(b'H') => Tok::Hour2,
+                    Some(b'k') => Tok::HourPad,
+                    Some(b'I') => Tok::Hour12,
+                    Some(b'p') => Tok::AmPm,
+                    Some(b'M') => Tok::Min2,
+                    Some(b'S') => Tok::Sec2,
+                    Some(b'f') => Tok::FracOpt,
+                    Some(b'F') => Tok::FracReq,
+                    Some(b'z') => Tok::Zone,
+                    Some(b's') => Tok::Epoch,
+                    Some(b'@') => Tok::Tai64n,
+                    Some(b'L') => Tok::Letter,
+                    Some(b'%') => Tok::Lit(b'%'),
+                    other => {
+                        return Err(PatternError(format!(
+                            "unknown token %{} in {src:?}",
+                            other.map(char::from).unwrap_or(' ')
+                        )))
+                    }
+                },
+                b' ' => Tok::Blank,
+                c => Tok::Lit(c),
+            };
+            toks.push(t);
+        }
+        let has = |t: Tok| toks.contains(&t);
+        let whole = has(Tok::Epoch) || has(Tok::Tai64n);
+        let clock = has(Tok::Hour2) || has(Tok::HourPad) || has(Tok::Hour12);
+        if !whole && !clock {
+            return Err(PatternError(format!("{src:?} reads no time of day")));
+        }
+        if has(Tok::Hour12) != has(Tok::AmPm) {
+            return Err(PatternError(format!("{src:?}: %I and %p go together")));
+        }
+        Ok(Pattern { toks })
+    }
+
+    /// Whether the pattern reads a date (else the date comes from the window).
+    pub fn has_date(&self) -> bool {
+        self.toks.iter().any(|t| matches!(t, Tok::Day2 | Tok::DayPad | Tok::Epoch | Tok::Tai64n))
+    }
+
+    /// Reads the pattern at the start of `b`.
+    pub fn read(&self, b: &[u8]) -> Option<Reading> {
+        let mut c = Cur { b, i: 0 };
+        let mut r = Reading::default();
+        let mut pm: Option<bool> = None;
+        for t in &self.toks {
+            match *t {
+                Tok::Year4 => r.year = Some(i64::from(c.digits(4)?)),
+                Tok::Year2 => {
+                    let y = i64::from(c.digits(2)?);
+                    r.year = Some(if y < 70 { 2000 + y } else { 1900 + y });
+                }
+                Tok::Month2 => r.month = Some(c.digits(2)?),
+                Tok::Day2 => r.day = Some(c.digits(2)?),
+                Tok::DayPad => r.day = Some(c.padded()?),
+                Tok::MonthName => r.month = Some(c.month_name()?),
+                Tok::WeekdayName => c.weekday_name()?,
+                Tok::Hour2 => r.hour = c.digits(2)?,
+                Tok::HourPad => r.hour = c.padded()?,
+                Tok::Hour12 => {
+                    let h = c.padded()?;
+                    if !(1..=12).contains(&h) {
+                        return None;
+                    }
+                    r.hour = h;
+                }
+                Tok::AmPm => pm = Some(c.am_pm()?),
+                Tok::Min2 => r.min = c.digits(2)?,
+                Tok::Sec2 => r.sec = c.digits(2)?,
+                Tok::FracOpt => {
+                    if matches!(c.peek(), Some(b'.') | Some(b',')) && c.peek_at(1).is_some_and(|d| d.is_ascii_digit()) {
+                        c.i += 1;
+                        r.nanos = c.fraction_digits()?;
+                    }
+                }
+                Tok::FracReq => r.nanos = c.fraction_digits()?,
+                Tok::Zone => r.zone = c.zone(),
+                Tok::Epoch => {
+                    let p = reconstruct_core::timestamp::parse_epoch(c.rest())?;
+                    c.i += p.len;
+                    r.instant = Some(p.time);
+                }
+                Tok::Tai64n => r.instant = Some(c.tai64n()?),
+                Tok::Letter => r.letter = Some(c.eat_any(b"IWEFD")?),
+                Tok::Blank => {
+                    let n = c.rest().iter().take_while(|x| matches!(x, b' ' | b'\t')).count();
+                    if n == 0 {
+                        return None;
+                    }
+                    c.i += n;
+                }
+                Tok::Lit(l) => {
+                    if c.peek()? != l {
+                        return None;
+                    }
+                    c.i += 1;
+                }
+            }
+        }
+        // `14:30:159` or `2025-12-26T14:30:15abc` is not a timestamp.
+        let ends_in_text = matches!(self.toks.last(), Some(Tok::Lit(x)) if !x.is_ascii_alphanumeric());
+        if !ends_in_text && c.peek().is_some_and(|x| x.is_ascii_alphanumeric()) {
+            return None;
+        }
+        if let Some(pm) = pm {
+            r.hour = match (r.hour, pm) {
+                (12, false) => 0,
+                (12, true) => 12,
+                (h, true) => h + 12,
+                (h, false) => h,
+            };
+        }
+        if r.instant.is_none() {
+            let ok_date = r.month.is_none_or(|m| (1..=12).contains(&m)) && r.day.is_none_or(|d| (1..=31).contains(&d));
+            if !ok_date || r.hour > 23 || r.min > 59 || r.sec > 60 {
+                return None;
+            }
+            r.sec = r.sec.min(59);
+        }
+        r.len = c.i;
+        Some(r)
+    }
+}
+
+/// A bounds-checked cursor.
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn peek_at(&self, k: usize) -> Option<u8> {
+        self.b.get(self.i.checked_add(k)?).copied()
+    }
+    fn rest(&self) -> &'a [u8] {
+        self.b.get(self.i..).unwrap_or_default()
+    }
+    fn eat_any(&mut self, set: &[u8]) -> Option<u8> {
+        let c = self.peek()?;
+        set.contains(&c).then(|| {
+            self.i += 1;
+            c
+        })
+    }
+    fn digits(&mut self, n: usize) -> Option<u32> {
+        let mut v: u32 = 0;
+        for _ in 0..n {
+            let c = self.peek().filter(u8::is_ascii_digit)?;
+            v = v * 10 + u32::from(c - b'0');
+            self.i += 1;
+        }
+        Some(v)
+    }
+    /// One or two digits, or a blank and one digit.
+    fn padded(&mut self) -> Option<u32> {
+        if self.peek() == Some(b' ') {
+            self.i += 1;
+            return self.digits(1);
+        }
+        let first = self.digits(1)?;
+        match self.peek() {
+            Some(c) if c.is_ascii_digit() => {
+                self.i += 1;
+                Some(first * 10 + u32::from(c - b'0'))
+            }
+            _ => Some(first),
+        }
+    }
+    /// Fraction digits: the first nine are kept, the rest read and dropped.
+    fn fraction_digits(&mut self) -> Option<u32> {
+        let mut nanos: u32 = 0;
+        let mut n = 0;
+        while let Some(c) = self.peek().filter(u8::is_ascii_digit) {
+            if n < 9 {
+                nanos = nanos * 10 + u32::from(c - b'0');
+                n += 1;
+            }
+            self.i += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        for _ in n..9 {
+            nanos *= 10;
+        }
+        Some(nanos)
+    }
+    fn word(&mut self) -> &'a [u8] {
+        let n = self.rest().iter().take_while(|c| c.is_ascii_alphabetic()).count();
+        let w = self.rest().get(..n).unwrap_or_default();
+        self.i += n;
+        w
+    }
+    fn month_name(&mut self) -> Option<u32> {
+        const FULL: [&str; 12] = [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ];
+        let w = self.word();
+        full_or_short(w, &FULL).and_then(|p| u32::try_from(p + 1).ok())
+    }
+    fn weekday_name(&mut self) -> Option<()> {
+        const FULL: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+        let w = self.word();
+        full_or_short(w, &FULL).map(|_| ())
+    }
+    fn am_pm(&mut self) -> Option<bool> {
+        let w = self.word();
+        if w.eq_ignore_ascii_case(b"am") {
+            Some(false)
+        } else if w.eq_ignore_ascii_case(b"pm") {
+            Some(true)
+        } else {
+            None
+        }
+    }
+    fn zone(&mut self) -> ZoneRead {
+        match self.peek() {
+            Some(b'Z') | Some(b'z') if !self.peek_at(1).is_some_and(|c| c.is_ascii_alphanumeric()) => {
+                self.i += 1;
+                ZoneRead::Offset(0)
+            }
+            Some(b'+') | Some(b'-') => match parse_offset(self.rest()) {
+                Some((off, used)) if !self.peek_at(used).is_some_and(|c| c.is_ascii_digit()) => {
+                    self.i += used;
+                    ZoneRead::Offset(off)
+                }
+                _ => ZoneRead::Absent,
+            },
+            Some(b' ') => {
+                let r = self.rest().get(1..).unwrap_or_default();
+                if matches!(r.first(), Some(b'+') | Some(b'-')) {
+                    // Only the five-character form after a blank: ` -0700`, not ` - INFO`.
+                    if let Some((off, 5)) = parse_offset(r) {
+                        if !r.get(5).is_some_and(|c| c.is_ascii_alphanumeric()) {
+                            self.i += 6;
+                            return ZoneRead::Offset(off);
+                        }
+                    }
+                    return ZoneRead::Absent;
+                }
+                let n = r.iter().take_while(|c| c.is_ascii_uppercase()).count();
+                let word = r.get(..n).unwrap_or_default();
+                if r.get(n).is_some_and(|c| c.is_ascii_alphanumeric()) {
+                    return ZoneRead::Absent;
+                }
+                if matches!(word, b"UTC" | b"GMT" | b"Z" | b"UT") {
+                    self.i += 1 + n;
+                    return ZoneRead::Offset(0);
+                }
+                if ZONE_WORDS.contains(&word) {
+                    self.i += 1 + n;
+                    return ZoneRead::Word;
+                }
+                ZoneRead::Absent
+            }
+            _ => ZoneRead::Absent,
+        }
+    }
+    /// `@` and 24 hex digits: TAI seconds + 2^62, then nanoseconds. TAI runs
+    /// ten seconds ahead of the epoch's count (leap seconds since 1972 are not
+    /// subtracted, as daemontools' own tai64nlocal does not).
+    fn tai64n(&mut self) -> Option<Timestamp> {
+        if self.peek()? != b'@' {
+            return None;
+        }
+        let hex = self.b.get(self.i + 1..self.i + 25)?;
+        let mut secs: u64 = 0;
+        let mut nanos: u64 = 0;
+        for (k, c) in hex.iter().enumerate() {
+            let d = u64::from(char::from(*c).to_digit(16)?);
+            if k < 16 {
+                secs = secs.checked_mul(16)?.checked_add(d)?;
+            } else {
+                nanos = nanos.checked_mul(16)?.checked_add(d)?;
+            }
+        }
+        self.i += 25;
+        let unix = secs.checked_sub((1u64 << 62) + 10)?;
+        if nanos >= 1_000_000_000 {
+            return None;
+        }
+        Timestamp::from_unix_seconds(i64::try_from(unix).ok()?, u32::try_from(nanos).ok()?)
+    }
+}
+
+/// A name written in full or as its first three letters, any case.
+fn full_or_short(w: &[u8], full: &[&str]) -> Option<usize> {
+    if w.len() < 3 {
+        return None;
+    }
+    full.iter().position(|f| {
+        let f = f.as_bytes();
+        (w.len() == 3 && f.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(w))) || f.eq_ignore_ascii_case(w)
+    })
+}
+
+/// Zone abbreviations that follow a time in logs. They are recognised so
+/// that they are not read as part of the message; they are not converted.
+const ZONE_WORDS: [&[u8]; 40] = [
+    b"CET", b"CEST", b"EET", b"EEST", b"WET", b"WEST", b"BST", b"IST", b"MSK", b"EST", b"EDT", b"CST", b"CDT", b"MST",
+    b"MDT", b"PST", b"PDT", b"AKST", b"AKDT", b"HST", b"AST", b"ADT", b"NST", b"NDT", b"JST", b"KST", b"HKT", b"SGT",
+    b"AEST", b"AEDT", b"ACST", b"ACDT", b"AWST", b"NZST", b"NZDT", b"WIB", b"PHT", b"SAST", b"CAT", b"EAT",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(p: &str, s: &str) -> Option<Reading> {
+        Pattern::compile(p).unwrap().read(s.as_bytes())
+    }
+
+    #[test]
+    fn tokens() {
+        let r = read("%Y-%m-%d %H:%M:%S%f%z", "2025-12-26 14:30:15,123 UTC x").unwrap();
+        assert_eq!(
+            (r.year, r.month, r.day, r.hour, r.nanos, r.zone, r.len),
+            (Some(2025), Some(12), Some(26), 14, 123_000_000, ZoneRead::Offset(0), 27)
+        );
+        let r = read("%Y-%m-%d %H:%M:%S%f%z", "2025-12-26 14:30:15 CEST x").unwrap();
+        assert_eq!(r.zone, ZoneRead::Word);
+        let r = read("%Y-%m-%d %H:%M:%S%f%z", "2025-12-26 14:30:15 INFO x").unwrap();
+        assert_eq!((r.zone, r.len), (ZoneRead::Absent, 19));
+        let r = read("%Y-%m-%d %H:%M:%S%f%z", "2025-12-26 14:30:15 - INFO").unwrap();
+        assert_eq!((r.zone, r.len), (ZoneRead::Absent, 19));
+        let r = read("%Y-%m-%dT%H:%M:%S%f%z", "2025-12-26T14:30:15.123+0000 x").unwrap();
+        assert_eq!(r.zone, ZoneRead::Offset(0));
+        assert!(read("%y%m%d %H%M%S", "081109 203615 148 INFO").is_some());
+        assert!(read("%y%m%d %H%M%S", "081109 2036159").is_none());
+        let r = read("%b %e, %Y %I:%M:%S %p", "Dec 26, 2025 2:30:15 PM org.x").unwrap();
+        assert_eq!(r.hour, 14);
+        let r = read("%b %e, %Y %I:%M:%S %p", "Dec 26, 2025 12:30:15 AM org.x").unwrap();
+        assert_eq!(r.hour, 0);
+        let r = read("%@", "@40000000694e9c0125a08e34 x").unwrap();
+        assert_eq!(r.instant.map(|t| t.rfc3339()), Some("2025-12-26T14:30:15.631279156Z".into()));
+        let r = read("%a %b %e %H:%M:%S %Y", "Friday December 26 14:30:15 2025").unwrap();
+        assert_eq!((r.month, r.day), (Some(12), Some(26)));
+        assert!(read("%a %b %e %H:%M:%S %Y", "Fri Foo 26 14:30:15 2025").is_none());
+        let r = read("%L%m%d %H:%M:%S%f", "E1226 14:30:15.5 x").unwrap();
+        assert_eq!((r.letter, r.nanos), (Some(b'E'), 500_000_000));
+        assert!(read("%H:%M:%S", "24:00:00").is_none());
+        assert!(read("%m-%d %H:%M:%S", "13-01 10:00:00").is_none());
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        assert!(Pattern::compile("%Y-%m-%d").is_err());
+        assert!(Pattern::compile("%Q %H").is_err());
+        assert!(Pattern::compile("%I:%M").is_err());
+    }
+
+    #[test]
+    fn never_panics_on_prefixes() {
+        let p = Pattern::compile("%a %b %e %H:%M:%S%f %Y%z").unwrap();
+        let s = b"Fri Dec 26 14:30:15.123 2025 +0100";
+        for n in 0..=s.len() {
+            let _ = p.read(&s[..n]);
+        }
+        let t = Pattern::compile("%@").unwrap();
+        for n in 0..30 {
+            let _ = t.read(&b"@40000000694e9c0125a08e34ffffff"[..n]);
+        }
+        assert!(t.read(b"@ffffffffffffffffffffffff").is_none());
+    }
+}
