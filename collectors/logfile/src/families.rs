@@ -106,8 +106,11 @@ pub const TABLE: &[Family] = &[
     row("compact ISO 8601", "%Y%m%dT%H%M%S%f%z", &[("20251226T143015Z job done", "2025-12-26T14:30:15Z")]),
     row(
         "date-dash-time with milliseconds (HealthApp)",
-        "%Y%m%d-%H:%M:%S:%F",
-        &[("20251226-14:30:15:606|Step_LSC|30002312|onStandStepChanged 3579", "2025-12-26T14:30:15.606Z")],
+        "%Y%m%d-%-H:%-M:%-S:%N",
+        &[
+            ("20251226-14:30:15:606|Step_LSC|30002312|onStandStepChanged 3579", "2025-12-26T14:30:15.606Z"),
+            ("20251226-9:5:1:98|Step_LSC|30002312|onStandStepChanged 3580", "2025-12-26T09:05:01.098Z"),
+        ],
     ),
     row("date-dash-time", "%Y%m%d-%H:%M:%S%f", &[("20251226-14:30:15.5 worker ready", "2025-12-26T14:30:15.500Z")]),
     row(

@@ -566,7 +566,11 @@ fn logfmt_field<'a>(line: &'a [u8], key: &[u8]) -> Option<(usize, usize, &'a [u8
 
 fn read_logfmt(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
     let (from, to, value) = [&b"ts="[..], b"time=", b"timestamp="].iter().find_map(|k| logfmt_field(line, k))?;
-    let (time, basis) = parse_text_time(value, ctx)?;
+    // The whole value must be the time: `timestamp=1766759415;` in SQL is not logfmt.
+    let (time, basis) = Layout::ALL.iter().find_map(|l| {
+        let p = timestamp::parse(*l, value, ctx)?;
+        (p.len == value.len()).then_some((p.time, p.basis))
+    })?;
     let component = [&b"component="[..], b"logger=", b"service="]
         .iter()
         .find_map(|k| logfmt_field(line, k))
@@ -640,9 +644,15 @@ fn basis_rank(b: TimeBasis) -> u8 {
     }
 }
 
-/// Lines read, then basis rank, anchor simplicity, table order (negated),
+/// Lines read, then basis rank, the first line read (negated: a stanza's
+/// header before its body), anchor simplicity, table order (negated),
 /// position (negated): candidates compare by it, greatest best.
-type Score = (u32, u8, u8, i64, i64);
+type Score = (u32, u8, i64, u8, i64, i64);
+
+/// The first sample line a mask holds, negated so that earlier is greater.
+fn first_line(mask: u64) -> i64 {
+    -i64::from(mask.trailing_zeros())
+}
 
 /// Lines of a sample the learner looks at (a bit mask holds them).
 pub const SAMPLE_MAX: usize = 64;
@@ -701,11 +711,11 @@ pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
     };
     let json = mask_of(&|l| read_json(l, ctx).is_some());
     if json != 0 {
-        cands.push((Locate::Json, json, (json.count_ones(), 3, 3, i64::MAX, 0)));
+        cands.push((Locate::Json, json, (json.count_ones(), 3, first_line(json), 3, i64::MAX, 0)));
     }
     let logfmt = mask_of(&|l| read_logfmt(l, ctx).is_some());
     if logfmt != 0 {
-        cands.push((Locate::Logfmt, logfmt, (logfmt.count_ones(), 3, 3, i64::MAX - 1, 0)));
+        cands.push((Locate::Logfmt, logfmt, (logfmt.count_ones(), 3, first_line(logfmt), 3, i64::MAX - 1, 0)));
     }
     for ((fi, anchor), t) in &tallies {
         let loc = Locate::At { family: *fi, anchor: *anchor };
@@ -720,7 +730,7 @@ pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
         }
         let order = -(i64::try_from(*fi).unwrap_or(i64::MAX));
         let avg_pos = -(i64::try_from(t.pos_sum / (n as usize).max(1)).unwrap_or(i64::MAX));
-        cands.push((loc, t.lines, (n, t.basis, anchor.simplicity(), order, avg_pos)));
+        cands.push((loc, t.lines, (n, t.basis, first_line(t.lines), anchor.simplicity(), order, avg_pos)));
     }
     cands.sort_by_key(|c| std::cmp::Reverse(c.2));
     let (best, best_lines, best_score) = cands.first().cloned()?;
@@ -747,7 +757,10 @@ pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
     let mut covered = best_lines;
     let mut runners = Vec::new();
     for (loc, lines, _) in cands.iter().skip(1) {
-        if lines & !covered != 0 && !loc.weak() && runners.len() < 4 {
+        // A value after `=` or inside quotes is a field of the message
+        // (`SET timestamp=…;`), not a second layout of the file's lines.
+        let in_message = matches!(loc, Locate::At { anchor: Anchor::After(b'=' | b'"', _), .. });
+        if lines & !covered != 0 && !loc.weak() && !in_message && runners.len() < 4 {
             covered |= lines;
             runners.push(loc.clone());
         }

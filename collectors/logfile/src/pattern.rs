@@ -10,6 +10,8 @@
 //! | `%b` `%a` | English month name (`Dec`, `December`); weekday name (`Fri`, `Friday`) |
 //! | `%H` `%k` `%I` `%p` | hour 00–23; hour with optional padding (` 9`, `9`); hour 1–12; `AM`/`PM` |
 //! | `%M` `%S` | minute; second (a leap second 60 is kept as 59) |
+//! | `%-m` `%-d` `%-H` `%-M` `%-S` | the same, one or two digits without padding |
+//! | `%N` | milliseconds as a whole number of one to three digits (`:98` is 98 ms) |
 //! | `%f` | an optional `.` or `,` fraction of any length |
 //! | `%F` | a fraction's digits, required (after a separator the pattern spells) |
 //! | `%z` | an optional zone: `Z`, `±hh:mm`, `±hhmm`, ` UTC`, ` GMT`, ` +hhmm`, or a zone word (` CEST`) that is noted and read in `--tz` |
@@ -39,6 +41,12 @@ enum Tok {
     Sec2,
     FracOpt,
     FracReq,
+    Millis,
+    Month12,
+    Day12,
+    Hour12d,
+    Min12,
+    Sec12,
     Zone,
     Epoch,
     Tai64n,
@@ -114,6 +122,15 @@ impl Pattern {
                     Some(b's') => Tok::Epoch,
                     Some(b'@') => Tok::Tai64n,
                     Some(b'L') => Tok::Letter,
+                    Some(b'N') => Tok::Millis,
+                    Some(b'-') => match it.next() {
+                        Some(b'm') => Tok::Month12,
+                        Some(b'd') => Tok::Day12,
+                        Some(b'H') => Tok::Hour12d,
+                        Some(b'M') => Tok::Min12,
+                        Some(b'S') => Tok::Sec12,
+                        _ => return Err(PatternError(format!("unknown unpadded token in {src:?}"))),
+                    },
                     Some(b'%') => Tok::Lit(b'%'),
                     other => {
                         return Err(PatternError(format!(
@@ -129,7 +146,7 @@ impl Pattern {
         }
         let has = |t: Tok| toks.contains(&t);
         let whole = has(Tok::Epoch) || has(Tok::Tai64n);
-        let clock = has(Tok::Hour2) || has(Tok::HourPad) || has(Tok::Hour12);
+        let clock = has(Tok::Hour2) || has(Tok::HourPad) || has(Tok::Hour12) || has(Tok::Hour12d);
         if !whole && !clock {
             return Err(PatternError(format!("{src:?} reads no time of day")));
         }
@@ -141,7 +158,7 @@ impl Pattern {
 
     /// Whether the pattern reads a date (else the date comes from the window).
     pub fn has_date(&self) -> bool {
-        self.toks.iter().any(|t| matches!(t, Tok::Day2 | Tok::DayPad | Tok::Epoch | Tok::Tai64n))
+        self.toks.iter().any(|t| matches!(t, Tok::Day2 | Tok::DayPad | Tok::Day12 | Tok::Epoch | Tok::Tai64n))
     }
 
     /// Reads the pattern at the start of `b`.
@@ -180,6 +197,18 @@ impl Pattern {
                     }
                 }
                 Tok::FracReq => r.nanos = c.fraction_digits()?,
+                Tok::Millis => {
+                    let n = c.rest().iter().take(4).take_while(|d| d.is_ascii_digit()).count();
+                    if !(1..=3).contains(&n) {
+                        return None;
+                    }
+                    r.nanos = c.digits(n)? * 1_000_000;
+                }
+                Tok::Month12 => r.month = Some(c.unpadded()?),
+                Tok::Day12 => r.day = Some(c.unpadded()?),
+                Tok::Hour12d => r.hour = c.unpadded()?,
+                Tok::Min12 => r.min = c.unpadded()?,
+                Tok::Sec12 => r.sec = c.unpadded()?,
                 Tok::Zone => r.zone = c.zone(),
                 Tok::Epoch => {
                     let p = reconstruct_core::timestamp::parse_epoch(c.rest())?;
@@ -260,6 +289,15 @@ impl<'a> Cur<'a> {
         }
         Some(v)
     }
+    /// One or two digits.
+    fn unpadded(&mut self) -> Option<u32> {
+        let n = self.rest().iter().take(2).take_while(|d| d.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        self.digits(n)
+    }
+
     /// One or two digits, or a blank and one digit.
     fn padded(&mut self) -> Option<u32> {
         if self.peek() == Some(b' ') {
@@ -456,6 +494,9 @@ mod tests {
         let r = read("%a %b %e %H:%M:%S %Y", "Friday December 26 14:30:15 2025").unwrap();
         assert_eq!((r.month, r.day), (Some(12), Some(26)));
         assert!(read("%a %b %e %H:%M:%S %Y", "Fri Foo 26 14:30:15 2025").is_none());
+        let r = read("%Y%m%d-%-H:%-M:%-S:%N", "20251226-4:3:9:98|x").unwrap();
+        assert_eq!((r.hour, r.min, r.sec, r.nanos), (4, 3, 9, 98_000_000));
+        assert!(read("%Y%m%d-%-H:%-M:%-S:%N", "20251226-4:3:9:9812|x").is_none());
         let r = read("%L%m%d %H:%M:%S%f", "E1226 14:30:15.5 x").unwrap();
         assert_eq!((r.letter, r.nanos), (Some(b'E'), 500_000_000));
         assert!(read("%H:%M:%S", "24:00:00").is_none());

@@ -49,8 +49,8 @@ pub enum ScanError {
     #[error("{path}: {what} after line {line}: {source}; the events before it are kept")]
     Stopped { path: String, what: String, line: u64, source: std::io::Error },
     #[error(
-        "no timestamp found in the first {lines} lines of {path} (layouts tried: {tried}); give its layout with \
-         --timestamp-format, e.g. --timestamp-format '%d.%m.%Y %H:%M:%S'"
+        "no timestamp found in the first {lines} lines of {path}: give its layout with --timestamp-format \
+         (e.g. '%d.%m.%Y %H:%M:%S'); layouts tried: {tried}"
     )]
     NoTimestamps { path: String, lines: usize, tried: String },
 }
