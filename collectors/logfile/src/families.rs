@@ -137,6 +137,11 @@ pub const TABLE: &[Family] = &[
         ],
     ),
     row("ISO date and minute", "%Y-%m-%d %H:%M%z", &[("2025-12-26 14:30 backup started", "2025-12-26T14:30:00Z")]),
+    row(
+        "month-name-day (Nextflow)",
+        "%b-%d %H:%M:%S%f",
+        &[("Dec-26 14:30:15.524 [main] DEBUG nextflow.cli.Launcher - $> nextflow run", "2025-12-26T14:30:15.524Z")],
+    ),
     level(
         row(
             "Android logcat",
@@ -242,6 +247,11 @@ pub const TABLE: &[Family] = &[
         "month/day/year 12-hour (Windows)",
         "%m/%d/%Y %I:%M:%S %p",
         &[("12/26/2025 2:30:15 PM Service Control Manager stopped", "2025-12-26T14:30:15Z")],
+    ),
+    row(
+        "month/day/year 12-hour with milliseconds (OpenAM)",
+        "%m/%d/%Y %I:%M:%S:%N %p%z",
+        &[("amSAML:12/26/2025 02:30:15:235 PM UTC: Thread[main] SAML2 done", "2025-12-26T14:30:15.235Z")],
     ),
     row("day.month.year", "%d.%m.%Y %H:%M:%S%f", &[("26.12.2025 14:30:15 Dienst beendet", "2025-12-26T14:30:15Z")]),
     level(

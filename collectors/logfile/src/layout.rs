@@ -25,7 +25,7 @@ pub enum Anchor {
 }
 
 /// Bytes a timestamp may directly follow, besides blanks.
-const OPENERS: &[u8] = b"[(\"'|=<>#,;{";
+const OPENERS: &[u8] = b"[(\"'|=<>#,;{:+";
 /// How far into a line a timestamp is looked for.
 const HEAD: usize = 256;
 
@@ -474,6 +474,33 @@ struct JsonLine<'a> {
     c: Option<Scalar<'a>>,
     #[serde(borrow, rename = "service.name")]
     service_name: Option<Scalar<'a>>,
+    /// journald's JSON (`journalctl -o json`).
+    #[serde(borrow, rename = "__REALTIME_TIMESTAMP")]
+    realtime: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "MESSAGE")]
+    journal_message: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "PRIORITY")]
+    priority: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "SYSLOG_IDENTIFIER")]
+    identifier: Option<Scalar<'a>>,
+    /// Serilog's compact JSON (CLEF).
+    #[serde(borrow, rename = "@t")]
+    clef_time: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "@m")]
+    clef_message: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "@mt")]
+    clef_template: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "@l")]
+    clef_level: Option<Scalar<'a>>,
+    /// Event APIs and exporters (GitHub, Papertrail, Azure, CloudEvents).
+    #[serde(borrow)]
+    created_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    received_at: Option<Scalar<'a>>,
+    #[serde(borrow, rename = "eventTime")]
+    event_time: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    date: Option<Scalar<'a>>,
     #[serde(borrow)]
     msg: Option<Scalar<'a>>,
     #[serde(borrow)]
@@ -518,22 +545,59 @@ fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
         return None;
     }
     let j: JsonLine<'_> = serde_json::from_slice(line.get(start..)?).ok()?;
-    let times =
-        [&j.time, &j.timestamp, &j.ts, &j.at_timestamp, &j.t, &j.datetime, &j.time_unix_nano, &j.observed_unix_nano];
+    let times = [
+        &j.time,
+        &j.timestamp,
+        &j.ts,
+        &j.at_timestamp,
+        &j.t,
+        &j.datetime,
+        &j.time_unix_nano,
+        &j.observed_unix_nano,
+        &j.realtime,
+        &j.clef_time,
+        &j.created_at,
+        &j.received_at,
+        &j.event_time,
+        &j.date,
+    ];
     let (time, basis) = times.iter().find_map(|v| v.as_ref()?.time(ctx))?;
-    let levels =
-        [&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname, &j.severity_text, &j.severity_number, &j.s, &j.log];
-    let severity = levels.iter().find_map(|v| v.as_ref()?.severity());
-    let level_word = [&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname, &j.severity_text]
+    let levels = [
+        &j.level,
+        &j.severity,
+        &j.lvl,
+        &j.log_level,
+        &j.levelname,
+        &j.severity_text,
+        &j.severity_number,
+        &j.s,
+        &j.log,
+        &j.clef_level,
+    ];
+    // journald's PRIORITY is syslog's 0 (emerg) … 7 (debug).
+    let priority = j.priority.as_ref().and_then(Scalar::text).and_then(|p| p.parse::<u8>().ok()).filter(|p| *p <= 7);
+    let severity = levels.iter().find_map(|v| v.as_ref()?.severity()).or_else(|| priority.map(priority_severity));
+    let level_word = [&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname, &j.severity_text, &j.clef_level]
         .iter()
         .find_map(|v| match v.as_ref()? {
             Scalar::Str(s) if s.len() > 2 => Some(s.to_uppercase()),
             _ => None,
         })
         .or_else(|| severity.map(|s| s.as_str().to_uppercase()));
-    let component =
-        first(&[&j.component, &j.service, &j.service_name, &j.logger, &j.logger_name, &j.name, &j.app, &j.c]);
-    let message = match (first(&[&j.msg, &j.message, &j.log, &j.event, &j.text, &j.body]), &level_word) {
+    let component = first(&[
+        &j.component,
+        &j.service,
+        &j.service_name,
+        &j.logger,
+        &j.logger_name,
+        &j.name,
+        &j.app,
+        &j.c,
+        &j.identifier,
+    ]);
+    let messages =
+        [&j.msg, &j.message, &j.log, &j.event, &j.text, &j.body, &j.journal_message, &j.clef_message, &j.clef_template];
+    let message = match (first(&messages), &level_word) {
         (Some(m), Some(l)) => format!("{l} {m}"),
         (Some(m), None) => m,
         // Without a message member the whole object is the message.

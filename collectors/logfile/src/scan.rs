@@ -21,6 +21,7 @@ use reconstruct_core::SourceKind;
 pub const MAX_LINE: usize = 2 << 20;
 /// Lines read to learn the layout.
 const SAMPLE_LINES: usize = layout::SAMPLE_MAX;
+const BOM: &[u8] = b"\xef\xbb\xbf";
 /// Bounds on the text one event keeps.
 const SUMMARY_MAX: usize = 480;
 const EXCERPT_MAX: usize = 4096;
@@ -117,6 +118,12 @@ pub fn scan<R: Read>(
         match next {
             Some(l) => sample.push((l.number, l.bytes.to_vec(), l.truncated)),
             None => break,
+        }
+    }
+    // A UTF-8 byte-order mark (Windows editors, .NET) is not part of line 1.
+    if let Some((_, first, _)) = sample.first_mut() {
+        if first.starts_with(BOM) {
+            first.drain(..BOM.len());
         }
     }
     if sample.is_empty() {
@@ -264,7 +271,7 @@ pub fn first_time<R: Read>(input: R, cfg: &ScanConfig, window: &reconstruct_core
     let mut sample: Vec<Vec<u8>> = Vec::new();
     while sample.len() < SAMPLE_LINES {
         match reader.next_line() {
-            Ok(Some(l)) => sample.push(strip_ansi(l.bytes).into_owned()),
+            Ok(Some(l)) => sample.push(strip_ansi(l.bytes.strip_prefix(BOM).unwrap_or(l.bytes)).into_owned()),
             _ => break,
         }
     }
