@@ -323,7 +323,7 @@ impl Scanner<'_> {
             });
         }
         let bytes = strip_ansi(raw);
-        if bytes.starts_with(b"#Fields:") {
+        if bytes.first() == Some(&b'#') && bytes.starts_with(b"#Fields:") {
             self.w3c_header(&bytes);
         }
         let stamp = match self.w3c {
