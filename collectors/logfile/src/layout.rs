@@ -608,9 +608,13 @@ fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
 
 /// Finds `key=` at the start of the line or after a space.
 fn logfmt_field<'a>(line: &'a [u8], key: &[u8]) -> Option<(usize, usize, &'a [u8])> {
-    let mut from = 0;
-    while let Some(rel) = memchr::memmem::find(line.get(from..)?, key) {
-        let at = from + rel;
+    // Keys are a few bytes: a scan for `=` and a look back is cheaper than
+    // building a substring searcher for every line.
+    let first = *key.first()?;
+    for at in memchr::memchr_iter(first, line) {
+        if !line.get(at..).is_some_and(|r| r.starts_with(key)) {
+            continue;
+        }
         let ok_before = at == 0 || line.get(at - 1) == Some(&b' ');
         let vstart = at + key.len();
         if ok_before {
@@ -623,7 +627,6 @@ fn logfmt_field<'a>(line: &'a [u8], key: &[u8]) -> Option<(usize, usize, &'a [u8
             };
             return Some((at, end, line.get(vs..ve)?));
         }
-        from = at + 1;
     }
     None
 }
@@ -721,23 +724,32 @@ fn first_line(mask: u64) -> i64 {
 /// Lines of a sample the learner looks at (a bit mask holds them).
 pub const SAMPLE_MAX: usize = 64;
 
-/// Learns where a file's timestamps stand from its first lines: every
-/// family is tried at every place a timestamp can start in each line's
-/// head, each hit is described by the anchors that name its place, and the
-/// family and anchor that read the most lines win (ties: a stated offset
-/// over an assumed zone, the table's order, the simpler anchor). `None`
-/// when nothing reads any line.
-pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
-    let sample = sample.get(..sample.len().min(SAMPLE_MAX))?;
-    let nonblank = sample.iter().filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
+/// Every (layout, place) that reads sample lines, best first; with
+/// `start_only`, places other than the line start are not tried.
+fn candidates(sample: &[&[u8]], ctx: &ParseContext, nonblank: usize, start_only: bool) -> Vec<(Locate, u64, Score)> {
     let mut tallies: HashMap<(usize, Anchor), Tally> = HashMap::new();
     // An epoch this far past the window's end is an id, not a time.
     let latest = Timestamp::from_unix_seconds(ctx.year_anchor.unix_seconds().saturating_add(366 * 86_400), 0)
         .unwrap_or(Timestamp::MAX);
+    // At the line start, only the families that read one of the first
+    // lines are tried on the rest (a file whose first lines are all
+    // headers falls through to the full search).
+    let allowed: Vec<bool> = if start_only {
+        let firsts: Vec<&&[u8]> = sample.iter().filter(|l| !l.is_empty()).take(4).collect();
+        families::all()
+            .iter()
+            .map(|c| {
+                firsts.iter().any(|l| l.first().is_some_and(|b| c.pattern.may_start(*b)) && c.pattern.read(l).is_some())
+            })
+            .collect()
+    } else {
+        vec![true; families::all().len()]
+    };
     for (li, line) in sample.iter().enumerate() {
         let bit = 1u64 << li;
         let head = line.get(..line.len().min(HEAD)).unwrap_or_default();
-        for pos in 0..head.len() {
+        let end = if start_only { head.len().min(1) } else { head.len() };
+        for pos in 0..end {
             let Some(&c) = head.get(pos) else { break };
             if !(c.is_ascii_alphanumeric() || c == b'@') {
                 continue;
@@ -749,6 +761,9 @@ pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
             let Some(rest) = line.get(pos..) else { continue };
             let mut anchors: Option<Vec<Anchor>> = None;
             for (fi, comp) in families::all().iter().enumerate() {
+                if !comp.pattern.may_start(c) || !allowed.get(fi).copied().unwrap_or(false) {
+                    continue;
+                }
                 let Some(r) = comp.pattern.read(rest) else { continue };
                 let Some((t, basis)) = resolve(&r, ctx, &mut Carry::default()) else { continue };
                 if r.instant.is_some() && t > latest {
@@ -797,6 +812,28 @@ pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
         cands.push((loc, t.lines, (n, t.basis, first_line(t.lines), anchor.simplicity(), order, avg_pos)));
     }
     cands.sort_by_key(|c| std::cmp::Reverse(c.2));
+    cands
+}
+
+/// Learns where a file's timestamps stand from its first lines: every
+/// family is tried at every place a timestamp can start in each line's
+/// head, each hit is described by the anchors that name its place, and the
+/// family and anchor that read the most lines win (ties: a stated offset
+/// over an assumed zone, the table's order, the simpler anchor). `None`
+/// when nothing reads any line.
+pub fn learn(sample: &[&[u8]], ctx: &ParseContext) -> Option<Learned> {
+    let sample = sample.get(..sample.len().min(SAMPLE_MAX))?;
+    let nonblank = sample.iter().filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
+    // Most files keep their time at the line start: when a layout there
+    // reads nine lines in ten with a date of its own, the search of every
+    // other place (the costly part, with thousands of small files) is not
+    // needed. A yearless or dateless winner is searched further, since a
+    // later field may carry the year or an offset.
+    let quick = candidates(sample, ctx, nonblank, true);
+    let cands = match quick.first() {
+        Some((_, lines, score)) if (lines.count_ones() as usize) * 10 >= nonblank * 9 && score.1 >= 2 => quick,
+        _ => candidates(sample, ctx, nonblank, false),
+    };
     let (best, best_lines, best_score) = cands.first().cloned()?;
     let mut notes = Vec::new();
     if let Locate::At { family, anchor } = &best {

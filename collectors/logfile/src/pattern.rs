@@ -59,6 +59,8 @@ enum Tok {
 #[derive(Clone, Debug)]
 pub struct Pattern {
     toks: Vec<Tok>,
+    /// Which bytes can begin a match: a cheap test before the parse.
+    first: [bool; 256],
 }
 
 /// How the text stated the zone.
@@ -153,7 +155,32 @@ impl Pattern {
         if has(Tok::Hour12) != has(Tok::AmPm) {
             return Err(PatternError(format!("{src:?}: %I and %p go together")));
         }
-        Ok(Pattern { toks })
+        let mut first = [false; 256];
+        let mut allow = |pred: &dyn Fn(u8) -> bool| {
+            for (b, slot) in first.iter_mut().enumerate() {
+                if u8::try_from(b).is_ok_and(pred) {
+                    *slot = true;
+                }
+            }
+        };
+        match toks.first() {
+            Some(Tok::MonthName | Tok::WeekdayName | Tok::AmPm) => allow(&|b| b.is_ascii_alphabetic()),
+            Some(Tok::Letter) => allow(&|b| b"IWEFD".contains(&b)),
+            Some(Tok::Tai64n) => allow(&|b| b == b'@'),
+            Some(Tok::DayPad | Tok::HourPad | Tok::Hour12) => allow(&|b| b.is_ascii_digit() || b == b' '),
+            Some(Tok::Lit(c)) => {
+                let c = *c;
+                allow(&move |b| b == c)
+            }
+            Some(Tok::Blank) => allow(&|b| b == b' ' || b == b'\t'),
+            _ => allow(&|b| b.is_ascii_digit()),
+        }
+        Ok(Pattern { toks, first })
+    }
+
+    /// Whether a match can begin with this byte.
+    pub fn may_start(&self, b: u8) -> bool {
+        self.first.get(usize::from(b)).copied().unwrap_or(false)
     }
 
     /// Whether the pattern reads a date (else the date comes from the window).
