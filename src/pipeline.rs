@@ -60,7 +60,12 @@ pub fn collect(
     mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
 ) -> io::Result<Collected> {
     let detail = if all { Detail::All } else { Detail::Notable };
-    let common = Common { window: settings.window, timeout: settings.timeout, keep_literals: !settings.redact };
+    let common = Common {
+        window: settings.window,
+        timeout: settings.timeout,
+        keep_literals: !settings.redact,
+        cache_dir: settings.cache_dir.clone(),
+    };
     let sources = settings.sources.into_iter().map(|s| s.open(&common)).collect();
     let started = runner::start(sources, settings.window, detail, settings.timeout);
     let mut merge = Merge::new(started.running, settings.unavailable);

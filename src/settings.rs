@@ -39,6 +39,21 @@ pub struct Settings {
     pub unavailable: Vec<Broken>,
     /// Worth a line on stderr (bundle files nobody reads).
     pub warnings: Vec<String>,
+    /// Where line indexes of big logs are kept between runs (`None`: not kept).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `RECONSTRUCT_CACHE_DIR` (empty or `off`: no cache), else the XDG cache
+/// directory, else `~/.cache`; `reconstruct/lines` below it.
+fn cache_dir(vars: &BTreeMap<String, String>) -> Option<PathBuf> {
+    if let Some(d) = vars.get("RECONSTRUCT_CACHE_DIR") {
+        return (!d.is_empty() && d != "off").then(|| PathBuf::from(d));
+    }
+    let base = match vars.get("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(vars.get("HOME").filter(|d| !d.is_empty())?).join(".cache"),
+    };
+    Some(base.join("reconstruct").join("lines"))
 }
 
 /// What the environment holds, read once so resolution is a pure function
@@ -106,6 +121,7 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         quiet: args.quiet,
         verbose: args.verbose,
         from_bundle: args.fixtures.is_some(),
+        cache_dir: cache_dir(&env.vars),
         sources: Vec::new(),
         unavailable: Vec::new(),
         warnings: Vec::new(),

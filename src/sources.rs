@@ -71,6 +71,8 @@ pub struct Common {
     pub timeout: Duration,
     /// Keep SQL literals (`--no-redact`).
     pub keep_literals: bool,
+    /// Where line indexes of big logs are kept between runs.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl SourceSpec {
@@ -121,7 +123,9 @@ impl SourceSpec {
                 if l.files.len() == 1 {
                     let (path, display) = l.files.remove(0);
                     Source::Blocking(Box::new(
-                        LogFileCollector::new(path, display, l.component, l.zone, l.locate).found(l.found),
+                        LogFileCollector::new(path, display, l.component, l.zone, l.locate)
+                            .found(l.found)
+                            .cache_dir(c.cache_dir.clone()),
                     ))
                 } else {
                     let component = l.component.clone().unwrap_or_else(|| log_component(&l));
@@ -131,6 +135,7 @@ impl SourceSpec {
                         zone: l.zone,
                         locate: l.locate,
                         found: l.found,
+                        cache_dir: c.cache_dir.clone(),
                     }))
                 }
             }

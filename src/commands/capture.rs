@@ -20,7 +20,12 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
     let settings = super::resolve(&c.sources)?;
     let now = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
     let mut b = BundleWriter::start(&c.out, now, c.redact)?;
-    let common = Common { window: settings.window, timeout: settings.timeout, keep_literals: !settings.redact };
+    let common = Common {
+        window: settings.window,
+        timeout: settings.timeout,
+        keep_literals: !settings.redact,
+        cache_dir: settings.cache_dir.clone(),
+    };
     let mut failures: Vec<ManifestFailure> = settings
         .unavailable
         .iter()

@@ -45,6 +45,16 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// A reader that begins part way into its input: `lines_before` lines
+    /// and `bytes_before` bytes were skipped (a seek), so numbers go on from
+    /// there.
+    pub fn resuming(inner: R, max_line: usize, lines_before: u64, bytes_before: u64) -> Self {
+        let mut r = LineReader::new(inner, max_line);
+        r.number = lines_before;
+        r.bytes_read = bytes_before;
+        r
+    }
+
     /// Lines handed out so far.
     pub fn lines(&self) -> u64 {
         self.number

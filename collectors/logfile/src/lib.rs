@@ -6,11 +6,13 @@
 pub mod compressed;
 pub mod families;
 pub mod fetch;
+pub mod index;
 pub mod layout;
 pub mod pattern;
 pub mod rotation;
 pub mod runtime;
 pub mod scan;
+pub mod seek;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ pub use scan::{ScanConfig, ScanError};
 pub struct LogFileCollector {
     pub file: PathBuf,
     pub config: ScanConfig,
+    /// Where line indexes are kept between runs.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl LogFileCollector {
@@ -50,7 +54,14 @@ impl LogFileCollector {
                 codec: None,
                 found: false,
             },
+            cache_dir: None,
         }
+    }
+
+    /// Keeps line indexes of big files under `dir` (see `index`).
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
     }
 }
 
@@ -60,7 +71,7 @@ impl Collector for LogFileCollector {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        read_file(&self.file, self.config, ctx, sink)
+        read_file(&self.file, self.config, self.cache_dir.as_deref(), ctx, sink)
     }
 }
 
@@ -71,10 +82,12 @@ pub fn default_component(file: &std::path::Path) -> String {
     runtime::component_from_path(file).unwrap_or_else(|| fetch::component_of(file))
 }
 
-/// Scans one file, decompressing it when its first bytes say it is compressed.
+/// Scans one file, decompressing it when its first bytes say it is
+/// compressed, and seeking to the window in a plain file (see `seek`).
 pub fn read_file(
     file: &std::path::Path,
     mut config: ScanConfig,
+    cache_dir: Option<&std::path::Path>,
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
 ) -> Result<(), CollectError> {
@@ -83,6 +96,13 @@ pub fn read_file(
     let meta = f.metadata().map_err(io)?;
     if meta.is_dir() {
         return Err(format!("{} is a directory", config.path).into());
+    }
+    let mut head = [0u8; 8];
+    let n = std::os::unix::fs::FileExt::read_at(&f, &mut head, 0).map_err(io)?;
+    let plain = compressed::Codec::sniff(head.get(..n).unwrap_or_default()).is_none();
+    if plain && meta.is_file() {
+        let seekable = scan::Seekable { file: &f, size: meta.len(), path: file, cache_dir };
+        return scan::scan_file(seekable, &config, ctx, sink);
     }
     let (input, codec) = compressed::open(f, meta.len()).map_err(io)?;
     config.codec = codec;
@@ -104,6 +124,8 @@ pub struct LogSetCollector {
     pub locate: Option<Locate>,
     /// Found under a directory or glob (see [`ScanConfig::found`]).
     pub found: bool,
+    /// Where line indexes are kept between runs.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl LogSetCollector {
@@ -166,7 +188,7 @@ impl Collector for LogSetCollector {
             }
             read += 1;
             let mut piece = Piece { inner: &mut *sink, name: display };
-            if let Err(e) = read_file(path, self.config(display), ctx, &mut piece) {
+            if let Err(e) = read_file(path, self.config(display), self.cache_dir.as_deref(), ctx, &mut piece) {
                 // A damaged piece is reported; the other pieces are still read.
                 let msg = e.to_string();
                 sink.diagnostic(Diagnostic { locator: Some(Locator::Text(display.clone())), message: msg.clone() });

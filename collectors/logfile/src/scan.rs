@@ -2,7 +2,9 @@
 //! without a timestamp are attached to the event before them, and memory
 //! stays bounded by the longest line, not the file.
 
+use std::fs::File;
 use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 
 use reconstruct_core::classify::is_state_change;
@@ -15,6 +17,7 @@ use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSi
 
 use crate::layout::{self, Carry, Locate, Message, Stamp};
 use crate::runtime::{self, Joiner};
+use crate::seek;
 use reconstruct_core::SourceKind;
 
 /// Lines longer than this are cut (and reported); 1 MB lines stay whole.
@@ -89,10 +92,88 @@ struct Scanner<'a> {
     first_unattached: u64,
     scratch: Vec<u8>,
     bases: [u64; 5],
+    /// In a file that keeps time order: a line past this ends the read.
+    stop_after: Option<Timestamp>,
+    done: bool,
 }
 
 pub fn scan<R: Read>(
     input: R,
+    cfg: &ScanConfig,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    scan_from(Box::new(input), None, cfg, ctx, sink)
+}
+
+/// A plain file the scan may seek in (see `seek`).
+pub struct Seekable<'f> {
+    pub file: &'f File,
+    pub size: u64,
+    /// The file's path, the key of its line index.
+    pub path: &'f Path,
+    /// Where line indexes are kept between runs (none: counted each run).
+    pub cache_dir: Option<&'f Path>,
+}
+
+/// Scans a plain file: where its times increase, from where the window
+/// begins (found by binary search) to just past where it ends.
+pub fn scan_file(
+    seekable: Seekable<'_>,
+    cfg: &ScanConfig,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    let file = seekable.file;
+    scan_from(Box::new(file), Some(seekable), cfg, ctx, sink)
+}
+
+/// Where a seek lands: the byte offset and the lines before it.
+struct Landing {
+    offset: u64,
+    lines: u64,
+    probes: u32,
+}
+
+/// Whether to seek, and where to: only in a plain file of some size, whose
+/// layout states a date, whose sample and probes keep time order, and that
+/// carries no header the reading depends on.
+fn plan_seek(
+    s: &Seekable<'_>,
+    locate: &Locate,
+    sample: &[Vec<u8>],
+    pctx: &ParseContext,
+    window: &reconstruct_core::TimeWindow,
+) -> Option<Landing> {
+    let dated = match locate {
+        Locate::At { family, .. } => crate::families::get(*family).is_some_and(|c| c.pattern.has_date()),
+        Locate::Json | Locate::Logfmt | Locate::Strftime(_) => true,
+    };
+    if s.size < seek::MIN_SIZE || window.since <= Timestamp::MIN || !dated {
+        return None;
+    }
+    if sample.iter().any(|l| l.starts_with(b"#Fields:")) {
+        return None;
+    }
+    let mut carry = Carry::default();
+    if !seek::ordered(sample.iter().filter_map(|l| layout::read(locate, l, pctx, &mut carry)).map(|s| s.time)) {
+        return None;
+    }
+    let (offset, probes) = seek::find(s.file, s.size, locate, pctx, window.since).ok()??;
+    let lines = if offset == 0 {
+        0
+    } else {
+        let mut idx = crate::index::LineIndex::open(s.path, s.file, s.cache_dir);
+        let n = idx.lines_before(s.file, offset).ok()?;
+        idx.save();
+        n
+    };
+    Some(Landing { offset, lines, probes })
+}
+
+fn scan_from<'a>(
+    input: Box<dyn Read + 'a>,
+    seekable: Option<Seekable<'a>>,
     cfg: &ScanConfig,
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
@@ -104,7 +185,7 @@ pub fn scan<R: Read>(
     let stopped =
         |line: u64, source| ScanError::Stopped { path: cfg.path.to_string(), what: what.clone(), line, source };
     let pctx = ParseContext::new(cfg.zone, ctx.window.until).with_first_day(ctx.window.since);
-    let mut reader = LineReader::new(input, MAX_LINE);
+    let mut reader: LineReader<Box<dyn Read + 'a>> = LineReader::new(input, MAX_LINE);
     let mut sample: Vec<(u64, Vec<u8>, bool)> = Vec::new();
     let mut failure = None;
     while sample.len() < SAMPLE_LINES {
@@ -158,6 +239,10 @@ pub fn scan<R: Read>(
     for n in notes {
         sink.note(n);
     }
+    let landing = match (&seekable, runtime, &failure) {
+        (Some(sk), None, None) => plan_seek(sk, &locate, &stripped, &pctx, &ctx.window),
+        _ => None,
+    };
     let mut joiner = runtime.map(Joiner::new);
     let mut joined: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut sc = Scanner {
@@ -175,15 +260,54 @@ pub fn scan<R: Read>(
         first_unattached: 0,
         scratch: Vec::new(),
         bases: [0; 5],
+        stop_after: None,
+        done: false,
     };
-    for (number, bytes, truncated) in &sample {
-        feed(&mut sc, &mut joiner, &mut joined, *number, bytes, *truncated, sink)?;
+    match (&landing, &seekable) {
+        (Some(l), Some(sk)) => {
+            // The window begins further in: read from there, and stop once
+            // the times are past its end.
+            sc.stop_after = Some(seek::slack(ctx.window.until, seek::SLACK_SECS));
+            if l.offset > 0 {
+                let mut f = sk.file;
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(l.offset))
+                    .map_err(|source| ScanError::Io { path: cfg.path.to_string(), source })?;
+                reader = LineReader::resuming(Box::new(f), MAX_LINE, l.lines, l.offset);
+                sink.note(format!(
+                    "sought to line {} by binary search ({} probes): {} line(s), {}, before the window not read",
+                    l.lines.saturating_add(1),
+                    l.probes,
+                    l.lines,
+                    human_bytes(l.offset)
+                ));
+            } else {
+                for (number, bytes, truncated) in &sample {
+                    feed(&mut sc, &mut joiner, &mut joined, *number, bytes, *truncated, sink)?;
+                }
+            }
+        }
+        _ => {
+            for (number, bytes, truncated) in &sample {
+                feed(&mut sc, &mut joiner, &mut joined, *number, bytes, *truncated, sink)?;
+            }
+        }
     }
     drop(sample);
-    if failure.is_none() {
+    if failure.is_none() && !sc.done {
         loop {
             match reader.next_line() {
-                Ok(Some(l)) => feed(&mut sc, &mut joiner, &mut joined, l.number, l.bytes, l.truncated, sink)?,
+                Ok(Some(l)) => {
+                    feed(&mut sc, &mut joiner, &mut joined, l.number, l.bytes, l.truncated, sink)?;
+                    if sc.done {
+                        let rest = seekable.as_ref().map_or(0, |s| s.size.saturating_sub(reader.bytes_read()));
+                        sink.note(format!(
+                            "stopped at line {}, past the window's end: the {} after it not read",
+                            reader.lines(),
+                            human_bytes(rest)
+                        ));
+                        break;
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     failure = Some(e);
@@ -203,7 +327,8 @@ pub fn scan<R: Read>(
     if let Some(e) = failure {
         return Err(stopped(reader.lines(), e).into());
     }
-    let lines = reader.bytes_read();
+    // Bytes read, not counting those a seek stepped over.
+    let lines = reader.bytes_read().saturating_sub(landing.as_ref().map_or(0, |l| l.offset));
     if sc.unattached > 0 {
         sink.diagnostic(Diagnostic {
             locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_unattached }),
@@ -389,6 +514,9 @@ impl Scanner<'_> {
     }
 
     fn start(&mut self, number: u64, bytes: &[u8], s: Stamp) {
+        if self.stop_after.is_some_and(|stop| s.time > stop) {
+            self.done = true;
+        }
         let in_window = self.ctx.window.contains(s.time);
         let mut p = self.pending.take().unwrap_or_else(|| Pending {
             number,

@@ -1,0 +1,127 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! A seek must give the full scan's result: the same events, with the same
+//! `file:line`, on files with repeated timestamps, multi-line events, CRLF
+//! line ends and lines slightly out of order near the window's bounds.
+
+use std::fs::File;
+use std::io::Write;
+
+use reconstruct_core::{CollectContext, Detail, TimeWindow, Timestamp, VecSink, Zone};
+use reconstruct_logfile::scan::{self, ScanConfig, Seekable};
+
+const BASE: i64 = 1_766_707_200; // 2025-12-26T00:00:00Z
+
+fn cfg() -> ScanConfig {
+    ScanConfig {
+        path: "big.log".into(),
+        component: "big".into(),
+        zone: Zone::Utc,
+        locate: None,
+        codec: None,
+        found: false,
+    }
+}
+
+fn ts(secs: i64, millis: i64) -> String {
+    let t = Timestamp::from_unix_seconds(secs, u32::try_from(millis).unwrap() * 1_000_000).unwrap();
+    t.to_datetime().format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
+
+/// About 12 MiB over six hours: runs of equal timestamps, tracebacks, CRLF
+/// on every third line, and every 500th line a few seconds late.
+fn write_log(path: &std::path::Path) {
+    let mut f = std::io::BufWriter::new(File::create(path).unwrap());
+    let mut secs = BASE;
+    for i in 0..160_000i64 {
+        if i % 7 != 0 {
+            secs += 1 - (i % 2); // pairs of equal times
+        }
+        let (s, ms) = if i % 500 == 250 { (secs - 3, 0) } else { (secs, (i * 37) % 1000) };
+        let eol = if i % 3 == 0 { "\r\n" } else { "\n" };
+        let level = if i % 11 == 0 {
+            "ERROR"
+        } else if i % 5 == 0 {
+            "WARNING"
+        } else {
+            "INFO"
+        };
+        write!(f, "{} {level} [svc] request {i} handled{eol}", ts(s, ms)).unwrap();
+        if i % 97 == 0 {
+            write!(f, "Traceback (most recent call last):{eol}  File \"x.py\", line {i}{eol}ValueError: {i}{eol}")
+                .unwrap();
+        }
+    }
+}
+
+fn run(path: &std::path::Path, since: i64, until: i64, seek: bool, cache: &std::path::Path) -> VecSink {
+    let window = TimeWindow::new(
+        Timestamp::from_unix_seconds(since, 0).unwrap(),
+        Timestamp::from_unix_seconds(until, 0).unwrap(),
+    )
+    .unwrap();
+    let ctx = CollectContext { window, detail: Detail::All };
+    let mut out = VecSink::default();
+    let file = File::open(path).unwrap();
+    if seek {
+        let size = file.metadata().unwrap().len();
+        let s = Seekable { file: &file, size, path, cache_dir: Some(cache) };
+        scan::scan_file(s, &cfg(), &ctx, &mut out).unwrap();
+    } else {
+        scan::scan(file, &cfg(), &ctx, &mut out).unwrap();
+    }
+    out
+}
+
+#[test]
+fn seeking_gives_the_full_scans_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    write_log(&path);
+    assert!(std::fs::metadata(&path).unwrap().len() > 8 << 20);
+    let cache = dir.path().join("cache");
+    let span = 160_000 * 6 / 7 / 2;
+    // Windows: a minute in the middle, bounds on a late line, the start,
+    // past the end, and the whole file; each twice (the second run uses the
+    // saved line index).
+    let windows = [
+        (BASE + span / 2, BASE + span / 2 + 60),
+        (BASE + 3 * span / 4 - 2, BASE + 3 * span / 4 + 1),
+        (BASE - 100, BASE + 30),
+        (BASE + span - 20, BASE + span + 1000),
+        (BASE - 1, BASE + span + 10),
+    ];
+    for _ in 0..2 {
+        for (since, until) in windows {
+            let full = run(&path, since, until, false, &cache);
+            let sought = run(&path, since, until, true, &cache);
+            let key = |s: &VecSink| {
+                s.events
+                    .iter()
+                    .map(|e| (e.time, e.evidence.locator.to_string(), e.summary.clone(), e.evidence.excerpt.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&full), key(&sought), "window {since}..{until}");
+            assert!(!full.events.is_empty() || since > BASE + span, "window {since}..{until} is empty");
+        }
+    }
+    // The middle minute was found by binary search, not read up to.
+    let mid = run(&path, BASE + span / 2, BASE + span / 2 + 60, true, &cache);
+    assert!(mid.notes.iter().any(|n| n.contains("by binary search")), "{:?}", mid.notes);
+    assert!(mid.notes.iter().any(|n| n.contains("past the window's end")), "{:?}", mid.notes);
+}
+
+#[test]
+fn disorder_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    write_log(&path);
+    // The same lines again: the file starts over half way.
+    let again = std::fs::read(&path).unwrap();
+    std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&again).unwrap();
+    let cache = dir.path().join("cache");
+    let (since, until) = (BASE + 10_000, BASE + 10_060);
+    let full = run(&path, since, until, false, &cache);
+    let sought = run(&path, since, until, true, &cache);
+    assert_eq!(full.events.len(), sought.events.len());
+    assert!(!sought.notes.iter().any(|n| n.contains("by binary search")), "{:?}", sought.notes);
+}
