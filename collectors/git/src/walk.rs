@@ -11,7 +11,7 @@
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::Path;
 
-use git2::{Commit, DiffOptions, Oid, Repository};
+use git2::{Commit, Oid, Repository};
 use reconstruct_core::{TimeWindow, Timestamp};
 
 use crate::CommitInfo;
@@ -53,6 +53,9 @@ fn commit_time(c: &Commit<'_>) -> i64 {
 /// whose committer time is inside the window.
 pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<CommitInfo>, WalkStats), WalkError> {
     let name = path.display().to_string();
+    // Objects are not re-hashed on read, as git itself does not: most of
+    // the walk's time went to SHA-1 otherwise.
+    let _ = git2::opts::strict_hash_verification(false);
     let repo = Repository::discover(path).map_err(|source| WalkError::Open { path: name.clone(), source })?;
     let git = |source| WalkError::Git { path: name.clone(), source };
     let mut stats = WalkStats::default();
@@ -115,6 +118,89 @@ pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<Commit
     Ok((out, stats))
 }
 
+/// The paths that differ between two trees, as `git log --name-only` lists
+/// them. Subtrees with the same id are equal and are not entered, so the cost
+/// follows the change, not the size of the tree (libgit2's tree-to-tree diff
+/// walked every entry of both trees).
+fn changed_paths(
+    repo: &Repository,
+    old: Option<&git2::Tree<'_>>,
+    new: Option<&git2::Tree<'_>>,
+    prefix: &str,
+    out: &mut Vec<String>,
+) -> Result<(), git2::Error> {
+    let (la, lb) = (old.map_or(0, git2::Tree::len), new.map_or(0, git2::Tree::len));
+    let (mut i, mut j) = (0, 0);
+    while i < la || j < lb {
+        let ea = old.and_then(|t| t.get(i));
+        let eb = new.and_then(|t| t.get(j));
+        // Both lists are in git's tree order; merge-walk them.
+        let order = match (&ea, &eb) {
+            (Some(x), Some(y)) => tree_order(x, y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let (left, right) = match order {
+            std::cmp::Ordering::Less => {
+                i += 1;
+                (ea, None)
+            }
+            std::cmp::Ordering::Greater => {
+                j += 1;
+                (None, eb)
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+                if ea.as_ref().map(git2::TreeEntry::id) == eb.as_ref().map(git2::TreeEntry::id) {
+                    continue;
+                }
+                (ea, eb)
+            }
+        };
+        let Some(name) = left.as_ref().or(right.as_ref()).map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
+        else {
+            continue;
+        };
+        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let is_tree =
+            |e: &Option<git2::TreeEntry<'_>>| e.as_ref().is_some_and(|e| e.kind() == Some(git2::ObjectType::Tree));
+        let as_tree = |e: &Option<git2::TreeEntry<'_>>| -> Result<Option<git2::Tree<'_>>, git2::Error> {
+            match e {
+                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => repo.find_tree(e.id()).map(Some),
+                _ => Ok(None),
+            }
+        };
+        if is_tree(&left) || is_tree(&right) {
+            changed_paths(repo, as_tree(&left)?.as_ref(), as_tree(&right)?.as_ref(), &path, out)?;
+        }
+        // A file on either side (a tree replaced by a file counts too).
+        let is_file =
+            |e: &Option<git2::TreeEntry<'_>>| e.as_ref().is_some_and(|e| e.kind() != Some(git2::ObjectType::Tree));
+        if is_file(&left) || is_file(&right) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// git's order of tree entries: names as bytes, a tree's name read as if it
+/// ended in `/`.
+fn tree_order(a: &git2::TreeEntry<'_>, b: &git2::TreeEntry<'_>) -> std::cmp::Ordering {
+    let (na, nb) = (a.name_bytes(), b.name_bytes());
+    let n = na.len().min(nb.len());
+    match na.get(..n).cmp(&nb.get(..n)) {
+        std::cmp::Ordering::Equal => {}
+        o => return o,
+    }
+    let tail = |name: &[u8], e: &git2::TreeEntry<'_>| match name.get(n) {
+        Some(c) => Some(*c),
+        None if e.kind() == Some(git2::ObjectType::Tree) => Some(b'/'),
+        None => None,
+    };
+    tail(na, a).cmp(&tail(nb, b))
+}
+
 fn info(repo: &Repository, c: &Commit<'_>, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
     let short = c.as_object().short_id()?.as_str().unwrap_or_default().to_string();
     let author = c.author();
@@ -128,12 +214,8 @@ fn info(repo: &Repository, c: &Commit<'_>, refs: Vec<String>) -> Result<CommitIn
         Some(p) => Some(p.tree()?),
         None => None,
     };
-    let mut opts = DiffOptions::new();
-    let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
-    let files = diff
-        .deltas()
-        .filter_map(|d| d.new_file().path().or_else(|| d.old_file().path()).map(|p| p.display().to_string()))
-        .collect();
+    let mut files = Vec::new();
+    changed_paths(repo, parent_tree.as_ref(), Some(&tree), "", &mut files)?;
     let seconds = commit_time(c);
     Ok(CommitInfo {
         id: c.id().to_string(),
