@@ -10,6 +10,11 @@ pub struct Line<'a> {
     pub number: u64,
     /// The line was longer than the reader's limit; the rest was skipped.
     pub truncated: bool,
+    /// The reader's whole buffer, which `bytes` lies in, and a number that
+    /// changes whenever the buffer's contents do: work done once a buffer
+    /// (a search over every line in it) can be reused for its lines.
+    pub chunk: &'a [u8],
+    pub generation: u64,
 }
 
 pub struct LineReader<R> {
@@ -22,6 +27,7 @@ pub struct LineReader<R> {
     max_line: usize,
     skipping: bool,
     bytes_read: u64,
+    generation: u64,
 }
 
 /// The read size; the buffer grows beyond it only for longer lines. Small
@@ -42,6 +48,7 @@ impl<R: Read> LineReader<R> {
             max_line,
             skipping: false,
             bytes_read: 0,
+            generation: 0,
         }
     }
 
@@ -67,6 +74,7 @@ impl<R: Read> LineReader<R> {
     /// Reads more input behind what is unread; grows the buffer only while a
     /// single line is longer than it and shorter than the limit.
     fn fill(&mut self) -> io::Result<()> {
+        self.generation += 1;
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.len, 0);
             self.len -= self.pos;
@@ -140,7 +148,13 @@ impl<R: Read> LineReader<R> {
         if !truncated && end > start && self.buf.get(end - 1) == Some(&b'\r') {
             end -= 1;
         }
-        Line { bytes: self.buf.get(start..end).unwrap_or_default(), number: self.number, truncated }
+        Line {
+            bytes: self.buf.get(start..end).unwrap_or_default(),
+            number: self.number,
+            truncated,
+            chunk: self.buf.get(..self.len).unwrap_or_default(),
+            generation: self.generation,
+        }
     }
 }
 

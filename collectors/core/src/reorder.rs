@@ -3,11 +3,15 @@
 //! holding a whole source in memory.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::event::{Event, Sequenced, Timestamp};
 
 pub struct ReorderBuffer {
+    /// While events arrive in order they wait in a plain queue (no
+    /// comparisons beyond one a push); the first one out of order moves
+    /// them all to the heap, which then restores the order.
+    run: VecDeque<Sequenced>,
     heap: BinaryHeap<Reverse<Sequenced>>,
     capacity: usize,
     seq: u64,
@@ -17,7 +21,14 @@ pub struct ReorderBuffer {
 
 impl ReorderBuffer {
     pub fn new(capacity: usize) -> Self {
-        ReorderBuffer { heap: BinaryHeap::new(), capacity: capacity.max(1), seq: 0, released: None, late: 0 }
+        ReorderBuffer {
+            run: VecDeque::new(),
+            heap: BinaryHeap::new(),
+            capacity: capacity.max(1),
+            seq: 0,
+            released: None,
+            late: 0,
+        }
     }
 
     /// Adds an event; returns the events that can now be released in order.
@@ -31,17 +42,33 @@ impl ReorderBuffer {
             return;
         }
         self.seq += 1;
-        self.heap.push(Reverse(Sequenced { event, tie: self.seq }));
-        while self.heap.len() > self.capacity {
-            if let Some(Reverse(s)) = self.heap.pop() {
-                self.released = Some(s.event.time);
-                out.push(s.event);
+        let s = Sequenced { event, tie: self.seq };
+        if self.heap.is_empty() && self.run.back().is_none_or(|b| *b <= s) {
+            self.run.push_back(s);
+        } else {
+            self.heap.extend(self.run.drain(..).map(Reverse));
+            self.heap.push(Reverse(s));
+        }
+        while self.run.len() + self.heap.len() > self.capacity {
+            match self.next() {
+                Some(s) => {
+                    self.released = Some(s.event.time);
+                    out.push(s.event);
+                }
+                None => break,
             }
         }
     }
 
+    fn next(&mut self) -> Option<Sequenced> {
+        match self.run.pop_front() {
+            Some(s) => Some(s),
+            None => self.heap.pop().map(|Reverse(s)| s),
+        }
+    }
+
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        while let Some(Reverse(s)) = self.heap.pop() {
+        while let Some(s) = self.next() {
             self.released = Some(s.event.time);
             out.push(s.event);
         }
@@ -71,6 +98,22 @@ mod tests {
             continuation_lines: 0,
             fact: None,
         }
+    }
+
+    #[test]
+    fn sorted_input_passes_through_the_queue_unchanged() {
+        let mut r = ReorderBuffer::new(4);
+        let mut out = Vec::new();
+        for t in [1, 2, 2, 3, 5, 8, 13] {
+            r.push(ev(t), &mut out);
+        }
+        assert!(r.heap.is_empty());
+        // One out of order after the queue: the heap takes over and sorts.
+        r.push(ev(4), &mut out);
+        r.finish(&mut out);
+        let times: Vec<i64> = out.iter().map(|e| e.time.unix_nanos()).collect();
+        assert_eq!(times, [1, 2, 2, 3, 4, 5, 8, 13]);
+        assert_eq!(r.late(), 0);
     }
 
     #[test]

@@ -70,6 +70,9 @@ struct Pending {
     extra: Vec<u8>,
     extra_lines: u32,
     in_window: bool,
+    /// Whether the message holds a state word, when the buffer-wide search
+    /// already told (`None`: check the message itself).
+    state: Option<bool>,
 }
 
 struct Scanner<'a> {
@@ -95,6 +98,10 @@ struct Scanner<'a> {
     /// In a file that keeps time order: a line past this ends the read.
     stop_after: Option<Timestamp>,
     done: bool,
+    /// State words found by one search over the reader's buffer, and that
+    /// buffer's address and length (`None` for lines not read from it).
+    marks: reconstruct_core::classify::StateMarks,
+    chunk: Option<(usize, usize)>,
 }
 
 pub fn scan<R: Read>(
@@ -262,6 +269,8 @@ fn scan_from<'a>(
         bases: [0; 5],
         stop_after: None,
         done: false,
+        marks: Default::default(),
+        chunk: None,
     };
     match (&landing, &seekable) {
         (Some(l), Some(sk)) => {
@@ -297,6 +306,10 @@ fn scan_from<'a>(
         loop {
             match reader.next_line() {
                 Ok(Some(l)) => {
+                    if joiner.is_none() {
+                        sc.marks.refresh(l.chunk, l.generation);
+                        sc.chunk = Some((l.chunk.as_ptr() as usize, l.chunk.len()));
+                    }
                     feed(&mut sc, &mut joiner, &mut joined, l.number, l.bytes, l.truncated, sink)?;
                     if sc.done {
                         let rest = seekable.as_ref().map_or(0, |s| s.size.saturating_sub(reader.bytes_read()));
@@ -316,6 +329,7 @@ fn scan_from<'a>(
             }
         }
     }
+    sc.chunk = None;
     if let Some(j) = joiner.as_mut() {
         j.finish(&mut joined);
         for (n, l) in joined.drain(..) {
@@ -518,6 +532,7 @@ impl Scanner<'_> {
             self.done = true;
         }
         let in_window = self.ctx.window.contains(s.time);
+        let state = if in_window { self.marked(bytes, &s.message) } else { None };
         let mut p = self.pending.take().unwrap_or_else(|| Pending {
             number,
             time: s.time,
@@ -529,6 +544,7 @@ impl Scanner<'_> {
             extra: Vec::new(),
             extra_lines: 0,
             in_window,
+            state: None,
         });
         p.number = number;
         p.time = s.time;
@@ -543,7 +559,24 @@ impl Scanner<'_> {
         p.extra.clear();
         p.extra_lines = 0;
         p.in_window = in_window;
+        p.state = state;
         self.pending = Some(p);
+    }
+
+    /// The buffer-wide search's answer for a line's message, when the line
+    /// lies in the reader's buffer as read (no colour codes taken out) and
+    /// its message is its tail.
+    fn marked(&self, bytes: &[u8], message: &Message) -> Option<bool> {
+        let (base, len) = self.chunk?;
+        let off = (bytes.as_ptr() as usize).checked_sub(base)?;
+        if off.checked_add(bytes.len())? > len {
+            return None;
+        }
+        let Message::Cut { skip_from: 0, skip_to } = message else { return None };
+        let rest = bytes.get(*skip_to..)?;
+        let from = off + skip_to + rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        let to = (off + bytes.len()).min(from + reconstruct_core::classify::HEAD);
+        Some(self.marks.any_in(from, to))
     }
 
     fn continuation(&mut self, number: u64, bytes: &[u8]) {
@@ -596,7 +629,7 @@ impl Scanner<'_> {
         let msg = trim(msg);
         let sev = p.severity.or_else(|| severity::detect(msg));
         let alarming = sev.is_some_and(|s| s >= Severity::Warning);
-        let state = !alarming && is_state_change(msg);
+        let state = !alarming && p.state.unwrap_or_else(|| is_state_change(msg));
         let idx = match p.basis {
             TimeBasis::Explicit => 0,
             TimeBasis::Epoch => 1,
@@ -754,6 +787,24 @@ mod tests {
         assert_eq!(out.events.len(), 2);
         assert_eq!(out.events[1].kind, EventKind::StateChange);
         assert_eq!((out.skipped, out.skipped_lines), (1, 1));
+    }
+
+    #[test]
+    fn state_words_past_the_sample_are_found_by_the_buffer_search() {
+        let mut input = Vec::new();
+        for i in 0..200 {
+            input.extend_from_slice(format!("2025-12-26 14:30:{:02} INFO request {i} ok\n", i % 60).as_bytes());
+        }
+        input.extend_from_slice(b"2025-12-26 14:40:00 INFO Application startup complete\n");
+        input.extend_from_slice(b"2025-12-26 14:40:01 INFO \x1b[1mShutting down\x1b[0m worker\n");
+        input.extend_from_slice(b"2025-12-26 14:40:02 INFO GET /health 200\n  continuation: restarting nothing\n");
+        input.extend_from_slice(b"2025-12-26 14:40:03 INFO migration 42 applied\n");
+        let out = run(&input, Detail::Notable).unwrap();
+        let got: Vec<&str> = out.events.iter().map(|e| e.summary.as_str()).collect();
+        assert_eq!(
+            got,
+            ["INFO Application startup complete", "INFO Shutting down worker", "INFO migration 42 applied"]
+        );
     }
 
     #[test]
