@@ -95,6 +95,7 @@ pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<Commit
         }
     }
     let mut out = Vec::new();
+    let mut trees = Trees { repo: &repo, kept: HashMap::new() };
     while let Some((time, id)) = heap.pop() {
         stats.visited += 1;
         if time < since {
@@ -112,20 +113,44 @@ pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<Commit
         if time <= until {
             let mut refs = refs_at.remove(&id).unwrap_or_default();
             refs.sort();
-            out.push(info(&repo, &c, refs).map_err(git)?);
+            out.push(info(&mut trees, &c, refs).map_err(git)?);
         }
     }
     Ok((out, stats))
+}
+
+/// Trees already read in this walk, by id: a commit's trees are compared
+/// with its parent's, which are the next commit's own (libgit2's cache
+/// leaves out trees over 4 KiB, so a wide tree was read and parsed twice).
+struct Trees<'r> {
+    repo: &'r Repository,
+    kept: HashMap<Oid, git2::Tree<'r>>,
+}
+
+impl<'r> Trees<'r> {
+    const MAX: usize = 64;
+
+    fn get(&mut self, id: Oid) -> Result<git2::Tree<'r>, git2::Error> {
+        if let Some(t) = self.kept.get(&id) {
+            return Ok(t.clone());
+        }
+        let t = self.repo.find_tree(id)?;
+        if self.kept.len() >= Self::MAX {
+            self.kept.clear();
+        }
+        self.kept.insert(id, t.clone());
+        Ok(t)
+    }
 }
 
 /// The paths that differ between two trees, as `git log --name-only` lists
 /// them. Subtrees with the same id are equal and are not entered, so the cost
 /// follows the change, not the size of the tree (libgit2's tree-to-tree diff
 /// walked every entry of both trees).
-fn changed_paths(
-    repo: &Repository,
-    old: Option<&git2::Tree<'_>>,
-    new: Option<&git2::Tree<'_>>,
+fn changed_paths<'r>(
+    trees: &mut Trees<'r>,
+    old: Option<&git2::Tree<'r>>,
+    new: Option<&git2::Tree<'r>>,
     prefix: &str,
     out: &mut Vec<String>,
 ) -> Result<(), git2::Error> {
@@ -165,14 +190,15 @@ fn changed_paths(
         let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
         let is_tree =
             |e: &Option<git2::TreeEntry<'_>>| e.as_ref().is_some_and(|e| e.kind() == Some(git2::ObjectType::Tree));
-        let as_tree = |e: &Option<git2::TreeEntry<'_>>| -> Result<Option<git2::Tree<'_>>, git2::Error> {
+        let mut as_tree = |e: &Option<git2::TreeEntry<'_>>| -> Result<Option<git2::Tree<'r>>, git2::Error> {
             match e {
-                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => repo.find_tree(e.id()).map(Some),
+                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => trees.get(e.id()).map(Some),
                 _ => Ok(None),
             }
         };
         if is_tree(&left) || is_tree(&right) {
-            changed_paths(repo, as_tree(&left)?.as_ref(), as_tree(&right)?.as_ref(), &path, out)?;
+            let (ta, tb) = (as_tree(&left)?, as_tree(&right)?);
+            changed_paths(trees, ta.as_ref(), tb.as_ref(), &path, out)?;
         }
         // A file on either side (a tree replaced by a file counts too).
         let is_file =
@@ -201,7 +227,7 @@ fn tree_order(a: &git2::TreeEntry<'_>, b: &git2::TreeEntry<'_>) -> std::cmp::Ord
     tail(na, a).cmp(&tail(nb, b))
 }
 
-fn info(repo: &Repository, c: &Commit<'_>, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
+fn info<'r>(trees: &mut Trees<'r>, c: &Commit<'r>, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
     let short = c.as_object().short_id()?.as_str().unwrap_or_default().to_string();
     let author = c.author();
     let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
@@ -209,13 +235,13 @@ fn info(repo: &Repository, c: &Commit<'_>, refs: Vec<String>) -> Result<CommitIn
         Some((s, b)) => (s.trim().to_string(), b.trim_start_matches('\n').to_string()),
         None => (message.trim().to_string(), String::new()),
     };
-    let tree = c.tree()?;
+    let tree = trees.get(c.tree_id())?;
     let parent_tree = match c.parents().next() {
-        Some(p) => Some(p.tree()?),
+        Some(p) => Some(trees.get(p.tree_id())?),
         None => None,
     };
     let mut files = Vec::new();
-    changed_paths(repo, parent_tree.as_ref(), Some(&tree), "", &mut files)?;
+    changed_paths(trees, parent_tree.as_ref(), Some(&tree), "", &mut files)?;
     let seconds = commit_time(c);
     Ok(CommitInfo {
         id: c.id().to_string(),
