@@ -328,12 +328,16 @@ enum Scalar<'a> {
     /// An object, kept only for the members logs nest their facts in:
     /// MongoDB's `{"$date": …}`, ECS's `{"level": …}` under `log`,
     /// OpenTelemetry's `{"stringValue": …}` body.
-    Nested {
-        date: Option<Box<Scalar<'a>>>,
-        level: Option<String>,
-        text: Option<String>,
-    },
+    Nested(Box<Nested<'a>>),
     Other,
+}
+
+/// The members of a nested object that are kept (boxed: most lines have
+/// none, and a small `Scalar` keeps every line's work small).
+struct Nested<'a> {
+    date: Option<Scalar<'a>>,
+    level: Option<String>,
+    text: Option<String>,
 }
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for Scalar<'a> {
@@ -369,7 +373,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Scalar<'a> {
                 let (mut date, mut level, mut text) = (None, None, None);
                 while let Some(k) = m.next_key::<std::borrow::Cow<'_, str>>()? {
                     match &*k {
-                        "$date" | "$numberLong" => date = Some(Box::new(m.next_value::<Scalar<'a>>()?)),
+                        "$date" | "$numberLong" => date = Some(m.next_value::<Scalar<'a>>()?),
                         "level" => level = m.next_value::<Scalar<'a>>()?.text(),
                         "stringValue" => text = m.next_value::<Scalar<'a>>()?.text(),
                         _ => {
@@ -378,12 +382,12 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Scalar<'a> {
                     }
                 }
                 // `{"$date": {"$numberLong": "…"}}` (MongoDB's canonical form).
-                if let Some(Scalar::Nested { date: Some(inner), .. }) = date.as_deref() {
-                    if let Scalar::Str(s) = &**inner {
-                        date = Some(Box::new(Scalar::Str(std::borrow::Cow::Owned(s.to_string()))));
+                if let Some(Scalar::Nested(inner)) = &date {
+                    if let Some(Scalar::Str(s)) = &inner.date {
+                        date = Some(Scalar::Str(std::borrow::Cow::Owned(s.to_string())));
                     }
                 }
-                Ok(Scalar::Nested { date, level, text })
+                Ok(Scalar::Nested(Box::new(Nested { date, level, text })))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
                 while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -399,7 +403,7 @@ impl Scalar<'_> {
         match self {
             Scalar::Str(s) => Some(s.to_string()),
             Scalar::Num(n) => Some(n.to_string()),
-            Scalar::Nested { text, .. } => text.clone(),
+            Scalar::Nested(n) => n.text.clone(),
             Scalar::Other => None,
         }
     }
@@ -409,8 +413,8 @@ impl Scalar<'_> {
         match self {
             Scalar::Str(s) => parse_text_time(s.as_bytes(), ctx),
             Scalar::Num(n) => epoch_from_number(*n).map(|t| (t, TimeBasis::Epoch)),
-            Scalar::Nested { date: Some(d), .. } => d.time(ctx),
-            Scalar::Nested { .. } | Scalar::Other => None,
+            Scalar::Nested(n) => n.date.as_ref()?.time(ctx),
+            Scalar::Other => None,
         }
     }
 
@@ -434,109 +438,152 @@ impl Scalar<'_> {
             }),
             Scalar::Str(s) if s.len() <= 2 => families::letter_severity(*s.as_bytes().first()?),
             Scalar::Str(s) => reconstruct_core::severity::from_word(s.as_bytes()),
-            Scalar::Nested { level: Some(l), .. } => reconstruct_core::severity::from_word(l.as_bytes()),
+            Scalar::Nested(n) => reconstruct_core::severity::from_word(n.level.as_ref()?.as_bytes()),
             _ => None,
         }
     }
 }
 
-/// The members a JSON log line is read for; the rest are skipped unbuilt.
-/// Each key is its own field (not an alias), so a line with both `time`
-/// and `ts` is still read, preferring the first listed.
-#[derive(serde::Deserialize)]
-struct JsonLine<'a> {
-    #[serde(borrow)]
-    time: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    timestamp: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    ts: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "@timestamp")]
-    at_timestamp: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    t: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    datetime: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "timeUnixNano")]
-    time_unix_nano: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "observedTimeUnixNano")]
-    observed_unix_nano: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    body: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "severityText")]
-    severity_text: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "severityNumber")]
-    severity_number: Option<Scalar<'a>>,
-    /// MongoDB's severity letter and component.
-    #[serde(borrow)]
-    s: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    c: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "service.name")]
-    service_name: Option<Scalar<'a>>,
-    /// journald's JSON (`journalctl -o json`).
-    #[serde(borrow, rename = "__REALTIME_TIMESTAMP")]
-    realtime: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "MESSAGE")]
-    journal_message: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "PRIORITY")]
-    priority: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "SYSLOG_IDENTIFIER")]
-    identifier: Option<Scalar<'a>>,
-    /// Serilog's compact JSON (CLEF).
-    #[serde(borrow, rename = "@t")]
-    clef_time: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "@m")]
-    clef_message: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "@mt")]
-    clef_template: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "@l")]
-    clef_level: Option<Scalar<'a>>,
-    /// Event APIs and exporters (GitHub, Papertrail, Azure, CloudEvents).
-    #[serde(borrow)]
-    created_at: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    received_at: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "eventTime")]
-    event_time: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    date: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    msg: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    message: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    log: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    event: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    text: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    level: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    severity: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    lvl: Option<Scalar<'a>>,
-    #[serde(borrow, rename = "log.level")]
-    log_level: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    levelname: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    component: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    service: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    logger: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    logger_name: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    name: Option<Scalar<'a>>,
-    #[serde(borrow)]
-    app: Option<Scalar<'a>>,
+/// What a member of a JSON log line is read for.
+#[derive(Clone, Copy)]
+enum Role {
+    Time,
+    Level,
+    Message,
+    Component,
+    /// journald's syslog priority (0 … 7).
+    Priority,
+    /// `log`: Docker's message, or ECS's object holding `level`.
+    Log,
 }
 
-fn first<'x, 'a>(candidates: &[&'x Option<Scalar<'a>>]) -> Option<String> {
-    candidates.iter().find_map(|c| c.as_ref().and_then(Scalar::text))
+/// The members a JSON log line is read for, each with its role and its
+/// rank within the role (a line with both `time` and `ts` is read by
+/// `time`; one that fails to parse gives way to the next).
+fn role(key: &str) -> Option<(Role, u8)> {
+    Some(match key {
+        "time" => (Role::Time, 0),
+        "timestamp" => (Role::Time, 1),
+        "ts" => (Role::Time, 2),
+        "@timestamp" => (Role::Time, 3),
+        "t" => (Role::Time, 4),
+        "datetime" => (Role::Time, 5),
+        "timeUnixNano" => (Role::Time, 6),
+        "observedTimeUnixNano" => (Role::Time, 7),
+        "__REALTIME_TIMESTAMP" => (Role::Time, 8),
+        "@t" => (Role::Time, 9),
+        "created_at" => (Role::Time, 10),
+        "received_at" => (Role::Time, 11),
+        "eventTime" => (Role::Time, 12),
+        "date" => (Role::Time, 13),
+        "level" => (Role::Level, 0),
+        "severity" => (Role::Level, 1),
+        "lvl" => (Role::Level, 2),
+        "log.level" => (Role::Level, 3),
+        "levelname" => (Role::Level, 4),
+        "severityText" => (Role::Level, 5),
+        "severityNumber" => (Role::Level, 6),
+        "s" => (Role::Level, 7),
+        "@l" => (Role::Level, 9),
+        "msg" => (Role::Message, 0),
+        "message" => (Role::Message, 1),
+        "log" => (Role::Log, 2),
+        "event" => (Role::Message, 3),
+        "text" => (Role::Message, 4),
+        "body" => (Role::Message, 5),
+        "MESSAGE" => (Role::Message, 6),
+        "@m" => (Role::Message, 7),
+        "@mt" => (Role::Message, 8),
+        "component" => (Role::Component, 0),
+        "service" => (Role::Component, 1),
+        "service.name" => (Role::Component, 2),
+        "logger" => (Role::Component, 3),
+        "logger_name" => (Role::Component, 4),
+        "name" => (Role::Component, 5),
+        "app" => (Role::Component, 6),
+        "c" => (Role::Component, 7),
+        "SYSLOG_IDENTIFIER" => (Role::Component, 8),
+        "PRIORITY" => (Role::Priority, 0),
+        _ => return None,
+    })
+}
+
+/// A few candidates of one role, best rank first.
+struct Ranked<'a, const N: usize> {
+    items: [Option<(u8, Scalar<'a>)>; N],
+}
+
+impl<'a, const N: usize> Ranked<'a, N> {
+    fn new() -> Self {
+        Ranked { items: std::array::from_fn(|_| None) }
+    }
+    fn offer(&mut self, rank: u8, v: Scalar<'a>) {
+        let mut item = Some((rank, v));
+        for slot in self.items.iter_mut() {
+            let better = match (&item, &*slot) {
+                (Some((r, _)), Some((q, _))) => r < q,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if better {
+                std::mem::swap(slot, &mut item);
+            }
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = &Scalar<'a>> {
+        self.items.iter().filter_map(|i| i.as_ref().map(|(_, v)| v))
+    }
+}
+
+/// A JSON log line's members by role; the rest are skipped unbuilt.
+struct JsonLine<'a> {
+    times: Ranked<'a, 3>,
+    levels: Ranked<'a, 3>,
+    messages: Ranked<'a, 2>,
+    components: Ranked<'a, 2>,
+    priority: Option<u8>,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonLine<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = JsonLine<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut j = JsonLine {
+                    times: Ranked::new(),
+                    levels: Ranked::new(),
+                    messages: Ranked::new(),
+                    components: Ranked::new(),
+                    priority: None,
+                };
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let Some((role, rank)) = role(&k) else {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    };
+                    let v: Scalar<'a> = m.next_value()?;
+                    match role {
+                        Role::Time => j.times.offer(rank, v),
+                        Role::Level => j.levels.offer(rank, v),
+                        Role::Message => j.messages.offer(rank, v),
+                        Role::Component => j.components.offer(rank, v),
+                        Role::Priority => j.priority = v.text().and_then(|p| p.parse::<u8>().ok()).filter(|p| *p <= 7),
+                        // ECS nests the level under `log`; Docker's `log` is the message.
+                        Role::Log => match v {
+                            Scalar::Nested(_) => j.levels.offer(8, v),
+                            v => j.messages.offer(rank, v),
+                        },
+                    }
+                }
+                Ok(j)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
@@ -545,61 +592,31 @@ fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
         return None;
     }
     let j: JsonLine<'_> = serde_json::from_slice(line.get(start..)?).ok()?;
-    let times = [
-        &j.time,
-        &j.timestamp,
-        &j.ts,
-        &j.at_timestamp,
-        &j.t,
-        &j.datetime,
-        &j.time_unix_nano,
-        &j.observed_unix_nano,
-        &j.realtime,
-        &j.clef_time,
-        &j.created_at,
-        &j.received_at,
-        &j.event_time,
-        &j.date,
-    ];
-    let (time, basis) = times.iter().find_map(|v| v.as_ref()?.time(ctx))?;
-    let levels = [
-        &j.level,
-        &j.severity,
-        &j.lvl,
-        &j.log_level,
-        &j.levelname,
-        &j.severity_text,
-        &j.severity_number,
-        &j.s,
-        &j.log,
-        &j.clef_level,
-    ];
-    // journald's PRIORITY is syslog's 0 (emerg) … 7 (debug).
-    let priority = j.priority.as_ref().and_then(Scalar::text).and_then(|p| p.parse::<u8>().ok()).filter(|p| *p <= 7);
-    let severity = levels.iter().find_map(|v| v.as_ref()?.severity()).or_else(|| priority.map(priority_severity));
-    let level_word = [&j.level, &j.severity, &j.lvl, &j.log_level, &j.levelname, &j.severity_text, &j.clef_level]
+    let (time, basis) = j.times.iter().find_map(|v| v.time(ctx))?;
+    let severity = j.levels.iter().find_map(Scalar::severity).or_else(|| j.priority.map(priority_severity));
+    let level_word = j
+        .levels
         .iter()
-        .find_map(|v| match v.as_ref()? {
+        .find_map(|v| match v {
             Scalar::Str(s) if s.len() > 2 => Some(s.to_uppercase()),
             _ => None,
         })
         .or_else(|| severity.map(|s| s.as_str().to_uppercase()));
-    let component = first(&[
-        &j.component,
-        &j.service,
-        &j.service_name,
-        &j.logger,
-        &j.logger_name,
-        &j.name,
-        &j.app,
-        &j.c,
-        &j.identifier,
-    ]);
-    let messages =
-        [&j.msg, &j.message, &j.log, &j.event, &j.text, &j.body, &j.journal_message, &j.clef_message, &j.clef_template];
-    let message = match (first(&messages), &level_word) {
-        (Some(m), Some(l)) => format!("{l} {m}"),
-        (Some(m), None) => m,
+    let component = j.components.iter().find_map(Scalar::text);
+    // One allocation a line: the level and the message written into it.
+    let text = j.messages.iter().find_map(|v| match v {
+        Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(&**s)),
+        other => other.text().map(std::borrow::Cow::Owned),
+    });
+    let message = match (text, &level_word) {
+        (Some(m), Some(l)) => {
+            let mut out = String::with_capacity(l.len() + 1 + m.len());
+            out.push_str(l);
+            out.push(' ');
+            out.push_str(&m);
+            out
+        }
+        (Some(m), None) => m.into_owned(),
         // Without a message member the whole object is the message.
         (None, _) => String::from_utf8_lossy(line.get(start..)?).into_owned(),
     };
