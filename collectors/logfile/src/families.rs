@@ -119,6 +119,16 @@ pub const TABLE: &[Family] = &[
         &[("20251226.143015,672:WARN:disk almost full", "2025-12-26T14:30:15.672Z")],
     ),
     row(
+        "compact date, spaced time (Robot Framework)",
+        "%Y%m%d %H:%M:%S%f",
+        &[("20251226 14:30:15.908 - INFO - + START SUITE: Scheduler [ ]", "2025-12-26T14:30:15.908Z")],
+    ),
+    row(
+        "day-month-name-year::time (RabbitMQ, Erlang)",
+        "%e-%b-%Y::%H:%M:%S%f",
+        &[("=ERROR REPORT==== 26-Dec-2025::14:30:15 ===", "2025-12-26T14:30:15Z")],
+    ),
+    row(
         "two-digit year (log4j in Spark, Hadoop)",
         "%y/%m/%d %H:%M:%S%f",
         &[("25/12/26 14:30:15 INFO executor.Executor: Running task", "2025-12-26T14:30:15Z")],
@@ -245,8 +255,11 @@ pub const TABLE: &[Family] = &[
     ),
     row(
         "month/day/year 12-hour (Windows)",
-        "%m/%d/%Y %I:%M:%S %p",
-        &[("12/26/2025 2:30:15 PM Service Control Manager stopped", "2025-12-26T14:30:15Z")],
+        "%-m/%-d/%Y %I:%M:%S %p",
+        &[
+            ("12/26/2025 2:30:15 PM Service Control Manager stopped", "2025-12-26T14:30:15Z"),
+            ("1/5/2025 9:03:00 AM Service Control Manager started", "2025-01-05T09:03:00Z"),
+        ],
     ),
     row(
         "month/day/year 12-hour with milliseconds (OpenAM)",
