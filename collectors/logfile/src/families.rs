@@ -103,6 +103,7 @@ pub const TABLE: &[Family] = &[
         "%Y-%m-%d-%H.%M.%S%f",
         &[("2025-12-26-14.30.15.675872 R02 RAS KERNEL INFO", "2025-12-26T14:30:15.675872Z")],
     ),
+    row("ordinal date", "%Y-%jT%H:%M:%S%f%z", &[("2025-360T14:30:15.5Z batch 7 done", "2025-12-26T14:30:15.500Z")]),
     row("compact ISO 8601", "%Y%m%dT%H%M%S%f%z", &[("20251226T143015Z job done", "2025-12-26T14:30:15Z")]),
     row(
         "date-dash-time with milliseconds (HealthApp)",
@@ -174,6 +175,8 @@ pub const TABLE: &[Family] = &[
         &[
             ("Dec 26 14:30:15 host sshd[42]: Accepted publickey", "2025-12-26T14:30:15Z"),
             ("Dec  6 04:47:44 host kernel: eth0 up", "2025-12-06T04:47:44Z"),
+            ("déc. 26 14:30:17 hôte cron[7]: tâche", "2025-12-26T14:30:17Z"),
+            ("Dez 26 14:30:18 rechner cron[7]: Aufgabe", "2025-12-26T14:30:18Z"),
         ],
     ),
     row(

@@ -7,11 +7,12 @@
 //! |---|---|
 //! | `%Y` `%y` | four-digit year; two-digit year (1970–2069) |
 //! | `%m` `%d` `%e` | month 01–12; day 01–31; day with optional blank padding (` 4`, `4`, `04`) |
-//! | `%b` `%a` | English month name (`Dec`, `December`); weekday name (`Fri`, `Friday`) |
+//! | `%b` `%a` | month name (`Dec`, `December`, and French, German, Spanish, Italian, Portuguese, Dutch abbreviations: `déc.`, `Dez`, `dic`); English weekday name (`Fri`, `Friday`) |
 //! | `%H` `%k` `%I` `%p` | hour 00–23; hour with optional padding (` 9`, `9`); hour 1–12; `AM`/`PM` |
 //! | `%M` `%S` | minute; second (a leap second 60 is kept as 59) |
 //! | `%-m` `%-d` `%-H` `%-M` `%-S` | the same, one or two digits without padding |
 //! | `%N` | milliseconds as a whole number of one to three digits (`:98` is 98 ms) |
+//! | `%j` | day of the year, three digits (an ordinal date, `2025-360`) |
 //! | `%f` | an optional `.` or `,` fraction of any length |
 //! | `%F` | a fraction's digits, required (after a separator the pattern spells) |
 //! | `%z` | an optional zone: `Z`, `±hh:mm`, `±hhmm`, ` UTC`, ` GMT`, ` +hhmm`, or a zone word (` CEST`) that is noted and read in `--tz` |
@@ -42,6 +43,7 @@ enum Tok {
     FracOpt,
     FracReq,
     Millis,
+    YearDay,
     Month12,
     Day12,
     Hour12d,
@@ -125,6 +127,7 @@ impl Pattern {
                     Some(b'@') => Tok::Tai64n,
                     Some(b'L') => Tok::Letter,
                     Some(b'N') => Tok::Millis,
+                    Some(b'j') => Tok::YearDay,
                     Some(b'-') => match it.next() {
                         Some(b'm') => Tok::Month12,
                         Some(b'd') => Tok::Day12,
@@ -185,7 +188,9 @@ impl Pattern {
 
     /// Whether the pattern reads a date (else the date comes from the window).
     pub fn has_date(&self) -> bool {
-        self.toks.iter().any(|t| matches!(t, Tok::Day2 | Tok::DayPad | Tok::Day12 | Tok::Epoch | Tok::Tai64n))
+        self.toks
+            .iter()
+            .any(|t| matches!(t, Tok::Day2 | Tok::DayPad | Tok::Day12 | Tok::YearDay | Tok::Epoch | Tok::Tai64n))
     }
 
     /// Reads the pattern at the start of `b`.
@@ -193,6 +198,7 @@ impl Pattern {
         let mut c = Cur { b, i: 0 };
         let mut r = Reading::default();
         let mut pm: Option<bool> = None;
+        let mut yday: Option<u32> = None;
         for t in &self.toks {
             match *t {
                 Tok::Year4 => r.year = Some(i64::from(c.digits(4)?)),
@@ -231,6 +237,7 @@ impl Pattern {
                     }
                     r.nanos = c.digits(n)? * 1_000_000;
                 }
+                Tok::YearDay => yday = Some(c.digits(3)?),
                 Tok::Month12 => r.month = Some(c.unpadded()?),
                 Tok::Day12 => r.day = Some(c.unpadded()?),
                 Tok::Hour12d => r.hour = c.unpadded()?,
@@ -263,6 +270,12 @@ impl Pattern {
         let ends_in_text = matches!(self.toks.last(), Some(Tok::Lit(x)) if !x.is_ascii_alphanumeric());
         if !ends_in_text && c.peek().is_some_and(|x| x.is_ascii_alphanumeric()) {
             return None;
+        }
+        // An ordinal date (`2025-360`) becomes month and day.
+        if let (Some(d), Some(y)) = (yday, r.year) {
+            let date = chrono::NaiveDate::from_yo_opt(i32::try_from(y).ok()?, d)?;
+            r.month = Some(chrono::Datelike::month(&date));
+            r.day = Some(chrono::Datelike::day(&date));
         }
         if let Some(pm) = pm {
             r.hour = match (r.hour, pm) {
@@ -380,8 +393,16 @@ impl<'a> Cur<'a> {
             "november",
             "december",
         ];
-        let w = self.word();
-        full_or_short(w, &FULL).and_then(|p| u32::try_from(p + 1).ok())
+        // Letters and the bytes of UTF-8 letters (`févr`, `déc`, `Mär`).
+        let n = self.rest().iter().take_while(|c| c.is_ascii_alphabetic() || **c >= 0x80).count();
+        let w = self.rest().get(..n)?;
+        let month = full_or_short(w, &FULL).or_else(|| localized_month(w))?;
+        self.i += n;
+        // `janv.`: an abbreviation's dot belongs to the name.
+        if self.peek() == Some(b'.') && n < 6 {
+            self.i += 1;
+        }
+        u32::try_from(month + 1).ok()
     }
     fn weekday_name(&mut self) -> Option<()> {
         const FULL: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -466,6 +487,27 @@ impl<'a> Cur<'a> {
         }
         Timestamp::from_unix_seconds(i64::try_from(unix).ok()?, u32::try_from(nanos).ok()?)
     }
+}
+
+/// Month abbreviations of the languages syslog and Java write most after
+/// English (French, German, Spanish, Italian, Portuguese, Dutch), 0-based.
+fn localized_month(w: &[u8]) -> Option<usize> {
+    let lower = String::from_utf8_lossy(w).to_lowercase();
+    const NAMES: [&[&str]; 12] = [
+        &["janv", "janvier", "jän", "jänner", "januar", "ene", "enero", "gen", "gennaio", "janeiro", "januari"],
+        &["févr", "fevr", "février", "februar", "febrero", "febbraio", "fev", "fevereiro", "februari"],
+        &["mars", "mär", "märz", "marzo", "março", "maart", "mrt"],
+        &["avr", "avril", "abr", "abril", "aprile"],
+        &["mai", "mayo", "mag", "maggio", "maio", "mei"],
+        &["juin", "junio", "giu", "giugno", "junho", "juni"],
+        &["juil", "juillet", "julio", "lug", "luglio", "julho", "juli"],
+        &["août", "aout", "ago", "agosto", "augustus"],
+        &["sept", "septembre", "set", "settembre", "setembro", "septiembre"],
+        &["okt", "oktober", "octobre", "octubre", "ott", "ottobre", "out", "outubro"],
+        &["novembre", "noviembre", "novembro"],
+        &["déc", "dec", "décembre", "dez", "dezember", "dic", "diciembre", "dicembre", "dezembro"],
+    ];
+    NAMES.iter().position(|names| names.contains(&lower.as_str()))
 }
 
 /// A name written in full or as its first three letters, any case.
