@@ -189,6 +189,25 @@ fn a_file_named_directly_without_timestamps_fails_with_what_was_tried() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("binary data"));
 }
 
+#[test]
+fn a_text_log_with_a_stray_nul_is_read_and_a_sparse_file_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, b"2025-12-26 14:30:15 ERROR crash\x00 left a NUL\n2025-12-26 14:30:16 INFO up\n").unwrap();
+    // A sparse file of zeros (as lastlog is): judged on its first KiB.
+    let sparse = dir.path().join("lastlog");
+    let f = std::fs::File::create(&sparse).unwrap();
+    f.set_len(1 << 30).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let started = std::time::Instant::now();
+    let o = run(&["--log", d, "--no-git", "--since", SINCE, "--until", UNTIL, "--all", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the sparse file was read through");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["events"].as_array().unwrap().len(), 2);
+    assert!(v["coverage"].to_string().contains("skipped: binary data"));
+}
+
 /// The machine's own `/var/log`, as the issue asks: on a fresh Debian host
 /// every text log is read and the run is whole.
 #[cfg(feature = "real-services")]

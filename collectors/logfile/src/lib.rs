@@ -97,9 +97,22 @@ pub fn read_file(
     if meta.is_dir() {
         return Err(format!("{} is a directory", config.path).into());
     }
-    let mut head = [0u8; 8];
+    let mut head = [0u8; 1024];
     let n = std::os::unix::fs::FileExt::read_at(&f, &mut head, 0).map_err(io)?;
-    let plain = compressed::Codec::sniff(head.get(..n).unwrap_or_default()).is_none();
+    let head = head.get(..n).unwrap_or_default();
+    let plain = compressed::Codec::sniff(head).is_none();
+    // Mostly control bytes in the first KiB of an uncompressed file: a
+    // binary file (wtmp, lastlog, a journal file, a database). Said at once,
+    // before reading what may be gigabytes without a line end (a sparse
+    // lastlog). A text log with a stray NUL is still read.
+    let control = head.iter().filter(|c| **c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n' | 0x0c | 0x1b)).count();
+    if plain && !head.is_empty() && control * 10 > head.len() {
+        if config.found {
+            sink.note("skipped: binary data, not text".to_string());
+            return Ok(());
+        }
+        return Err(format!("{} holds binary data, not text lines", config.path).into());
+    }
     if plain && meta.is_file() {
         let seekable = scan::Seekable { file: &f, size: meta.len(), path: file, cache_dir };
         return scan::scan_file(seekable, &config, ctx, sink);
