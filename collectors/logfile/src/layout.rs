@@ -178,11 +178,30 @@ fn skip_ws(b: &[u8]) -> usize {
     b.iter().take_while(|c| **c == b' ' || **c == b'\t').count()
 }
 
-/// The state a file's lines share: the day a log of bare times of day is on.
+/// The state a file's lines share: the day a log of bare times of day is
+/// on, and the last line's timestamp text up to its seconds with what it
+/// resolved to (consecutive lines mostly repeat it).
 #[derive(Clone, Debug, Default)]
 pub struct Carry {
     day: Option<NaiveDate>,
     last: Option<u32>,
+    memo: Option<Memo>,
+}
+
+/// Longest timestamp text, up to the seconds, that is remembered.
+const MEMO_MAX: usize = 40;
+
+#[derive(Clone, Debug)]
+struct Memo {
+    family: usize,
+    zone: reconstruct_core::Zone,
+    text: [u8; MEMO_MAX],
+    len: usize,
+    head: Reading,
+    /// The zone as the whole line stated it, and the instant of its whole second.
+    stated: ZoneRead,
+    second: i64,
+    basis: TimeBasis,
 }
 
 /// The instant a reading names, and on what basis.
@@ -252,8 +271,41 @@ fn nth_field(b: &[u8], n: u8) -> Option<&[u8]> {
 fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
     let c = families::get(family)?;
     let pos = anchor.position(line)?;
-    let r = c.pattern.read(line.get(pos..)?)?;
-    let (time, basis) = resolve(&r, ctx, carry)?;
+    let b = line.get(pos..)?;
+    let hit = carry
+        .memo
+        .as_ref()
+        .filter(|m| m.family == family && m.zone == ctx.zone && b.get(..m.len) == m.text.get(..m.len));
+    let (r, time, basis) = match hit {
+        Some(m) => {
+            let (second, basis, stated, len, head) = (m.second, m.basis, m.stated, m.len, m.head);
+            let r = c.pattern.resume(b, len, head)?;
+            if r.zone == stated {
+                (r, Timestamp::from_unix_seconds(second, r.nanos)?, basis)
+            } else {
+                let (t, basis) = resolve(&r, ctx, carry)?;
+                (r, t, basis)
+            }
+        }
+        None => {
+            let (r, snap) = c.pattern.read_split(b)?;
+            let (t, basis) = resolve(&r, ctx, carry)?;
+            // Remembered unless the date comes from the window (its day
+            // moves with the lines around it).
+            if let Some((len, head)) = snap.filter(|(len, _)| *len <= MEMO_MAX) {
+                if basis != TimeBasis::InferredDate && r.instant.is_none() {
+                    let mut text = [0u8; MEMO_MAX];
+                    if let (Some(dst), Some(src)) = (text.get_mut(..len), b.get(..len)) {
+                        dst.copy_from_slice(src);
+                        let second = t.unix_seconds();
+                        carry.memo =
+                            Some(Memo { family, zone: ctx.zone, text, len, head, stated: r.zone, second, basis });
+                    }
+                }
+            }
+            (r, t, basis)
+        }
+    };
     let end = pos + r.len;
     let (mut from, mut to) = (pos, end);
     // `[time]` and `"time"` lose their brackets or quotes with the time.

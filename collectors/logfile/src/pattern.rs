@@ -61,6 +61,10 @@ enum Tok {
 #[derive(Clone, Debug)]
 pub struct Pattern {
     toks: Vec<Tok>,
+    /// The token after the seconds, when what follows them is only a
+    /// fraction, a zone, blanks and punctuation: lines that repeat the text
+    /// up to the seconds (most lines of a busy log) are read from there.
+    split: Option<usize>,
     /// Which bytes can begin a match: a cheap test before the parse.
     first: [bool; 256],
 }
@@ -178,7 +182,20 @@ impl Pattern {
             Some(Tok::Blank) => allow(&|b| b == b' ' || b == b'\t'),
             _ => allow(&|b| b.is_ascii_digit()),
         }
-        Ok(Pattern { toks, first })
+        let secs = toks.iter().rposition(|t| matches!(t, Tok::Sec2 | Tok::Sec12));
+        let head_ok = |h: &[Tok]| !h.iter().any(|t| matches!(t, Tok::AmPm | Tok::YearDay | Tok::Epoch | Tok::Tai64n));
+        let tail_ok = |t: &[Tok]| {
+            t.iter()
+                .all(|t| matches!(t, Tok::FracOpt | Tok::FracReq | Tok::Millis | Tok::Zone | Tok::Lit(_) | Tok::Blank))
+        };
+        let split =
+            secs.map(|i| i + 1).filter(|i| toks.get(..*i).is_some_and(head_ok) && toks.get(*i..).is_some_and(tail_ok));
+        Ok(Pattern { toks, split, first })
+    }
+
+    /// Where a line's text can be reused up to (see `split`).
+    pub fn split(&self) -> Option<usize> {
+        self.split
     }
 
     /// Whether a match can begin with this byte.
@@ -195,11 +212,38 @@ impl Pattern {
 
     /// Reads the pattern at the start of `b`.
     pub fn read(&self, b: &[u8]) -> Option<Reading> {
-        let mut c = Cur { b, i: 0 };
-        let mut r = Reading::default();
+        self.run(b, 0, 0, Reading::default(), None).map(|(r, _)| r)
+    }
+
+    /// Reads a line and also says how far its text went at the split token
+    /// and what had been read by then (`None` for a pattern without one).
+    pub fn read_split(&self, b: &[u8]) -> Option<(Reading, Option<(usize, Reading)>)> {
+        self.run(b, 0, 0, Reading::default(), self.split)
+    }
+
+    /// Reads the rest of a line whose first `at` bytes were read before,
+    /// into `head`, up to the split token.
+    pub fn resume(&self, b: &[u8], at: usize, head: Reading) -> Option<Reading> {
+        self.run(b, self.split?, at, head, None).map(|(r, _)| r)
+    }
+
+    fn run(
+        &self,
+        b: &[u8],
+        from: usize,
+        at: usize,
+        head: Reading,
+        snapshot: Option<usize>,
+    ) -> Option<(Reading, Option<(usize, Reading)>)> {
+        let mut c = Cur { b, i: at };
+        let mut r = head;
         let mut pm: Option<bool> = None;
         let mut yday: Option<u32> = None;
-        for t in &self.toks {
+        let mut snap = None;
+        for (k, t) in self.toks.iter().enumerate().skip(from) {
+            if snapshot == Some(k) {
+                snap = Some((c.i, r));
+            }
             match *t {
                 Tok::Year4 => r.year = Some(i64::from(c.digits(4)?)),
                 Tok::Year2 => {
@@ -293,7 +337,7 @@ impl Pattern {
             r.sec = r.sec.min(59);
         }
         r.len = c.i;
-        Some(r)
+        Some((r, snap))
     }
 }
 
@@ -611,6 +655,20 @@ mod tests {
         assert_eq!((r.letter, r.nanos), (Some(b'E'), 500_000_000));
         assert!(read("%H:%M:%S", "24:00:00").is_none());
         assert!(read("%m-%d %H:%M:%S", "13-01 10:00:00").is_none());
+    }
+
+    #[test]
+    fn resuming_after_the_seconds_reads_what_a_whole_read_does() {
+        let p = Pattern::compile("%Y-%m-%d %H:%M:%S%f%z").unwrap();
+        let (whole, snap) = p.read_split(b"2025-12-26 14:30:15,123 UTC x").unwrap();
+        let (at, head) = snap.unwrap();
+        assert_eq!(at, 19);
+        assert_eq!(p.resume(b"2025-12-26 14:30:15,123 UTC x", at, head), Some(whole));
+        let next = p.resume(b"2025-12-26 14:30:15.9 x", at, head).unwrap();
+        assert_eq!((next.nanos, next.zone, next.len), (900_000_000, ZoneRead::Absent, 21));
+        // A year after the time, or AM/PM, cannot be split.
+        assert!(Pattern::compile("%a %b %e %H:%M:%S%f %Y").unwrap().split().is_none());
+        assert!(Pattern::compile("%-m/%-d/%Y %I:%M:%S %p").unwrap().split().is_none());
     }
 
     #[test]
