@@ -114,7 +114,7 @@ pub fn read_file(
         return Err(format!("{} holds binary data, not text lines", config.path).into());
     }
     if plain && meta.is_file() {
-        let seekable = scan::Seekable { file: &f, size: meta.len(), path: file, cache_dir };
+        let seekable = scan::Seekable { file: &f, size: meta.len(), path: file, cache_dir, min_size: seek::MIN_SIZE };
         return scan::scan_file(seekable, &config, ctx, sink);
     }
     let (input, codec) = compressed::open(f, meta.len()).map_err(io)?;

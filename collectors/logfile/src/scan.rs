@@ -121,6 +121,9 @@ pub struct Seekable<'f> {
     pub path: &'f Path,
     /// Where line indexes are kept between runs (none: counted each run).
     pub cache_dir: Option<&'f Path>,
+    /// Files smaller than this are read whole ([`seek::MIN_SIZE`]; tests
+    /// lower it to seek in small files).
+    pub min_size: u64,
 }
 
 /// Scans a plain file: where its times increase, from where the window
@@ -156,7 +159,7 @@ fn plan_seek(
         Locate::At { family, .. } => crate::families::get(*family).is_some_and(|c| c.pattern.has_date()),
         Locate::Json | Locate::Logfmt | Locate::Strftime(_) => true,
     };
-    if s.size < seek::MIN_SIZE || window.since <= Timestamp::MIN || !dated {
+    if s.size < s.min_size || window.since <= Timestamp::MIN || !dated {
         return None;
     }
     if sample.iter().any(|l| l.starts_with(b"#Fields:")) {

@@ -64,7 +64,7 @@ fn run(path: &std::path::Path, since: i64, until: i64, seek: bool, cache: &std::
     let file = File::open(path).unwrap();
     if seek {
         let size = file.metadata().unwrap().len();
-        let s = Seekable { file: &file, size, path, cache_dir: Some(cache) };
+        let s = Seekable { file: &file, size, path, cache_dir: Some(cache), min_size: 0 };
         scan::scan_file(s, &cfg(), &ctx, &mut out).unwrap();
     } else {
         scan::scan(file, &cfg(), &ctx, &mut out).unwrap();
@@ -124,4 +124,63 @@ fn disorder_is_read_whole() {
     let sought = run(&path, since, until, true, &cache);
     assert_eq!(full.events.len(), sought.events.len());
     assert!(!sought.notes.iter().any(|n| n.contains("by binary search")), "{:?}", sought.notes);
+}
+
+/// A small deterministic generator (xorshift), so the random files repeat.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+#[test]
+fn random_files_and_windows_give_the_same_events_sought_or_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut sought_some = 0;
+    for case in 0..24 {
+        let path = dir.path().join(format!("r{case}.log"));
+        let mut f = std::io::BufWriter::new(File::create(&path).unwrap());
+        let mut secs = BASE;
+        let lines = 5_000 + rng.below(25_000) as i64;
+        for i in 0..lines {
+            secs += rng.below(3) as i64; // runs of equal seconds
+                                         // Now and then a line a little late, within the minute of slack.
+            let late = if rng.below(200) == 0 { rng.below(50) as i64 } else { 0 };
+            let eol = if rng.below(4) == 0 { "\r\n" } else { "\n" };
+            let level = ["INFO", "WARN", "ERROR", "DEBUG"][rng.below(4) as usize];
+            write!(f, "{} {level} line {i}{eol}", ts(secs - late, rng.below(1000) as i64)).unwrap();
+            for k in 0..rng.below(8).saturating_sub(5) {
+                write!(f, "    at frame {k}{eol}").unwrap();
+            }
+        }
+        drop(f);
+        let span = secs - BASE;
+        for _ in 0..4 {
+            let since = BASE - 30 + rng.below(span as u64 + 60) as i64;
+            let until = since + rng.below(600) as i64;
+            let full = run(&path, since, until, false, &cache);
+            let sought = run(&path, since, until, true, &cache);
+            let key = |s: &VecSink| {
+                s.events
+                    .iter()
+                    .map(|e| (e.time, e.evidence.locator.to_string(), e.evidence.excerpt.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&full), key(&sought), "case {case}, window {since}..{until}");
+            if sought.notes.iter().any(|n| n.contains("by binary search")) {
+                sought_some += 1;
+            }
+        }
+    }
+    assert!(sought_some > 20, "only {sought_some} windows were sought");
 }
