@@ -80,6 +80,13 @@ pub const TABLE: &[Family] = &[
             ("2025-12-26T14:30:15 CEST zone word", "2025-12-26T14:30:15Z"),
         ],
     ),
+    // Before the plain form, which would read the same lines without their
+    // milliseconds.
+    row(
+        "ISO 8601 with colon milliseconds (log4cpp, VMware)",
+        "%Y-%m-%d %H:%M:%S:%N",
+        &[("[2025-12-26 14:30:15:259 'ConfigurationMgr' 1397 INFO] manager created", "2025-12-26T14:30:15.259Z")],
+    ),
     row(
         "ISO 8601 with a space",
         "%Y-%m-%d %H:%M:%S%f%z",

@@ -1061,7 +1061,8 @@ mod tests {
     #[test]
     fn learning_prefers_the_majority_layout() {
         let lines = ["2025-12-26 14:30:15 a", "2025-12-26 14:30:16 b", "1766759415 odd one", "  continuation"];
-        assert_eq!(learned(&lines), Some(Locate::At { family: 1, anchor: Anchor::Start }));
+        let iso_space = crate::families::TABLE.iter().position(|f| f.name == "ISO 8601 with a space").unwrap();
+        assert_eq!(learned(&lines), Some(Locate::At { family: iso_space, anchor: Anchor::Start }));
         assert_eq!(learned(&["no time here", "nor here"]), None);
     }
 
