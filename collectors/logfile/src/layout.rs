@@ -474,25 +474,43 @@ impl Scalar<'_> {
     /// OpenTelemetry severity number (1…24) or a MongoDB letter (`E`, `D2`).
     fn severity(&self) -> Option<Severity> {
         match self {
-            Scalar::Num(n) if *n >= 10.0 => Some(match *n as u32 {
-                0..=29 => Severity::Debug,
-                30..=39 => Severity::Info,
-                40..=49 => Severity::Warning,
-                50..=59 => Severity::Error,
-                _ => Severity::Critical,
-            }),
-            Scalar::Num(n) if *n >= 1.0 => Some(match *n as u32 {
-                0..=8 => Severity::Debug,
-                9..=12 => Severity::Info,
-                13..=16 => Severity::Warning,
-                17..=20 => Severity::Error,
-                _ => Severity::Critical,
-            }),
+            // Numbers by their range: syslog's 0 (emergency) … 7 (debug), as
+            // in GELF; Bunyan/Pino's 10 … 60; Monolog's 100 … 600.
+            Scalar::Num(n) if n.fract() == 0.0 && *n >= 0.0 => match *n as u32 {
+                0..=7 => Some(priority_severity(*n as u8)),
+                10..=60 => Some(match *n as u32 {
+                    0..=29 => Severity::Debug,
+                    30..=39 => Severity::Info,
+                    40..=49 => Severity::Warning,
+                    50..=59 => Severity::Error,
+                    _ => Severity::Critical,
+                }),
+                100..=600 => Some(match *n as u32 {
+                    0..=199 => Severity::Debug,
+                    200..=249 => Severity::Info,
+                    250..=299 => Severity::Notice,
+                    300..=399 => Severity::Warning,
+                    400..=499 => Severity::Error,
+                    _ => Severity::Critical,
+                }),
+                _ => None,
+            },
             Scalar::Str(s) if s.len() <= 2 => families::letter_severity(*s.as_bytes().first()?),
             Scalar::Str(s) => reconstruct_core::severity::from_word(s.as_bytes()),
             Scalar::Nested(n) => reconstruct_core::severity::from_word(n.level.as_ref()?.as_bytes()),
             _ => None,
         }
+    }
+}
+
+/// An OpenTelemetry severity number as a level word.
+fn otel_severity(n: f64) -> &'static str {
+    match n as u32 {
+        0..=8 => "debug",
+        9..=12 => "info",
+        13..=16 => "warn",
+        17..=20 => "error",
+        _ => "fatal",
     }
 }
 
@@ -546,6 +564,8 @@ fn role(key: &str) -> Option<(Role, u8)> {
         "MESSAGE" => (Role::Message, 6),
         "@m" => (Role::Message, 7),
         "@mt" => (Role::Message, 8),
+        "short_message" => (Role::Message, 9),
+        "full_message" => (Role::Message, 10),
         "component" => (Role::Component, 0),
         "service" => (Role::Component, 1),
         "service.name" => (Role::Component, 2),
@@ -554,6 +574,7 @@ fn role(key: &str) -> Option<(Role, u8)> {
         "name" => (Role::Component, 5),
         "app" => (Role::Component, 6),
         "c" => (Role::Component, 7),
+        "channel" => (Role::Component, 9),
         "SYSLOG_IDENTIFIER" => (Role::Component, 8),
         "PRIORITY" => (Role::Priority, 0),
         _ => return None,
@@ -617,7 +638,11 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonLine<'a> {
                         m.next_value::<serde::de::IgnoredAny>()?;
                         continue;
                     };
-                    let v: Scalar<'a> = m.next_value()?;
+                    let mut v: Scalar<'a> = m.next_value()?;
+                    // OpenTelemetry's severity number has its own scale (1 … 24).
+                    if let (Role::Level, "severityNumber", Scalar::Num(n)) = (role, &*k, &v) {
+                        v = Scalar::Str(std::borrow::Cow::Borrowed(otel_severity(*n)));
+                    }
                     match role {
                         Role::Time => j.times.offer(rank, v),
                         Role::Level => j.levels.offer(rank, v),
