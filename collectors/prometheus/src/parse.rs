@@ -90,8 +90,14 @@ pub struct Active {
 }
 
 pub fn active(data: &Value) -> Result<Vec<Active>, AnswerError> {
-    let alerts =
-        data.get("alerts").and_then(Value::as_array).ok_or(AnswerError::Shape("alerts answer without alerts"))?;
+    // vmalert (and VictoriaMetrics proxying to it) answers `"alerts": null`
+    // when none is active; Prometheus answers `[]`.
+    let empty = Vec::new();
+    let alerts = match data.get("alerts") {
+        Some(Value::Null) => &empty,
+        Some(v) => v.as_array().ok_or(AnswerError::Shape("alerts answer without alerts"))?,
+        None => return Err(AnswerError::Shape("alerts answer without alerts")),
+    };
     Ok(alerts
         .iter()
         .map(|a| Active {
@@ -433,6 +439,12 @@ mod tests {
         );
         assert!(series(&serde_json::json!({"resultType":"vector","result":[]})).is_err());
         assert!(rules(&serde_json::json!({"nogroups":1})).is_err());
+    }
+
+    #[test]
+    fn vmalert_answers_null_when_no_alert_is_active() {
+        assert_eq!(active(&data(br#"{"status":"success","data":{"alerts":null}}"#).unwrap()).unwrap(), vec![]);
+        assert!(active(&data(br#"{"status":"success","data":{}}"#).unwrap()).is_err());
     }
 
     #[test]
