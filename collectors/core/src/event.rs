@@ -183,21 +183,27 @@ pub enum SourceKind {
     Alertmanager,
     Annotation,
     Docker,
+    Elasticsearch,
     Git,
     Journal,
+    Kubernetes,
     Logfile,
+    Loki,
     Postgres,
     Prometheus,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 8] = [
+    pub const ALL: [SourceKind; 11] = [
         SourceKind::Alertmanager,
         SourceKind::Annotation,
         SourceKind::Docker,
+        SourceKind::Elasticsearch,
         SourceKind::Git,
         SourceKind::Journal,
+        SourceKind::Kubernetes,
         SourceKind::Logfile,
+        SourceKind::Loki,
         SourceKind::Postgres,
         SourceKind::Prometheus,
     ];
@@ -208,7 +214,10 @@ impl SourceKind {
             SourceKind::Annotation => "annotation",
             SourceKind::Docker => "docker",
             SourceKind::Git => "git",
+            SourceKind::Elasticsearch => "elasticsearch",
             SourceKind::Journal => "journal",
+            SourceKind::Kubernetes => "kubernetes",
+            SourceKind::Loki => "loki",
             SourceKind::Logfile => "logfile",
             SourceKind::Postgres => "postgres",
             SourceKind::Prometheus => "prometheus",

@@ -1,0 +1,376 @@
+//! Elasticsearch and OpenSearch: a range query on the time field, sorted,
+//! read page after page with `search_after` inside a point in time, so a
+//! window of more than 10,000 hits is read whole and in one consistent view.
+//! Elasticsearch opens a point in time with `POST /{index}/_pit`, OpenSearch
+//! with `POST /{index}/_search/point_in_time`; a store with neither is read
+//! with `search_after` alone, and coverage says so.
+
+use std::collections::HashSet;
+
+use reconstruct_core::timestamp::{epoch_from_number, parse_iso};
+use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp, Zone};
+use serde_json::{json, Value};
+
+use crate::http::{Client, Request, StoreError};
+
+pub const DEFAULT_TIME_FIELD: &str = "@timestamp";
+pub const DEFAULT_PAGE: u32 = 1000;
+const KEEP_ALIVE: &str = "2m";
+
+/// What to search.
+#[derive(Clone, Debug)]
+pub struct Search {
+    /// An index, alias, data stream or pattern (`logs-*`).
+    pub index: String,
+    pub time_field: String,
+    /// A `query_string` query that narrows the hits (`service.name:api`).
+    pub query: Option<String>,
+    pub page: u32,
+}
+
+/// How the pages were held together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Elasticsearch's point in time (7.10 and later).
+    Elasticsearch,
+    /// OpenSearch's point in time (2.4 and later).
+    OpenSearch,
+    /// No point in time: `search_after` on a live index.
+    Live,
+}
+
+/// One hit, as the fields reconstruct reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub time: Timestamp,
+    pub index: String,
+    pub id: String,
+    pub message: String,
+    pub level: Option<String>,
+    pub component: String,
+    /// The host and container, where the document names them.
+    pub context: String,
+}
+
+/// What a read learned beside its hits.
+#[derive(Debug, Default)]
+pub struct Meta {
+    pub view: Option<View>,
+    pub pages: u64,
+    pub hits: u64,
+    /// Hits without a readable time field.
+    pub undated: u64,
+    /// Hits returned twice (a live view shifting under `search_after`).
+    pub repeated: u64,
+}
+
+/// The body of one search: the window as a range on the time field, sorted
+/// by it with a tiebreaker, after the previous page's last sort values.
+pub fn body(s: &Search, window: &TimeWindow, view: View, pit: Option<&str>, after: Option<&Value>) -> Value {
+    let fmt = "strict_date_optional_time_nanos";
+    let mut filter = vec![json!({"range": {&s.time_field: {
+        "gte": rfc3339_nanos(window.since),
+        "lte": rfc3339_nanos(window.until),
+        "format": fmt,
+    }}})];
+    if let Some(q) = &s.query {
+        filter.push(json!({"query_string": {"query": q}}));
+    }
+    let tiebreak = match view {
+        View::Elasticsearch => json!({"_shard_doc": "asc"}),
+        View::OpenSearch | View::Live => json!({"_id": "asc"}),
+    };
+    let mut b = json!({
+        "size": s.page,
+        "query": {"bool": {"filter": filter}},
+        "sort": [{&s.time_field: {"order": "asc", "format": fmt}}, tiebreak],
+        "track_total_hits": false,
+    });
+    if let Some(id) = pit {
+        b["pit"] = json!({"id": id, "keep_alive": KEEP_ALIVE});
+    }
+    if let Some(a) = after {
+        b["search_after"] = a.clone();
+    }
+    b
+}
+
+/// Opens a point in time: Elasticsearch's, else OpenSearch's, else none.
+async fn open(client: &mut Client, index: &str) -> Result<(View, Option<String>), StoreError> {
+    let es = format!("/{index}/_pit?keep_alive={KEEP_ALIVE}");
+    match client.json(&Request::post_empty(&es)).await {
+        Ok(v) => {
+            if let Some(id) = v.get("id").and_then(Value::as_str) {
+                return Ok((View::Elasticsearch, Some(id.to_string())));
+            }
+        }
+        Err(e) if matches!(e.status(), Some(400 | 404 | 405)) => {}
+        Err(e) => return Err(e),
+    }
+    let os = format!("/{index}/_search/point_in_time?keep_alive={KEEP_ALIVE}");
+    match client.json(&Request::post_empty(&os)).await {
+        Ok(v) => {
+            if let Some(id) = v.get("pit_id").and_then(Value::as_str) {
+                return Ok((View::OpenSearch, Some(id.to_string())));
+            }
+            Ok((View::Live, None))
+        }
+        Err(e) if matches!(e.status(), Some(400 | 404 | 405)) => Ok((View::Live, None)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the window page by page: each answer goes to `on_page` (capture
+/// saves it), each hit to `on_hit`.
+pub async fn read(
+    client: &mut Client,
+    s: &Search,
+    window: &TimeWindow,
+    on_page: &mut dyn FnMut(&Value) -> Result<(), String>,
+    on_hit: &mut dyn FnMut(&Hit) -> Result<(), Stopped>,
+) -> Result<Meta, CollectError> {
+    let (view, mut pit) = open(client, &s.index).await?;
+    let mut meta = Meta { view: Some(view), ..Meta::default() };
+    let result = pages(client, s, window, view, &mut pit, &mut meta, on_page, on_hit).await;
+    // The point in time is closed whatever happened; a failure to close it
+    // only costs the store memory until its keep-alive ends.
+    if let Some(id) = pit {
+        let (path, body) = match view {
+            View::OpenSearch => ("/_search/point_in_time", json!({"pit_id": [id]})),
+            _ => ("/_pit", json!({"id": id})),
+        };
+        let _ = client.json(&Request { method: reqwest::Method::DELETE, path, query: &[], body: Some(&body) }).await;
+    }
+    result.map(|()| meta)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pages(
+    client: &mut Client,
+    s: &Search,
+    window: &TimeWindow,
+    view: View,
+    pit: &mut Option<String>,
+    meta: &mut Meta,
+    on_page: &mut dyn FnMut(&Value) -> Result<(), String>,
+    on_hit: &mut dyn FnMut(&Hit) -> Result<(), Stopped>,
+) -> Result<(), CollectError> {
+    let path = match pit {
+        Some(_) => "/_search".to_string(),
+        None => format!("/{}/_search", s.index),
+    };
+    let mut hits = Hits::new(&s.time_field);
+    let mut after: Option<Value> = None;
+    loop {
+        let b = body(s, window, view, pit.as_deref(), after.as_ref());
+        let answer = client.json(&Request::post(&path, &b)).await?;
+        on_page(&answer)?;
+        if let Some(id) = answer.get("pit_id").and_then(Value::as_str) {
+            *pit = Some(id.to_string());
+        }
+        let shown = client.endpoint().shown();
+        let (fresh, last, n) = hits.take(&answer).map_err(|e| format!("{shown}: {path}: {e}"))?;
+        for h in &fresh {
+            on_hit(h)?;
+        }
+        if n < s.page as usize || n == 0 {
+            meta.absorb(&hits);
+            return Ok(());
+        }
+        match last {
+            Some(l) => after = Some(l),
+            None => return Err(format!("{shown}: {path}: a full page whose last hit has no sort values").into()),
+        }
+        meta.absorb(&hits);
+    }
+}
+
+impl Meta {
+    fn absorb(&mut self, h: &Hits) {
+        self.pages = h.pages;
+        self.hits = h.hits;
+        self.undated = h.undated;
+        self.repeated = h.repeated;
+    }
+}
+
+/// The hits of successive pages, each handed on once: live and saved
+/// answers take this same path.
+pub struct Hits {
+    time_field: String,
+    /// Ids already handed on at the last hit's time: a live view can return them again.
+    seen: HashSet<(String, String)>,
+    seen_at: Option<Timestamp>,
+    pub pages: u64,
+    pub hits: u64,
+    pub undated: u64,
+    pub repeated: u64,
+}
+
+impl Hits {
+    pub fn new(time_field: &str) -> Self {
+        Hits {
+            time_field: time_field.to_string(),
+            seen: HashSet::new(),
+            seen_at: None,
+            pages: 0,
+            hits: 0,
+            undated: 0,
+            repeated: 0,
+        }
+    }
+
+    /// One answer's new hits, its last sort values, and how many hits it held.
+    #[allow(clippy::type_complexity)]
+    pub fn take(&mut self, answer: &Value) -> Result<(Vec<Hit>, Option<Value>, usize), String> {
+        let all = page(answer, &self.time_field)?;
+        self.pages = self.pages.saturating_add(1);
+        let n = all.len();
+        let mut last = None;
+        let mut fresh = Vec::new();
+        for (hit, sort) in all {
+            last = sort;
+            let Some(h) = hit else {
+                self.undated = self.undated.saturating_add(1);
+                continue;
+            };
+            if self.seen_at != Some(h.time) {
+                self.seen.clear();
+                self.seen_at = Some(h.time);
+            }
+            if !self.seen.insert((h.index.clone(), h.id.clone())) {
+                self.repeated = self.repeated.saturating_add(1);
+                continue;
+            }
+            self.hits = self.hits.saturating_add(1);
+            fresh.push(h);
+        }
+        Ok((fresh, last, n))
+    }
+}
+
+/// The hits of one search answer, with their sort values; a hit whose time
+/// field cannot be read is `None`.
+pub fn page(answer: &Value, time_field: &str) -> Result<Vec<(Option<Hit>, Option<Value>)>, String> {
+    if let Some(e) = answer.get("error") {
+        return Err(format!("error: {e}"));
+    }
+    let hits = answer
+        .get("hits")
+        .and_then(|h| h.get("hits"))
+        .and_then(Value::as_array)
+        .ok_or("not a search answer (no hits.hits)")?;
+    if answer.get("timed_out").and_then(Value::as_bool) == Some(true) {
+        return Err("the search timed out on the server: its page may be incomplete".to_string());
+    }
+    Ok(hits.iter().map(|h| (hit(h, time_field), h.get("sort").cloned())).collect())
+}
+
+fn hit(h: &Value, time_field: &str) -> Option<Hit> {
+    let src = h.get("_source").unwrap_or(&Value::Null);
+    let time = match field(src, time_field)? {
+        Value::String(s) => parse_iso(s.as_bytes(), &Zone::Utc).map(|p| p.time)?,
+        Value::Number(n) => epoch_from_number(n.as_f64()?)?,
+        _ => return None,
+    };
+    let text = |keys: &[&str]| keys.iter().find_map(|k| field(src, k).and_then(Value::as_str)).map(str::to_string);
+    let message = text(&["message", "msg", "log", "event.original"]).unwrap_or_else(|| src.to_string());
+    let host = text(&["host.name", "host.hostname", "agent.hostname"]);
+    let container = text(&["container.name", "kubernetes.container.name"]);
+    let component = text(&["service.name", "kubernetes.labels.app", "app"])
+        .or_else(|| container.clone())
+        .or_else(|| host.clone())
+        .unwrap_or_else(|| "elasticsearch".to_string());
+    let context: Vec<String> = [("host", host), ("container", container)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
+        .collect();
+    Some(Hit {
+        time,
+        index: h.get("_index").and_then(Value::as_str).unwrap_or_default().to_string(),
+        id: h.get("_id").and_then(Value::as_str).unwrap_or_default().to_string(),
+        message,
+        level: text(&["log.level", "level", "severity", "log.severity"]),
+        component,
+        context: context.join(", "),
+    })
+}
+
+/// A field by its dotted name: ECS documents nest (`{"log": {"level": …}}`)
+/// or keep the dots in the key (`{"log.level": …}`), or mix the two.
+pub fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let obj = v.as_object()?;
+    if let Some(x) = obj.get(name) {
+        return Some(x);
+    }
+    let mut at = name.len();
+    while let Some(dot) = name.get(..at).and_then(|n| n.rfind('.')) {
+        let (head, tail) = (name.get(..dot)?, name.get(dot + 1..)?);
+        if let Some(x) = obj.get(head).and_then(|inner| field(inner, tail)) {
+            return Some(x);
+        }
+        at = dot;
+    }
+    None
+}
+
+/// The request a person runs to see the document again.
+pub fn evidence(base: &str, h: &Hit) -> String {
+    format!("GET {base}/{}/_doc/{}", h.index, h.id)
+}
+
+fn rfc3339_nanos(t: Timestamp) -> String {
+    t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecs_fields_nested_dotted_or_mixed() {
+        let h = json!({"_index": "logs-1", "_id": "a1", "sort": [1, 2], "_source": {
+            "@timestamp": "2025-12-26T14:03:00.123456789Z",
+            "log": {"level": "ERROR"},
+            "service.name": "api",
+            "host": {"name": "web-1"},
+            "container": {"name": "api-7f9"},
+            "message": "payment failed"
+        }});
+        let p = page(&json!({"hits": {"hits": [h]}}), "@timestamp").unwrap();
+        let (Some(hit), Some(sort)) = &p[0] else { panic!("{p:?}") };
+        assert_eq!(sort, &json!([1, 2]));
+        assert_eq!(hit.time.unix_nanos(), 1_766_757_780_123_456_789);
+        assert_eq!(hit.level.as_deref(), Some("ERROR"));
+        assert_eq!(hit.component, "api");
+        assert_eq!(hit.context, "host: web-1, container: api-7f9");
+        assert_eq!(evidence("http://es:9200", hit), "GET http://es:9200/logs-1/_doc/a1");
+    }
+
+    #[test]
+    fn epoch_millis_and_missing_times() {
+        let p = page(
+            &json!({"hits": {"hits": [
+                {"_index": "i", "_id": "1", "_source": {"ts": 1766757780123_i64, "msg": "x"}},
+                {"_index": "i", "_id": "2", "_source": {"msg": "no time"}}
+            ]}}),
+            "ts",
+        )
+        .unwrap();
+        assert_eq!(p[0].0.as_ref().unwrap().time.unix_nanos(), 1_766_757_780_123_000_000);
+        assert!(p[1].0.is_none());
+    }
+
+    #[test]
+    fn the_body_carries_the_window_the_view_and_the_cursor() {
+        let w = TimeWindow::new(Timestamp::from_unix_nanos(0), Timestamp::from_unix_nanos(1_000_000_000)).unwrap();
+        let s = Search { index: "logs-*".into(), time_field: "ts".into(), query: Some("level:error".into()), page: 5 };
+        let b = body(&s, &w, View::Elasticsearch, Some("PIT1"), Some(&json!([7, 9])));
+        assert_eq!(b["query"]["bool"]["filter"][0]["range"]["ts"]["gte"], "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(b["query"]["bool"]["filter"][0]["range"]["ts"]["lte"], "1970-01-01T00:00:01.000000000Z");
+        assert_eq!(b["sort"][1], json!({"_shard_doc": "asc"}));
+        assert_eq!(b["pit"]["id"], "PIT1");
+        assert_eq!(b["search_after"], json!([7, 9]));
+        assert_eq!(b["size"], 5);
+    }
+}

@@ -1,0 +1,303 @@
+//! Central log stores: Loki, and Elasticsearch/OpenSearch, read live page by
+//! page over HTTP (`loki`, `elastic`, sharing `http`), or from the pages a
+//! capture saved. A saved file is JSON lines: a header naming the store and
+//! the query, then each page as the store answered it, so a saved read takes
+//! the same paging path as a live one and rebuilds the same rows.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod elastic;
+pub mod http;
+pub mod loki;
+pub mod record;
+#[cfg(feature = "replay")]
+pub mod replay;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reconstruct_core::event::Locator;
+use reconstruct_core::{
+    CollectContext, CollectError, Collector, Diagnostic, EventSink, LocalFuture, NetworkCollector, SourceId,
+    SourceKind, TimeWindow,
+};
+use serde_json::{json, Value};
+
+use crate::http::{Client, Endpoint};
+use crate::record::{Mapper, Record};
+
+/// Loki, read live.
+pub struct LokiLive {
+    pub endpoint: Endpoint,
+    pub query: loki::Query,
+    pub timeout: Duration,
+}
+
+/// Elasticsearch or OpenSearch, read live.
+pub struct ElasticLive {
+    pub endpoint: Endpoint,
+    pub search: elastic::Search,
+    pub timeout: Duration,
+}
+
+/// Pages a capture saved, of either store.
+pub struct StoreSaved {
+    pub file: PathBuf,
+    pub display: String,
+    pub kind: SourceKind,
+}
+
+fn loki_record<'a>(base: &str, q: &'a loki::Query, l: &'a loki::Line) -> Record<'a> {
+    Record {
+        time: reconstruct_core::Timestamp::from_unix_nanos(l.ns),
+        component: loki::component(&l.labels),
+        level: loki::level(&l.labels),
+        message: &l.text,
+        locator: loki::evidence(base, q.org.as_deref(), l),
+        context: format!("stream: {}\nquery: {}", loki::selector(&l.labels), q.logql),
+    }
+}
+
+fn elastic_record<'a>(base: &str, h: &'a elastic::Hit) -> Record<'a> {
+    Record {
+        time: h.time,
+        component: &h.component,
+        level: h.level.as_deref(),
+        message: &h.message,
+        locator: elastic::evidence(base, h),
+        context: h.context.clone(),
+    }
+}
+
+fn loki_notes(q: &loki::Query, pager: &loki::Pager, m: &Mapper, retries: u32, sink: &mut dyn EventSink) {
+    sink.note(format!(
+        "{} lines in {} pages of query_range (forward, {} a page) for {}",
+        m.read, pager.pages, q.limit, q.logql
+    ));
+    for ns in &pager.crowded {
+        sink.diagnostic(Diagnostic {
+            locator: None,
+            message: format!(
+                "more than {} lines at {}: those past the page limit are missing (raise the limit)",
+                q.limit,
+                reconstruct_core::Timestamp::from_unix_nanos(*ns).rfc3339()
+            ),
+        });
+    }
+    retry_note(retries, sink);
+}
+
+fn elastic_notes(s: &elastic::Search, h: &elastic::Meta, sink: &mut dyn EventSink) {
+    let view = match h.view {
+        Some(elastic::View::Elasticsearch) => "in an Elasticsearch point in time",
+        Some(elastic::View::OpenSearch) => "in an OpenSearch point in time",
+        Some(elastic::View::Live) => {
+            "without a point in time (the store offers none): documents indexed while reading may be missed"
+        }
+        None => "from saved answers",
+    };
+    sink.note(format!("{} hits of {} in {} pages of {} on {}, {view}", h.hits, s.index, h.pages, s.page, s.time_field));
+    if h.undated > 0 {
+        sink.diagnostic(Diagnostic {
+            locator: None,
+            message: format!("{} hits without a readable {}: not placed on the timeline", h.undated, s.time_field),
+        });
+    }
+    if h.repeated > 0 {
+        sink.note(format!("{} hits returned twice were read once", h.repeated));
+    }
+}
+
+fn retry_note(retries: u32, sink: &mut dyn EventSink) {
+    if retries > 0 {
+        sink.note(format!("{retries} requests retried (busy or cut off)"));
+    }
+}
+
+impl NetworkCollector for LokiLive {
+    fn source(&self) -> SourceId {
+        SourceId { collector: SourceKind::Loki, name: format!("{} {}", self.endpoint.base, self.query.logql) }
+    }
+
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>> {
+        Box::pin(async move {
+            let base = self.endpoint.base.clone();
+            let mut client = Client::new(self.endpoint, self.timeout)?;
+            let mut mapper = Mapper::new(SourceKind::Loki);
+            let q = self.query;
+            let read = {
+                let mut on_line = |l: &loki::Line| mapper.emit(loki_record(&base, &q, l), ctx, &mut *sink);
+                loki::read(&mut client, &q, &ctx.window, &mut |_| Ok(()), &mut on_line).await
+            };
+            let pager = read?;
+            loki_notes(&q, &pager, &mapper, client.retries, sink);
+            Ok(())
+        })
+    }
+}
+
+impl NetworkCollector for ElasticLive {
+    fn source(&self) -> SourceId {
+        SourceId { collector: SourceKind::Elasticsearch, name: format!("{}/{}", self.endpoint.base, self.search.index) }
+    }
+
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>> {
+        Box::pin(async move {
+            let base = self.endpoint.base.clone();
+            let mut client = Client::new(self.endpoint, self.timeout)?;
+            let mut mapper = Mapper::new(SourceKind::Elasticsearch);
+            let s = self.search;
+            let read = {
+                let mut on_hit = |h: &elastic::Hit| mapper.emit(elastic_record(&base, h), ctx, &mut *sink);
+                elastic::read(&mut client, &s, &ctx.window, &mut |_| Ok(()), &mut on_hit).await
+            };
+            let meta = read?;
+            elastic_notes(&s, &meta, sink);
+            retry_note(client.retries, sink);
+            Ok(())
+        })
+    }
+}
+
+/// Writes a live read's pages, each through `edit` (capture masks secrets
+/// there), as the saved form [`StoreSaved`] reads.
+pub async fn save_loki(
+    endpoint: Endpoint,
+    q: &loki::Query,
+    window: &TimeWindow,
+    timeout: Duration,
+    out: &mut dyn Write,
+    edit: &mut dyn FnMut(&mut Value),
+) -> Result<(), CollectError> {
+    let header = json!({"store": "loki", "base": endpoint.base, "query": q.logql, "limit": q.limit, "org": q.org});
+    writeln!(out, "{header}")?;
+    let mut client = Client::new(endpoint, timeout)?;
+    let mut on_page = |p: &Value| save_page(p, out, edit);
+    loki::read(&mut client, q, window, &mut on_page, &mut |_| Ok(())).await.map(|_| ())
+}
+
+/// Like [`save_loki`], for Elasticsearch/OpenSearch.
+pub async fn save_elastic(
+    endpoint: Endpoint,
+    s: &elastic::Search,
+    window: &TimeWindow,
+    timeout: Duration,
+    out: &mut dyn Write,
+    edit: &mut dyn FnMut(&mut Value),
+) -> Result<(), CollectError> {
+    let header = json!({"store": "elasticsearch", "base": endpoint.base, "index": s.index,
+        "time_field": s.time_field, "query": s.query, "page": s.page});
+    writeln!(out, "{header}")?;
+    let mut client = Client::new(endpoint, timeout)?;
+    let mut on_page = |p: &Value| save_page(p, out, edit);
+    elastic::read(&mut client, s, window, &mut on_page, &mut |_| Ok(())).await.map(|_| ())
+}
+
+fn save_page(p: &Value, out: &mut dyn Write, edit: &mut dyn FnMut(&mut Value)) -> Result<(), String> {
+    let mut p = p.clone();
+    edit(&mut p);
+    writeln!(out, "{p}").map_err(|e| format!("cannot write the saved page: {e}"))
+}
+
+/// The kind of store a saved file holds, from its header line.
+pub fn saved_kind(first_line: &str) -> Option<SourceKind> {
+    let v: Value = serde_json::from_str(first_line).ok()?;
+    match v.get("store")?.as_str()? {
+        "loki" => Some(SourceKind::Loki),
+        "elasticsearch" => Some(SourceKind::Elasticsearch),
+        _ => None,
+    }
+}
+
+impl Collector for StoreSaved {
+    fn source(&self) -> SourceId {
+        SourceId { collector: self.kind, name: self.display.clone() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let f = std::fs::File::open(&self.file).map_err(|e| format!("cannot open {}: {e}", self.display))?;
+        let mut lines = std::io::BufReader::new(f).split(b'\n');
+        let path: Arc<str> = Arc::from(self.display.as_str());
+        let bad = |line: u64, message: String| Diagnostic {
+            locator: Some(Locator::Line { path: path.clone(), line }),
+            message,
+        };
+        let header: Value = match lines.next() {
+            Some(Ok(l)) => {
+                serde_json::from_slice(&l).map_err(|e| format!("{}:1: not a saved store header: {e}", self.display))?
+            }
+            Some(Err(e)) => return Err(format!("cannot read {}: {e}", self.display).into()),
+            None => return Err(format!("{} is empty", self.display).into()),
+        };
+        let text = |k: &str| header.get(k).and_then(Value::as_str).map(str::to_string);
+        let base = text("base").unwrap_or_default();
+        let mut mapper = Mapper::new(self.kind);
+        let pages = lines.enumerate().map(|(i, l)| (u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2), l));
+        match self.kind {
+            SourceKind::Loki => {
+                let limit = header.get("limit").and_then(Value::as_u64).and_then(|l| u32::try_from(l).ok());
+                let q = loki::Query {
+                    logql: text("query").unwrap_or_default(),
+                    limit: limit.unwrap_or(loki::DEFAULT_LIMIT),
+                    org: text("org"),
+                };
+                let mut pager = loki::Pager::new(q.limit);
+                for (n, l) in pages {
+                    let l = l.map_err(|e| format!("cannot read {}: {e}", self.display))?;
+                    let got =
+                        serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string()).and_then(|d| loki::page(&d));
+                    match got {
+                        Ok(page) => {
+                            for line in pager.take(page).0 {
+                                mapper.emit(loki_record(&base, &q, &line), ctx, sink)?;
+                            }
+                        }
+                        Err(e) => sink.diagnostic(bad(n, format!("not a saved Loki page: {e}"))),
+                    }
+                }
+                loki_notes(&q, &pager, &mapper, 0, sink);
+            }
+            _ => {
+                let page = header.get("page").and_then(Value::as_u64).and_then(|l| u32::try_from(l).ok());
+                let s = elastic::Search {
+                    index: text("index").unwrap_or_default(),
+                    time_field: text("time_field").unwrap_or_else(|| elastic::DEFAULT_TIME_FIELD.to_string()),
+                    query: text("query"),
+                    page: page.unwrap_or(elastic::DEFAULT_PAGE),
+                };
+                let mut hits = elastic::Hits::new(&s.time_field);
+                for (n, l) in pages {
+                    let l = l.map_err(|e| format!("cannot read {}: {e}", self.display))?;
+                    let got =
+                        serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string()).and_then(|a| hits.take(&a));
+                    match got {
+                        Ok((fresh, _, _)) => {
+                            for h in &fresh {
+                                mapper.emit(elastic_record(&base, h), ctx, sink)?;
+                            }
+                        }
+                        Err(e) => sink.diagnostic(bad(n, format!("not a saved search answer: {e}"))),
+                    }
+                }
+                let meta = elastic::Meta {
+                    view: None,
+                    pages: hits.pages,
+                    hits: hits.hits,
+                    undated: hits.undated,
+                    repeated: hits.repeated,
+                };
+                elastic_notes(&s, &meta, sink);
+            }
+        }
+        Ok(())
+    }
+}

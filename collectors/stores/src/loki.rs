@@ -1,0 +1,275 @@
+//! Loki: a LogQL query read with `query_range`, forward, a page at a time.
+//! Each page starts at the last nanosecond the previous one returned (Loki
+//! has no cursor), so the lines already seen at that nanosecond are dropped
+//! by their stream and text: nothing is lost or repeated between pages.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp};
+use serde_json::Value;
+
+use crate::http::{Client, Request};
+
+pub const QUERY_RANGE: &str = "/loki/api/v1/query_range";
+/// Loki's own default cap on one query's lines (`max_entries_limit_per_query`).
+pub const DEFAULT_LIMIT: u32 = 5000;
+
+/// Stream labels, in order.
+pub type Labels = BTreeMap<String, String>;
+
+/// What to ask Loki.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The LogQL log query (`{app="api"} |= "error"`).
+    pub logql: String,
+    /// Lines per page.
+    pub limit: u32,
+    /// The tenant (`X-Scope-OrgID`), shown in evidence commands.
+    pub org: Option<String>,
+}
+
+/// One log line and its stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub ns: i64,
+    pub labels: Arc<Labels>,
+    pub text: String,
+}
+
+/// The lines of one `query_range` answer's `data`, in time order.
+pub fn page(data: &Value) -> Result<Vec<Line>, String> {
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("streams") => {}
+        Some(other) => return Err(format!("resultType {other:?}: give a log query, not a metric query")),
+        None => return Err("no resultType".to_string()),
+    }
+    let mut out = Vec::new();
+    for s in data.get("result").and_then(Value::as_array).ok_or("no result list")? {
+        let labels: Labels = s
+            .get("stream")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default();
+        let labels = Arc::new(labels);
+        for v in s.get("values").and_then(Value::as_array).ok_or("a stream without values")? {
+            // [ "<ns>", "<line>" ] or, with structured metadata, a third member.
+            let ns = v.get(0).and_then(Value::as_str).and_then(|n| n.parse::<i64>().ok());
+            let text = v.get(1).and_then(Value::as_str);
+            match (ns, text) {
+                (Some(ns), Some(text)) => out.push(Line { ns, labels: labels.clone(), text: text.to_string() }),
+                _ => return Err(format!("a value that is not [\"<ns>\", \"<line>\"]: {v}")),
+            }
+        }
+    }
+    out.sort_by(|a, b| a.ns.cmp(&b.ns).then_with(|| a.labels.cmp(&b.labels)).then_with(|| a.text.cmp(&b.text)));
+    Ok(out)
+}
+
+/// Where the next page starts, and what was already seen there.
+#[derive(Debug)]
+pub struct Pager {
+    limit: u32,
+    /// The last nanosecond returned so far; the next page starts there.
+    boundary: Option<i64>,
+    seen: HashSet<(Arc<Labels>, String)>,
+    pub pages: u64,
+    /// Nanoseconds holding more lines than one page: the lines past the
+    /// page's limit there cannot be asked for, and are said to be missing.
+    pub crowded: Vec<i64>,
+}
+
+impl Pager {
+    pub fn new(limit: u32) -> Self {
+        Pager { limit: limit.max(1), boundary: None, seen: HashSet::new(), pages: 0, crowded: Vec::new() }
+    }
+
+    /// The start of the next page, in nanoseconds.
+    pub fn start(&self, since: i64) -> i64 {
+        self.boundary.map_or(since, |b| b.max(since))
+    }
+
+    /// The lines of a page not seen before, in order, and whether another
+    /// page is needed.
+    pub fn take(&mut self, lines: Vec<Line>) -> (Vec<Line>, bool) {
+        self.pages = self.pages.saturating_add(1);
+        let full = lines.len() >= self.limit as usize;
+        let boundary = self.boundary;
+        let fresh: Vec<Line> = lines
+            .into_iter()
+            .filter(|l| Some(l.ns) != boundary || !self.seen.contains(&(l.labels.clone(), l.text.clone())))
+            .collect();
+        let Some(last) = fresh.last().map(|l| l.ns) else {
+            if full {
+                // A whole page at the boundary, all seen: step past it.
+                if let Some(b) = boundary {
+                    self.crowded.push(b);
+                    self.boundary = Some(b.saturating_add(1));
+                    self.seen.clear();
+                    return (fresh, true);
+                }
+            }
+            return (fresh, false);
+        };
+        if Some(last) != boundary {
+            self.seen.clear();
+            self.boundary = Some(last);
+        }
+        for l in fresh.iter().filter(|l| l.ns == last) {
+            self.seen.insert((l.labels.clone(), l.text.clone()));
+        }
+        (fresh, full)
+    }
+}
+
+/// Reads the window page by page: each page's `data` goes to `on_page`
+/// (capture saves it), each new line to `on_line`.
+pub async fn read(
+    client: &mut Client,
+    q: &Query,
+    window: &TimeWindow,
+    on_page: &mut dyn FnMut(&Value) -> Result<(), String>,
+    on_line: &mut dyn FnMut(&Line) -> Result<(), Stopped>,
+) -> Result<Pager, CollectError> {
+    let mut pager = Pager::new(q.limit);
+    let since = window.since.unix_nanos();
+    // Loki's end is exclusive; the window's is not.
+    let end = window.until.unix_nanos().saturating_add(1);
+    loop {
+        let start = pager.start(since);
+        if start >= end {
+            return Ok(pager);
+        }
+        let query = [
+            ("query", q.logql.clone()),
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("limit", q.limit.to_string()),
+            ("direction", "forward".to_string()),
+        ];
+        let answer = client.json(&Request::get(QUERY_RANGE, &query)).await?;
+        let data = envelope(&answer).map_err(|e| format!("{}: {QUERY_RANGE}: {e}", client.endpoint().shown()))?;
+        on_page(data)?;
+        let lines = page(data).map_err(|e| format!("{}: {QUERY_RANGE}: {e}", client.endpoint().shown()))?;
+        let (fresh, more) = pager.take(lines);
+        for l in &fresh {
+            on_line(l)?;
+        }
+        if !more {
+            return Ok(pager);
+        }
+    }
+}
+
+/// The `data` of a `{"status": "success", "data": …}` answer.
+pub fn envelope(answer: &Value) -> Result<&Value, String> {
+    match answer.get("status").and_then(Value::as_str) {
+        Some("success") => answer.get("data").ok_or_else(|| "no data".to_string()),
+        Some(s) => Err(format!("status {s:?}: {}", answer.get("error").and_then(Value::as_str).unwrap_or_default())),
+        None => Err("not a query answer (no status)".to_string()),
+    }
+}
+
+/// The component a stream speaks for: the first naming label it has.
+pub fn component(labels: &Labels) -> &str {
+    const NAMING: [&str; 9] =
+        ["service_name", "app", "app_kubernetes_io_name", "container", "service", "job", "unit", "host", "filename"];
+    NAMING.iter().find_map(|k| labels.get(*k).map(String::as_str)).filter(|v| !v.is_empty()).unwrap_or("loki")
+}
+
+/// The level a stream's labels state, if any.
+pub fn level(labels: &Labels) -> Option<&str> {
+    ["level", "detected_level", "severity", "lvl"].iter().find_map(|k| labels.get(*k).map(String::as_str))
+}
+
+/// The stream as a LogQL selector a person can paste.
+pub fn selector(labels: &Labels) -> String {
+    let parts: Vec<String> =
+        labels.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// The logcli command that prints this one line again (Grafana Explore takes
+/// the same selector and instant).
+pub fn evidence(base: &str, org: Option<&str>, l: &Line) -> String {
+    let at = Timestamp::from_unix_nanos(l.ns);
+    let next = Timestamp::from_unix_nanos(l.ns.saturating_add(1));
+    let org = org.map(|o| format!(" --org-id={}", quote(o))).unwrap_or_default();
+    format!(
+        "logcli query --addr={}{org} --from={} --to={} --forward {}",
+        quote(base),
+        rfc3339_nanos(at),
+        rfc3339_nanos(next),
+        quote(&selector(&l.labels))
+    )
+}
+
+fn rfc3339_nanos(t: Timestamp) -> String {
+    t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// Single-quoted for a POSIX shell when it needs quoting.
+pub fn quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data(lines: &[(i64, &str, &str)]) -> Value {
+        let result: Vec<Value> = lines
+            .iter()
+            .map(|(ns, app, text)| json!({"stream": {"app": app}, "values": [[ns.to_string(), text]]}))
+            .collect();
+        json!({"resultType": "streams", "result": result})
+    }
+
+    #[test]
+    fn equal_nanoseconds_across_pages_are_neither_lost_nor_repeated() {
+        // Three lines share ns 20; the page limit of 3 cuts between them.
+        let mut p = Pager::new(3);
+        let (a, more) = p.take(page(&data(&[(10, "a", "one"), (20, "a", "two"), (20, "b", "three")])).unwrap());
+        assert_eq!(a.len(), 3);
+        assert!(more);
+        assert_eq!(p.start(0), 20);
+        // Loki answers again from 20: the two seen there come back.
+        let (b, more) = p.take(page(&data(&[(20, "a", "two"), (20, "b", "three"), (20, "c", "four")])).unwrap());
+        assert_eq!(b.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["four"]);
+        assert!(more);
+        let (c, more) = p.take(page(&data(&[(20, "a", "two"), (20, "b", "three"), (20, "c", "four")])).unwrap());
+        // A full page of seen lines at one instant: step past it and say so.
+        assert!(c.is_empty() && more);
+        assert_eq!(p.crowded, [20]);
+        assert_eq!(p.start(0), 21);
+        let (d, more) = p.take(page(&data(&[(30, "a", "five")])).unwrap());
+        assert_eq!(d.len(), 1);
+        assert!(!more);
+    }
+
+    #[test]
+    fn metric_answers_and_bad_values_are_named() {
+        assert!(page(&json!({"resultType": "matrix", "result": []})).unwrap_err().contains("metric query"));
+        let bad = json!({"resultType": "streams", "result": [{"stream": {}, "values": [[1, "x"]]}]});
+        assert!(page(&bad).unwrap_err().contains("not [\"<ns>\""));
+    }
+
+    #[test]
+    fn evidence_is_a_command_for_one_line() {
+        let mut labels = Labels::new();
+        labels.insert("app".into(), "api".into());
+        labels.insert("msg".into(), "it's \"x\"".into());
+        let l = Line { ns: 1_766_757_780_123_456_789, labels: Arc::new(labels), text: String::new() };
+        let e = evidence("http://loki:3100", Some("team-a"), &l);
+        assert_eq!(
+            e,
+            "logcli query --addr=http://loki:3100 --org-id=team-a --from=2025-12-26T14:03:00.123456789Z \
+             --to=2025-12-26T14:03:00.123456790Z --forward '{app=\"api\", msg=\"it'\\''s \\\"x\\\"\"}'"
+        );
+    }
+}

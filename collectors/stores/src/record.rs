@@ -1,0 +1,80 @@
+//! One log record from a store (a Loki line, an Elasticsearch hit) made into
+//! an event, the same way for every store: severity from the record's level
+//! or its words, routine records counted rather than built when only the
+//! summary is wanted, and the counts that coverage reports.
+
+use std::sync::Arc;
+
+use reconstruct_core::classify::is_state_change;
+use reconstruct_core::text::clean;
+use reconstruct_core::{
+    severity, CollectContext, Detail, Event, EventKind, EventSink, Evidence, Locator, Severity, SourceKind, Stopped,
+    TimeBasis, Timestamp,
+};
+
+const SUMMARY_MAX: usize = 300;
+const EXCERPT_MAX: usize = 2000;
+
+/// A record as a store gave it.
+pub struct Record<'a> {
+    pub time: Timestamp,
+    pub component: &'a str,
+    /// The level the store recorded (a label, `log.level`), if any.
+    pub level: Option<&'a str>,
+    pub message: &'a str,
+    /// Where a person re-reads it: a query they can run.
+    pub locator: String,
+    /// What else identifies it (labels, index and id).
+    pub context: String,
+}
+
+/// Turns records into events and counts them.
+pub struct Mapper {
+    collector: SourceKind,
+    pub read: u64,
+    pub outside: u64,
+}
+
+impl Mapper {
+    pub fn new(collector: SourceKind) -> Self {
+        Mapper { collector, read: 0, outside: 0 }
+    }
+
+    pub fn emit(&mut self, r: Record<'_>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), Stopped> {
+        if !ctx.window.contains(r.time) {
+            self.outside = self.outside.saturating_add(1);
+            return Ok(());
+        }
+        self.read = self.read.saturating_add(1);
+        let message = r.message.strip_suffix('\n').unwrap_or(r.message);
+        let mut lines = message.split('\n');
+        let first = lines.next().unwrap_or_default();
+        let extra = u32::try_from(lines.count()).unwrap_or(u32::MAX);
+        let sev: Option<Severity> = r
+            .level
+            .and_then(|l| severity::from_word(l.trim().as_bytes()))
+            .or_else(|| severity::detect(first.as_bytes()));
+        let state = is_state_change(first.as_bytes());
+        if sev.is_none_or(|s| s < Severity::Warning) && !state && ctx.detail == Detail::Notable {
+            sink.skip(r.time, extra);
+            return Ok(());
+        }
+        let mut excerpt = clean(message.as_bytes(), EXCERPT_MAX).text;
+        if !r.context.is_empty() {
+            excerpt.push('\n');
+            excerpt.push_str(&r.context);
+        }
+        sink.emit(Event {
+            time: r.time,
+            basis: TimeBasis::Explicit,
+            collector: self.collector,
+            component: Arc::from(r.component),
+            kind: if state { EventKind::StateChange } else { EventKind::Log },
+            severity: sev,
+            summary: clean(first.as_bytes(), SUMMARY_MAX).text,
+            evidence: Evidence { locator: Locator::Text(r.locator), excerpt },
+            continuation_lines: extra,
+            fact: None,
+        })
+    }
+}
