@@ -45,6 +45,9 @@ pub enum Reply {
     CutOff(Vec<u8>),
     /// Accept and never answer.
     Silence,
+    /// Send a 200 and these bytes, then keep the connection open without
+    /// ending the body (a log that goes on being written).
+    Hold(Vec<u8>),
 }
 
 impl Reply {
@@ -158,6 +161,16 @@ fn one(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) -> std::io::R
                 return w.shutdown(std::net::Shutdown::Both);
             }
             Reply::Silence => {
+                std::thread::sleep(Duration::from_secs(120));
+                return Ok(());
+            }
+            Reply::Hold(body) => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+                w.write_all(head.as_bytes())?;
+                write!(w, "{:x}\r\n", body.len())?;
+                w.write_all(&body)?;
+                w.write_all(b"\r\n")?;
+                w.flush()?;
                 std::thread::sleep(Duration::from_secs(120));
                 return Ok(());
             }

@@ -1,0 +1,262 @@
+//! The live cluster through the `kube` crate: the usual kubeconfig, context
+//! and namespace selection (or the in-cluster account), pods and Events
+//! listed page by page, and each container's log read from `sinceTime` with
+//! timestamps, the previous container's too, stopping past the window's end
+//! (`kubectl logs` has no `--until`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::io::AsyncBufReadExt;
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+use kube::api::{Api, ListParams, LogParams, ObjectList};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use reconstruct_core::{Stopped, TimeWindow};
+use serde::de::DeserializeOwned;
+
+use crate::parse::{self, LogOf};
+
+/// Which cluster and namespaces to read.
+#[derive(Clone, Debug, Default)]
+pub struct Target {
+    /// A kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`, else in-cluster).
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// The namespace (default: the context's).
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        let ns = if self.all_namespaces {
+            "all namespaces".to_string()
+        } else {
+            format!("namespace {}", self.namespace.as_deref().unwrap_or("(the context's)"))
+        };
+        format!("context {}, {ns}", self.context.as_deref().unwrap_or("(current)"))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("no usable kubeconfig: {0}")]
+    Config(String),
+    #[error("cannot reach the Kubernetes API at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the Kubernetes API at {url} refused {what}: {reason}")]
+    Api { url: String, what: String, reason: String },
+}
+
+/// Pages of this many objects.
+const PAGE: u32 = 500;
+
+/// A client for the target, and the namespace it reads (`None`: all).
+pub async fn client(t: &Target, timeout: Duration) -> Result<(Client, Option<String>, String), FetchError> {
+    let options = KubeConfigOptions { context: t.context.clone(), cluster: None, user: None };
+    let mut config = match (&t.kubeconfig, &t.context) {
+        (Some(path), _) => {
+            let kc = Kubeconfig::read_from(path).map_err(|e| FetchError::Config(format!("{}: {e}", path.display())))?;
+            Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| FetchError::Config(e.to_string()))?
+        }
+        (None, Some(_)) => {
+            let kc = Kubeconfig::read().map_err(|e| FetchError::Config(e.to_string()))?;
+            Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| FetchError::Config(e.to_string()))?
+        }
+        (None, None) => Config::infer().await.map_err(|e| FetchError::Config(e.to_string()))?,
+    };
+    config.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
+    config.read_timeout = Some(timeout);
+    let url = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let ns = if t.all_namespaces {
+        None
+    } else {
+        Some(t.namespace.clone().unwrap_or_else(|| config.default_namespace.clone()))
+    };
+    let client = Client::try_from(config).map_err(|e| FetchError::Config(e.to_string()))?;
+    Ok((client, ns, url))
+}
+
+fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Every object of a list, page after page (`limit` and `continue`).
+async fn list<K>(api: &Api<K>, url: &str, what: &str) -> Result<ObjectList<K>, FetchError>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug + kube::Resource,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let mut all: Option<ObjectList<K>> = None;
+    let mut token: Option<String> = None;
+    loop {
+        let mut lp = ListParams::default().limit(PAGE);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = api.list(&lp).await.map_err(|e| failure(url, what, e))?;
+        token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        match &mut all {
+            Some(a) => a.items.extend(page.items),
+            None => all = Some(page),
+        }
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut all = all.ok_or_else(|| FetchError::Api {
+        url: url.to_string(),
+        what: what.to_string(),
+        reason: "no answer".into(),
+    })?;
+    all.metadata.continue_ = None;
+    Ok(all)
+}
+
+fn failure(url: &str, what: &str, e: kube::Error) -> FetchError {
+    match e {
+        kube::Error::Api(s) => FetchError::Api {
+            url: url.to_string(),
+            what: what.to_string(),
+            reason: format!("HTTP {}: {}", s.code, s.message),
+        },
+        other => FetchError::Unreachable { url: url.to_string(), reason: chain(&other) },
+    }
+}
+
+fn status_of(e: &FetchError) -> bool {
+    matches!(e, FetchError::Api { reason, .. } if reason.starts_with("HTTP 404"))
+}
+
+/// An error with its causes.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// What the cluster's lists held.
+pub struct Objects {
+    pub pods: ObjectList<Pod>,
+    pub core_events: ObjectList<CoreEvent>,
+    /// `None` where the cluster has no `events.k8s.io/v1`.
+    pub new_events: Option<ObjectList<NewEvent>>,
+    pub url: String,
+}
+
+/// Pods and Events of both APIs.
+pub async fn objects(client: &Client, ns: Option<&str>, url: &str) -> Result<Objects, FetchError> {
+    let pods = list(&api::<Pod>(client, ns), url, "the pod list").await?;
+    let core_events = list(&api::<CoreEvent>(client, ns), url, "the event list").await?;
+    let new_events = match list(&api::<NewEvent>(client, ns), url, "the events.k8s.io list").await {
+        Ok(l) => Some(l),
+        Err(e) if status_of(&e) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Objects { pods, core_events, new_events, url: url.to_string() })
+}
+
+/// The containers whose logs can hold lines of the window: the current one
+/// unless it started after the window, and the previous one of a restarted
+/// container unless it ended before the window.
+pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
+    let mut out = Vec::new();
+    for pod in pods {
+        let ns = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        for cs in pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten() {
+            let of = |previous| LogOf {
+                namespace: ns.clone(),
+                pod: name.clone(),
+                container: cs.name.clone(),
+                previous,
+                component: parse::component(pod, &cs.name),
+            };
+            let started = cs.state.as_ref().and_then(|s| {
+                s.running
+                    .as_ref()
+                    .and_then(|r| r.started_at.as_ref())
+                    .or_else(|| s.terminated.as_ref().and_then(|t| t.started_at.as_ref()))
+            });
+            if started.map(parse::time).is_none_or(|t| t <= window.until) {
+                out.push(of(false));
+            }
+            if cs.restart_count > 0 {
+                let ended =
+                    cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref());
+                if ended.map(parse::time).is_none_or(|t| t >= window.since) {
+                    out.push(of(true));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One container's log lines from the window's start, each to `on_line`,
+/// until a line past the window's end. Returns how many lines were read.
+pub async fn log(
+    client: &Client,
+    of: &LogOf,
+    window: &TimeWindow,
+    url: &str,
+    on_line: &mut dyn FnMut(&[u8]) -> Result<Option<reconstruct_core::Timestamp>, Stopped>,
+) -> Result<u64, LogError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &of.namespace);
+    let since = k8s_openapi::jiff::Timestamp::from_nanosecond(i128::from(window.since.unix_nanos())).ok();
+    let lp = LogParams {
+        container: Some(of.container.clone()),
+        previous: of.previous,
+        since_time: since,
+        timestamps: true,
+        ..LogParams::default()
+    };
+    let what = format!("the log of {}/{}{}", of.pod, of.container, if of.previous { " (previous)" } else { "" });
+    let stream = pods.log_stream(&of.pod, &lp).await.map_err(|e| LogError::Fetch(failure(url, &what, e)))?;
+    let mut lines = std::pin::pin!(stream);
+    let mut buf = Vec::new();
+    let mut n: u64 = 0;
+    loop {
+        buf.clear();
+        let got = lines.read_until(b'\n', &mut buf).await.map_err(|e| {
+            LogError::Fetch(FetchError::Unreachable {
+                url: url.to_string(),
+                reason: format!("{what} was cut off: {e}"),
+            })
+        })?;
+        if got == 0 {
+            return Ok(n);
+        }
+        n = n.saturating_add(1);
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if let Some(t) = on_line(line).map_err(LogError::Stopped)? {
+            if t > window.until {
+                // Past the window: stop reading, the server would send to the end.
+                return Ok(n);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum LogError {
+    Fetch(FetchError),
+    Stopped(Stopped),
+}

@@ -1,0 +1,273 @@
+//! Kubernetes collector: pod logs in the window (the previous container's
+//! too), Events of the core and `events.k8s.io` APIs, and pod status facts
+//! (OOM kills, crash loops, restarts with exit codes, evictions), live
+//! through the `kube` crate (`fetch`) or from the lists and logs a capture
+//! saved. Objects are `k8s-openapi` types either way, so a saved answer is
+//! checked against the API's schema as a live one is; `parse` is pure.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod fetch;
+pub mod parse;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+use kube::api::ObjectList;
+use reconstruct_core::{
+    CollectContext, CollectError, Collector, Detail, Diagnostic, Event, EventSink, LocalFuture, NetworkCollector,
+    SourceId, SourceKind, Stopped, Timestamp,
+};
+
+use crate::fetch::{LogError, Target};
+use crate::parse::{Cluster, Events, LogLine, LogOf};
+
+/// Said in coverage whenever Events are read.
+pub const EVENT_TTL_NOTE: &str =
+    "the API server keeps Events about an hour by default (--event-ttl=1h): older ones are gone";
+
+/// A cluster, read live.
+pub struct KubernetesLive {
+    pub target: Target,
+    pub timeout: Duration,
+}
+
+/// What a capture saved under `kubernetes/`: the lists, and the logs as
+/// `logs/<namespace>/<pod>/<container>[.previous].log`.
+pub struct KubernetesFiles {
+    pub files: Vec<(PathBuf, String)>,
+    pub context: Option<String>,
+}
+
+/// The name a saved log has below `kubernetes/`.
+pub fn log_name(of: &LogOf) -> String {
+    format!("logs/{}/{}/{}{}.log", of.namespace, of.pod, of.container, if of.previous { ".previous" } else { "" })
+}
+
+/// Pod facts and Events, in no particular order, with counts in coverage.
+fn objects_to_events(
+    pods: &[Pod],
+    core: &[CoreEvent],
+    new: Option<&[NewEvent]>,
+    cluster: &Cluster,
+    ctx: &CollectContext,
+    out: &mut Vec<Event>,
+    sink: &mut dyn EventSink,
+) {
+    // Events about a pod speak for the pod's component.
+    let mut components = BTreeMap::new();
+    for p in pods {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        components.insert(format!("{ns}/pod/{name}"), parse::component(p, &name));
+    }
+    for p in pods {
+        out.extend(parse::pod_facts(p, cluster).into_iter().filter(|e| ctx.window.contains(e.time)));
+    }
+    let mut ev = Events::new();
+    // The newer API first: where both show an object, its fields are richer.
+    for e in new.into_iter().flatten() {
+        if let Some(x) = ev.event(e.into(), cluster, &components) {
+            keep(x, ctx, out, sink);
+        }
+    }
+    for e in core {
+        if let Some(x) = ev.event(e.into(), cluster, &components) {
+            keep(x, ctx, out, sink);
+        }
+    }
+    sink.note(format!(
+        "{} pods, {} Events ({} shown by both APIs told once); {EVENT_TTL_NOTE}",
+        pods.len(),
+        ev.read,
+        ev.twice
+    ));
+    if new.is_none() {
+        sink.note("no events.k8s.io/v1 API: core Events only".to_string());
+    }
+    if ev.undated > 0 {
+        sink.diagnostic(Diagnostic {
+            locator: None,
+            message: format!("{} Events without any time: not placed", ev.undated),
+        });
+    }
+}
+
+fn keep(e: Event, ctx: &CollectContext, out: &mut Vec<Event>, sink: &mut dyn EventSink) {
+    if !ctx.window.contains(e.time) {
+        return;
+    }
+    if ctx.detail == Detail::Notable && e.severity.is_some_and(|s| s < reconstruct_core::Severity::Notice) {
+        sink.skip(e.time, 0);
+        return;
+    }
+    out.push(e);
+}
+
+/// One log line into `out` (or counted); its time, if it has one.
+fn take_line(
+    line: &[u8],
+    of: &LogOf,
+    cluster: &Cluster,
+    ctx: &CollectContext,
+    undated: &mut u64,
+    out: &mut Vec<Event>,
+    sink: &mut dyn EventSink,
+) -> Option<Timestamp> {
+    match parse::log_line(line, of, cluster, ctx.detail == Detail::Notable) {
+        LogLine::Undated => {
+            *undated = undated.saturating_add(1);
+            None
+        }
+        LogLine::At(t, e) => {
+            if ctx.window.contains(t) {
+                match e {
+                    Some(e) => out.push(e),
+                    None => sink.skip(t, 0),
+                }
+            }
+            Some(t)
+        }
+    }
+}
+
+fn emit_sorted(mut out: Vec<Event>, sink: &mut dyn EventSink) -> Result<(), Stopped> {
+    out.sort_by(|a, b| a.order(b));
+    out.into_iter().try_for_each(|e| sink.emit(e))
+}
+
+impl NetworkCollector for KubernetesLive {
+    fn source(&self) -> SourceId {
+        SourceId { collector: SourceKind::Kubernetes, name: self.target.describe() }
+    }
+
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>> {
+        Box::pin(async move {
+            let (client, ns, url) = fetch::client(&self.target, self.timeout).await?;
+            let objs = fetch::objects(&client, ns.as_deref(), &url).await?;
+            let cluster = Cluster { context: self.target.context.clone() };
+            let mut out = Vec::new();
+            let new = objs.new_events.as_ref().map(|l| l.items.as_slice());
+            objects_to_events(&objs.pods.items, &objs.core_events.items, new, &cluster, ctx, &mut out, sink);
+            let (mut logs, mut lines, mut undated) = (0u64, 0u64, 0u64);
+            for of in fetch::logs_to_read(&objs.pods.items, &ctx.window) {
+                let got = {
+                    let mut on_line =
+                        |l: &[u8]| Ok(take_line(l, &of, &cluster, ctx, &mut undated, &mut out, &mut *sink));
+                    fetch::log(&client, &of, &ctx.window, &url, &mut on_line).await
+                };
+                match got {
+                    Ok(n) => {
+                        logs = logs.saturating_add(1);
+                        lines = lines.saturating_add(n);
+                    }
+                    // A pod gone since the list, a previous container already collected: say so, read the rest.
+                    Err(LogError::Fetch(e)) => sink.diagnostic(Diagnostic { locator: None, message: e.to_string() }),
+                    Err(LogError::Stopped(s)) => return Err(s.into()),
+                }
+            }
+            sink.note(format!(
+                "{logs} container logs from {url}, {lines} lines read from the window's start; \
+                 only pods that still exist, and of each container the current and previous run"
+            ));
+            if undated > 0 {
+                sink.note(format!("{undated} log lines without a timestamp prefix skipped"));
+            }
+            emit_sorted(out, sink)?;
+            Ok(())
+        })
+    }
+}
+
+/// Saves what [`KubernetesFiles`] reads back: each list as the API gave it,
+/// and each log's lines of the window, through `edit` (capture masks there).
+pub async fn save(
+    target: &Target,
+    window: &reconstruct_core::TimeWindow,
+    timeout: Duration,
+    put: &mut dyn FnMut(&str, &[u8]) -> Result<(), String>,
+    edit: &mut dyn FnMut(&mut serde_json::Value),
+    mask_line: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> Result<(), CollectError> {
+    let (client, ns, url) = fetch::client(target, timeout).await?;
+    let objs = fetch::objects(&client, ns.as_deref(), &url).await?;
+    let mut json = |v: serde_json::Value| -> Vec<u8> {
+        let mut v = v;
+        edit(&mut v);
+        serde_json::to_vec_pretty(&v).unwrap_or_default()
+    };
+    put("pods.json", &json(serde_json::to_value(&objs.pods)?))?;
+    put("events.json", &json(serde_json::to_value(&objs.core_events)?))?;
+    if let Some(n) = &objs.new_events {
+        put("events.k8s.io.json", &json(serde_json::to_value(n)?))?;
+    }
+    for of in fetch::logs_to_read(&objs.pods.items, window) {
+        let mut text = Vec::new();
+        let mut on_line = |l: &[u8]| {
+            let t = match parse::log_line(l, &of, &Cluster::default(), false) {
+                LogLine::At(t, _) => Some(t),
+                LogLine::Undated => None,
+            };
+            if t.is_none_or(|t| window.contains(t)) {
+                text.extend_from_slice(&mask_line(l));
+                text.push(b'\n');
+            }
+            Ok(t)
+        };
+        match fetch::log(&client, &of, window, &url, &mut on_line).await {
+            Ok(_) => put(&log_name(&of), &text)?,
+            Err(LogError::Fetch(_)) => {}
+            Err(LogError::Stopped(s)) => return Err(s.into()),
+        }
+    }
+    Ok(())
+}
+
+fn read_list<T: serde::de::DeserializeOwned + Clone>(path: &Path, display: &str) -> Result<ObjectList<T>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {display}: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{display}: not a Kubernetes list: {e}"))
+}
+
+impl Collector for KubernetesFiles {
+    fn source(&self) -> SourceId {
+        SourceId { collector: SourceKind::Kubernetes, name: "saved lists and logs".to_string() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let find = |name: &str| self.files.iter().find(|(_, d)| d == name || d.ends_with(&format!("/{name}")));
+        let list = |name: &str| find(name).map(|(p, d)| (p.clone(), d.clone()));
+        let pods: Vec<Pod> = match list("pods.json") {
+            Some((p, d)) => read_list::<Pod>(&p, &d)?.items,
+            None => Vec::new(),
+        };
+        let core: Vec<CoreEvent> = match list("events.json") {
+            Some((p, d)) => read_list::<CoreEvent>(&p, &d)?.items,
+            None => Vec::new(),
+        };
+        let new: Option<Vec<NewEvent>> = match list("events.k8s.io.json") {
+            Some((p, d)) => Some(read_list::<NewEvent>(&p, &d)?.items),
+            None => None,
+        };
+        let cluster = Cluster { context: self.context.clone() };
+        let mut out = Vec::new();
+        objects_to_events(&pods, &core, new.as_deref(), &cluster, ctx, &mut out, sink);
+        let mut undated = 0u64;
+        for of in fetch::logs_to_read(&pods, &ctx.window) {
+            let Some((path, display)) = list(&log_name(&of)) else { continue };
+            let f = std::fs::File::open(&path).map_err(|e| format!("cannot open {display}: {e}"))?;
+            for line in std::io::BufReader::new(f).split(b'\n') {
+                let line = line.map_err(|e| format!("cannot read {display}: {e}"))?;
+                take_line(&line, &of, &cluster, ctx, &mut undated, &mut out, sink);
+            }
+        }
+        emit_sorted(out, sink)?;
+        Ok(())
+    }
+}

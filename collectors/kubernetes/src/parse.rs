@@ -1,0 +1,415 @@
+//! Kubernetes objects, as `k8s-openapi` types, made into events: pod status
+//! facts (OOM kills, crash loops, restarts with exit codes, evictions),
+//! Events of both APIs told once, and timestamped log lines. Pure: live and
+//! saved objects take this same path.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Event as CoreEvent, Pod};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
+use reconstruct_core::classify::is_state_change;
+use reconstruct_core::text::clean;
+use reconstruct_core::timestamp::parse_iso;
+use reconstruct_core::{
+    severity, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,
+    Zone,
+};
+
+/// How evidence commands name the cluster: `kubectl --context X`.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    pub context: Option<String>,
+}
+
+impl Cluster {
+    fn kubectl(&self) -> String {
+        match &self.context {
+            Some(c) => format!("kubectl --context {}", quote(c)),
+            None => "kubectl".to_string(),
+        }
+    }
+}
+
+pub fn time(t: &Time) -> Timestamp {
+    Timestamp::from_unix_nanos(i64::try_from(t.0.as_nanosecond()).unwrap_or(i64::MAX))
+}
+
+fn micro(t: &MicroTime) -> Timestamp {
+    Timestamp::from_unix_nanos(i64::try_from(t.0.as_nanosecond()).unwrap_or(i64::MAX))
+}
+
+/// The component a pod speaks for: its app label, else `fallback`.
+pub fn component(pod: &Pod, fallback: &str) -> String {
+    let labels = pod.metadata.labels.as_ref();
+    ["app.kubernetes.io/name", "app", "k8s-app"]
+        .iter()
+        .find_map(|k| labels.and_then(|l| l.get(*k)).cloned())
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+fn names(pod: &Pod) -> (&str, &str) {
+    (pod.metadata.namespace.as_deref().unwrap_or("default"), pod.metadata.name.as_deref().unwrap_or("?"))
+}
+
+/// The lifecycle facts a pod's status holds.
+pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
+    let mut out = Vec::new();
+    let (ns, name) = names(pod);
+    let Some(status) = &pod.status else { return out };
+    let describe = format!("{} describe pod -n {} {}", cluster.kubectl(), quote(ns), quote(name));
+    for cs in status.container_statuses.iter().flatten() {
+        let container = format!("{name}/{}", cs.name);
+        let comp = component(pod, &cs.name);
+        let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone());
+        let mut terminations: Vec<&ContainerStateTerminated> = Vec::new();
+        if let Some(t) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
+            terminations.push(t);
+        }
+        if let Some(t) = cs.state.as_ref().and_then(|s| s.terminated.as_ref()) {
+            terminations.push(t);
+        }
+        for t in terminations {
+            let Some(at) = t.finished_at.as_ref().map(time) else { continue };
+            let reason = t.reason.clone().unwrap_or_default();
+            let (action, sev, what) = match reason.as_str() {
+                "OOMKilled" => (ContainerAction::Oom, Severity::Critical, "OOM-killed".to_string()),
+                _ if t.exit_code == 0 => (ContainerAction::Die, Severity::Notice, "exited".to_string()),
+                "" => (ContainerAction::Die, Severity::Error, "died".to_string()),
+                r => (ContainerAction::Die, Severity::Error, format!("died ({r})")),
+            };
+            let mut summary = format!("container {container} {what} (exit code {})", t.exit_code);
+            if waiting.as_deref() == Some("CrashLoopBackOff") {
+                summary.push_str(&format!(", now in CrashLoopBackOff after {} restarts", cs.restart_count));
+            } else if cs.restart_count > 0 {
+                summary.push_str(&format!(", {} restarts so far", cs.restart_count));
+            }
+            let excerpt = format!(
+                "containerStatuses[{}]: terminated reason={reason} exitCode={} startedAt={} finishedAt={}{}",
+                cs.name,
+                t.exit_code,
+                t.started_at.as_ref().map(|s| time(s).rfc3339()).unwrap_or_default(),
+                at.rfc3339(),
+                t.message.as_deref().map(|m| format!("\nmessage: {m}")).unwrap_or_default()
+            );
+            out.push(lifecycle(
+                at,
+                &comp,
+                sev,
+                summary,
+                &describe,
+                excerpt,
+                &container,
+                action,
+                Some(t.exit_code.into()),
+            ));
+        }
+        // A container running again after a restart: when it came back.
+        if cs.restart_count > 0 {
+            if let Some(at) = cs.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()) {
+                let at = time(at);
+                let summary = format!("container {container} restarted (restart {})", cs.restart_count);
+                let excerpt = format!(
+                    "containerStatuses[{}]: running startedAt={} restartCount={}",
+                    cs.name,
+                    at.rfc3339(),
+                    cs.restart_count
+                );
+                out.push(lifecycle(
+                    at,
+                    &comp,
+                    Severity::Warning,
+                    summary,
+                    &describe,
+                    excerpt,
+                    &container,
+                    ContainerAction::Restart,
+                    None,
+                ));
+            }
+        }
+    }
+    if status.reason.as_deref() == Some("Evicted") {
+        // An evicted pod's time is its last condition change.
+        let at = status
+            .conditions
+            .iter()
+            .flatten()
+            .filter_map(|c| c.last_transition_time.as_ref().map(time))
+            .max()
+            .or_else(|| status.start_time.as_ref().map(time));
+        if let Some(at) = at {
+            let msg = status.message.clone().unwrap_or_default();
+            let summary = format!("pod {name} evicted: {msg}");
+            let comp = component(pod, name);
+            let excerpt =
+                format!("status: phase={} reason=Evicted message={msg}", status.phase.clone().unwrap_or_default());
+            out.push(lifecycle(
+                at,
+                &comp,
+                Severity::Error,
+                summary,
+                &describe,
+                excerpt,
+                name,
+                ContainerAction::Other("evicted".into()),
+                None,
+            ));
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lifecycle(
+    at: Timestamp,
+    component: &str,
+    sev: Severity,
+    summary: String,
+    locator: &str,
+    excerpt: String,
+    container: &str,
+    action: ContainerAction,
+    exit_code: Option<i64>,
+) -> Event {
+    Event {
+        time: at,
+        basis: TimeBasis::Explicit,
+        collector: SourceKind::Kubernetes,
+        component: Arc::from(component),
+        kind: EventKind::Lifecycle,
+        severity: Some(sev),
+        summary,
+        evidence: Evidence { locator: Locator::Text(locator.to_string()), excerpt },
+        continuation_lines: 0,
+        fact: Some(Box::new(Fact::Container { container: container.to_string(), action, exit_code, signal: None })),
+    }
+}
+
+/// One Event of either API, in the fields both share.
+pub struct Happening {
+    pub uid: Option<String>,
+    pub time: Option<Timestamp>,
+    pub warning: bool,
+    pub reason: String,
+    pub message: String,
+    pub object: String,
+    pub namespace: String,
+    pub count: i32,
+}
+
+impl From<&CoreEvent> for Happening {
+    fn from(e: &CoreEvent) -> Self {
+        let time = e
+            .last_timestamp
+            .as_ref()
+            .map(time)
+            .or_else(|| e.event_time.as_ref().map(micro))
+            .or_else(|| e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(micro))
+            .or_else(|| e.first_timestamp.as_ref().map(time))
+            .or_else(|| e.metadata.creation_timestamp.as_ref().map(time));
+        let o = &e.involved_object;
+        Happening {
+            uid: e.metadata.uid.clone(),
+            time,
+            warning: e.type_.as_deref() == Some("Warning"),
+            reason: e.reason.clone().unwrap_or_default(),
+            message: e.message.clone().unwrap_or_default(),
+            object: format!(
+                "{}/{}",
+                o.kind.as_deref().unwrap_or("object").to_lowercase(),
+                o.name.as_deref().unwrap_or("?")
+            ),
+            namespace: e.metadata.namespace.clone().or_else(|| o.namespace.clone()).unwrap_or_default(),
+            count: e.count.unwrap_or(1).max(e.series.as_ref().and_then(|s| s.count).unwrap_or(1)),
+        }
+    }
+}
+
+impl From<&NewEvent> for Happening {
+    fn from(e: &NewEvent) -> Self {
+        let time = e
+            .series
+            .as_ref()
+            .map(|s| micro(&s.last_observed_time))
+            .or_else(|| e.deprecated_last_timestamp.as_ref().map(time))
+            .or_else(|| e.event_time.as_ref().map(micro))
+            .or_else(|| e.deprecated_first_timestamp.as_ref().map(time))
+            .or_else(|| e.metadata.creation_timestamp.as_ref().map(time));
+        let o = e.regarding.as_ref();
+        Happening {
+            uid: e.metadata.uid.clone(),
+            time,
+            warning: e.type_.as_deref() == Some("Warning"),
+            reason: e.reason.clone().unwrap_or_default(),
+            message: e.note.clone().unwrap_or_default(),
+            object: format!(
+                "{}/{}",
+                o.and_then(|o| o.kind.as_deref()).unwrap_or("object").to_lowercase(),
+                o.and_then(|o| o.name.as_deref()).unwrap_or("?")
+            ),
+            namespace: e.metadata.namespace.clone().unwrap_or_default(),
+            count: e.series.as_ref().map_or(e.deprecated_count.unwrap_or(1), |s| s.count),
+        }
+    }
+}
+
+/// Normal events that still say something changed.
+const CHANGES: [&str; 8] = [
+    "Killing",
+    "ScalingReplicaSet",
+    "SuccessfulDelete",
+    "Preempted",
+    "NodeNotReady",
+    "Rebooted",
+    "Evicted",
+    "OOMKilling",
+];
+
+/// Events of both APIs, each object told once (the two APIs show the same
+/// objects, with the same uid).
+pub struct Events {
+    seen: HashSet<String>,
+    pub read: u64,
+    pub twice: u64,
+    pub undated: u64,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Events {
+    pub fn new() -> Self {
+        Events { seen: HashSet::new(), read: 0, twice: 0, undated: 0 }
+    }
+
+    /// The event for `h`, unless it was told already, has no time, or is
+    /// routine (`notable_only`).
+    pub fn event(&mut self, h: Happening, cluster: &Cluster, components: &BTreeMap<String, String>) -> Option<Event> {
+        if let Some(uid) = &h.uid {
+            if !self.seen.insert(uid.clone()) {
+                self.twice = self.twice.saturating_add(1);
+                return None;
+            }
+        }
+        self.read = self.read.saturating_add(1);
+        let Some(at) = h.time else {
+            self.undated = self.undated.saturating_add(1);
+            return None;
+        };
+        let change = CHANGES.contains(&h.reason.as_str());
+        let sev = if h.warning {
+            Severity::Warning
+        } else if change {
+            Severity::Notice
+        } else {
+            Severity::Info
+        };
+        let times = if h.count > 1 { format!(" (×{})", h.count) } else { String::new() };
+        let summary = clean(format!("{} {}: {}{times}", h.reason, h.object, h.message).as_bytes(), 300).text;
+        let component = components
+            .get(&format!("{}/{}", h.namespace, h.object))
+            .cloned()
+            .unwrap_or_else(|| h.object.split('/').nth(1).unwrap_or("kubernetes").to_string());
+        let locator = format!(
+            "{} get events -n {} --field-selector involvedObject.name={},reason={}",
+            cluster.kubectl(),
+            quote(&h.namespace),
+            quote(h.object.split('/').nth(1).unwrap_or_default()),
+            quote(&h.reason)
+        );
+        Some(Event {
+            time: at,
+            basis: TimeBasis::Explicit,
+            collector: SourceKind::Kubernetes,
+            component: Arc::from(component),
+            kind: if h.warning || change { EventKind::StateChange } else { EventKind::Log },
+            severity: Some(sev),
+            summary,
+            evidence: Evidence {
+                locator: Locator::Text(locator),
+                excerpt: format!(
+                    "{} {} {} {}: {}",
+                    at.rfc3339(),
+                    if h.warning { "Warning" } else { "Normal" },
+                    h.reason,
+                    h.object,
+                    h.message
+                ),
+            },
+            continuation_lines: 0,
+            fact: None,
+        })
+    }
+}
+
+/// Which container's log a line came from.
+#[derive(Clone, Debug)]
+pub struct LogOf {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    pub previous: bool,
+    pub component: String,
+}
+
+/// One line of `kubectl logs --timestamps` output: its time, and the event
+/// it makes (`None` for a routine line when only notable ones are wanted).
+pub enum LogLine {
+    Undated,
+    At(Timestamp, Option<Event>),
+}
+
+pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) -> LogLine {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(sp) = line.iter().position(|b| *b == b' ') else { return LogLine::Undated };
+    let (stamp, rest) = line.split_at(sp);
+    let Some(p) = parse_iso(stamp, &Zone::Utc) else { return LogLine::Undated };
+    let msg = rest.get(1..).unwrap_or_default();
+    let sev = severity::detect(msg);
+    let state = is_state_change(msg);
+    if notable_only && sev.is_none_or(|s| s < Severity::Warning) && !state {
+        return LogLine::At(p.time, None);
+    }
+    let previous = if of.previous { " --previous" } else { "" };
+    let locator = format!(
+        "{} logs -n {} {} -c {}{previous} --timestamps --since-time={}",
+        cluster.kubectl(),
+        quote(&of.namespace),
+        quote(&of.pod),
+        quote(&of.container),
+        p.time.rfc3339()
+    );
+    let text = clean(msg, 2000).text;
+    LogLine::At(
+        p.time,
+        Some(Event {
+            time: p.time,
+            basis: TimeBasis::Explicit,
+            collector: SourceKind::Kubernetes,
+            component: Arc::from(of.component.as_str()),
+            kind: if state { EventKind::StateChange } else { EventKind::Log },
+            severity: sev,
+            summary: clean(msg, 300).text,
+            evidence: Evidence {
+                locator: Locator::Text(locator),
+                excerpt: format!("{}/{}: {text}", of.pod, of.container),
+            },
+            continuation_lines: 0,
+            fact: None,
+        }),
+    )
+}
+
+/// Single-quoted for a POSIX shell when it needs quoting.
+pub fn quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,274 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! Kubernetes against recorded answers shaped like the API's documented
+//! objects (the `kube` client deserialises them into `k8s-openapi` types, so
+//! a field of the wrong shape fails the test), served by the replaying
+//! server, which checks each request: the bearer token from the kubeconfig,
+//! list paging with `continue`, `sinceTime` and `timestamps` on logs, the
+//! previous container. A log that never ends is read only to the window's
+//! end. The same answers saved and read back give the same rows.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reconstruct_core::{CollectContext, Collector, Detail, TimeWindow, Timestamp, VecSink};
+use reconstruct_kubernetes::fetch::Target;
+use reconstruct_kubernetes::{KubernetesFiles, KubernetesLive, EVENT_TTL_NOTE};
+use reconstruct_stores::replay::{serve, Reply, Seen, Server};
+use serde_json::{json, Value};
+
+fn window() -> TimeWindow {
+    let t = |s: &str| Timestamp::from_datetime(&chrono_parse(s)).unwrap();
+    TimeWindow::new(t("2025-12-26T14:00:00Z"), t("2025-12-26T15:00:00Z")).unwrap()
+}
+
+fn chrono_parse(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap()
+}
+
+fn api_pod() -> Value {
+    json!({
+        "metadata": {"name": "api-1", "namespace": "shop", "uid": "p1", "labels": {"app": "api"}},
+        "spec": {"containers": [{"name": "api", "image": "api:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "api", "image": "api:1", "imageID": "sha256:1", "ready": false, "restartCount": 3,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                "startedAt": "2025-12-26T14:04:59Z", "finishedAt": "2025-12-26T14:05:00Z"}}
+        }]}
+    })
+}
+
+fn worker_pod() -> Value {
+    json!({
+        "metadata": {"name": "worker-1", "namespace": "shop", "uid": "p2", "labels": {"app.kubernetes.io/name": "worker"}},
+        "spec": {"containers": [{"name": "worker", "image": "worker:1"}]},
+        "status": {"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory.",
+            "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": "2025-12-26T14:10:00Z"}],
+            "containerStatuses": [{
+                "name": "worker", "image": "worker:1", "imageID": "sha256:2", "ready": false, "restartCount": 1,
+                "state": {"running": {"startedAt": "2025-12-26T14:20:00Z"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2025-12-26T13:00:00Z", "finishedAt": "2025-12-26T14:19:50Z"}}
+            }]}
+    })
+}
+
+fn list(kind: &str, items: Vec<Value>, cont: Option<&str>) -> Value {
+    let mut meta = json!({"resourceVersion": "100"});
+    if let Some(c) = cont {
+        meta["continue"] = json!(c);
+    }
+    json!({"apiVersion": "v1", "kind": kind, "metadata": meta, "items": items})
+}
+
+fn core_events() -> Vec<Value> {
+    vec![
+        json!({"metadata": {"name": "api-1.a", "namespace": "shop", "uid": "e1"},
+            "involvedObject": {"kind": "Pod", "name": "api-1", "namespace": "shop"},
+            "reason": "BackOff", "message": "Back-off restarting failed container api", "type": "Warning",
+            "count": 12, "firstTimestamp": "2025-12-26T14:05:10Z", "lastTimestamp": "2025-12-26T14:12:00Z"}),
+        json!({"metadata": {"name": "api-1.b", "namespace": "shop", "uid": "e3"},
+            "involvedObject": {"kind": "Pod", "name": "api-1", "namespace": "shop"},
+            "reason": "Scheduled", "message": "Successfully assigned shop/api-1 to node-1", "type": "Normal",
+            "firstTimestamp": "2025-12-26T13:00:00Z", "lastTimestamp": "2025-12-26T13:00:00Z"}),
+    ]
+}
+
+fn new_events() -> Vec<Value> {
+    vec![
+        // The same object as e1, through the newer API.
+        json!({"metadata": {"name": "api-1.a", "namespace": "shop", "uid": "e1"},
+            "regarding": {"kind": "Pod", "name": "api-1", "namespace": "shop"},
+            "reason": "BackOff", "note": "Back-off restarting failed container api", "type": "Warning",
+            "deprecatedCount": 12, "deprecatedFirstTimestamp": "2025-12-26T14:05:10Z",
+            "deprecatedLastTimestamp": "2025-12-26T14:12:00Z", "eventTime": null}),
+        json!({"metadata": {"name": "api-1.c", "namespace": "shop", "uid": "e2"},
+            "regarding": {"kind": "Pod", "name": "api-1", "namespace": "shop"},
+            "reason": "Killing", "note": "Stopping container api", "type": "Normal",
+            "eventTime": "2025-12-26T14:04:58.250000Z", "reportingController": "kubelet", "reportingInstance": "node-1",
+            "action": "Killing"}),
+    ]
+}
+
+const CURRENT: &str = "2025-12-26T14:05:41.100000000Z starting api\n\
+2025-12-26T14:05:41.900000000Z ERROR out of memory allocating 512MB\n\
+2025-12-26T15:30:00.000000000Z after the window\n\
+2025-12-26T15:30:01.000000000Z after the window too\n";
+const PREVIOUS: &str = "2025-12-26T13:59:59.000000000Z before the window\n\
+2025-12-26T14:04:59.500000000Z WARN heap at 95%\n";
+
+/// The API server: checks every request, answers from the recordings.
+fn cluster(lists: Arc<AtomicU32>) -> Server {
+    serve(move |r: &Seen| {
+        assert_eq!(r.header("authorization"), Some("Bearer kube-t0ken"), "{} {}", r.method, r.path);
+        match r.path.as_str() {
+            "/api/v1/namespaces/shop/pods" => {
+                lists.fetch_add(1, Ordering::SeqCst);
+                assert_eq!(r.param("limit"), Some("500"));
+                match r.param("continue") {
+                    None => Reply::json(&list("PodList", vec![api_pod()], Some("page-2"))),
+                    Some("page-2") => Reply::json(&list("PodList", vec![worker_pod()], None)),
+                    Some(other) => Reply::text(410, &format!("bad continue {other}")),
+                }
+            }
+            "/api/v1/namespaces/shop/events" => Reply::json(&list("EventList", core_events(), None)),
+            "/apis/events.k8s.io/v1/namespaces/shop/events" => Reply::json(&list("EventList", new_events(), None)),
+            "/api/v1/namespaces/shop/pods/api-1/log" => {
+                assert_eq!(r.param("container"), Some("api"));
+                assert_eq!(r.param("timestamps"), Some("true"));
+                assert_eq!(r.param("sinceTime"), Some("2025-12-26T14:00:00Z"));
+                if r.param("previous") == Some("true") {
+                    Reply::text(200, PREVIOUS)
+                } else {
+                    // A log that goes on: only stopping past the window ends the read.
+                    Reply::Hold(CURRENT.as_bytes().to_vec())
+                }
+            }
+            "/api/v1/namespaces/shop/pods/worker-1/log" => Reply::Answer {
+                status: 400,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": "container \"worker\" in pod \"worker-1\" is not available", "reason": "BadRequest", "code": 400})
+                .to_string()
+                .into_bytes(),
+            },
+            other => Reply::text(404, &format!("no recording for {other}")),
+        }
+    })
+    .unwrap()
+}
+
+fn kubeconfig(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    let path = dir.join("config");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: rec\n  cluster:\n    server: {url}\n\
+             users:\n- name: ops\n  user:\n    token: kube-t0ken\ncontexts:\n- name: recorded\n  context:\n    cluster: rec\n    user: ops\n    namespace: shop\n\
+             - name: other\n  context:\n    cluster: nowhere\n    user: ops\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn summaries(s: &VecSink) -> Vec<String> {
+    s.events.iter().map(|e| format!("{} {} {}", e.time.rfc3339(), e.component, e.summary)).collect()
+}
+
+#[test]
+fn pods_events_and_logs_from_a_recorded_cluster() {
+    let lists = Arc::new(AtomicU32::new(0));
+    let server = cluster(lists.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target {
+        kubeconfig: Some(kubeconfig(dir.path(), &server.url)),
+        context: Some("recorded".into()),
+        namespace: None,
+        all_namespaces: false,
+    };
+    let t = Instant::now();
+    let c = Box::new(KubernetesLive { target: target.clone(), timeout: Duration::from_secs(20) });
+    let mut sink = VecSink::default();
+    let ctx = CollectContext { window: window(), detail: Detail::All };
+    reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "the endless log was left past the window");
+    let rows = summaries(&sink);
+    let want = [
+        "2025-12-26T14:04:58.250Z api Killing pod/api-1: Stopping container api",
+        "2025-12-26T14:04:59.500Z api WARN heap at 95%",
+        "2025-12-26T14:05:00Z api container api-1/api OOM-killed (exit code 137), now in CrashLoopBackOff after 3 restarts",
+        "2025-12-26T14:05:41.100Z api starting api",
+        "2025-12-26T14:05:41.900Z api ERROR out of memory allocating 512MB",
+        "2025-12-26T14:10:00Z worker pod worker-1 evicted: The node was low on resource: memory.",
+        "2025-12-26T14:12:00Z api BackOff pod/api-1: Back-off restarting failed container api (×12)",
+        "2025-12-26T14:19:50Z worker container worker-1/worker died (Error) (exit code 1), 1 restarts so far",
+        "2025-12-26T14:20:00Z worker container worker-1/worker restarted (restart 1)",
+    ];
+    assert_eq!(rows, want, "{rows:#?}");
+    let oom = &sink.events[2];
+    assert_eq!(oom.container_action(), Some(&reconstruct_core::ContainerAction::Oom));
+    assert_eq!(oom.evidence.locator.to_string(), "kubectl --context recorded describe pod -n shop api-1");
+    let line = &sink.events[4];
+    assert_eq!(
+        line.evidence.locator.to_string(),
+        "kubectl --context recorded logs -n shop api-1 -c api --timestamps --since-time=2025-12-26T14:05:41.900Z"
+    );
+    assert!(
+        sink.notes.iter().any(|n| n.contains(EVENT_TTL_NOTE) && n.contains("1 shown by both APIs told once")),
+        "{:?}",
+        sink.notes
+    );
+    assert!(
+        sink.diagnostics.iter().any(|d| d.message.contains("refused the log of worker-1/worker") && d.message.contains("is not available")),
+        "{:?}",
+        sink.diagnostics
+    );
+    assert_eq!(lists.load(Ordering::SeqCst), 2, "the pod list was read in two pages");
+
+    // Saved and read back: the same rows.
+    let saved = dir.path().join("kubernetes");
+    let mut files = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<(), String> {
+        let p = saved.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        files.push((p, format!("kubernetes/{name}")));
+        Ok(())
+    };
+    let rt = reconstruct_core::runtime().unwrap();
+    rt.block_on(reconstruct_kubernetes::save(
+        &target,
+        &window(),
+        Duration::from_secs(20),
+        &mut put,
+        &mut |_| {},
+        &|l| l.to_vec(),
+    ))
+    .unwrap();
+    assert!(files.iter().any(|(_, d)| d == "kubernetes/logs/shop/api-1/api.previous.log"), "{files:?}");
+    let mut again = VecSink::default();
+    Box::new(KubernetesFiles { files, context: Some("recorded".into()) }).collect(&ctx, &mut again).unwrap();
+    assert_eq!(summaries(&again), want);
+}
+
+#[test]
+fn a_cluster_that_cannot_be_reached_or_read_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = |url: &str| Target {
+        kubeconfig: Some(kubeconfig(dir.path(), url)),
+        context: Some("recorded".into()),
+        namespace: None,
+        all_namespaces: false,
+    };
+    let run = |t: Target, secs: u64| {
+        let c = Box::new(KubernetesLive { target: t, timeout: Duration::from_secs(secs) });
+        let mut sink = VecSink::default();
+        let ctx = CollectContext { window: window(), detail: Detail::All };
+        reconstruct_core::collect_now(c, &ctx, &mut sink).map_err(|e| e.to_string())
+    };
+    let err = run(target("http://127.0.0.1:1"), 5).unwrap_err();
+    assert!(err.contains("cannot reach the Kubernetes API at http://127.0.0.1:1"), "{err}");
+
+    let forbidden = serve(|_| Reply::Answer {
+        status: 403,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+            "message": "pods is forbidden: User \"ops\" cannot list resource \"pods\" in the namespace \"shop\""})
+        .to_string()
+        .into_bytes(),
+    })
+    .unwrap();
+    let err = run(target(&forbidden.url), 5).unwrap_err();
+    assert!(err.contains("refused the pod list: HTTP 403") && err.contains("cannot list resource"), "{err}");
+
+    let silent = serve(|_| Reply::Silence).unwrap();
+    let t = Instant::now();
+    let err = run(target(&silent.url), 2).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(6), "{err}");
+
+    let missing = Target { kubeconfig: Some(dir.path().join("nope")), ..Target::default() };
+    let err = run(missing, 2).unwrap_err();
+    assert!(err.starts_with("no usable kubeconfig"), "{err}");
+}
