@@ -14,6 +14,9 @@
 //! DIR/docker/**        `docker-compose logs --timestamps` text  → docker collector
 //! DIR/prometheus/**    saved API answers (rules, alerts, ALERTS) → prometheus collector
 //! DIR/journal/**       `journalctl -o export` streams            → journal collector
+//! DIR/loki/*.jsonl     Loki query_range pages, after a header    → stores collector
+//! DIR/elasticsearch/*.jsonl  search answers, after a header       → stores collector
+//! DIR/kubernetes/**    pod and Event lists, logs/<ns>/<pod>/<container>.log → kubernetes collector
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
 
@@ -46,6 +49,12 @@ pub enum FileKind {
     Annotations,
     /// `journalctl -o export` output.
     JournalExport,
+    /// Loki `query_range` pages saved by capture.
+    Loki,
+    /// Elasticsearch/OpenSearch search answers saved by capture.
+    Elasticsearch,
+    /// Kubernetes lists (pods, Events) and container logs saved by capture.
+    Kubernetes,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -371,6 +380,9 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
         "prometheus" => Some(FileKind::Prometheus),
         "annotations" => Some(FileKind::Annotations),
         "journal" => Some(FileKind::JournalExport),
+        "loki" => Some(FileKind::Loki),
+        "elasticsearch" => Some(FileKind::Elasticsearch),
+        "kubernetes" => Some(FileKind::Kubernetes),
         _ => None,
     }
 }

@@ -104,6 +104,45 @@ pub struct SourceArgs {
     /// Only journal entries with this syslog identifier; repeatable.
     #[arg(long, value_name = "ID")]
     pub journal_identifier: Vec<String>,
+    /// Read logs from Loki (query_range, forward, paged); credentials in the URL or LOKI_USERNAME/LOKI_PASSWORD/LOKI_BEARER_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub loki: Option<String>,
+    /// The LogQL log query to read from Loki [default: {job=~".+"}].
+    #[arg(long, value_name = "LOGQL")]
+    pub loki_query: Option<String>,
+    /// The Loki tenant (sent as X-Scope-OrgID).
+    #[arg(long, value_name = "ORG")]
+    pub loki_tenant: Option<String>,
+    /// Lines per Loki page [default: 5000].
+    #[arg(long, value_name = "N")]
+    pub loki_limit: Option<u32>,
+    /// Read logs from Elasticsearch or OpenSearch; credentials in the URL or ELASTICSEARCH_USERNAME/_PASSWORD/_BEARER_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub elasticsearch: Option<String>,
+    /// The index, alias, data stream or pattern to search [default: logs-*].
+    #[arg(long, value_name = "PATTERN")]
+    pub index: Option<String>,
+    /// The documents' time field [default: @timestamp].
+    #[arg(long, value_name = "FIELD")]
+    pub time_field: Option<String>,
+    /// A query_string query narrowing the hits (service.name:api AND log.level:error).
+    #[arg(long, value_name = "QUERY")]
+    pub es_query: Option<String>,
+    /// Read a Kubernetes cluster: pod logs, Events and pod status (the kubeconfig's current context unless --kube-context).
+    #[arg(long)]
+    pub kubernetes: bool,
+    /// The kubeconfig file [default: KUBECONFIG, else ~/.kube/config, else in-cluster].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub kube_context: Option<String>,
+    /// The Kubernetes namespace [default: the context's].
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Every namespace of the cluster.
+    #[arg(long)]
+    pub all_namespaces: bool,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,

@@ -33,6 +33,20 @@
 //! paths = ["/var/log/journal/remote"]   # empty or absent: the local journal
 //! units = ["nginx.service"]
 //!
+//! [loki]
+//! url = "http://loki:3100"        # credentials from LOKI_USERNAME/LOKI_PASSWORD/LOKI_BEARER_TOKEN
+//! query = '{namespace="shop"}'
+//! tenant = "team-a"
+//!
+//! [elasticsearch]
+//! url = "https://es:9200"        # ELASTICSEARCH_USERNAME/_PASSWORD/_BEARER_TOKEN
+//! index = "logs-*"
+//! time_field = "@timestamp"
+//!
+//! [kubernetes]
+//! context = "prod"
+//! namespace = "shop"
+//!
 //! annotate = ["notes/timeline.md"]
 //! ```
 
@@ -58,8 +72,39 @@ struct File {
     postgres: Option<PostgresEntry>,
     prometheus: Option<PrometheusEntry>,
     journal: Option<JournalEntry>,
+    loki: Option<LokiEntry>,
+    elasticsearch: Option<ElasticEntry>,
+    kubernetes: Option<KubernetesEntry>,
     #[serde(default)]
     annotate: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LokiEntry {
+    url: Spanned<String>,
+    query: Option<String>,
+    tenant: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ElasticEntry {
+    url: Spanned<String>,
+    index: Option<String>,
+    time_field: Option<String>,
+    query: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KubernetesEntry {
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    namespace: Option<String>,
+    #[serde(default)]
+    all_namespaces: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,6 +311,41 @@ fn apply(
             if args.alertmanager.is_none() {
                 args.alertmanager = Some(u.clone());
             }
+        }
+    }
+    let http_url = |u: &Spanned<String>, what: &str| {
+        let url = u.get_ref();
+        if (url.starts_with("http://") || url.starts_with("https://")) && !url.contains(' ') {
+            Ok(url.clone())
+        } else {
+            Err(value_err(u.span(), format!("{what} url {:?} is not an http(s) URL", reconstruct_stores::http::mask(url))))
+        }
+    };
+    if let Some(l) = &file.loki {
+        let url = http_url(&l.url, "loki")?;
+        if args.loki.is_none() {
+            args.loki = Some(url);
+            args.loki_query = args.loki_query.take().or_else(|| l.query.clone());
+            args.loki_tenant = args.loki_tenant.take().or_else(|| l.tenant.clone());
+            args.loki_limit = args.loki_limit.or(l.limit);
+        }
+    }
+    if let Some(e) = &file.elasticsearch {
+        let url = http_url(&e.url, "elasticsearch")?;
+        if args.elasticsearch.is_none() {
+            args.elasticsearch = Some(url);
+            args.index = args.index.take().or_else(|| e.index.clone());
+            args.time_field = args.time_field.take().or_else(|| e.time_field.clone());
+            args.es_query = args.es_query.take().or_else(|| e.query.clone());
+        }
+    }
+    if let Some(k) = &file.kubernetes {
+        if !args.kubernetes {
+            args.kubernetes = true;
+            args.kubeconfig = args.kubeconfig.take().or_else(|| k.kubeconfig.clone());
+            args.kube_context = args.kube_context.take().or_else(|| k.context.clone());
+            args.namespace = args.namespace.take().or_else(|| k.namespace.clone());
+            args.all_namespaces |= k.all_namespaces;
         }
     }
     if let Some(j) = &file.journal {

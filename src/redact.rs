@@ -94,6 +94,23 @@ fn looks_random(v: &str) -> bool {
     bits >= 4.0 && digits && letters
 }
 
+/// Masks every string of a JSON value in place (saved store answers and
+/// Kubernetes lists), so the saved file stays JSON its reader can parse.
+pub fn mask_json(v: &mut serde_json::Value) -> u64 {
+    match v {
+        serde_json::Value::String(s) => {
+            let (m, n) = mask(s);
+            if n > 0 {
+                *s = m.into_owned();
+            }
+            n
+        }
+        serde_json::Value::Array(a) => a.iter_mut().map(mask_json).sum(),
+        serde_json::Value::Object(o) => o.values_mut().map(mask_json).sum(),
+        _ => 0,
+    }
+}
+
 /// Masks secrets in `text`; returns the text and how many values were masked.
 pub fn mask(text: &str) -> (Cow<'_, str>, u64) {
     if any().is_some_and(|set| !set.is_match(text)) {

@@ -231,6 +231,50 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
             s.sources.push(SourceSpec::JournalLive { target: reconstruct_journal::Target::Files(files), filter });
         }
     }
+    if let Some(url) = &args.loki {
+        let limit = args.loki_limit.unwrap_or(reconstruct_stores::loki::DEFAULT_LIMIT);
+        let query = reconstruct_stores::loki::Query {
+            logql: args.loki_query.clone().unwrap_or_else(|| "{job=~\".+\"}".to_string()),
+            limit,
+            org: args.loki_tenant.clone(),
+        };
+        match reconstruct_stores::http::Endpoint::parse("Loki", url, "LOKI", &http_env) {
+            Ok(mut endpoint) => {
+                if let Some(org) = &args.loki_tenant {
+                    endpoint = endpoint.with_header("X-Scope-OrgID", org);
+                }
+                s.sources.push(SourceSpec::LokiLive { endpoint, query });
+            }
+            Err(e) => s.unavailable.push(broken(SourceKind::Loki, reconstruct_stores::http::mask(url), e.to_string())),
+        }
+    }
+    if let Some(url) = &args.elasticsearch {
+        let search = reconstruct_stores::elastic::Search {
+            index: args.index.clone().unwrap_or_else(|| "logs-*".to_string()),
+            time_field: args
+                .time_field
+                .clone()
+                .unwrap_or_else(|| reconstruct_stores::elastic::DEFAULT_TIME_FIELD.to_string()),
+            query: args.es_query.clone(),
+            page: reconstruct_stores::elastic::DEFAULT_PAGE,
+        };
+        match reconstruct_stores::http::Endpoint::parse("Elasticsearch", url, "ELASTICSEARCH", &http_env) {
+            Ok(endpoint) => s.sources.push(SourceSpec::ElasticLive { endpoint, search }),
+            Err(e) => {
+                s.unavailable.push(broken(SourceKind::Elasticsearch, reconstruct_stores::http::mask(url), e.to_string()))
+            }
+        }
+    }
+    if args.kubernetes || args.kube_context.is_some() || args.kubeconfig.is_some() {
+        s.sources.push(SourceSpec::KubernetesLive {
+            target: reconstruct_kubernetes::fetch::Target {
+                kubeconfig: args.kubeconfig.clone(),
+                context: args.kube_context.clone(),
+                namespace: args.namespace.clone(),
+                all_namespaces: args.all_namespaces,
+            },
+        });
+    }
     let asked = args.docker || args.docker_host.is_some() || args.compose_project.is_some();
     if asked || (env.compose_here && !s.from_bundle) {
         let project = args
@@ -255,7 +299,8 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     }
     if s.sources.is_empty() && s.unavailable.is_empty() {
         anyhow::bail!(
-            "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus, --journal or --fixtures \
+            "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus, --journal, --loki, \
+             --elasticsearch, --kubernetes or --fixtures \
              (or run inside a git repository, or name the sources in reconstruct.toml)"
         );
     }
@@ -273,6 +318,8 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     let (mut events, mut inspect) = (Vec::new(), Vec::new());
     // Rules give the evaluation interval the history is split by: one reader for all answers.
     let mut prometheus = Vec::new();
+    // Lists and logs are read together: a log's component is its pod's.
+    let mut kubernetes = Vec::new();
     // Rotated pieces of one log are one source, as when read live.
     let logs: Vec<PathBuf> = plan.files.iter().filter(|f| f.kind == FileKind::Log).map(|f| f.path.clone()).collect();
     let sets = rotation::group(logs);
@@ -304,6 +351,11 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
             FileKind::DockerEvents => events.push((file, display)),
             FileKind::DockerInspect => inspect.push((file, display)),
             FileKind::JournalExport => s.sources.push(SourceSpec::JournalExportFile { file, display }),
+            FileKind::Loki => s.sources.push(SourceSpec::StoreSaved { file, display, kind: SourceKind::Loki }),
+            FileKind::Elasticsearch => {
+                s.sources.push(SourceSpec::StoreSaved { file, display, kind: SourceKind::Elasticsearch })
+            }
+            FileKind::Kubernetes => kubernetes.push((file, display)),
             FileKind::GitLog => {
                 let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&display)));
                 s.sources.push(SourceSpec::GitLogFile { file, display, component });
@@ -315,6 +367,9 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     }
     if !prometheus.is_empty() {
         s.sources.push(SourceSpec::PrometheusFiles { files: prometheus });
+    }
+    if !kubernetes.is_empty() {
+        s.sources.push(SourceSpec::KubernetesFiles { files: kubernetes });
     }
     for r in plan.refused {
         s.warnings.push(format!("bundle file {r} is not read: it is a link or a special file (a FIFO, a device)"));

@@ -63,6 +63,16 @@ pub enum SourceSpec {
     JournalLive { target: reconstruct_journal::Target, filter: reconstruct_journal::Filter },
     /// A saved `journalctl -o export` stream.
     JournalExportFile { file: PathBuf, display: String },
+    /// Loki, over its HTTP API.
+    LokiLive { endpoint: reconstruct_stores::http::Endpoint, query: reconstruct_stores::loki::Query },
+    /// Elasticsearch or OpenSearch, over its HTTP API.
+    ElasticLive { endpoint: reconstruct_stores::http::Endpoint, search: reconstruct_stores::elastic::Search },
+    /// Pages a capture saved from Loki or Elasticsearch (`kind` says which).
+    StoreSaved { file: PathBuf, display: String, kind: SourceKind },
+    /// A Kubernetes cluster through its API.
+    KubernetesLive { target: reconstruct_kubernetes::fetch::Target },
+    /// Lists and logs a capture saved from a cluster, read together.
+    KubernetesFiles { files: Vec<(PathBuf, String)> },
 }
 
 /// What every source shares when it is opened or saved.
@@ -90,6 +100,10 @@ impl SourceSpec {
             SourceSpec::AlertmanagerLive { .. } => SourceKind::Alertmanager,
             SourceSpec::Annotations { .. } => SourceKind::Annotation,
             SourceSpec::JournalLive { .. } | SourceSpec::JournalExportFile { .. } => SourceKind::Journal,
+            SourceSpec::LokiLive { .. } => SourceKind::Loki,
+            SourceSpec::ElasticLive { .. } => SourceKind::Elasticsearch,
+            SourceSpec::StoreSaved { kind, .. } => *kind,
+            SourceSpec::KubernetesLive { .. } | SourceSpec::KubernetesFiles { .. } => SourceKind::Kubernetes,
         }
     }
 
@@ -101,7 +115,10 @@ impl SourceSpec {
             | SourceSpec::DockerLive { .. }
             | SourceSpec::PrometheusLive { .. }
             | SourceSpec::AlertmanagerLive { .. }
-            | SourceSpec::JournalLive { .. } => true,
+            | SourceSpec::JournalLive { .. }
+            | SourceSpec::LokiLive { .. }
+            | SourceSpec::ElasticLive { .. }
+            | SourceSpec::KubernetesLive { .. } => true,
             // A log or server log named on the command line is live too, but
             // it is its own saved form: capture copies it as it is.
             SourceSpec::Log(_) | SourceSpec::PgServerLog { .. } | SourceSpec::Annotations { .. } => false,
@@ -110,7 +127,9 @@ impl SourceSpec {
             | SourceSpec::ComposeLogsFile { .. }
             | SourceSpec::DockerLifecycleFiles { .. }
             | SourceSpec::PrometheusFiles { .. }
-            | SourceSpec::JournalExportFile { .. } => false,
+            | SourceSpec::JournalExportFile { .. }
+            | SourceSpec::StoreSaved { .. }
+            | SourceSpec::KubernetesFiles { .. } => false,
         }
     }
 
@@ -182,6 +201,21 @@ impl SourceSpec {
             }
             SourceSpec::JournalExportFile { file, display } => {
                 Source::Blocking(Box::new(reconstruct_journal::JournalExportFile { file, display }))
+            }
+            SourceSpec::LokiLive { endpoint, query } => {
+                Source::Network(Box::new(reconstruct_stores::LokiLive { endpoint, query, timeout }))
+            }
+            SourceSpec::ElasticLive { endpoint, search } => {
+                Source::Network(Box::new(reconstruct_stores::ElasticLive { endpoint, search, timeout }))
+            }
+            SourceSpec::StoreSaved { file, display, kind } => {
+                Source::Blocking(Box::new(reconstruct_stores::StoreSaved { file, display, kind }))
+            }
+            SourceSpec::KubernetesLive { target } => {
+                Source::Network(Box::new(reconstruct_kubernetes::KubernetesLive { target, timeout }))
+            }
+            SourceSpec::KubernetesFiles { files } => {
+                Source::Blocking(Box::new(reconstruct_kubernetes::KubernetesFiles { files, context: None }))
             }
         }
     }
@@ -322,13 +356,63 @@ impl SourceSpec {
                     }
                 }
             }
+            // Each page as the store answered it, strings masked when redacting.
+            SourceSpec::LokiLive { endpoint, query } => {
+                let rel = b.name("loki", "query.jsonl");
+                let shown = self.describe();
+                let (endpoint, query, window, timeout) = (endpoint.clone(), query.clone(), c.window.clone(), c.timeout);
+                save_store(b, &rel, FileKind::Loki, &shown, move |out, edit| {
+                    Box::pin(async move {
+                        reconstruct_stores::save_loki(endpoint, &query, &window, timeout, out, edit).await
+                    })
+                })
+            }
+            SourceSpec::ElasticLive { endpoint, search } => {
+                let rel = b.name("elasticsearch", "search.jsonl");
+                let shown = self.describe();
+                let (endpoint, search, window, timeout) = (endpoint.clone(), search.clone(), c.window.clone(), c.timeout);
+                save_store(b, &rel, FileKind::Elasticsearch, &shown, move |out, edit| {
+                    Box::pin(async move {
+                        reconstruct_stores::save_elastic(endpoint, &search, &window, timeout, out, edit).await
+                    })
+                })
+            }
+            SourceSpec::KubernetesLive { target } => {
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let redacting = b.redacting();
+                let shown = self.describe();
+                let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+                let mut put = |name: &str, bytes: &[u8]| {
+                    files.push((name.to_string(), bytes.to_vec()));
+                    Ok(())
+                };
+                let mut edit = |v: &mut serde_json::Value| {
+                    if redacting {
+                        crate::redact::mask_json(v);
+                    }
+                };
+                let mask_line = |l: &[u8]| -> Vec<u8> {
+                    if redacting {
+                        crate::redact::mask(&String::from_utf8_lossy(l)).0.into_owned().into_bytes()
+                    } else {
+                        l.to_vec()
+                    }
+                };
+                rt.block_on(reconstruct_kubernetes::save(target, &c.window, c.timeout, &mut put, &mut edit, &mask_line))
+                    .map_err(|e| e.to_string())?;
+                for (name, bytes) in files {
+                    b.add(&format!("kubernetes/{name}"), &bytes, FileKind::Kubernetes, &shown, Default::default())?;
+                }
+                Ok(())
+            }
             SourceSpec::GitLogFile { display, .. }
             | SourceSpec::PgActivityFile { display, .. }
             | SourceSpec::ComposeLogsFile { display, .. }
-            | SourceSpec::JournalExportFile { display, .. } => Err(format!("{display} is saved already")),
-            SourceSpec::DockerLifecycleFiles { .. } | SourceSpec::PrometheusFiles { .. } => {
-                Err("saved already".to_string())
-            }
+            | SourceSpec::JournalExportFile { display, .. }
+            | SourceSpec::StoreSaved { display, .. } => Err(format!("{display} is saved already")),
+            SourceSpec::DockerLifecycleFiles { .. }
+            | SourceSpec::PrometheusFiles { .. }
+            | SourceSpec::KubernetesFiles { .. } => Err("saved already".to_string()),
         }
     }
 
@@ -342,7 +426,12 @@ impl SourceSpec {
             | SourceSpec::PgServerLog { display, .. }
             | SourceSpec::ComposeLogsFile { display, .. }
             | SourceSpec::Annotations { display, .. }
-            | SourceSpec::JournalExportFile { display, .. } => display.clone(),
+            | SourceSpec::JournalExportFile { display, .. }
+            | SourceSpec::StoreSaved { display, .. } => display.clone(),
+            SourceSpec::LokiLive { endpoint, query } => format!("{} {}", endpoint.base, query.logql),
+            SourceSpec::ElasticLive { endpoint, search } => format!("{}/{}", endpoint.base, search.index),
+            SourceSpec::KubernetesLive { target } => target.describe(),
+            SourceSpec::KubernetesFiles { .. } => "saved lists and logs".to_string(),
             SourceSpec::JournalLive { target, filter } => reconstruct_journal::fetch::describe(target, filter),
             SourceSpec::PgActivityLive { dsn } => dsn.shown.clone(),
             SourceSpec::DockerLive { host, .. } => reconstruct_docker::fetch::host_shown(host.as_deref()),
@@ -359,6 +448,38 @@ impl SourceSpec {
 /// extensions and rotation suffixes, the same for every piece of a set.
 fn log_component(l: &LogSpec) -> String {
     l.files.last().map(|(p, _)| reconstruct_logfile::default_component(p)).unwrap_or_default()
+}
+
+type StoreSave<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), reconstruct_core::CollectError>> + 'a>,
+>;
+
+/// Streams a store's pages into `rel`, masked when the bundle redacts.
+fn save_store(
+    b: &mut BundleWriter,
+    rel: &str,
+    kind: FileKind,
+    shown: &str,
+    read: impl for<'a> FnOnce(&'a mut dyn std::io::Write, &'a mut dyn FnMut(&mut serde_json::Value)) -> StoreSave<'a>,
+) -> Result<(), String> {
+    let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let redacting = b.redacting();
+    let mut out = std::io::BufWriter::new(b.create(rel)?);
+    let mut edit = |v: &mut serde_json::Value| {
+        if redacting {
+            crate::redact::mask_json(v);
+        }
+    };
+    let saved = rt.block_on(read(&mut out, &mut edit)).map_err(|e| e.to_string());
+    let flushed = std::io::Write::flush(&mut out).map_err(|e| format!("cannot write {rel}: {e}"));
+    drop(out);
+    match saved.and(flushed) {
+        Ok(()) => b.add_written(rel, kind, shown, Default::default()),
+        Err(e) => {
+            b.discard(rel);
+            Err(e)
+        }
+    }
 }
 
 fn save_answers(a: &reconstruct_prometheus::Answers, base: &str, b: &mut BundleWriter) -> Result<(), String> {

@@ -171,6 +171,12 @@ fn spots(outcomes: &[Outcome]) -> Vec<&'static str> {
     if has(SourceKind::Journal) {
         spots.push("The journal keeps what its size limits allow (SystemMaxUse, MaxRetentionSec); older entries are gone, and a host's clock sets its entries' times.");
     }
+    if has(SourceKind::Loki) || has(SourceKind::Elasticsearch) {
+        spots.push("Central log stores hold what their shippers delivered and their retention kept; a host whose shipper was down during the incident is missing from them.");
+    }
+    if has(SourceKind::Kubernetes) {
+        spots.push("The Kubernetes API keeps Events about an hour by default, and container logs only for pods that still exist (the current and previous run of each container).");
+    }
     if has(SourceKind::Git) {
         spots.push("Commit times are committer times, taken from the committer's clock.");
     }

@@ -1,0 +1,228 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! The binary against Loki, Elasticsearch and Kubernetes played by the
+//! replaying server from recorded answers: the three merge into one
+//! timeline, each named in coverage; `capture` saves them (masked with
+//! `--redact`) and `--fixtures` rebuilds the same rows; a store that fails
+//! is named while the others render, and the exit status says partial.
+
+use std::process::{Command, Output};
+
+use reconstruct_stores::replay::{serve, Reply, Seen, Server};
+use serde_json::{json, Value};
+
+pub const WINDOW: [&str; 4] = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reconstruct"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("LOKI_PASSWORD", "l0ki-pass")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+/// Loki with three lines: one carries a password someone logged.
+pub fn loki() -> Server {
+    serve(|r: &Seen| {
+        assert_eq!(r.header("x-scope-orgid"), Some("shop"));
+        assert!(r.header("authorization").is_some_and(|a| a.starts_with("Basic ")));
+        let start: i64 = r.param("start").unwrap().parse().unwrap();
+        let lines = [
+            (1_766_757_900_000_000_000i64, "api", "ERROR upstream payments timed out after 30s"),
+            (1_766_757_960_000_000_000, "api", "WARN retrying with password=hunter2 for db"),
+            (1_766_758_200_000_000_000, "gateway", "ERROR 502 from api"),
+        ];
+        let result: Vec<Value> = lines
+            .iter()
+            .filter(|(ns, _, _)| *ns >= start)
+            .map(|(ns, app, text)| json!({"stream": {"app": app, "namespace": "shop"}, "values": [[ns.to_string(), text]]}))
+            .collect();
+        Reply::json(&json!({"status": "success", "data": {"resultType": "streams", "result": result}}))
+    })
+    .unwrap()
+}
+
+/// An Elasticsearch with two documents and a point in time.
+fn elastic() -> Server {
+    serve(|r: &Seen| {
+        if r.path.ends_with("/_pit") {
+            return Reply::json(&json!({"id": "P1"}));
+        }
+        if r.method == "DELETE" {
+            return Reply::json(&json!({"succeeded": true}));
+        }
+        let b = r.json();
+        let hits = if b.get("search_after").is_some() {
+            vec![]
+        } else {
+            vec![
+                json!({"_index": "logs-2025.12.26", "_id": "a", "sort": [1, 1], "_source": {
+                    "@timestamp": "2025-12-26T14:06:00.000Z", "log.level": "error",
+                    "service": {"name": "billing"}, "message": "invoice run failed: connection refused"}}),
+                json!({"_index": "logs-2025.12.26", "_id": "b", "sort": [2, 2], "_source": {
+                    "@timestamp": "2025-12-26T14:07:00.000Z", "log.level": "info",
+                    "service": {"name": "billing"}, "message": "invoice run retried"}}),
+            ]
+        };
+        Reply::json(&json!({"timed_out": false, "hits": {"hits": hits}}))
+    })
+    .unwrap()
+}
+
+/// A cluster with one OOM-killed pod, an Event and a log.
+pub fn kubernetes() -> Server {
+    serve(|r: &Seen| {
+        let list = |kind: &str, items: Vec<Value>| {
+            Reply::json(&json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items}))
+        };
+        match r.path.as_str() {
+            "/api/v1/namespaces/shop/pods" => list("PodList", vec![json!({
+                "metadata": {"name": "api-1", "namespace": "shop", "labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "api"}]},
+                "status": {"phase": "Running", "containerStatuses": [{
+                    "name": "api", "image": "api:1", "imageID": "", "ready": true, "restartCount": 1,
+                    "state": {"running": {"startedAt": "2025-12-26T14:05:20Z"}},
+                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "finishedAt": "2025-12-26T14:05:10Z"}}
+                }]}
+            })]),
+            "/api/v1/namespaces/shop/events" => list("EventList", vec![json!({
+                "metadata": {"name": "e", "namespace": "shop", "uid": "u1"},
+                "involvedObject": {"kind": "Pod", "name": "api-1", "namespace": "shop"},
+                "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
+                "lastTimestamp": "2025-12-26T14:05:15Z"})]),
+            "/apis/events.k8s.io/v1/namespaces/shop/events" => list("EventList", vec![]),
+            "/api/v1/namespaces/shop/pods/api-1/log" => Reply::text(
+                200,
+                if r.param("previous") == Some("true") {
+                    "2025-12-26T14:05:09.000000000Z FATAL heap exhausted\n"
+                } else {
+                    "2025-12-26T14:05:21.000000000Z started\n"
+                },
+            ),
+            other => Reply::text(404, other),
+        }
+    })
+    .unwrap()
+}
+
+pub fn kubeconfig(dir: &std::path::Path, url: &str) -> String {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: recorded\nclusters:\n- name: rec\n  cluster:\n    server: {url}\n\
+             users:\n- name: ops\n  user:\n    token: t\ncontexts:\n- name: recorded\n  context:\n    cluster: rec\n    user: ops\n    namespace: shop\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+fn rows(o: &Output) -> Vec<(String, String, String, String)> {
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("time"), s("collector"), s("component"), s("event"))
+        })
+        .collect()
+}
+
+fn coverage(o: &Output) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["collector"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn loki_elasticsearch_and_kubernetes_merge_capture_and_read_back() {
+    let (l, e, k) = (loki(), elastic(), kubernetes());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &k.url);
+    let loki_url = format!("http://ops@{}", l.url.trim_start_matches("http://"));
+    let sources = [
+        "--loki", &loki_url, "--loki-query", "{namespace=\"shop\"}", "--loki-tenant", "shop",
+        "--elasticsearch", &e.url, "--index", "logs-*",
+        "--kubernetes", "--kubeconfig", &kc, "--no-git",
+    ];
+    let mut args = vec!["--format", "json", "--all"];
+    args.extend(sources);
+    args.extend(WINDOW);
+    let live = run(&args);
+    assert_eq!(live.status.code(), Some(0), "{}", String::from_utf8_lossy(&live.stderr));
+    let got = rows(&live);
+    let text = String::from_utf8_lossy(&live.stdout);
+    for want in [
+        ("2025-12-26T14:05:00Z", "loki", "api", "ERROR upstream payments timed out after 30s"),
+        ("2025-12-26T14:05:09Z", "kubernetes", "api", "FATAL heap exhausted"),
+        ("2025-12-26T14:05:10Z", "kubernetes", "api", "container api-1/api OOM-killed (exit code 137), 1 restarts so far"),
+        ("2025-12-26T14:06:00Z", "elasticsearch", "billing", "invoice run failed: connection refused"),
+        ("2025-12-26T14:10:00Z", "loki", "gateway", "ERROR 502 from api"),
+    ] {
+        let want = (want.0.to_string(), want.1.to_string(), want.2.to_string(), want.3.to_string());
+        assert!(got.contains(&want), "{want:?} not in {got:#?}");
+    }
+    assert!(!text.contains("hunter2"), "the logged password is masked in the output");
+    assert!(!text.contains("l0ki-pass"));
+    let mut kinds: Vec<String> = coverage(&live).into_iter().map(|(c, s)| format!("{c} {s}")).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["elasticsearch ok", "kubernetes ok", "loki ok"]);
+
+    // Captured with --redact, then read back: the same rows, and no secret in the bundle.
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let mut cap = vec!["capture", "--redact", "--out", b];
+    cap.extend(sources);
+    cap.extend(WINDOW);
+    let c = run(&cap);
+    assert_eq!(c.status.code(), Some(0), "{}", String::from_utf8_lossy(&c.stderr));
+    for f in walk(&bundle) {
+        let body = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(!body.contains("hunter2") && !body.contains("l0ki-pass"), "{}", f.display());
+    }
+    let mut back_args = vec!["--fixtures", b, "--format", "json", "--all"];
+    back_args.extend(WINDOW);
+    let back = run(&back_args);
+    assert_eq!(back.status.code(), Some(0), "{}", String::from_utf8_lossy(&back.stderr));
+    assert_eq!(rows(&back), got);
+    assert_eq!(run(&["verify", b]).status.code(), Some(0));
+}
+
+fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_failing_store_is_named_and_the_others_render() {
+    let l = serve(|_| Reply::text(500, "too many outstanding requests")).unwrap();
+    let k = kubernetes();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &k.url);
+    let mut args = vec!["--format", "json", "--loki", &l.url, "--kubernetes", "--kubeconfig", &kc, "--no-git", "--timeout", "5"];
+    args.extend(WINDOW);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(3), "partial: {}", String::from_utf8_lossy(&o.stderr));
+    let cov = coverage(&o);
+    assert!(cov.contains(&("kubernetes".into(), "ok".into())), "{cov:?}");
+    assert!(cov.iter().any(|(c, s)| c == "loki" && s != "ok"), "{cov:?}");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("answered HTTP 500") && text.contains("too many outstanding requests"), "{text}");
+    assert!(rows(&o).iter().any(|r| r.1 == "kubernetes"));
+}
