@@ -318,7 +318,10 @@ fn apply(
         if (url.starts_with("http://") || url.starts_with("https://")) && !url.contains(' ') {
             Ok(url.clone())
         } else {
-            Err(value_err(u.span(), format!("{what} url {:?} is not an http(s) URL", reconstruct_stores::http::mask(url))))
+            Err(value_err(
+                u.span(),
+                format!("{what} url {:?} is not an http(s) URL", reconstruct_stores::http::mask(url)),
+            ))
         }
     };
     if let Some(l) = &file.loki {

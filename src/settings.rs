@@ -260,9 +260,11 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         };
         match reconstruct_stores::http::Endpoint::parse("Elasticsearch", url, "ELASTICSEARCH", &http_env) {
             Ok(endpoint) => s.sources.push(SourceSpec::ElasticLive { endpoint, search }),
-            Err(e) => {
-                s.unavailable.push(broken(SourceKind::Elasticsearch, reconstruct_stores::http::mask(url), e.to_string()))
-            }
+            Err(e) => s.unavailable.push(broken(
+                SourceKind::Elasticsearch,
+                reconstruct_stores::http::mask(url),
+                e.to_string(),
+            )),
         }
     }
     if args.kubernetes || args.kube_context.is_some() || args.kubeconfig.is_some() {

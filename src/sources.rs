@@ -370,7 +370,8 @@ impl SourceSpec {
             SourceSpec::ElasticLive { endpoint, search } => {
                 let rel = b.name("elasticsearch", "search.jsonl");
                 let shown = self.describe();
-                let (endpoint, search, window, timeout) = (endpoint.clone(), search.clone(), c.window.clone(), c.timeout);
+                let (endpoint, search, window, timeout) =
+                    (endpoint.clone(), search.clone(), c.window.clone(), c.timeout);
                 save_store(b, &rel, FileKind::Elasticsearch, &shown, move |out, edit| {
                     Box::pin(async move {
                         reconstruct_stores::save_elastic(endpoint, &search, &window, timeout, out, edit).await
@@ -398,8 +399,10 @@ impl SourceSpec {
                         l.to_vec()
                     }
                 };
-                rt.block_on(reconstruct_kubernetes::save(target, &c.window, c.timeout, &mut put, &mut edit, &mask_line))
-                    .map_err(|e| e.to_string())?;
+                rt.block_on(reconstruct_kubernetes::save(
+                    target, &c.window, c.timeout, &mut put, &mut edit, &mask_line,
+                ))
+                .map_err(|e| e.to_string())?;
                 for (name, bytes) in files {
                     b.add(&format!("kubernetes/{name}"), &bytes, FileKind::Kubernetes, &shown, Default::default())?;
                 }
@@ -450,9 +453,8 @@ fn log_component(l: &LogSpec) -> String {
     l.files.last().map(|(p, _)| reconstruct_logfile::default_component(p)).unwrap_or_default()
 }
 
-type StoreSave<'a> = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<(), reconstruct_core::CollectError>> + 'a>,
->;
+type StoreSave<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), reconstruct_core::CollectError>> + 'a>>;
 
 /// Streams a store's pages into `rel`, masked when the bundle redacts.
 fn save_store(

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use reconstruct_stores::replay::{serve, Reply, Seen, Server};
 use serde_json::{json, Value};
 
-pub const WINDOW: [&str; 4] = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
+const WINDOW: [&str; 4] = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_reconstruct"))
@@ -23,7 +23,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 /// Loki with three lines: one carries a password someone logged.
-pub fn loki() -> Server {
+fn loki() -> Server {
     serve(|r: &Seen| {
         assert_eq!(r.header("x-scope-orgid"), Some("shop"));
         assert!(r.header("authorization").is_some_and(|a| a.starts_with("Basic ")));
@@ -71,7 +71,7 @@ fn elastic() -> Server {
 }
 
 /// A cluster with one OOM-killed pod, an Event and a log.
-pub fn kubernetes() -> Server {
+fn kubernetes() -> Server {
     serve(|r: &Seen| {
         let list = |kind: &str, items: Vec<Value>| {
             Reply::json(&json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items}))
@@ -106,7 +106,7 @@ pub fn kubernetes() -> Server {
     .unwrap()
 }
 
-pub fn kubeconfig(dir: &std::path::Path, url: &str) -> String {
+fn kubeconfig(dir: &std::path::Path, url: &str) -> String {
     let path = dir.join("kubeconfig");
     std::fs::write(
         &path,
@@ -120,7 +120,8 @@ pub fn kubeconfig(dir: &std::path::Path, url: &str) -> String {
 }
 
 fn rows(o: &Output) -> Vec<(String, String, String, String)> {
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    let v: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
     v["events"]
         .as_array()
         .unwrap()
@@ -149,9 +150,20 @@ fn loki_elasticsearch_and_kubernetes_merge_capture_and_read_back() {
     let kc = kubeconfig(dir.path(), &k.url);
     let loki_url = format!("http://ops@{}", l.url.trim_start_matches("http://"));
     let sources = [
-        "--loki", &loki_url, "--loki-query", "{namespace=\"shop\"}", "--loki-tenant", "shop",
-        "--elasticsearch", &e.url, "--index", "logs-*",
-        "--kubernetes", "--kubeconfig", &kc, "--no-git",
+        "--loki",
+        &loki_url,
+        "--loki-query",
+        "{namespace=\"shop\"}",
+        "--loki-tenant",
+        "shop",
+        "--elasticsearch",
+        &e.url,
+        "--index",
+        "logs-*",
+        "--kubernetes",
+        "--kubeconfig",
+        &kc,
+        "--no-git",
     ];
     let mut args = vec!["--format", "json", "--all"];
     args.extend(sources);
@@ -163,7 +175,12 @@ fn loki_elasticsearch_and_kubernetes_merge_capture_and_read_back() {
     for want in [
         ("2025-12-26T14:05:00Z", "loki", "api", "ERROR upstream payments timed out after 30s"),
         ("2025-12-26T14:05:09Z", "kubernetes", "api", "FATAL heap exhausted"),
-        ("2025-12-26T14:05:10Z", "kubernetes", "api", "container api-1/api OOM-killed (exit code 137), 1 restarts so far"),
+        (
+            "2025-12-26T14:05:10Z",
+            "kubernetes",
+            "api",
+            "container api-1/api OOM-killed (exit code 137), 1 restarts so far",
+        ),
         ("2025-12-26T14:06:00Z", "elasticsearch", "billing", "invoice run failed: connection refused"),
         ("2025-12-26T14:10:00Z", "loki", "gateway", "ERROR 502 from api"),
     ] {
@@ -215,7 +232,8 @@ fn a_failing_store_is_named_and_the_others_render() {
     let k = kubernetes();
     let dir = tempfile::tempdir().unwrap();
     let kc = kubeconfig(dir.path(), &k.url);
-    let mut args = vec!["--format", "json", "--loki", &l.url, "--kubernetes", "--kubeconfig", &kc, "--no-git", "--timeout", "5"];
+    let mut args =
+        vec!["--format", "json", "--loki", &l.url, "--kubernetes", "--kubeconfig", &kc, "--no-git", "--timeout", "5"];
     args.extend(WINDOW);
     let o = run(&args);
     assert_eq!(o.status.code(), Some(3), "partial: {}", String::from_utf8_lossy(&o.stderr));
@@ -225,4 +243,84 @@ fn a_failing_store_is_named_and_the_others_render() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("answered HTTP 500") && text.contains("too many outstanding requests"), "{text}");
     assert!(rows(&o).iter().any(|r| r.1 == "kubernetes"));
+}
+
+#[cfg(feature = "real-services")]
+mod support;
+
+/// One run over a log file, a journal written by systemd-journal-remote,
+/// Loki and Kubernetes from recorded answers, and a real VictoriaMetrics
+/// holding an alert's `ALERTS` series: one merged timeline, every source ok
+/// in coverage, each with its rows.
+#[cfg(feature = "real-services")]
+#[test]
+fn a_mixed_run_merges_files_journal_loki_kubernetes_and_victoriametrics() {
+    let vm = std::env::var("RECONSTRUCT_TEST_VM_URL")
+        .expect("RECONSTRUCT_TEST_VM_URL is not set: run the tests with scripts/test, which starts VictoriaMetrics");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("backend.log");
+    std::fs::write(&log, "2025-12-26T14:03:00Z ERROR backend pool exhausted\n2025-12-26T14:03:01Z INFO request ok\n")
+        .unwrap();
+    let journal = support::journal_dir(dir.path());
+    // The series vmalert writes, for an alert that fired 14:04:00–14:06:00 and resolved.
+    let alert = "ALERTS{alertname=\"MixedApiDown\",alertstate=\"firing\",severity=\"critical\",job=\"api\"}";
+    let body: String =
+        (0..=120i64).step_by(15).map(|s| format!("{alert} 1 {}\n", (1_766_757_840 + s) * 1000)).collect();
+    let client = reqwest_free_post(&format!("{vm}/api/v1/import/prometheus"), &body);
+    assert!(client, "VictoriaMetrics took the ALERTS samples");
+    let (l, k) = (loki(), kubernetes());
+    let kc = kubeconfig(dir.path(), &k.url);
+    let loki_url = format!("http://ops@{}", l.url.trim_start_matches("http://"));
+    let mut args = vec![
+        "--format",
+        "json",
+        "--all",
+        "--no-git",
+        "--log",
+        log.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "--loki",
+        &loki_url,
+        "--loki-tenant",
+        "shop",
+        "--kubernetes",
+        "--kubeconfig",
+        &kc,
+        "--prometheus",
+        &vm,
+    ];
+    args.extend(WINDOW);
+    // VictoriaMetrics makes imported samples searchable within a second or two.
+    let mut tries = 0;
+    let o = loop {
+        let o = run(&args);
+        tries += 1;
+        if rows(&o).iter().any(|r| r.1 == "prometheus") || tries == 10 {
+            break o;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut kinds: Vec<String> = coverage(&o).into_iter().map(|(c, s)| format!("{c} {s}")).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["journal ok", "kubernetes ok", "logfile ok", "loki ok", "prometheus ok"]);
+    let got = rows(&o);
+    for collector in ["journal", "kubernetes", "logfile", "loki", "prometheus"] {
+        assert!(got.iter().any(|r| r.1 == collector), "no {collector} row in {got:#?}");
+    }
+    assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "one time-sorted timeline");
+    assert!(got.iter().any(|r| r.3.starts_with("alert MixedApiDown firing")), "{got:#?}");
+}
+
+/// A POST with curl, so the test needs no HTTP client of its own.
+#[cfg(feature = "real-services")]
+fn reqwest_free_post(url: &str, body: &str) -> bool {
+    let mut c = Command::new("curl")
+        .args(["-fsS", "--data-binary", "@-", url])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(c.stdin.as_mut().unwrap(), body.as_bytes()).unwrap();
+    c.wait().unwrap().success()
 }
