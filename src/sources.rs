@@ -360,7 +360,7 @@ impl SourceSpec {
             SourceSpec::LokiLive { endpoint, query } => {
                 let rel = b.name("loki", "query.jsonl");
                 let shown = self.describe();
-                let (endpoint, query, window, timeout) = (endpoint.clone(), query.clone(), c.window.clone(), c.timeout);
+                let (endpoint, query, window, timeout) = (endpoint.clone(), query.clone(), c.window, c.timeout);
                 save_store(b, &rel, FileKind::Loki, &shown, move |out, edit| {
                     Box::pin(async move {
                         reconstruct_stores::save_loki(endpoint, &query, &window, timeout, out, edit).await
@@ -370,8 +370,7 @@ impl SourceSpec {
             SourceSpec::ElasticLive { endpoint, search } => {
                 let rel = b.name("elasticsearch", "search.jsonl");
                 let shown = self.describe();
-                let (endpoint, search, window, timeout) =
-                    (endpoint.clone(), search.clone(), c.window.clone(), c.timeout);
+                let (endpoint, search, window, timeout) = (endpoint.clone(), search.clone(), c.window, c.timeout);
                 save_store(b, &rel, FileKind::Elasticsearch, &shown, move |out, edit| {
                     Box::pin(async move {
                         reconstruct_stores::save_elastic(endpoint, &search, &window, timeout, out, edit).await

@@ -86,6 +86,16 @@ pub fn clean(b: &[u8], max: usize) -> Clean {
     Clean { text: out, invalid_utf8, truncated }
 }
 
+/// A word for a POSIX shell: as it is when it needs no quoting, else in
+/// single quotes, so evidence commands can be pasted as they are shown.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,14 +88,7 @@ fn command(args: &str, e: &Entry, t: Timestamp) -> String {
     cmd
 }
 
-/// Shell quoting, only where needed.
-fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@:/+=,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+use reconstruct_core::text::shell_quote as quote;
 
 impl Mapper {
     pub fn new(evidence: Evidence) -> Self {

@@ -210,6 +210,9 @@ pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
     out
 }
 
+/// Takes one log line and says its time, if it has one.
+pub type OnLine<'a> = dyn FnMut(&[u8]) -> Result<Option<reconstruct_core::Timestamp>, Stopped> + 'a;
+
 /// One container's log lines from the window's start, each to `on_line`,
 /// until a line past the window's end. Returns how many lines were read.
 pub async fn log(
@@ -217,7 +220,7 @@ pub async fn log(
     of: &LogOf,
     window: &TimeWindow,
     url: &str,
-    on_line: &mut dyn FnMut(&[u8]) -> Result<Option<reconstruct_core::Timestamp>, Stopped>,
+    on_line: &mut OnLine<'_>,
 ) -> Result<u64, LogError> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &of.namespace);
     let since = k8s_openapi::jiff::Timestamp::from_nanosecond(i128::from(window.since.unix_nanos())).ok();

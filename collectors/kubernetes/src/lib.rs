@@ -186,13 +186,16 @@ impl NetworkCollector for KubernetesLive {
     }
 }
 
+/// Stores one saved file by its name below `kubernetes/`.
+pub type Put<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
+
 /// Saves what [`KubernetesFiles`] reads back: each list as the API gave it,
 /// and each log's lines of the window, through `edit` (capture masks there).
 pub async fn save(
     target: &Target,
     window: &reconstruct_core::TimeWindow,
     timeout: Duration,
-    put: &mut dyn FnMut(&str, &[u8]) -> Result<(), String>,
+    put: &mut Put<'_>,
     edit: &mut dyn FnMut(&mut serde_json::Value),
     mask_line: &dyn Fn(&[u8]) -> Vec<u8>,
 ) -> Result<(), CollectError> {

@@ -405,11 +405,4 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) 
     )
 }
 
-/// Single-quoted for a POSIX shell when it needs quoting.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+use reconstruct_core::text::shell_quote as quote;

@@ -80,19 +80,18 @@ pub fn body(s: &Search, window: &TimeWindow, view: View, pit: Option<&str>, afte
         View::Elasticsearch => json!({"_shard_doc": "asc"}),
         View::OpenSearch | View::Live => json!({"_id": "asc"}),
     };
-    let mut b = json!({
-        "size": s.page,
-        "query": {"bool": {"filter": filter}},
-        "sort": [{&s.time_field: {"order": "asc", "format": fmt}}, tiebreak],
-        "track_total_hits": false,
-    });
+    let mut b = serde_json::Map::new();
+    b.insert("size".into(), json!(s.page));
+    b.insert("query".into(), json!({"bool": {"filter": filter}}));
+    b.insert("sort".into(), json!([{&s.time_field: {"order": "asc", "format": fmt}}, tiebreak]));
+    b.insert("track_total_hits".into(), json!(false));
     if let Some(id) = pit {
-        b["pit"] = json!({"id": id, "keep_alive": KEEP_ALIVE});
+        b.insert("pit".into(), json!({"id": id, "keep_alive": KEEP_ALIVE}));
     }
     if let Some(a) = after {
-        b["search_after"] = a.clone();
+        b.insert("search_after".into(), a.clone());
     }
-    b
+    Value::Object(b)
 }
 
 /// Opens a point in time: Elasticsearch's, else OpenSearch's, else none.
@@ -249,9 +248,12 @@ impl Hits {
     }
 }
 
+/// A hit (if its time could be read) and its sort values.
+pub type Sorted = (Option<Hit>, Option<Value>);
+
 /// The hits of one search answer, with their sort values; a hit whose time
 /// field cannot be read is `None`.
-pub fn page(answer: &Value, time_field: &str) -> Result<Vec<(Option<Hit>, Option<Value>)>, String> {
+pub fn page(answer: &Value, time_field: &str) -> Result<Vec<Sorted>, String> {
     if let Some(e) = answer.get("error") {
         return Err(format!("error: {e}"));
     }

@@ -208,14 +208,7 @@ fn rfc3339_nanos(t: Timestamp) -> String {
     t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-/// Single-quoted for a POSIX shell when it needs quoting.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+".contains(&b)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+use reconstruct_core::text::shell_quote as quote;
 
 #[cfg(test)]
 mod tests {
