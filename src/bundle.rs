@@ -16,6 +16,7 @@
 //! DIR/journal/**       `journalctl -o export` streams            → journal collector
 //! DIR/loki/*.jsonl     Loki query_range pages, after a header    → stores collector
 //! DIR/elasticsearch/*.jsonl  search answers, after a header       → stores collector
+//! DIR/swarm/**         services.json, tasks.json, events.jsonl, logs/<service>.log → docker collector
 //! DIR/kubernetes/**    pod and Event lists, logs/<ns>/<pod>/<container>.log → kubernetes collector
 //! DIR/manifest.json    optional: per-file kind, component, zone, timestamp format
 //! ```
@@ -55,6 +56,8 @@ pub enum FileKind {
     Elasticsearch,
     /// Kubernetes lists (pods, Events) and container logs saved by capture.
     Kubernetes,
+    /// A swarm's services, tasks, service events and raw service logs.
+    Swarm,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -383,6 +386,7 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
         "loki" => Some(FileKind::Loki),
         "elasticsearch" => Some(FileKind::Elasticsearch),
         "kubernetes" => Some(FileKind::Kubernetes),
+        "swarm" => Some(FileKind::Swarm),
         _ => None,
     }
 }

@@ -88,6 +88,9 @@ pub struct SourceArgs {
     /// Only the containers of this compose project (default: the project of the compose file here, else all).
     #[arg(long, value_name = "NAME")]
     pub compose_project: Option<String>,
+    /// Read a Docker Swarm's services from a manager's engine (--docker-host): logs, task lifecycle, service events.
+    #[arg(long)]
+    pub swarm: bool,
     /// Read alert history from Prometheus (or Thanos, Mimir, VictoriaMetrics); without a value, PROMETHEUS_URL.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub prometheus: Option<String>,

@@ -20,6 +20,7 @@
 //! [docker]
 //! host = "unix:///var/run/docker.sock"
 //! project = "scheduling"
+//! swarm = false                   # true: the host is a swarm manager; read its services
 //!
 //! [postgres]
 //! dsn_env = "DATABASE_URL"        # the DSN is read from this variable, never written here
@@ -139,6 +140,9 @@ struct LogEntry {
 struct DockerEntry {
     host: Option<Spanned<String>>,
     project: Option<String>,
+    /// Read the swarm's services (the host is a manager) rather than the containers.
+    #[serde(default)]
+    swarm: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,7 +269,10 @@ fn apply(
                 ));
             }
         }
-        if !args.docker && args.docker_host.is_none() && args.compose_project.is_none() {
+        if d.swarm && !args.swarm && args.docker_host.is_none() {
+            args.swarm = true;
+            args.docker_host = d.host.as_ref().map(|h| h.get_ref().clone());
+        } else if !args.docker && !args.swarm && args.docker_host.is_none() && args.compose_project.is_none() {
             args.docker = true;
             args.docker_host = d.host.as_ref().map(|h| h.get_ref().clone());
             args.compose_project = d.project.clone();

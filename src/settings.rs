@@ -277,7 +277,11 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
             },
         });
     }
-    let asked = args.docker || args.docker_host.is_some() || args.compose_project.is_some();
+    if args.swarm {
+        s.sources.push(SourceSpec::SwarmLive { host: args.docker_host.clone() });
+    }
+    // With --swarm, --docker-host names the manager, not a request for the containers too.
+    let asked = args.docker || (args.docker_host.is_some() && !args.swarm) || args.compose_project.is_some();
     if asked || (env.compose_here && !s.from_bundle) {
         let project = args
             .compose_project
@@ -322,6 +326,8 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     let mut prometheus = Vec::new();
     // Lists and logs are read together: a log's component is its pod's.
     let mut kubernetes = Vec::new();
+    // Task names come from the task list: a swarm's files are read together.
+    let mut swarm = Vec::new();
     // Rotated pieces of one log are one source, as when read live.
     let logs: Vec<PathBuf> = plan.files.iter().filter(|f| f.kind == FileKind::Log).map(|f| f.path.clone()).collect();
     let sets = rotation::group(logs);
@@ -358,6 +364,7 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
                 s.sources.push(SourceSpec::StoreSaved { file, display, kind: SourceKind::Elasticsearch })
             }
             FileKind::Kubernetes => kubernetes.push((file, display)),
+            FileKind::Swarm => swarm.push((file, display)),
             FileKind::GitLog => {
                 let component = f.component.unwrap_or_else(|| fetch::component_of(Path::new(&display)));
                 s.sources.push(SourceSpec::GitLogFile { file, display, component });
@@ -369,6 +376,9 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     }
     if !prometheus.is_empty() {
         s.sources.push(SourceSpec::PrometheusFiles { files: prometheus });
+    }
+    if !swarm.is_empty() {
+        s.sources.push(SourceSpec::SwarmFiles { files: swarm });
     }
     if !kubernetes.is_empty() {
         s.sources.push(SourceSpec::KubernetesFiles { files: kubernetes });

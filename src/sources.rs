@@ -69,6 +69,10 @@ pub enum SourceSpec {
     ElasticLive { endpoint: reconstruct_stores::http::Endpoint, search: reconstruct_stores::elastic::Search },
     /// Pages a capture saved from Loki or Elasticsearch (`kind` says which).
     StoreSaved { file: PathBuf, display: String, kind: SourceKind },
+    /// A Docker Swarm's services, from a manager's engine.
+    SwarmLive { host: Option<String> },
+    /// What a capture saved of a swarm, read together.
+    SwarmFiles { files: Vec<(PathBuf, String)> },
     /// A Kubernetes cluster through its API.
     KubernetesLive { target: reconstruct_kubernetes::fetch::Target },
     /// Lists and logs a capture saved from a cluster, read together.
@@ -95,7 +99,9 @@ impl SourceSpec {
             }
             SourceSpec::DockerLive { .. }
             | SourceSpec::ComposeLogsFile { .. }
-            | SourceSpec::DockerLifecycleFiles { .. } => SourceKind::Docker,
+            | SourceSpec::DockerLifecycleFiles { .. }
+            | SourceSpec::SwarmLive { .. }
+            | SourceSpec::SwarmFiles { .. } => SourceKind::Docker,
             SourceSpec::PrometheusLive { .. } | SourceSpec::PrometheusFiles { .. } => SourceKind::Prometheus,
             SourceSpec::AlertmanagerLive { .. } => SourceKind::Alertmanager,
             SourceSpec::Annotations { .. } => SourceKind::Annotation,
@@ -118,7 +124,8 @@ impl SourceSpec {
             | SourceSpec::JournalLive { .. }
             | SourceSpec::LokiLive { .. }
             | SourceSpec::ElasticLive { .. }
-            | SourceSpec::KubernetesLive { .. } => true,
+            | SourceSpec::KubernetesLive { .. }
+            | SourceSpec::SwarmLive { .. } => true,
             // A log or server log named on the command line is live too, but
             // it is its own saved form: capture copies it as it is.
             SourceSpec::Log(_) | SourceSpec::PgServerLog { .. } | SourceSpec::Annotations { .. } => false,
@@ -129,7 +136,8 @@ impl SourceSpec {
             | SourceSpec::PrometheusFiles { .. }
             | SourceSpec::JournalExportFile { .. }
             | SourceSpec::StoreSaved { .. }
-            | SourceSpec::KubernetesFiles { .. } => false,
+            | SourceSpec::KubernetesFiles { .. }
+            | SourceSpec::SwarmFiles { .. } => false,
         }
     }
 
@@ -211,6 +219,10 @@ impl SourceSpec {
             SourceSpec::StoreSaved { file, display, kind } => {
                 Source::Blocking(Box::new(reconstruct_stores::StoreSaved { file, display, kind }))
             }
+            SourceSpec::SwarmLive { host } => {
+                Source::Network(Box::new(reconstruct_docker::SwarmLive { host, timeout }))
+            }
+            SourceSpec::SwarmFiles { files } => Source::Blocking(Box::new(reconstruct_docker::SwarmFiles { files })),
             SourceSpec::KubernetesLive { target } => {
                 Source::Network(Box::new(reconstruct_kubernetes::KubernetesLive { target, timeout }))
             }
@@ -377,6 +389,41 @@ impl SourceSpec {
                     })
                 })
             }
+            SourceSpec::SwarmLive { host } => {
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let redacting = b.redacting();
+                let shown = self.describe();
+                let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+                let mut put = |name: &str, bytes: Vec<u8>| {
+                    files.push((name.to_string(), bytes));
+                    Ok(())
+                };
+                let mut edit = |v: &mut serde_json::Value| {
+                    if redacting {
+                        crate::redact::mask_json(v);
+                    }
+                };
+                let mask_line = |l: &[u8]| -> Vec<u8> {
+                    if redacting {
+                        crate::redact::mask(&String::from_utf8_lossy(l)).0.into_owned().into_bytes()
+                    } else {
+                        l.to_vec()
+                    }
+                };
+                rt.block_on(reconstruct_docker::save_swarm(
+                    host.as_deref(),
+                    &c.window,
+                    c.timeout,
+                    &mut put,
+                    &mut edit,
+                    &mask_line,
+                ))
+                .map_err(|e| e.to_string())?;
+                for (name, bytes) in files {
+                    b.add(&format!("swarm/{name}"), &bytes, FileKind::Swarm, &shown, Default::default())?;
+                }
+                Ok(())
+            }
             SourceSpec::KubernetesLive { target } => {
                 let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
                 let redacting = b.redacting();
@@ -414,7 +461,8 @@ impl SourceSpec {
             | SourceSpec::StoreSaved { display, .. } => Err(format!("{display} is saved already")),
             SourceSpec::DockerLifecycleFiles { .. }
             | SourceSpec::PrometheusFiles { .. }
-            | SourceSpec::KubernetesFiles { .. } => Err("saved already".to_string()),
+            | SourceSpec::KubernetesFiles { .. }
+            | SourceSpec::SwarmFiles { .. } => Err("saved already".to_string()),
         }
     }
 
@@ -434,6 +482,10 @@ impl SourceSpec {
             SourceSpec::ElasticLive { endpoint, search } => format!("{}/{}", endpoint.base, search.index),
             SourceSpec::KubernetesLive { target } => target.describe(),
             SourceSpec::KubernetesFiles { .. } => "saved lists and logs".to_string(),
+            SourceSpec::SwarmLive { host } => {
+                format!("swarm services at {}", reconstruct_docker::fetch::host_shown(host.as_deref()))
+            }
+            SourceSpec::SwarmFiles { .. } => "saved swarm services".to_string(),
             SourceSpec::JournalLive { target, filter } => reconstruct_journal::fetch::describe(target, filter),
             SourceSpec::PgActivityLive { dsn } => dsn.shown.clone(),
             SourceSpec::DockerLive { host, .. } => reconstruct_docker::fetch::host_shown(host.as_deref()),

@@ -361,3 +361,122 @@ fn a_containers_json_file_log_read_directly_matches_docker_logs() {
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(first["component"], name.as_str());
 }
+
+/// Waits until `check` holds, polling for up to a minute.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not happen within 90 s");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_real_swarm_service_its_tasks_and_logs_live_and_saved() {
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    let host = env("RECONSTRUCT_TEST_DOCKER_HOST");
+    let since = now();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let failing = format!("rc-swarm-fail-{}", std::process::id());
+    let ticking = format!("rc-swarm-tick-{}", std::process::id());
+    docker_cli(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        &failing,
+        "--restart-condition",
+        "on-failure",
+        "--restart-delay",
+        "1s",
+        "--restart-max-attempts",
+        "2",
+        &image,
+        "sh",
+        "-c",
+        "echo hello from swarm; echo ERROR failing now; exit 3",
+    ]);
+    docker_cli(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        &ticking,
+        &image,
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+    ]);
+    let states = |svc: &str| docker_cli(&["service", "ps", "--format", "{{.CurrentState}}", svc]);
+    eventually("three failed tasks", || states(&failing).lines().filter(|l| l.starts_with("Failed")).count() == 3);
+    eventually("a running task", || states(&ticking).lines().any(|l| l.starts_with("Running")));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // The window ends while the ticking service goes on writing.
+    let until = now();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let window = ["--since", &since, "--until", &until, "--no-git"];
+    let mut args = vec!["--swarm", "--docker-host", &host, "--format", "json", "--all"];
+    args.extend(window);
+    let live = run(&args);
+    assert_eq!(live.status.code(), Some(0), "{}", String::from_utf8_lossy(&live.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let events = v["events"].as_array().unwrap();
+    let of = |svc: &str| -> Vec<&serde_json::Value> { events.iter().filter(|e| e["component"] == svc).collect() };
+
+    // Every failed task, as the engine recorded it, is a row at its time with its exit code.
+    let ids = docker_cli(&["service", "ps", "-q", "--no-trunc", &failing]);
+    for id in ids.lines() {
+        let t: serde_json::Value = serde_json::from_str(&docker_cli(&["inspect", "--type", "task", id])).unwrap();
+        let status = &t[0]["Status"];
+        assert_eq!(status["State"], "failed");
+        let row = of(&failing)
+            .into_iter()
+            .find(|e| e["evidence"].as_str() == Some(&format!("docker inspect --type task {id}")))
+            .unwrap_or_else(|| panic!("no row for task {id} in {events:#?}"));
+        assert_eq!(nanos(row["time"].as_str().unwrap()), nanos(status["Timestamp"].as_str().unwrap()));
+        let summary = row["event"].as_str().unwrap();
+        assert!(summary.contains("failed: task: non-zero exit (3) (exit code 3)"), "{summary}");
+    }
+    // The log lines are the ones `docker service logs` prints, at the same instants.
+    let logs = Command::new("docker")
+        .args(["-H", &host, "service", "logs", "--raw", "--timestamps", "--no-trunc", &failing])
+        .output()
+        .unwrap();
+    let mut want: Vec<(i64, String)> = String::from_utf8_lossy(&logs.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&logs.stderr).lines())
+        .filter_map(|l| l.split_once(' ').map(|(t, m)| (nanos(t), m.to_string())))
+        .collect();
+    want.sort();
+    let mut got: Vec<(i64, String)> = of(&failing)
+        .into_iter()
+        .filter(|e| e["kind"] == "log")
+        .map(|e| (nanos(e["time"].as_str().unwrap()), e["event"].as_str().unwrap().to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(want.len(), 6, "two lines from each of three tasks");
+    // The running service's lines stop at the window's end.
+    let ticks: Vec<i64> =
+        of(&ticking).iter().filter(|e| e["kind"] == "log").map(|e| nanos(e["time"].as_str().unwrap())).collect();
+    assert!(ticks.len() > 5, "{ticks:?}");
+    assert!(ticks.iter().all(|t| *t <= nanos(&until)));
+
+    // Captured and read back: the same rows.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let mut cap = vec!["capture", "--out", b, "--swarm", "--docker-host", &host];
+    cap.extend(window);
+    let c = run(&cap);
+    assert_eq!(c.status.code(), Some(0), "{}", String::from_utf8_lossy(&c.stderr));
+    let mut back_args = vec!["--fixtures", b, "--format", "json", "--all"];
+    back_args.extend(window);
+    let back = run(&back_args);
+    assert_eq!(back.status.code(), Some(0), "{}", String::from_utf8_lossy(&back.stderr));
+    let rows = |o: &Output| -> Vec<(String, String, String)> {
+        comparable(&o.stdout).into_iter().map(|(t, _, c, _, _, e)| (t, c, e)).collect()
+    };
+    assert_eq!(rows(&back), rows(&live));
+    docker_cli(&["service", "rm", &failing, &ticking]);
+}

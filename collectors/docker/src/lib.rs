@@ -1,12 +1,14 @@
 //! Docker collector: compose containers' logs and lifecycle (started, died,
 //! OOM-killed, restarted, unhealthy), live through bollard (`fetch`) or
 //! from saved `docker-compose logs`, `docker events` and `docker inspect`
-//! output. Parsing is pure and shared by both modes (`parse`).
+//! output. Parsing is pure and shared by both modes (`parse`). A swarm's
+//! services (their logs, tasks and events) are read by `swarm`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod fetch;
 pub mod jsonfile;
 pub mod parse;
+pub mod swarm;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -308,4 +310,156 @@ impl Collector for LifecycleFiles {
         sink.note(format!("{} engine events, {} containers inspected", from_events.len(), containers.len()));
         finish(Vec::new(), from_events, from_inspect, &containers, ctx, sink)
     }
+}
+
+/// A swarm's services, read live from a manager's engine.
+pub struct SwarmLive {
+    pub host: Option<String>,
+    pub timeout: std::time::Duration,
+}
+
+/// What a capture saved of a swarm: `services.json`, `tasks.json`,
+/// `events.jsonl` and `logs/<service>.log` (raw lines, as
+/// `docker service logs --raw --timestamps --details` prints them).
+pub struct SwarmFiles {
+    pub files: Vec<(PathBuf, String)>,
+}
+
+fn swarm_finish(a: swarm::Assembler, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+    let tasks = a.events.iter().filter(|e| e.kind == reconstruct_core::EventKind::Lifecycle).count();
+    sink.note(format!(
+        "{} service log lines read, {tasks} task changes in the window; the managers keep a few old tasks per slot \
+         (task history limit, 5 by default)",
+        a.lines
+    ));
+    if a.undated > 0 {
+        sink.note(format!("{} log lines without a timestamp skipped", a.undated));
+    }
+    let mut events = a.events;
+    events.sort_by(|x, y| x.order(y));
+    for e in events {
+        sink.emit(e)?;
+    }
+    Ok(())
+}
+
+impl NetworkCollector for SwarmLive {
+    fn source(&self) -> SourceId {
+        SourceId {
+            collector: SourceKind::Docker,
+            name: format!("swarm services at {}", fetch::host_shown(self.host.as_deref())),
+        }
+    }
+
+    fn collect<'a>(
+        self: Box<Self>,
+        ctx: &'a CollectContext,
+        sink: &'a mut dyn EventSink,
+    ) -> LocalFuture<'a, Result<(), CollectError>> {
+        Box::pin(async move {
+            // Log lines come before the task names are known: keep them raw, then assemble.
+            let mut raw: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut on_line = |l: swarm::RawLine<'_>| {
+                raw.push((l.service.to_string(), l.line.to_vec()));
+                Ok(())
+            };
+            let answers = swarm::read(self.host.as_deref(), &ctx.window, self.timeout, &mut on_line).await?;
+            let mut a = swarm::Assembler::new(ctx.window, ctx.detail == Detail::Notable);
+            a.learn(&answers);
+            a.lifecycle(&answers);
+            for (service, line) in &raw {
+                if let Some(t) = a.line(swarm::RawLine { service, line }) {
+                    sink.skip(t, 0);
+                }
+            }
+            swarm_finish(a, sink)
+        })
+    }
+}
+
+impl Collector for SwarmFiles {
+    fn source(&self) -> SourceId {
+        SourceId { collector: SourceKind::Docker, name: "saved swarm services".to_string() }
+    }
+
+    fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let name_of = |d: &str| d.rsplit('/').next().unwrap_or(d).to_string();
+        let read = |p: &PathBuf, d: &str| std::fs::read(p).map_err(|e| format!("cannot read {d}: {e}"));
+        let mut answers = swarm::Answers::default();
+        let mut logs = Vec::new();
+        for (p, d) in &self.files {
+            let name = name_of(d);
+            if d.contains("/logs/") || d.starts_with("logs/") {
+                logs.push((p, d, name.trim_end_matches(".log").to_string()));
+            } else if name == "services.json" {
+                answers.services = serde_json::from_slice(&read(p, d)?).map_err(|e| format!("{d}: {e}"))?;
+            } else if name == "tasks.json" {
+                answers.tasks = serde_json::from_slice(&read(p, d)?).map_err(|e| format!("{d}: {e}"))?;
+            } else if name.starts_with("events") {
+                for (i, l) in read(p, d)?.split(|b| *b == b'\n').enumerate() {
+                    if l.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    match serde_json::from_slice(l) {
+                        Ok(v) => answers.events.push(v),
+                        Err(e) => sink.diagnostic(Diagnostic {
+                            locator: Some(Locator::Line { path: Arc::from(d.as_str()), line: i as u64 + 1 }),
+                            message: format!("not a swarm event: {e}"),
+                        }),
+                    }
+                }
+            }
+        }
+        let mut a = swarm::Assembler::new(ctx.window, ctx.detail == Detail::Notable);
+        a.learn(&answers);
+        a.lifecycle(&answers);
+        for (p, d, service) in logs {
+            for line in read(p, d)?.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                if let Some(t) = a.line(swarm::RawLine { service: &service, line }) {
+                    sink.skip(t, 0);
+                }
+            }
+        }
+        swarm_finish(a, sink)
+    }
+}
+
+/// Stores one saved file by its name below `swarm/`.
+pub type SwarmPut<'a> = dyn FnMut(&str, Vec<u8>) -> Result<(), String> + 'a;
+
+/// Saves a swarm for [`SwarmFiles`]: each answer, and each service's raw
+/// log lines of the window, through `mask_line` (capture masks there).
+pub async fn save_swarm(
+    host: Option<&str>,
+    window: &reconstruct_core::TimeWindow,
+    timeout: std::time::Duration,
+    put: &mut SwarmPut<'_>,
+    edit: &mut dyn FnMut(&mut Value),
+    mask_line: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> Result<(), CollectError> {
+    let mut logs: std::collections::BTreeMap<String, Vec<u8>> = std::collections::BTreeMap::new();
+    let mut on_line = |l: swarm::RawLine<'_>| {
+        let buf = logs.entry(l.service.to_string()).or_default();
+        buf.extend_from_slice(&mask_line(l.line));
+        buf.push(b'\n');
+        Ok(())
+    };
+    let a = swarm::read(host, window, timeout, &mut on_line).await?;
+    let mut mask_json = |v: &Value| {
+        let mut v = v.clone();
+        edit(&mut v);
+        v.to_string().into_bytes()
+    };
+    put("services.json", mask_json(&a.services))?;
+    put("tasks.json", mask_json(&a.tasks))?;
+    let mut events = Vec::new();
+    for e in &a.events {
+        events.extend(mask_json(e));
+        events.push(b'\n');
+    }
+    put("events.jsonl", events)?;
+    for (service, text) in logs {
+        put(&format!("logs/{service}.log"), text)?;
+    }
+    Ok(())
 }
