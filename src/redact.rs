@@ -94,6 +94,29 @@ fn looks_random(v: &str) -> bool {
     bits >= 4.0 && digits && letters
 }
 
+/// Masking of saved answers when a capture redacts, and none otherwise.
+#[derive(Clone, Copy)]
+pub struct Masker {
+    pub on: bool,
+}
+
+impl Masker {
+    pub fn json(&self, v: &mut serde_json::Value) {
+        if self.on {
+            mask_json(v);
+        }
+    }
+
+    /// A log line, masked (its invalid UTF-8 replaced) when on, else as it is.
+    pub fn line(&self, l: &[u8]) -> Vec<u8> {
+        if self.on {
+            mask(&String::from_utf8_lossy(l)).0.into_owned().into_bytes()
+        } else {
+            l.to_vec()
+        }
+    }
+}
+
 /// Masks every string of a JSON value in place (saved store answers and
 /// Kubernetes lists), so the saved file stays JSON its reader can parse.
 pub fn mask_json(v: &mut serde_json::Value) -> u64 {

@@ -398,18 +398,9 @@ impl SourceSpec {
                     files.push((name.to_string(), bytes));
                     Ok(())
                 };
-                let mut edit = |v: &mut serde_json::Value| {
-                    if redacting {
-                        crate::redact::mask_json(v);
-                    }
-                };
-                let mask_line = |l: &[u8]| -> Vec<u8> {
-                    if redacting {
-                        crate::redact::mask(&String::from_utf8_lossy(l)).0.into_owned().into_bytes()
-                    } else {
-                        l.to_vec()
-                    }
-                };
+                let m = crate::redact::Masker { on: redacting };
+                let mut edit = |v: &mut serde_json::Value| m.json(v);
+                let mask_line = |l: &[u8]| m.line(l);
                 rt.block_on(reconstruct_docker::save_swarm(
                     host.as_deref(),
                     &c.window,
@@ -433,18 +424,9 @@ impl SourceSpec {
                     files.push((name.to_string(), bytes.to_vec()));
                     Ok(())
                 };
-                let mut edit = |v: &mut serde_json::Value| {
-                    if redacting {
-                        crate::redact::mask_json(v);
-                    }
-                };
-                let mask_line = |l: &[u8]| -> Vec<u8> {
-                    if redacting {
-                        crate::redact::mask(&String::from_utf8_lossy(l)).0.into_owned().into_bytes()
-                    } else {
-                        l.to_vec()
-                    }
-                };
+                let m = crate::redact::Masker { on: redacting };
+                let mut edit = |v: &mut serde_json::Value| m.json(v);
+                let mask_line = |l: &[u8]| m.line(l);
                 rt.block_on(reconstruct_kubernetes::save(
                     target, &c.window, c.timeout, &mut put, &mut edit, &mask_line,
                 ))
@@ -518,11 +500,8 @@ fn save_store(
     let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let redacting = b.redacting();
     let mut out = std::io::BufWriter::new(b.create(rel)?);
-    let mut edit = |v: &mut serde_json::Value| {
-        if redacting {
-            crate::redact::mask_json(v);
-        }
-    };
+    let m = crate::redact::Masker { on: redacting };
+    let mut edit = |v: &mut serde_json::Value| m.json(v);
     let saved = rt.block_on(read(&mut out, &mut edit)).map_err(|e| e.to_string());
     let flushed = std::io::Write::flush(&mut out).map_err(|e| format!("cannot write {rel}: {e}"));
     drop(out);

@@ -245,12 +245,12 @@ impl Demux {
         });
         let mut payload = Vec::new();
         if framed {
-            loop {
-                let Some(h) = self.buf.get(..8) else { break };
-                let size = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
-                let Some(p) = self.buf.get(8..8usize.saturating_add(size)) else { break };
+            // Header: stream byte, three zeros, the payload's size (big-endian).
+            while let Some(size) = self.buf.get(4..8).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+                let end = 8usize.saturating_add(u32::from_be_bytes(size) as usize);
+                let Some(p) = self.buf.get(8..end) else { break };
                 payload.extend_from_slice(p);
-                self.buf.drain(..8usize.saturating_add(size));
+                self.buf.drain(..end);
             }
         } else {
             payload = std::mem::take(&mut self.buf);
