@@ -94,6 +94,9 @@ pub struct SourceArgs {
     /// Read alert history from Prometheus (or Thanos, Mimir, VictoriaMetrics); without a value, PROMETHEUS_URL.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub prometheus: Option<String>,
+    /// The tenant of a multi-tenant Prometheus API (Mimir, Cortex), sent as X-Scope-OrgID.
+    #[arg(long, value_name = "ORG")]
+    pub prometheus_tenant: Option<String>,
     /// Read silences and suppressed alerts from this Alertmanager (v2 API).
     #[arg(long, value_name = "URL")]
     pub alertmanager: Option<String>,

@@ -29,6 +29,7 @@
 //! [prometheus]
 //! url = "http://localhost:9090"
 //! alertmanager = "http://localhost:9093"   # optional
+//! tenant = "team-a"               # optional: Mimir's or Cortex's X-Scope-OrgID
 //!
 //! [journal]
 //! paths = ["/var/log/journal/remote"]   # empty or absent: the local journal
@@ -158,6 +159,8 @@ struct PostgresEntry {
 struct PrometheusEntry {
     url: Spanned<String>,
     alertmanager: Option<Spanned<String>>,
+    /// Mimir's or Cortex's tenant.
+    tenant: Option<String>,
 }
 
 /// Per-source settings that have no flag.
@@ -306,6 +309,7 @@ fn apply(
         }
         if args.prometheus.is_none() {
             args.prometheus = Some(url.clone());
+            args.prometheus_tenant = args.prometheus_tenant.take().or_else(|| p.tenant.clone());
         }
         if let Some(am) = &p.alertmanager {
             let u = am.get_ref();

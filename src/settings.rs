@@ -182,7 +182,9 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     };
     if let Some(url) = url {
         match reconstruct_prometheus::fetch::Endpoint::parse(&url, &http_env) {
-            Ok(endpoint) => s.sources.push(SourceSpec::PrometheusLive { endpoint }),
+            Ok(endpoint) => s
+                .sources
+                .push(SourceSpec::PrometheusLive { endpoint: endpoint.with_tenant(args.prometheus_tenant.clone()) }),
             Err(e) => s.unavailable.push(broken(
                 SourceKind::Prometheus,
                 reconstruct_prometheus::fetch::mask(&url),

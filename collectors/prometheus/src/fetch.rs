@@ -18,6 +18,8 @@ pub struct Endpoint {
     pub base: String,
     basic: Option<(String, String)>,
     bearer: Option<String>,
+    /// The tenant of a multi-tenant cluster (Mimir, Cortex), sent as `X-Scope-OrgID`.
+    tenant: Option<String>,
     /// `Prometheus` or `Alertmanager`, for messages.
     kind: &'static str,
 }
@@ -72,8 +74,15 @@ impl Endpoint {
             base: format!("{scheme}://{host}{path}"),
             basic,
             bearer: env.get("PROMETHEUS_BEARER_TOKEN").cloned(),
+            tenant: None,
             kind: "Prometheus",
         })
+    }
+
+    /// Sends `X-Scope-OrgID: tenant` with every request (Mimir, Cortex).
+    pub fn with_tenant(mut self, tenant: Option<String>) -> Self {
+        self.tenant = tenant.filter(|t| !t.is_empty());
+        self
     }
 
     /// The same endpoint, named as an Alertmanager in messages.
@@ -138,6 +147,9 @@ impl<'a> Api<'a> {
             req = req.bearer_auth(t);
         } else if let Some((u, p)) = &ep.basic {
             req = req.basic_auth(u, Some(p));
+        }
+        if let Some(t) = &ep.tenant {
+            req = req.header("X-Scope-OrgID", t);
         }
         let fail = |e: reqwest::Error| {
             if e.is_timeout() {
