@@ -103,7 +103,7 @@ where
         if let Some(t) = &token {
             lp = lp.continue_token(t);
         }
-        let page = api.list(&lp).await.map_err(|e| failure(url, what, e))?;
+        let page = busy_retry(|| api.list(&lp)).await.map_err(|e| failure(url, what, e))?;
         token = page.metadata.continue_.clone().filter(|c| !c.is_empty());
         match &mut all {
             Some(a) => a.items.extend(page.items),
@@ -120,6 +120,28 @@ where
     })?;
     all.metadata.continue_ = None;
     Ok(all)
+}
+
+/// Runs `call` again while the API server is busy (429 from its priority
+/// and fairness, 503), with a doubling backoff; the source's deadline (the
+/// runner's, and the client's read timeout) bounds the whole.
+async fn busy_retry<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut wait = Duration::from_millis(200);
+    let mut tries = 0u32;
+    loop {
+        match call().await {
+            Err(kube::Error::Api(s)) if (s.code == 429 || s.code == 503) && tries < 6 => {
+                tries = tries.saturating_add(1);
+                tokio::time::sleep(wait).await;
+                wait = wait.saturating_mul(2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn failure(url: &str, what: &str, e: kube::Error) -> FetchError {
@@ -232,7 +254,8 @@ pub async fn log(
         ..LogParams::default()
     };
     let what = format!("the log of {}/{}{}", of.pod, of.container, if of.previous { " (previous)" } else { "" });
-    let stream = pods.log_stream(&of.pod, &lp).await.map_err(|e| LogError::Fetch(failure(url, &what, e)))?;
+    let stream =
+        busy_retry(|| pods.log_stream(&of.pod, &lp)).await.map_err(|e| LogError::Fetch(failure(url, &what, e)))?;
     let mut lines = std::pin::pin!(stream);
     let mut buf = Vec::new();
     let mut n: u64 = 0;

@@ -104,7 +104,17 @@ fn cluster(lists: Arc<AtomicU32>) -> Server {
         assert_eq!(r.header("authorization"), Some("Bearer kube-t0ken"), "{} {}", r.method, r.path);
         match r.path.as_str() {
             "/api/v1/namespaces/shop/pods" => {
-                lists.fetch_add(1, Ordering::SeqCst);
+                // The first ask meets a busy API server (priority and fairness).
+                if lists.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Reply::Answer {
+                        status: 429,
+                        headers: vec![("Retry-After".into(), "1".into()), ("Content-Type".into(), "application/json".into())],
+                        body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "TooManyRequests",
+                            "message": "too many requests, please try again later", "code": 429})
+                        .to_string()
+                        .into_bytes(),
+                    };
+                }
                 assert_eq!(r.param("limit"), Some("500"));
                 match r.param("continue") {
                     None => Reply::json(&list("PodList", vec![api_pod()], Some("page-2"))),
@@ -205,7 +215,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         "{:?}",
         sink.diagnostics
     );
-    assert_eq!(lists.load(Ordering::SeqCst), 2, "the pod list was read in two pages");
+    assert_eq!(lists.load(Ordering::SeqCst), 3, "a busy answer, then the pod list in two pages");
 
     // Saved and read back: the same rows.
     let saved = dir.path().join("kubernetes");
