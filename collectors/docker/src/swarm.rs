@@ -271,6 +271,14 @@ impl Demux {
     }
 }
 
+/// The lines of a whole log stream, framed or not.
+pub fn demux(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut d = Demux::default();
+    let mut lines = d.push(data);
+    lines.extend(d.finish());
+    lines
+}
+
 /// `TIMESTAMP DETAILS MESSAGE` into its parts; `DETAILS` is `k=v,k=v`.
 fn split(line: &[u8]) -> Option<(Timestamp, &str, &[u8])> {
     let sp = line.iter().position(|b| *b == b' ')?;

@@ -233,9 +233,34 @@ pub async fn save(
     Ok(())
 }
 
-fn read_list<T: serde::de::DeserializeOwned + Clone>(path: &Path, display: &str) -> Result<ObjectList<T>, String> {
+fn read_list<T: serde::de::DeserializeOwned + Clone>(path: &Path, display: &str) -> Result<Vec<T>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {display}: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{display}: not a Kubernetes list: {e}"))
+    list_from(&bytes, display)
+}
+
+/// The items of a saved list (`kubectl get … -o json`), checked against the
+/// API's schema.
+pub fn list_from<T: serde::de::DeserializeOwned + Clone>(bytes: &[u8], display: &str) -> Result<Vec<T>, String> {
+    serde_json::from_slice::<ObjectList<T>>(bytes)
+        .map(|l| l.items)
+        .map_err(|e| format!("{display}: not a Kubernetes list: {e}"))
+}
+
+/// The events of saved lists, unsorted: pods, core Events, and
+/// `events.k8s.io` Events where saved.
+pub fn saved_events(
+    pods: &[u8],
+    core: &[u8],
+    new: Option<&[u8]>,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<Vec<Event>, String> {
+    let pods: Vec<Pod> = list_from(pods, "pods.json")?;
+    let core: Vec<CoreEvent> = list_from(core, "events.json")?;
+    let new: Option<Vec<NewEvent>> = new.map(|n| list_from(n, "events.k8s.io.json")).transpose()?;
+    let mut out = Vec::new();
+    objects_to_events(&pods, &core, new.as_deref(), &Cluster::default(), ctx, &mut out, sink);
+    Ok(out)
 }
 
 impl Collector for KubernetesFiles {
@@ -247,15 +272,15 @@ impl Collector for KubernetesFiles {
         let find = |name: &str| self.files.iter().find(|(_, d)| d == name || d.ends_with(&format!("/{name}")));
         let list = |name: &str| find(name).map(|(p, d)| (p.clone(), d.clone()));
         let pods: Vec<Pod> = match list("pods.json") {
-            Some((p, d)) => read_list::<Pod>(&p, &d)?.items,
+            Some((p, d)) => read_list::<Pod>(&p, &d)?,
             None => Vec::new(),
         };
         let core: Vec<CoreEvent> = match list("events.json") {
-            Some((p, d)) => read_list::<CoreEvent>(&p, &d)?.items,
+            Some((p, d)) => read_list::<CoreEvent>(&p, &d)?,
             None => Vec::new(),
         };
         let new: Option<Vec<NewEvent>> = match list("events.k8s.io.json") {
-            Some((p, d)) => Some(read_list::<NewEvent>(&p, &d)?.items),
+            Some((p, d)) => Some(read_list::<NewEvent>(&p, &d)?),
             None => None,
         };
         let cluster = Cluster { context: self.context.clone() };

@@ -225,24 +225,37 @@ impl Collector for StoreSaved {
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         let f = std::fs::File::open(&self.file).map_err(|e| format!("cannot open {}: {e}", self.display))?;
-        let mut lines = std::io::BufReader::new(f).split(b'\n');
-        let path: Arc<str> = Arc::from(self.display.as_str());
+        read_saved(std::io::BufReader::new(f), &self.display, self.kind, ctx, sink)
+    }
+}
+
+/// Reads a saved store file (`display` names it in evidence and messages).
+pub fn read_saved(
+    r: impl BufRead,
+    display: &str,
+    kind: SourceKind,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), CollectError> {
+    {
+        let mut lines = r.split(b'\n');
+        let path: Arc<str> = Arc::from(display);
         let bad = |line: u64, message: String| Diagnostic {
             locator: Some(Locator::Line { path: path.clone(), line }),
             message,
         };
         let header: Value = match lines.next() {
             Some(Ok(l)) => {
-                serde_json::from_slice(&l).map_err(|e| format!("{}:1: not a saved store header: {e}", self.display))?
+                serde_json::from_slice(&l).map_err(|e| format!("{}:1: not a saved store header: {e}", display))?
             }
-            Some(Err(e)) => return Err(format!("cannot read {}: {e}", self.display).into()),
-            None => return Err(format!("{} is empty", self.display).into()),
+            Some(Err(e)) => return Err(format!("cannot read {}: {e}", display).into()),
+            None => return Err(format!("{} is empty", display).into()),
         };
         let text = |k: &str| header.get(k).and_then(Value::as_str).map(str::to_string);
         let base = text("base").unwrap_or_default();
-        let mut mapper = Mapper::new(self.kind);
+        let mut mapper = Mapper::new(kind);
         let pages = lines.enumerate().map(|(i, l)| (u64::try_from(i).unwrap_or(u64::MAX).saturating_add(2), l));
-        match self.kind {
+        match kind {
             SourceKind::Loki => {
                 let limit = header.get("limit").and_then(Value::as_u64).and_then(|l| u32::try_from(l).ok());
                 let q = loki::Query {
@@ -252,7 +265,7 @@ impl Collector for StoreSaved {
                 };
                 let mut pager = loki::Pager::new(q.limit);
                 for (n, l) in pages {
-                    let l = l.map_err(|e| format!("cannot read {}: {e}", self.display))?;
+                    let l = l.map_err(|e| format!("cannot read {display}: {e}"))?;
                     let got =
                         serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string()).and_then(|d| loki::page(&d));
                     match got {
@@ -276,7 +289,7 @@ impl Collector for StoreSaved {
                 };
                 let mut hits = elastic::Hits::new(&s.time_field);
                 for (n, l) in pages {
-                    let l = l.map_err(|e| format!("cannot read {}: {e}", self.display))?;
+                    let l = l.map_err(|e| format!("cannot read {display}: {e}"))?;
                     let got =
                         serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string()).and_then(|a| hits.take(&a));
                     match got {

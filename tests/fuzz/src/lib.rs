@@ -6,7 +6,7 @@
 use reconstruct_core::{CollectContext, Detail, TimeWindow, Timestamp, VecSink, Zone};
 
 /// Every target, by the name `scripts/fuzz` takes.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 12] = [
     "logfile",
     "compressed",
     "runtime",
@@ -17,6 +17,8 @@ pub const TARGETS: [&str; 10] = [
     "prometheus",
     "journal",
     "text",
+    "stores",
+    "cluster",
 ];
 
 fn window() -> Option<TimeWindow> {
@@ -129,6 +131,51 @@ pub fn run(name: &str, data: &[u8]) {
             let _ = reconstruct::render::markdown::code(&text);
             let _ = serde_json::from_slice::<reconstruct::bundle::Manifest>(data);
             let _ = reconstruct::config::check(&text);
+        }
+        "stores" => {
+            // Loki pages and Elasticsearch answers, live or saved, and a saved file's lines.
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+                if let Ok(lines) = reconstruct_stores::loki::page(&v) {
+                    let _ = reconstruct_stores::loki::Pager::new(3).take(lines);
+                }
+                let _ = reconstruct_stores::loki::envelope(&v);
+                let _ = reconstruct_stores::elastic::Hits::new("@timestamp").take(&v);
+                let _ = reconstruct_stores::saved_kind(&text);
+            }
+            let mut sink = VecSink::default();
+            let _ =
+                reconstruct_stores::read_saved(data, "f.jsonl", reconstruct_core::SourceKind::Loki, &ctx, &mut sink);
+            let _ = reconstruct_stores::read_saved(
+                data,
+                "f.jsonl",
+                reconstruct_core::SourceKind::Elasticsearch,
+                &ctx,
+                &mut sink,
+            );
+        }
+        "cluster" => {
+            // Kubernetes lists and log lines; a swarm's answers and raw service log lines.
+            let mut sink = VecSink::default();
+            let _ = reconstruct_kubernetes::saved_events(data, data, Some(data), &ctx, &mut sink);
+            let of = reconstruct_kubernetes::parse::LogOf {
+                namespace: "n".into(),
+                pod: "p".into(),
+                container: "c".into(),
+                previous: false,
+                component: "c".into(),
+            };
+            let cluster = reconstruct_kubernetes::parse::Cluster::default();
+            let mut swarm = reconstruct_docker::swarm::Assembler::new(ctx.window, false);
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+                let a = reconstruct_docker::swarm::Answers { services: v.clone(), tasks: v.clone(), events: vec![v] };
+                swarm.learn(&a);
+                swarm.lifecycle(&a);
+            }
+            for line in data.split(|b| *b == b'\n') {
+                let _ = reconstruct_kubernetes::parse::log_line(line, &of, &cluster, false);
+                let _ = swarm.line(reconstruct_docker::swarm::RawLine { service: "s", line });
+            }
+            let _ = reconstruct_docker::swarm::demux(data);
         }
         _ => {}
     }
