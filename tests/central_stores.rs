@@ -324,3 +324,44 @@ fn reqwest_free_post(url: &str, body: &str) -> bool {
     std::io::Write::write_all(c.stdin.as_mut().unwrap(), body.as_bytes()).unwrap();
     c.wait().unwrap().success()
 }
+
+/// The shipped bundle of the central stores' scenario, read with no services:
+/// each saved kind goes to its collector and the rows a reviewer keeps are there.
+#[test]
+fn the_shipped_cluster_bundle_renders_every_saved_store() {
+    let o = run(&[
+        "--fixtures",
+        "fixtures/inc-20260302-003",
+        "--since",
+        "2026-03-02T13:50:00Z",
+        "--until",
+        "2026-03-02T14:30:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut kinds: Vec<String> = coverage(&o).into_iter().map(|(c, s)| format!("{c} {s}")).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["docker ok", "elasticsearch ok", "git ok", "kubernetes ok", "loki ok"]);
+    let got = rows(&o);
+    for (time, collector, row) in [
+        ("2026-03-02T13:58:00Z", "git", "Commit c0ffee1: config: raise payments batch size to 5000 (Ana Silva)"),
+        ("2026-03-02T14:04:10Z", "loki", "level=error msg=\"upstream payments returned 502\" path=/checkout"),
+        (
+            "2026-03-02T14:05:02Z",
+            "docker",
+            "swarm task legacy-reconciler.1 (task0abcdef0) failed: task: non-zero exit (2) (exit code 2)",
+        ),
+        ("2026-03-02T14:06:00Z", "elasticsearch", "invoice run failed: payments API returned 502 for 1,204 invoices"),
+        (
+            "2026-03-02T14:13:55Z",
+            "kubernetes",
+            "container payments-7d9f8-x2k4q/payments OOM-killed (exit code 137), 3 restarts so far",
+        ),
+    ] {
+        assert!(
+            got.iter().any(|r| r.0 == time && r.1 == collector && r.3.starts_with(row)),
+            "{time} {row} not in {got:#?}"
+        );
+    }
+}

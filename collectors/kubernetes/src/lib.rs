@@ -47,12 +47,15 @@ pub fn log_name(of: &LogOf) -> String {
     format!("logs/{}/{}/{}{}.log", of.namespace, of.pod, of.container, if of.previous { ".previous" } else { "" })
 }
 
-/// Pod facts and Events, in no particular order, with counts in coverage.
+/// Pod facts and Events, in no particular order, with counts in coverage
+/// (`live`: read from the API now, not from saved lists).
+#[allow(clippy::too_many_arguments)]
 fn objects_to_events(
     pods: &[Pod],
     core: &[CoreEvent],
     new: Option<&[NewEvent]>,
     cluster: &Cluster,
+    live: bool,
     ctx: &CollectContext,
     out: &mut Vec<Event>,
     sink: &mut dyn EventSink,
@@ -85,7 +88,7 @@ fn objects_to_events(
         ev.read,
         ev.twice
     ));
-    if new.is_none() {
+    if new.is_none() && live {
         sink.note("no events.k8s.io/v1 API: core Events only".to_string());
     }
     if ev.undated > 0 {
@@ -155,7 +158,7 @@ impl NetworkCollector for KubernetesLive {
             let cluster = Cluster { context: self.target.context.clone() };
             let mut out = Vec::new();
             let new = objs.new_events.as_ref().map(|l| l.items.as_slice());
-            objects_to_events(&objs.pods.items, &objs.core_events.items, new, &cluster, ctx, &mut out, sink);
+            objects_to_events(&objs.pods.items, &objs.core_events.items, new, &cluster, true, ctx, &mut out, sink);
             let (mut logs, mut lines, mut undated) = (0u64, 0u64, 0u64);
             for of in fetch::logs_to_read(&objs.pods.items, &ctx.window) {
                 let got = {
@@ -259,7 +262,7 @@ pub fn saved_events(
     let core: Vec<CoreEvent> = list_from(core, "events.json")?;
     let new: Option<Vec<NewEvent>> = new.map(|n| list_from(n, "events.k8s.io.json")).transpose()?;
     let mut out = Vec::new();
-    objects_to_events(&pods, &core, new.as_deref(), &Cluster::default(), ctx, &mut out, sink);
+    objects_to_events(&pods, &core, new.as_deref(), &Cluster::default(), false, ctx, &mut out, sink);
     Ok(out)
 }
 
@@ -285,7 +288,7 @@ impl Collector for KubernetesFiles {
         };
         let cluster = Cluster { context: self.context.clone() };
         let mut out = Vec::new();
-        objects_to_events(&pods, &core, new.as_deref(), &cluster, ctx, &mut out, sink);
+        objects_to_events(&pods, &core, new.as_deref(), &cluster, false, ctx, &mut out, sink);
         let mut undated = 0u64;
         for of in fetch::logs_to_read(&pods, &ctx.window) {
             let Some((path, display)) = list(&log_name(&of)) else { continue };
