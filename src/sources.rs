@@ -401,19 +401,19 @@ impl SourceSpec {
                 let m = crate::redact::Masker { on: redacting };
                 let mut edit = |v: &mut serde_json::Value| m.json(v);
                 let mask_line = |l: &[u8]| m.line(l);
-                rt.block_on(reconstruct_docker::save_swarm(
+                let saved = rt.block_on(reconstruct_docker::save_swarm(
                     host.as_deref(),
                     &c.window,
                     c.timeout,
                     &mut put,
                     &mut edit,
                     &mask_line,
-                ))
-                .map_err(|e| e.to_string())?;
+                ));
+                // Services whose logs failed still leave the rest saved.
                 for (name, bytes) in files {
                     b.add(&format!("swarm/{name}"), &bytes, FileKind::Swarm, &shown, Default::default())?;
                 }
-                Ok(())
+                saved.map_err(|e| e.to_string())
             }
             SourceSpec::KubernetesLive { target } => {
                 let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;

@@ -364,6 +364,9 @@ impl NetworkCollector for SwarmLive {
                 Ok(())
             };
             let answers = swarm::read(self.host.as_deref(), &ctx.window, self.timeout, &mut on_line).await?;
+            for p in &answers.problems {
+                sink.diagnostic(Diagnostic { locator: None, message: p.clone() });
+            }
             let mut a = swarm::Assembler::new(ctx.window, ctx.detail == Detail::Notable);
             a.learn(&answers);
             a.lifecycle(&answers);
@@ -461,5 +464,10 @@ pub async fn save_swarm(
     for (service, text) in logs {
         put(&format!("logs/{service}.log"), text)?;
     }
-    Ok(())
+    // What was read is saved; what was not is said.
+    if a.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(a.problems.join("; ").into())
+    }
 }

@@ -29,6 +29,9 @@ pub struct Answers {
     pub services: Value,
     pub tasks: Value,
     pub events: Vec<Value>,
+    /// Services whose logs could not be read whole (a node that does not
+    /// answer, the deadline): their tasks and the other services still count.
+    pub problems: Vec<String>,
 }
 
 /// One raw log line of a service: `TIMESTAMP DETAILS MESSAGE`, as
@@ -140,7 +143,9 @@ pub async fn read(
     on_line: &mut dyn FnMut(RawLine<'_>) -> Result<(), Stopped>,
 ) -> Result<Answers, FetchError> {
     let shown = host_shown(host);
-    let work = read_all(host, window, on_line);
+    // Logs get what the lists leave of nine tenths of the time, so the lists survive a slow log.
+    let logs_until = tokio::time::Instant::now() + timeout.mul_f64(0.9);
+    let work = read_all(host, window, logs_until, on_line);
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
         Err(_) => Err(FetchError::Timeout { host: shown, secs: timeout.as_secs() }),
@@ -150,6 +155,7 @@ pub async fn read(
 async fn read_all(
     host: Option<&str>,
     window: &TimeWindow,
+    logs_until: tokio::time::Instant,
     on_line: &mut dyn FnMut(RawLine<'_>) -> Result<(), Stopped>,
 ) -> Result<Answers, FetchError> {
     let engine = Engine::new(host)?;
@@ -167,6 +173,7 @@ async fn read_all(
         resp.into_body().collect().await.map_err(|e| engine.fail("the service events")(e.to_string()))?.to_bytes();
     let events: Vec<Value> =
         body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    let mut problems = Vec::new();
     for s in services.as_array().into_iter().flatten() {
         let (Some(id), Some(name)) =
             (s.get("ID").and_then(Value::as_str), s.pointer("/Spec/Name").and_then(Value::as_str))
@@ -178,49 +185,69 @@ async fn read_all(
             .filter(|t| t.pointer("/Status/State").and_then(Value::as_str) == Some("running"))
             .filter_map(|t| t.get("ID").and_then(Value::as_str))
             .collect();
-        let path = format!(
-            "/services/{id}/logs?{}",
-            query(&[
-                ("stdout", "1".into()),
-                ("stderr", "1".into()),
-                ("timestamps", "1".into()),
-                ("details", "1".into()),
-                ("since", since.to_string()),
-            ])
-        );
-        let resp = engine.get(&path, "a service's logs").await?;
-        let mut body = resp.into_body();
-        let mut frames = Demux::default();
-        let mut past: HashSet<String> = HashSet::new();
-        'stream: while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| engine.fail("a service's logs")(e.to_string()))?;
-            let Ok(data) = frame.into_data() else { continue };
-            for line in frames.push(&data) {
-                let parsed = split(&line);
-                if let Some((t, details, _)) = &parsed {
-                    let task = detail(details, "com.docker.swarm.task.id").unwrap_or_default();
-                    if *t > window.until {
-                        past.insert(task.to_string());
-                        open.remove(task);
-                        if open.is_empty() {
-                            break 'stream;
-                        }
-                        continue;
-                    }
-                    if past.contains(task) {
-                        continue;
-                    }
-                }
-                on_line(RawLine { service: name, line: &line })
-                    .map_err(|_| engine.fail("a service's logs")("stopped".into()))?;
-            }
+        let read = service_logs(&engine, id, name, since, window, &mut open, on_line);
+        match tokio::time::timeout_at(logs_until, read).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => problems.push(format!("logs of service {name}: {e}")),
+            Err(_) => problems.push(format!("logs of service {name}: cut off at the source's deadline")),
         }
-        if let Some(rest) = frames.finish() {
-            on_line(RawLine { service: name, line: &rest })
+    }
+    Ok(Answers { services, tasks, events, problems })
+}
+
+/// One service's log lines of the window, to `on_line`, until every task
+/// still running (`open`) has passed the window's end.
+async fn service_logs(
+    engine: &Engine,
+    id: &str,
+    name: &str,
+    since: i64,
+    window: &TimeWindow,
+    open: &mut HashSet<&str>,
+    on_line: &mut dyn FnMut(RawLine<'_>) -> Result<(), Stopped>,
+) -> Result<(), FetchError> {
+    let path = format!(
+        "/services/{id}/logs?{}",
+        query(&[
+            ("stdout", "1".into()),
+            ("stderr", "1".into()),
+            ("timestamps", "1".into()),
+            ("details", "1".into()),
+            ("since", since.to_string()),
+        ])
+    );
+    let resp = engine.get(&path, "a service's logs").await?;
+    let mut body = resp.into_body();
+    let mut frames = Demux::default();
+    let mut past: HashSet<String> = HashSet::new();
+    'stream: while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| engine.fail("a service's logs")(e.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue };
+        for line in frames.push(&data) {
+            let parsed = split(&line);
+            if let Some((t, details, _)) = &parsed {
+                let task = detail(details, "com.docker.swarm.task.id").unwrap_or_default();
+                if *t > window.until {
+                    past.insert(task.to_string());
+                    open.remove(task);
+                    if open.is_empty() {
+                        break 'stream;
+                    }
+                    continue;
+                }
+                if past.contains(task) {
+                    continue;
+                }
+            }
+            on_line(RawLine { service: name, line: &line })
                 .map_err(|_| engine.fail("a service's logs")("stopped".into()))?;
         }
     }
-    Ok(Answers { services, tasks, events })
+    if let Some(rest) = frames.finish() {
+        on_line(RawLine { service: name, line: &rest })
+            .map_err(|_| engine.fail("a service's logs")("stopped".into()))?;
+    }
+    Ok(())
 }
 
 fn tasks_of<'a>(tasks: &'a Value, service: &'a str) -> impl Iterator<Item = &'a Value> + 'a {

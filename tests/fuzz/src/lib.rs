@@ -167,7 +167,12 @@ pub fn run(name: &str, data: &[u8]) {
             let cluster = reconstruct_kubernetes::parse::Cluster::default();
             let mut swarm = reconstruct_docker::swarm::Assembler::new(ctx.window, false);
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
-                let a = reconstruct_docker::swarm::Answers { services: v.clone(), tasks: v.clone(), events: vec![v] };
+                let a = reconstruct_docker::swarm::Answers {
+                    services: v.clone(),
+                    tasks: v.clone(),
+                    events: vec![v],
+                    problems: Vec::new(),
+                };
                 swarm.learn(&a);
                 swarm.lifecycle(&a);
             }
