@@ -403,3 +403,41 @@ fn elasticsearch_failures_are_retried_or_named() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert!(r.unwrap_err().contains("did not answer /_search within the source's 2s"));
 }
+
+/// More than 10,000 hits (Elasticsearch's `index.max_result_window`, past
+/// which `from` paging is refused): read whole with `search_after`.
+#[test]
+fn a_window_of_more_than_ten_thousand_hits_is_read_whole() {
+    const N: usize = 10_050;
+    let server = serve(|r: &Seen| {
+        if r.path.ends_with("/_pit") {
+            return Reply::json(&json!({"id": "P"}));
+        }
+        if r.method == "DELETE" {
+            return Reply::json(&json!({"succeeded": true}));
+        }
+        let b = r.json();
+        if b.get("from").is_some() {
+            return Reply::text(400, "{\"error\":\"Result window is too large\"}");
+        }
+        let size = b["size"].as_u64().unwrap() as usize;
+        let from = b.get("search_after").map_or(0, |a| a[1].as_u64().unwrap() as usize + 1);
+        let hits: Vec<Value> = (from..N.min(from + size))
+            .map(|i| {
+                // Ten hits a millisecond.
+                let ts = format!("2025-12-26T14:00:{:02}.{:03}Z", 1 + i / 10_000, (i / 10) % 1000);
+                json!({"_index": "logs", "_id": format!("{i}"), "sort": [ts, i],
+                    "_source": {"@timestamp": ts, "log.level": "error", "message": format!("hit {i}")}})
+            })
+            .collect();
+        Reply::json(&json!({"timed_out": false, "hits": {"hits": hits}}))
+    })
+    .unwrap();
+    let mut c = es_source(&server.url, Duration::from_secs(30));
+    c.search.page = 1000;
+    let (sink, r) = run(Box::new(c));
+    r.unwrap();
+    assert_eq!(sink.events.len(), N);
+    assert_eq!(sink.events.last().unwrap().summary, format!("hit {}", N - 1));
+    assert!(sink.events.windows(2).all(|w| w[0].time <= w[1].time));
+}
