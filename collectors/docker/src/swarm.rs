@@ -171,8 +171,25 @@ async fn read_all(
     let resp = engine.get(&path, "the service events").await?;
     let body =
         resp.into_body().collect().await.map_err(|e| engine.fail("the service events")(e.to_string()))?.to_bytes();
-    let events: Vec<Value> =
+    let mut events: Vec<Value> =
         body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    // Task containers' own events (OOM kills, kills, failing health checks)
+    // on this engine: the task list keeps only the last state.
+    let filters = r#"{"type":["container"],"label":["com.docker.swarm.task.id"]}"#.to_string();
+    let path = format!(
+        "/events?{}",
+        query(&[("since", since.to_string()), ("until", until.to_string()), ("filters", filters)])
+    );
+    let resp = engine.get(&path, "the task containers' events").await?;
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| engine.fail("the task containers' events")(e.to_string()))?
+        .to_bytes();
+    events.extend(
+        body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice::<Value>(l).ok()),
+    );
     let mut problems = Vec::new();
     for s in services.as_array().into_iter().flatten() {
         let (Some(id), Some(name)) =
@@ -382,6 +399,12 @@ impl Assembler {
             if !self.window.contains(at) {
                 continue;
             }
+            if ev.get("Type").and_then(Value::as_str) == Some("container") {
+                if let Some(e) = self.container_event(ev, at) {
+                    self.events.push(e);
+                }
+                continue;
+            }
             let action = ev.get("Action").and_then(Value::as_str).unwrap_or_default();
             let name = ev.pointer("/Actor/Attributes/name").and_then(Value::as_str).unwrap_or("?");
             let verb = match action {
@@ -411,6 +434,55 @@ impl Assembler {
                 fact: None,
             });
         }
+    }
+
+    /// A task container's OOM kill, kill or failing health check.
+    fn container_event(&self, ev: &Value, at: Timestamp) -> Option<Event> {
+        let attrs = ev.pointer("/Actor/Attributes")?;
+        let attr = |k: &str| attrs.get(k).and_then(Value::as_str);
+        let task = attr("com.docker.swarm.task.id")?;
+        let service = attr("com.docker.swarm.service.name").unwrap_or("swarm");
+        let name = self.names.get(task).cloned().unwrap_or_else(|| service.to_string());
+        let short: String = task.chars().take(12).collect();
+        let action = ev.get("Action").and_then(Value::as_str)?;
+        let (sev, act, what, signal) = match action {
+            "oom" => (Severity::Critical, ContainerAction::Oom, "container OOM-killed".to_string(), None),
+            "kill" => {
+                let sig = attr("signal").map(str::to_string);
+                let shown = sig.as_deref().map(|s| format!(" (signal {s})")).unwrap_or_default();
+                (Severity::Warning, ContainerAction::Kill, format!("container killed{shown}"), sig)
+            }
+            "health_status: unhealthy" => {
+                (Severity::Error, ContainerAction::Unhealthy, "container health check unhealthy".to_string(), None)
+            }
+            _ => return None,
+        };
+        let container = ev.pointer("/Actor/ID").and_then(Value::as_str).unwrap_or_default();
+        Some(Event {
+            time: at,
+            basis: TimeBasis::Explicit,
+            collector: SourceKind::Docker,
+            component: Arc::from(service),
+            kind: EventKind::Lifecycle,
+            severity: Some(sev),
+            summary: format!("swarm task {name} ({short}) {what}"),
+            evidence: Evidence {
+                locator: Locator::Text(format!(
+                    "docker events --filter container={} --filter event={action} --since {} --until {}",
+                    shell_quote(container),
+                    at.unix_seconds(),
+                    at.unix_seconds().saturating_add(1)
+                )),
+                excerpt: ev.to_string(),
+            },
+            continuation_lines: 0,
+            fact: Some(Box::new(Fact::Container {
+                container: format!("{name}.{short}"),
+                action: act,
+                exit_code: None,
+                signal,
+            })),
+        })
     }
 
     fn task(&self, t: &Value, services: &BTreeMap<&str, &str>) -> Option<Event> {

@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! A swarm manager played by the replaying server over TCP: when one
 //! service's logs never come (a node that does not answer), that is said,
-//! and the tasks, the service events and the other service's lines still
-//! make their rows.
+//! and the tasks, the service events, a task container's OOM kill and the
+//! other service's lines still make their rows.
 
 use std::time::{Duration, Instant};
 
@@ -25,9 +25,25 @@ fn a_service_whose_logs_hang_is_named_and_the_rest_kept() {
                 "Err": "no suitable node (insufficient resources on 1 node)"}}
         ])),
         "/events" => {
-            assert_eq!(r.param("filters"), Some(r#"{"type":["service"]}"#));
             assert_eq!(r.param("since"), Some("1766757600"));
-            Reply::text(200, "{\"Type\":\"service\",\"Action\":\"update\",\"Actor\":{\"ID\":\"s1\",\"Attributes\":{\"name\":\"api\"}},\"timeNano\":1766757840000000000}\n")
+            match r.param("filters") {
+                Some(r#"{"type":["service"]}"#) => Reply::text(200, "{\"Type\":\"service\",\"Action\":\"update\",\"Actor\":{\"ID\":\"s1\",\"Attributes\":{\"name\":\"api\"}},\"timeNano\":1766757840000000000}\n"),
+                Some(r#"{"type":["container"],"label":["com.docker.swarm.task.id"]}"#) => Reply::text(
+                    200,
+                    &[
+                        json!({"Type": "container", "Action": "oom", "Actor": {"ID": "c1", "Attributes": {
+                            "com.docker.swarm.task.id": "t1", "com.docker.swarm.service.name": "api"}},
+                            "timeNano": 1_766_757_899_000_000_000i64}),
+                        json!({"Type": "container", "Action": "die", "Actor": {"ID": "c1", "Attributes": {
+                            "com.docker.swarm.task.id": "t1", "com.docker.swarm.service.name": "api", "exitCode": "137"}},
+                            "timeNano": 1_766_757_899_100_000_000i64}),
+                    ]
+                    .iter()
+                    .map(|v| format!("{v}\n"))
+                    .collect::<String>(),
+                ),
+                other => panic!("events with filters {other:?}"),
+            }
         }
         "/services/s1/logs" => {
             assert_eq!(r.param("timestamps"), Some("1"));
@@ -54,6 +70,7 @@ fn a_service_whose_logs_hang_is_named_and_the_rest_kept() {
         rows,
         [
             "2025-12-26T14:04:00Z api swarm service api updated",
+            "2025-12-26T14:04:59Z api swarm task api.1 (t1) container OOM-killed",
             "2025-12-26T14:04:59.500Z api ERROR cannot bind :8080",
             "2025-12-26T14:05:00Z api swarm task api.1 (t1) failed: task: non-zero exit (1) (exit code 1)",
             "2025-12-26T14:06:00Z stuck swarm task stuck.1 (t2) rejected: no suitable node (insufficient resources on 1 node)",
