@@ -224,7 +224,11 @@ impl SourceSpec {
             }
             SourceSpec::SwarmFiles { files } => Source::Blocking(Box::new(reconstruct_docker::SwarmFiles { files })),
             SourceSpec::KubernetesLive { target } => {
-                Source::Network(Box::new(reconstruct_kubernetes::KubernetesLive { target, timeout }))
+                Source::Network(Box::new(reconstruct_kubernetes::KubernetesLive {
+                    target,
+                    timeout,
+                    budget: reconstruct_core::HELD_BUDGET,
+                }))
             }
             SourceSpec::KubernetesFiles { files } => {
                 Source::Blocking(Box::new(reconstruct_kubernetes::KubernetesFiles { files, context: None }))

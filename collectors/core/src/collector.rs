@@ -70,6 +70,11 @@ pub trait EventSink {
     fn note(&mut self, text: String);
 }
 
+/// What one collector may hold in memory to sort before it emits (sources
+/// read one stream after another, such as a cluster's container logs). Past
+/// it the collector stops reading more and says what it left unread.
+pub const HELD_BUDGET: usize = 256 << 20;
+
 /// A collector's failure, with its whole chain of causes.
 pub type CollectError = Box<dyn std::error::Error + Send + Sync>;
 

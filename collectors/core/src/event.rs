@@ -359,6 +359,17 @@ impl Event {
 }
 
 impl Event {
+    /// About how many bytes the event holds, for memory budgets.
+    pub fn held_bytes(&self) -> usize {
+        std::mem::size_of::<Event>()
+            .saturating_add(self.summary.len())
+            .saturating_add(self.evidence.excerpt.len())
+            .saturating_add(match &self.evidence.locator {
+                Locator::Text(t) => t.len(),
+                Locator::Line { .. } => 0,
+            })
+    }
+
     /// The alert state this event records, if it records one.
     pub fn alert_state(&self) -> Option<AlertState> {
         match self.fact.as_deref() {

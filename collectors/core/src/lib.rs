@@ -16,7 +16,7 @@ pub mod zone;
 
 pub use collector::{
     collect_now, runtime, CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, LocalFuture,
-    NetworkCollector, Source, SourceId, Stopped, VecSink,
+    NetworkCollector, Source, SourceId, Stopped, VecSink, HELD_BUDGET,
 };
 pub use event::{
     AlertState, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,

@@ -359,7 +359,12 @@ impl NetworkCollector for SwarmLive {
         Box::pin(async move {
             // Log lines come before the task names are known: keep them raw, then assemble.
             let mut raw: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut held: usize = 0;
             let mut on_line = |l: swarm::RawLine<'_>| {
+                held = held.saturating_add(l.line.len()).saturating_add(64);
+                if held > reconstruct_core::HELD_BUDGET {
+                    return Err(reconstruct_core::Stopped);
+                }
                 raw.push((l.service.to_string(), l.line.to_vec()));
                 Ok(())
             };

@@ -205,11 +205,22 @@ async fn read_all(
         let read = service_logs(&engine, id, name, since, window, &mut open, on_line);
         match tokio::time::timeout_at(logs_until, read).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => problems.push(format!("logs of service {name}: {e}")),
+            Ok(Err(LogsEnd::Fetch(e))) => problems.push(format!("logs of service {name}: {e}")),
+            Ok(Err(LogsEnd::Stopped)) => problems.push(format!(
+                "logs of service {name}: not read whole, the {} MiB held for sorting is full (narrow the window, or leave out --all)",
+                reconstruct_core::HELD_BUDGET >> 20
+            )),
             Err(_) => problems.push(format!("logs of service {name}: cut off at the source's deadline")),
         }
     }
     Ok(Answers { services, tasks, events, problems })
+}
+
+/// Why a service's logs ended early.
+enum LogsEnd {
+    Fetch(FetchError),
+    /// The receiver wanted no more lines.
+    Stopped,
 }
 
 /// One service's log lines of the window, to `on_line`, until every task
@@ -222,7 +233,7 @@ async fn service_logs(
     window: &TimeWindow,
     open: &mut HashSet<&str>,
     on_line: &mut dyn FnMut(RawLine<'_>) -> Result<(), Stopped>,
-) -> Result<(), FetchError> {
+) -> Result<(), LogsEnd> {
     let path = format!(
         "/services/{id}/logs?{}",
         query(&[
@@ -233,12 +244,12 @@ async fn service_logs(
             ("since", since.to_string()),
         ])
     );
-    let resp = engine.get(&path, "a service's logs").await?;
+    let resp = engine.get(&path, "a service's logs").await.map_err(LogsEnd::Fetch)?;
     let mut body = resp.into_body();
     let mut frames = Demux::default();
     let mut past: HashSet<String> = HashSet::new();
     'stream: while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| engine.fail("a service's logs")(e.to_string()))?;
+        let frame = frame.map_err(|e| LogsEnd::Fetch(engine.fail("a service's logs")(e.to_string())))?;
         let Ok(data) = frame.into_data() else { continue };
         for line in frames.push(&data) {
             let parsed = split(&line);
@@ -256,13 +267,11 @@ async fn service_logs(
                     continue;
                 }
             }
-            on_line(RawLine { service: name, line: &line })
-                .map_err(|_| engine.fail("a service's logs")("stopped".into()))?;
+            on_line(RawLine { service: name, line: &line }).map_err(|_| LogsEnd::Stopped)?;
         }
     }
     if let Some(rest) = frames.finish() {
-        on_line(RawLine { service: name, line: &rest })
-            .map_err(|_| engine.fail("a service's logs")("stopped".into()))?;
+        on_line(RawLine { service: name, line: &rest }).map_err(|_| LogsEnd::Stopped)?;
     }
     Ok(())
 }

@@ -25,6 +25,20 @@ use reconstruct_core::{
 use crate::fetch::{LogError, Target};
 use crate::parse::{Cluster, Events, LogLine, LogOf};
 
+/// The problem of a read stopped by the memory budget, naming what was left.
+fn budget_problem(budget: usize, left: &[LogOf]) -> Diagnostic {
+    let first = left.first().map(|o| format!("{}/{}", o.pod, o.container)).unwrap_or_default();
+    Diagnostic {
+        locator: None,
+        message: format!(
+            "the {} held for sorting is full: {} container logs from {first} on were not read \
+             (narrow --namespace or the window, or leave out --all)",
+            if budget >= 1 << 20 { format!("{} MiB", budget >> 20) } else { format!("{budget} bytes") },
+            left.len()
+        ),
+    }
+}
+
 /// Said in coverage whenever Events are read.
 pub const EVENT_TTL_NOTE: &str =
     "the API server keeps Events about an hour by default (--event-ttl=1h): older ones are gone";
@@ -33,6 +47,8 @@ pub const EVENT_TTL_NOTE: &str =
 pub struct KubernetesLive {
     pub target: Target,
     pub timeout: Duration,
+    /// Bytes of rows held for sorting before logs stop being read ([`reconstruct_core::HELD_BUDGET`]).
+    pub budget: usize,
 }
 
 /// What a capture saved under `kubernetes/`: the lists, and the logs as
@@ -160,11 +176,23 @@ impl NetworkCollector for KubernetesLive {
             let new = objs.new_events.as_ref().map(|l| l.items.as_slice());
             objects_to_events(&objs.pods.items, &objs.core_events.items, new, &cluster, true, ctx, &mut out, sink);
             let (mut logs, mut lines, mut undated) = (0u64, 0u64, 0u64);
-            for of in fetch::logs_to_read(&objs.pods.items, &ctx.window) {
+            let mut held: usize = out.iter().map(Event::held_bytes).sum();
+            let todo = fetch::logs_to_read(&objs.pods.items, &ctx.window);
+            for (i, of) in todo.iter().enumerate() {
+                if held > self.budget {
+                    sink.diagnostic(budget_problem(self.budget, todo.get(i..).unwrap_or_default()));
+                    break;
+                }
                 let got = {
-                    let mut on_line =
-                        |l: &[u8]| Ok(take_line(l, &of, &cluster, ctx, &mut undated, &mut out, &mut *sink));
-                    fetch::log(&client, &of, &ctx.window, &url, &mut on_line).await
+                    let mut on_line = |l: &[u8]| {
+                        let before = out.len();
+                        let t = take_line(l, of, &cluster, ctx, &mut undated, &mut out, &mut *sink);
+                        held =
+                            held.saturating_add(out.get(before..).map_or(0, |n| n.iter().map(Event::held_bytes).sum()));
+                        // Over the budget: this log ends here, as if past the window.
+                        Ok(if held > self.budget { Some(Timestamp::MAX) } else { t })
+                    };
+                    fetch::log(&client, of, &ctx.window, &url, &mut on_line).await
                 };
                 match got {
                     Ok(n) => {

@@ -179,7 +179,11 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         all_namespaces: false,
     };
     let t = Instant::now();
-    let c = Box::new(KubernetesLive { target: target.clone(), timeout: Duration::from_secs(20) });
+    let c = Box::new(KubernetesLive {
+        target: target.clone(),
+        timeout: Duration::from_secs(20),
+        budget: reconstruct_core::HELD_BUDGET,
+    });
     let mut sink = VecSink::default();
     let ctx = CollectContext { window: window(), detail: Detail::All };
     reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
@@ -217,6 +221,22 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     );
     assert_eq!(lists.load(Ordering::SeqCst), 3, "a busy answer, then the pod list in two pages");
 
+    // A budget too small for the logs: the pod facts and Events stay, the
+    // logs left unread are named, and nothing waits on the endless log.
+    let c = Box::new(KubernetesLive { target: target.clone(), timeout: Duration::from_secs(20), budget: 1 });
+    let mut small = VecSink::default();
+    reconstruct_core::collect_now(c, &ctx, &mut small).unwrap();
+    let rows = summaries(&small);
+    assert!(rows.iter().any(|r| r.contains("OOM-killed")), "{rows:#?}");
+    assert!(!rows.iter().any(|r| r.contains("out of memory allocating")), "{rows:#?}");
+    assert!(
+        small.diagnostics.iter().any(|d| d
+            .message
+            .contains("1 bytes held for sorting is full: 4 container logs from api-1/api on were not read")),
+        "{:?}",
+        small.diagnostics
+    );
+
     // Saved and read back: the same rows.
     let saved = dir.path().join("kubernetes");
     let mut files = Vec::new();
@@ -253,7 +273,11 @@ fn a_cluster_that_cannot_be_reached_or_read_is_named() {
         all_namespaces: false,
     };
     let run = |t: Target, secs: u64| {
-        let c = Box::new(KubernetesLive { target: t, timeout: Duration::from_secs(secs) });
+        let c = Box::new(KubernetesLive {
+            target: t,
+            timeout: Duration::from_secs(secs),
+            budget: reconstruct_core::HELD_BUDGET,
+        });
         let mut sink = VecSink::default();
         let ctx = CollectContext { window: window(), detail: Detail::All };
         reconstruct_core::collect_now(c, &ctx, &mut sink).map_err(|e| e.to_string())
