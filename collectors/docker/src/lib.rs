@@ -411,7 +411,10 @@ impl Collector for SwarmFiles {
                     match serde_json::from_slice(l) {
                         Ok(v) => answers.events.push(v),
                         Err(e) => sink.diagnostic(Diagnostic {
-                            locator: Some(Locator::Line { path: Arc::from(d.as_str()), line: i as u64 + 1 }),
+                            locator: Some(Locator::Line {
+                                path: Arc::from(d.as_str()),
+                                line: (i as u64).saturating_add(1),
+                            }),
                             message: format!("not a swarm event: {e}"),
                         }),
                     }

@@ -46,8 +46,10 @@ pub enum FetchError {
     Config(String),
     #[error("cannot reach the Kubernetes API at {url}: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("the Kubernetes API at {url} refused {what}: {reason}")]
-    Api { url: String, what: String, reason: String },
+    #[error("the Kubernetes API at {url} refused {what}: HTTP {status}: {reason}")]
+    Api { url: String, what: String, status: u16, reason: String },
+    #[error("the Kubernetes API at {url} gave no answer to {what}")]
+    Empty { url: String, what: String },
 }
 
 /// Pages of this many objects.
@@ -113,11 +115,7 @@ where
             break;
         }
     }
-    let mut all = all.ok_or_else(|| FetchError::Api {
-        url: url.to_string(),
-        what: what.to_string(),
-        reason: "no answer".into(),
-    })?;
+    let mut all = all.ok_or_else(|| FetchError::Empty { url: url.to_string(), what: what.to_string() })?;
     all.metadata.continue_ = None;
     Ok(all)
 }
@@ -146,17 +144,16 @@ where
 
 fn failure(url: &str, what: &str, e: kube::Error) -> FetchError {
     match e {
-        kube::Error::Api(s) => FetchError::Api {
-            url: url.to_string(),
-            what: what.to_string(),
-            reason: format!("HTTP {}: {}", s.code, s.message),
-        },
+        kube::Error::Api(s) => {
+            FetchError::Api { url: url.to_string(), what: what.to_string(), status: s.code, reason: s.message }
+        }
         other => FetchError::Unreachable { url: url.to_string(), reason: chain(&other) },
     }
 }
 
-fn status_of(e: &FetchError) -> bool {
-    matches!(e, FetchError::Api { reason, .. } if reason.starts_with("HTTP 404"))
+/// A list the cluster does not serve (an API group it lacks).
+fn not_served(e: &FetchError) -> bool {
+    matches!(e, FetchError::Api { status: 404, .. })
 }
 
 /// An error with its causes.
@@ -189,7 +186,7 @@ pub async fn objects(client: &Client, ns: Option<&str>, url: &str) -> Result<Obj
     let core_events = list(&api::<CoreEvent>(client, ns), url, "the event list").await?;
     let new_events = match list(&api::<NewEvent>(client, ns), url, "the events.k8s.io list").await {
         Ok(l) => Some(l),
-        Err(e) if status_of(&e) => None,
+        Err(e) if not_served(&e) => None,
         Err(e) => return Err(e),
     };
     Ok(Objects { pods, core_events, new_events, url: url.to_string() })
