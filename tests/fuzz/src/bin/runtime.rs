@@ -1,4 +1,0 @@
-//! Fuzz target `runtime` (see the crate's docs).
-fn main() {
-    afl::fuzz!(|data: &[u8]| reconstruct_fuzz::run("runtime", data));
-}
