@@ -99,9 +99,8 @@ impl SourceSpec {
             }
             SourceSpec::DockerLive { .. }
             | SourceSpec::ComposeLogsFile { .. }
-            | SourceSpec::DockerLifecycleFiles { .. }
-            | SourceSpec::SwarmLive { .. }
-            | SourceSpec::SwarmFiles { .. } => SourceKind::Docker,
+            | SourceSpec::DockerLifecycleFiles { .. } => SourceKind::Docker,
+            SourceSpec::SwarmLive { .. } | SourceSpec::SwarmFiles { .. } => SourceKind::Swarm,
             SourceSpec::PrometheusLive { .. } | SourceSpec::PrometheusFiles { .. } => SourceKind::Prometheus,
             SourceSpec::AlertmanagerLive { .. } => SourceKind::Alertmanager,
             SourceSpec::Annotations { .. } => SourceKind::Annotation,

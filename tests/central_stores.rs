@@ -342,14 +342,14 @@ fn the_shipped_cluster_bundle_renders_every_saved_store() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let mut kinds: Vec<String> = coverage(&o).into_iter().map(|(c, s)| format!("{c} {s}")).collect();
     kinds.sort();
-    assert_eq!(kinds, ["docker ok", "elasticsearch ok", "git ok", "kubernetes ok", "loki ok"]);
+    assert_eq!(kinds, ["elasticsearch ok", "git ok", "kubernetes ok", "loki ok", "swarm ok"]);
     let got = rows(&o);
     for (time, collector, row) in [
         ("2026-03-02T13:58:00Z", "git", "Commit c0ffee1: config: raise payments batch size to 5000 (Ana Silva)"),
         ("2026-03-02T14:04:10Z", "loki", "level=error msg=\"upstream payments returned 502\" path=/checkout"),
         (
             "2026-03-02T14:05:02Z",
-            "docker",
+            "swarm",
             "swarm task legacy-reconciler.1 (task0abcdef0) failed: task: non-zero exit (2) (exit code 2)",
         ),
         ("2026-03-02T14:06:00Z", "elasticsearch", "invoice run failed: payments API returned 502 for 1,204 invoices"),
@@ -364,4 +364,26 @@ fn the_shipped_cluster_bundle_renders_every_saved_store() {
             "{time} {row} not in {got:#?}"
         );
     }
+}
+
+/// The report's blind spots are those of the sources read: a swarm's task
+/// history limit, not the standalone engine's event buffer it never asked.
+#[test]
+fn the_cluster_report_names_the_blind_spots_of_its_own_sources() {
+    let o = run(&[
+        "report",
+        "--fixtures",
+        "fixtures/inc-20260302-003",
+        "--since",
+        "2026-03-02T13:50:00Z",
+        "--until",
+        "2026-03-02T14:30:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc = String::from_utf8(o.stdout).unwrap();
+    let spots = doc.split("Known blind spots:").nth(1).expect("a blind-spots list");
+    assert!(spots.contains("A swarm keeps the last five tasks of each slot"), "{spots}");
+    assert!(spots.contains("The Kubernetes API keeps Events about an hour"), "{spots}");
+    assert!(spots.contains("Central log stores hold what their shippers delivered"), "{spots}");
+    assert!(!spots.contains("The Docker engine keeps only its last 256 events"), "{spots}");
 }

@@ -165,6 +165,9 @@ fn spots(outcomes: &[Outcome]) -> Vec<&'static str> {
     if has(SourceKind::Docker) {
         spots.push("The Docker engine keeps only its last 256 events; older lifecycle comes from container inspection, which keeps the last start, exit and five health probes.");
     }
+    if has(SourceKind::Swarm) {
+        spots.push("A swarm keeps the last five tasks of each slot (its task history limit), and service logs only while the tasks' containers exist on nodes the manager can reach.");
+    }
     if has(SourceKind::Logfile) {
         spots.push("Log lines written without an offset are read in the zone the coverage table names; a wrong zone shifts them.");
     }

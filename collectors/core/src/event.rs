@@ -191,10 +191,11 @@ pub enum SourceKind {
     Loki,
     Postgres,
     Prometheus,
+    Swarm,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 11] = [
+    pub const ALL: [SourceKind; 12] = [
         SourceKind::Alertmanager,
         SourceKind::Annotation,
         SourceKind::Docker,
@@ -206,6 +207,7 @@ impl SourceKind {
         SourceKind::Loki,
         SourceKind::Postgres,
         SourceKind::Prometheus,
+        SourceKind::Swarm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -221,6 +223,7 @@ impl SourceKind {
             SourceKind::Logfile => "logfile",
             SourceKind::Postgres => "postgres",
             SourceKind::Prometheus => "prometheus",
+            SourceKind::Swarm => "swarm",
         }
     }
 }

@@ -346,7 +346,7 @@ fn swarm_finish(a: swarm::Assembler, sink: &mut dyn EventSink) -> Result<(), Col
 impl NetworkCollector for SwarmLive {
     fn source(&self) -> SourceId {
         SourceId {
-            collector: SourceKind::Docker,
+            collector: SourceKind::Swarm,
             name: format!("swarm services at {}", fetch::host_shown(self.host.as_deref())),
         }
     }
@@ -387,7 +387,7 @@ impl NetworkCollector for SwarmLive {
 
 impl Collector for SwarmFiles {
     fn source(&self) -> SourceId {
-        SourceId { collector: SourceKind::Docker, name: "saved swarm services".to_string() }
+        SourceId { collector: SourceKind::Swarm, name: "saved swarm services".to_string() }
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {

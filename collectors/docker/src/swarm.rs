@@ -425,7 +425,7 @@ impl Assembler {
             self.events.push(Event {
                 time: at,
                 basis: TimeBasis::Explicit,
-                collector: SourceKind::Docker,
+                collector: SourceKind::Swarm,
                 component: Arc::from(name),
                 kind: EventKind::StateChange,
                 severity: Some(Severity::Notice),
@@ -470,7 +470,7 @@ impl Assembler {
         Some(Event {
             time: at,
             basis: TimeBasis::Explicit,
-            collector: SourceKind::Docker,
+            collector: SourceKind::Swarm,
             component: Arc::from(service),
             kind: EventKind::Lifecycle,
             severity: Some(sev),
@@ -530,7 +530,7 @@ impl Assembler {
         Some(Event {
             time: at,
             basis: TimeBasis::Explicit,
-            collector: SourceKind::Docker,
+            collector: SourceKind::Swarm,
             component: Arc::from(service),
             kind: EventKind::Lifecycle,
             severity: Some(sev),
@@ -576,7 +576,7 @@ impl Assembler {
         self.events.push(Event {
             time: t,
             basis: TimeBasis::Explicit,
-            collector: SourceKind::Docker,
+            collector: SourceKind::Swarm,
             component: Arc::from(l.service),
             kind: if state { EventKind::StateChange } else { EventKind::Log },
             severity: sev,
