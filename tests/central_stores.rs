@@ -325,20 +325,16 @@ fn reqwest_free_post(url: &str, body: &str) -> bool {
     c.wait().unwrap().success()
 }
 
+/// The shipped bundle of the central stores' scenario and its window.
+const CLUSTER: &[&str] = &["--fixtures", "fixtures/inc-20260302-003"];
+const SINCE: &[&str] = &["--since", "2026-03-02T13:50:00Z"];
+const UNTIL: &[&str] = &["--until", "2026-03-02T14:30:00Z"];
+
 /// The shipped bundle of the central stores' scenario, read with no services:
 /// each saved kind goes to its collector and the rows a reviewer keeps are there.
 #[test]
 fn the_shipped_cluster_bundle_renders_every_saved_store() {
-    let o = run(&[
-        "--fixtures",
-        "fixtures/inc-20260302-003",
-        "--since",
-        "2026-03-02T13:50:00Z",
-        "--until",
-        "2026-03-02T14:30:00Z",
-        "--format",
-        "json",
-    ]);
+    let o = run(&[CLUSTER, SINCE, UNTIL, &["--format", "json"]].concat());
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let mut kinds: Vec<String> = coverage(&o).into_iter().map(|(c, s)| format!("{c} {s}")).collect();
     kinds.sort();
@@ -370,15 +366,7 @@ fn the_shipped_cluster_bundle_renders_every_saved_store() {
 /// history limit, not the standalone engine's event buffer it never asked.
 #[test]
 fn the_cluster_report_names_the_blind_spots_of_its_own_sources() {
-    let o = run(&[
-        "report",
-        "--fixtures",
-        "fixtures/inc-20260302-003",
-        "--since",
-        "2026-03-02T13:50:00Z",
-        "--until",
-        "2026-03-02T14:30:00Z",
-    ]);
+    let o = run(&[&["report"][..], CLUSTER, SINCE, UNTIL].concat());
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let doc = String::from_utf8(o.stdout).unwrap();
     let spots = doc.split("Known blind spots:").nth(1).expect("a blind-spots list");
