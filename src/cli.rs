@@ -113,7 +113,7 @@ pub struct SourceArgs {
     /// Read logs from Loki (query_range, forward, paged); credentials in the URL or LOKI_USERNAME/LOKI_PASSWORD/LOKI_BEARER_TOKEN.
     #[arg(long, value_name = "URL")]
     pub loki: Option<String>,
-    /// The LogQL log query to read from Loki [default: {job=~".+"}].
+    /// The LogQL log query to read from Loki [default: the streams of the label most streams carry: service_name, else job, …].
     #[arg(long, value_name = "LOGQL")]
     pub loki_query: Option<String>,
     /// The Loki tenant (sent as X-Scope-OrgID).

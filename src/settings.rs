@@ -235,11 +235,8 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     }
     if let Some(url) = &args.loki {
         let limit = args.loki_limit.unwrap_or(reconstruct_stores::loki::DEFAULT_LIMIT);
-        let query = reconstruct_stores::loki::Query {
-            logql: args.loki_query.clone().unwrap_or_else(|| "{job=~\".+\"}".to_string()),
-            limit,
-            org: args.loki_tenant.clone(),
-        };
+        let query =
+            reconstruct_stores::loki::Query { logql: args.loki_query.clone(), limit, org: args.loki_tenant.clone() };
         match reconstruct_stores::http::Endpoint::parse("Loki", url, "LOKI", &http_env) {
             Ok(mut endpoint) => {
                 if let Some(org) = &args.loki_tenant {

@@ -463,7 +463,7 @@ impl SourceSpec {
             | SourceSpec::Annotations { display, .. }
             | SourceSpec::JournalExportFile { display, .. }
             | SourceSpec::StoreSaved { display, .. } => display.clone(),
-            SourceSpec::LokiLive { endpoint, query } => format!("{} {}", endpoint.base, query.logql),
+            SourceSpec::LokiLive { endpoint, query } => format!("{} {}", endpoint.base, query.shown()),
             SourceSpec::ElasticLive { endpoint, search } => format!("{}/{}", endpoint.base, search.index),
             SourceSpec::KubernetesLive { target } => target.describe(),
             SourceSpec::KubernetesFiles { .. } => "saved lists and logs".to_string(),

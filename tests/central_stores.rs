@@ -27,6 +27,10 @@ fn loki() -> Server {
     serve(|r: &Seen| {
         assert_eq!(r.header("x-scope-orgid"), Some("shop"));
         assert!(r.header("authorization").is_some_and(|a| a.starts_with("Basic ")));
+        // With no --loki-query, the window's labels choose the query.
+        if r.path == "/loki/api/v1/labels" {
+            return Reply::json(&json!({"status": "success", "data": ["app", "namespace"]}));
+        }
         let start: i64 = r.param("start").unwrap().parse().unwrap();
         let lines = [
             (1_766_757_900_000_000_000i64, "api", "ERROR upstream payments timed out after 30s"),

@@ -48,7 +48,7 @@ pub struct StoreSaved {
     pub kind: SourceKind,
 }
 
-fn loki_record<'a>(base: &str, q: &'a loki::Query, l: &'a loki::Line) -> Record<'a> {
+fn loki_record<'a>(base: &str, q: &'a loki::Plan, l: &'a loki::Line) -> Record<'a> {
     Record {
         time: reconstruct_core::Timestamp::from_unix_nanos(l.ns),
         component: loki::component(&l.labels),
@@ -70,7 +70,21 @@ fn elastic_record<'a>(base: &str, h: &'a elastic::Hit) -> Record<'a> {
     }
 }
 
-fn loki_notes(q: &loki::Query, pager: &loki::Pager, m: &Mapper, retries: u32, sink: &mut dyn EventSink) {
+fn loki_notes(q: &loki::Plan, pager: &loki::Pager, m: &Mapper, retries: u32, sink: &mut dyn EventSink) {
+    match &q.chosen {
+        None => {}
+        Some(loki::Chosen::Label { label, labels }) => sink.note(format!(
+            "no query given: read the streams with a {label} label (the window's labels: {}); give --loki-query for others",
+            labels.join(", ")
+        )),
+        Some(loki::Chosen::NoStreams) => {
+            sink.note("no query given, and Loki lists no label for the window: it holds no stream there".to_string())
+        }
+        Some(loki::Chosen::Unlisted(status)) => sink.note(format!(
+            "no query given, and the labels API answered HTTP {status}: read {} (give --loki-query for others)",
+            q.logql
+        )),
+    }
     sink.note(format!(
         "{} lines in {} pages of query_range (forward, {} a page) for {}",
         m.read, pager.pages, q.limit, q.logql
@@ -109,6 +123,19 @@ fn elastic_notes(s: &elastic::Search, h: &elastic::Meta, sink: &mut dyn EventSin
     }
 }
 
+/// How a saved read's query was chosen, from its header.
+fn saved_choice(v: &Value) -> Option<loki::Chosen> {
+    if let Some(status) = v.get("unlisted").and_then(Value::as_u64) {
+        return Some(loki::Chosen::Unlisted(u16::try_from(status).unwrap_or(u16::MAX)));
+    }
+    let labels: Vec<String> =
+        v.get("labels")?.as_array()?.iter().filter_map(Value::as_str).map(str::to_string).collect();
+    Some(match v.get("label").and_then(Value::as_str) {
+        Some(label) => loki::Chosen::Label { label: label.to_string(), labels },
+        None => loki::Chosen::NoStreams,
+    })
+}
+
 fn retry_note(retries: u32, sink: &mut dyn EventSink) {
     if retries > 0 {
         sink.note(format!("{retries} requests retried (busy or cut off)"));
@@ -117,7 +144,7 @@ fn retry_note(retries: u32, sink: &mut dyn EventSink) {
 
 impl NetworkCollector for LokiLive {
     fn source(&self) -> SourceId {
-        SourceId { collector: SourceKind::Loki, name: format!("{} {}", self.endpoint.base, self.query.logql) }
+        SourceId { collector: SourceKind::Loki, name: format!("{} {}", self.endpoint.base, self.query.shown()) }
     }
 
     fn collect<'a>(
@@ -129,7 +156,7 @@ impl NetworkCollector for LokiLive {
             let base = self.endpoint.base.clone();
             let mut client = Client::new(self.endpoint, self.timeout)?;
             let mut mapper = Mapper::new(SourceKind::Loki);
-            let q = self.query;
+            let q = loki::plan(&mut client, &self.query, &ctx.window).await?;
             let read = {
                 let mut on_line = |l: &loki::Line| mapper.emit(loki_record(&base, &q, l), ctx, &mut *sink);
                 loki::read(&mut client, &q, &ctx.window, &mut |_| Ok(()), &mut on_line).await
@@ -178,11 +205,20 @@ pub async fn save_loki(
     out: &mut dyn Write,
     edit: &mut dyn FnMut(&mut Value),
 ) -> Result<(), CollectError> {
-    let header = json!({"store": "loki", "base": endpoint.base, "query": q.logql, "limit": q.limit, "org": q.org});
-    writeln!(out, "{header}")?;
+    let base = endpoint.base.clone();
     let mut client = Client::new(endpoint, timeout)?;
+    let q = loki::plan(&mut client, q, window).await?;
+    let chosen = match &q.chosen {
+        Some(loki::Chosen::Label { label, labels }) => json!({"label": label, "labels": labels}),
+        Some(loki::Chosen::NoStreams) => json!({"labels": []}),
+        Some(loki::Chosen::Unlisted(status)) => json!({"unlisted": status}),
+        None => Value::Null,
+    };
+    let header =
+        json!({"store": "loki", "base": base, "query": q.logql, "limit": q.limit, "org": q.org, "chosen": chosen});
+    writeln!(out, "{header}")?;
     let mut on_page = |p: &Value| save_page(p, out, edit);
-    loki::read(&mut client, q, window, &mut on_page, &mut |_| Ok(())).await.map(|_| ())
+    loki::read(&mut client, &q, window, &mut on_page, &mut |_| Ok(())).await.map(|_| ())
 }
 
 /// Like [`save_loki`], for Elasticsearch/OpenSearch.
@@ -258,10 +294,11 @@ pub fn read_saved(
         match kind {
             SourceKind::Loki => {
                 let limit = header.get("limit").and_then(Value::as_u64).and_then(|l| u32::try_from(l).ok());
-                let q = loki::Query {
+                let q = loki::Plan {
                     logql: text("query").unwrap_or_default(),
                     limit: limit.unwrap_or(loki::DEFAULT_LIMIT),
                     org: text("org"),
+                    chosen: header.get("chosen").and_then(saved_choice),
                 };
                 let mut pager = loki::Pager::new(q.limit);
                 for (n, l) in pages {

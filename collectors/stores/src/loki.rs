@@ -2,6 +2,8 @@
 //! Each page starts at the last nanosecond the previous one returned (Loki
 //! has no cursor), so the lines already seen at that nanosecond are dropped
 //! by their stream and text: nothing is lost or repeated between pages.
+//! With no query given, one is chosen from the labels Loki holds for the
+//! window, so a store whose streams carry no `job` label is still read.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -12,21 +14,112 @@ use serde_json::Value;
 use crate::http::{Client, Request};
 
 pub const QUERY_RANGE: &str = "/loki/api/v1/query_range";
+pub const LABELS: &str = "/loki/api/v1/labels";
+/// The query when none is given and the labels cannot be listed.
+pub const FALLBACK_QUERY: &str = "{job=~\".+\"}";
+/// Labels that nearly every stream carries, best first: Loki 3 gives every
+/// stream `service_name`; Promtail's and Alloy's scrape configs set `job`.
+const EVERY_STREAM: [&str; 8] = ["service_name", "job", "namespace", "app", "container", "host", "filename", "unit"];
 /// Loki's own default cap on one query's lines (`max_entries_limit_per_query`).
 pub const DEFAULT_LIMIT: u32 = 5000;
 
 /// Stream labels, in order.
 pub type Labels = BTreeMap<String, String>;
 
-/// What to ask Loki.
+/// What the user asked of Loki.
 #[derive(Clone, Debug)]
 pub struct Query {
-    /// The LogQL log query (`{app="api"} |= "error"`).
-    pub logql: String,
+    /// The LogQL log query (`{app="api"} |= "error"`); none: every stream.
+    pub logql: Option<String>,
     /// Lines per page.
     pub limit: u32,
     /// The tenant (`X-Scope-OrgID`), shown in evidence commands.
     pub org: Option<String>,
+}
+
+impl Query {
+    /// The query as a person would name it.
+    pub fn shown(&self) -> &str {
+        self.logql.as_deref().unwrap_or("(every stream)")
+    }
+}
+
+/// The query a read runs: the one asked, or one chosen from the labels.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub logql: String,
+    pub limit: u32,
+    pub org: Option<String>,
+    /// How the query was chosen, when none was asked.
+    pub chosen: Option<Chosen>,
+}
+
+/// A query chosen from the window's labels.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Chosen {
+    /// Streams with this label; `labels` are all the window has.
+    Label { label: String, labels: Vec<String> },
+    /// Loki lists no label for the window: it holds no stream there.
+    NoStreams,
+    /// The labels could not be listed (HTTP status): the fallback query ran.
+    Unlisted(u16),
+}
+
+/// The label whose streams a query with none asked reads: the first of the
+/// usual every-stream labels Loki has, else the first it lists.
+pub fn choose(labels: &[String]) -> Option<&str> {
+    let named = |l: &&String| !l.starts_with("__");
+    EVERY_STREAM
+        .iter()
+        .find(|k| labels.iter().any(|l| l == *k))
+        .copied()
+        .or_else(|| labels.iter().find(named).map(String::as_str))
+}
+
+/// The selector that matches every stream carrying `label`.
+pub fn label_query(label: &str) -> String {
+    format!("{{{label}=~\".+\"}}")
+}
+
+/// Settles what to run: the query asked, or, with none, one from the labels
+/// Loki holds for the window (`/loki/api/v1/labels`).
+pub async fn plan(client: &mut Client, q: &Query, window: &TimeWindow) -> Result<Plan, CollectError> {
+    let plan = |logql: String, chosen| Plan { logql, limit: q.limit, org: q.org.clone(), chosen };
+    if let Some(logql) = &q.logql {
+        return Ok(plan(logql.clone(), None));
+    }
+    let bounds = [
+        ("start", window.since.unix_nanos().to_string()),
+        ("end", window.until.unix_nanos().saturating_add(1).to_string()),
+    ];
+    let answer = match client.json(&Request::get(LABELS, &bounds)).await {
+        Ok(a) => a,
+        // A proxy or an old Loki without the labels API: the usual label.
+        Err(e) => match e.status() {
+            Some(status @ (400 | 404 | 405 | 501)) => {
+                return Ok(plan(FALLBACK_QUERY.to_string(), Some(Chosen::Unlisted(status))))
+            }
+            _ => return Err(e.into()),
+        },
+    };
+    // Loki leaves `data` out when the window has no label.
+    let data = match envelope(&answer) {
+        Ok(d) => d,
+        Err(_) if answer.get("status").and_then(Value::as_str) == Some("success") => &Value::Null,
+        Err(e) => return Err(format!("{}: {LABELS}: {e}", client.endpoint().shown()).into()),
+    };
+    let labels: Vec<String> = match data {
+        Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Value::Null => Vec::new(),
+        other => return Err(format!("{}: {LABELS}: not a list of labels: {other}", client.endpoint().shown()).into()),
+    };
+    Ok(match choose(&labels) {
+        Some(label) => {
+            let logql = label_query(label);
+            plan(logql, Some(Chosen::Label { label: label.to_string(), labels }))
+        }
+        None => plan(FALLBACK_QUERY.to_string(), Some(Chosen::NoStreams)),
+    })
 }
 
 /// One log line and its stream.
@@ -126,12 +219,15 @@ impl Pager {
 /// (capture saves it), each new line to `on_line`.
 pub async fn read(
     client: &mut Client,
-    q: &Query,
+    q: &Plan,
     window: &TimeWindow,
     on_page: &mut dyn FnMut(&Value) -> Result<(), String>,
     on_line: &mut dyn FnMut(&Line) -> Result<(), Stopped>,
 ) -> Result<Pager, CollectError> {
     let mut pager = Pager::new(q.limit);
+    if q.chosen == Some(Chosen::NoStreams) {
+        return Ok(pager);
+    }
     let since = window.since.unix_nanos();
     // Loki's end is exclusive; the window's is not.
     let end = window.until.unix_nanos().saturating_add(1);
@@ -214,6 +310,17 @@ use reconstruct_core::text::shell_quote as quote;
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_label_chosen_is_the_usual_every_stream_one_else_the_first_listed() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(choose(&l(&["app", "job", "service_name"])), Some("service_name"));
+        assert_eq!(choose(&l(&["app", "namespace"])), Some("namespace"));
+        assert_eq!(choose(&l(&["__stream_shard__", "zone", "cluster"])), Some("zone"));
+        assert_eq!(choose(&l(&["__stream_shard__"])), None);
+        assert_eq!(choose(&[]), None);
+        assert_eq!(label_query("service_name"), "{service_name=~\".+\"}");
+    }
 
     fn data(lines: &[(i64, &str, &str)]) -> Value {
         let result: Vec<Value> = lines

@@ -75,7 +75,7 @@ fn loki_source(url: &str, limit: u32, timeout: Duration) -> LokiLive {
         .with_header("X-Scope-OrgID", "team-a");
     LokiLive {
         endpoint,
-        query: loki::Query { logql: "{env=\"prod\"}".into(), limit, org: Some("team-a".into()) },
+        query: loki::Query { logql: Some("{env=\"prod\"}".into()), limit, org: Some("team-a".into()) },
         timeout,
     }
 }
@@ -240,6 +240,114 @@ fn loki_failures_are_named_and_earlier_pages_kept() {
         serve(|_| Reply::json(&json!({"status": "success", "data": {"resultType": "matrix", "result": []}}))).unwrap();
     let (_, r) = run(Box::new(loki_source(&server.url, 10, Duration::from_secs(5))));
     assert!(r.unwrap_err().contains("give a log query"));
+}
+
+/// A Loki whose streams do not all carry the same labels: two have
+/// `service_name`, one (an old Promtail job) only `job`. Its query_range
+/// evaluates the one selector shape a query chosen from labels has.
+fn mixed_loki(labels: Reply) -> reconstruct_stores::replay::Server {
+    let streams: Vec<(Value, i64, &str)> = vec![
+        (json!({"service_name": "api", "job": "k8s/api"}), T0 + 60_000_000_000, "level=error upstream timed out"),
+        (json!({"service_name": "worker"}), T0 + 61_000_000_000, "job 7 failed"),
+        (json!({"job": "legacy-cron"}), T0 + 62_000_000_000, "cron ran"),
+    ];
+    let labels = std::sync::Mutex::new(Some(labels));
+    serve(move |r| {
+        if r.path == "/loki/api/v1/labels" {
+            if r.param("start") != Some(T0.to_string().as_str())
+                || r.param("end") != Some((T0 + 3_600_000_000_001).to_string().as_str())
+                || r.header("x-scope-orgid") != Some("team-a")
+            {
+                return Reply::text(400, "labels asked without the window in nanoseconds or the tenant");
+            }
+            return labels.lock().unwrap().take().unwrap_or_else(|| Reply::text(500, "asked twice"));
+        }
+        let q = r.param("query").unwrap_or_default();
+        let Some(label) = q.strip_prefix('{').and_then(|q| q.strip_suffix("=~\".+\"}")) else {
+            return Reply::text(400, &format!("parse error: {q}"));
+        };
+        let start: i64 = r.param("start").unwrap().parse().unwrap();
+        let result: Vec<Value> = streams
+            .iter()
+            .filter(|(l, ns, _)| l.get(label).is_some() && *ns >= start)
+            .map(|(l, ns, text)| json!({"stream": l, "values": [[ns.to_string(), text]]}))
+            .collect();
+        Reply::json(&json!({"status": "success", "data": {"resultType": "streams", "result": result}}))
+    })
+    .unwrap()
+}
+
+fn every_stream(url: &str) -> LokiLive {
+    let mut s = loki_source(url, 100, Duration::from_secs(5));
+    s.query.logql = None;
+    s
+}
+
+#[test]
+fn loki_with_no_query_reads_the_label_most_streams_carry_and_names_the_rest() {
+    let labels = Reply::json(&json!({"status": "success", "data": ["__stream_shard__", "job", "service_name"]}));
+    let server = mixed_loki(labels);
+    let (sink, r) = run(Box::new(every_stream(&server.url)));
+    r.unwrap();
+    let got: Vec<(&str, &str)> = sink.events.iter().map(|e| (&*e.component, e.summary.as_str())).collect();
+    assert_eq!(got, [("api", "level=error upstream timed out"), ("worker", "job 7 failed")]);
+    let asked: Vec<String> = server.seen().iter().filter_map(|r| r.param("query").map(str::to_string)).collect();
+    assert_eq!(asked, ["{service_name=~\".+\"}"]);
+    let note = sink.notes.iter().find(|n| n.starts_with("no query given")).unwrap();
+    assert!(note.contains("service_name label") && note.contains("__stream_shard__, job, service_name"), "{note}");
+    // The row's context names the query that ran.
+    assert!(sink.events[0].evidence.excerpt.contains("query: {service_name=~\".+\"}"));
+
+    // Capture keeps the choice: reading the saved pages back says the same.
+    let server = mixed_loki(Reply::json(&json!({"status": "success", "data": ["job", "service_name"]})));
+    let endpoint = every_stream(&server.url).endpoint;
+    let query = every_stream(&server.url).query;
+    let mut saved = Vec::new();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(reconstruct_stores::save_loki(
+        endpoint,
+        &query,
+        &window(),
+        Duration::from_secs(5),
+        &mut saved,
+        &mut |_| {},
+    ))
+    .unwrap();
+    let mut back = VecSink::default();
+    let ctx = CollectContext { window: window(), detail: Detail::All };
+    reconstruct_stores::read_saved(&saved[..], "loki/a.jsonl", reconstruct_core::SourceKind::Loki, &ctx, &mut back)
+        .unwrap();
+    assert_eq!(back.events.len(), 2);
+    assert!(back.notes.iter().any(|n| n.contains("service_name label") && n.contains("job, service_name")));
+}
+
+#[test]
+fn loki_with_no_query_and_no_labels_api_or_no_streams_says_so() {
+    // Labels listed, none of the usual ones: the first listed.
+    let server = mixed_loki(Reply::json(&json!({"status": "success", "data": ["job"]})));
+    let (sink, r) = run(Box::new(every_stream(&server.url)));
+    r.unwrap();
+    assert_eq!(sink.events.len(), 2, "the two streams with a job label");
+
+    // A proxy without the labels API: the usual job label, said.
+    let server = mixed_loki(Reply::text(404, "404 page not found"));
+    let (sink, r) = run(Box::new(every_stream(&server.url)));
+    r.unwrap();
+    assert_eq!(sink.events.len(), 2);
+    assert!(sink.notes.iter().any(|n| n.contains("labels API answered HTTP 404") && n.contains("{job=~\".+\"}")));
+
+    // No label in the window: no stream there, and no query is sent.
+    let server = mixed_loki(Reply::json(&json!({"status": "success"})));
+    let (sink, r) = run(Box::new(every_stream(&server.url)));
+    r.unwrap();
+    assert!(sink.events.is_empty());
+    assert!(sink.notes.iter().any(|n| n.contains("lists no label for the window")), "{:?}", sink.notes);
+    assert!(server.seen().iter().all(|r| r.path == "/loki/api/v1/labels"));
+
+    // A refusal other than a missing API is the source's failure.
+    let server = mixed_loki(Reply::text(401, "no org id"));
+    let (_, r) = run(Box::new(every_stream(&server.url)));
+    assert!(r.unwrap_err().contains("answered HTTP 401"));
 }
 
 // ---- Elasticsearch / OpenSearch ----
