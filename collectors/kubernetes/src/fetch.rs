@@ -192,15 +192,19 @@ pub async fn objects(client: &Client, ns: Option<&str>, url: &str) -> Result<Obj
     Ok(Objects { pods, core_events, new_events, url: url.to_string() })
 }
 
-/// The containers whose logs can hold lines of the window: the current one
-/// unless it started after the window, and the previous one of a restarted
-/// container unless it ended before the window.
+/// The containers (init containers too) whose logs can hold lines of the
+/// window, each log once. The kubelet serves a container's "current" log
+/// from its running or terminated instance; for one waiting to restart (a
+/// crash loop) it serves the last terminated instance instead, which is the
+/// same log `previous` gives, so that one is asked for only as `previous`.
 pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
     let mut out = Vec::new();
     for pod in pods {
         let ns = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
-        for cs in pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten() {
+        let status = pod.status.as_ref();
+        let init = status.and_then(|s| s.init_container_statuses.as_ref()).into_iter().flatten();
+        for cs in init.chain(status.and_then(|s| s.container_statuses.as_ref()).into_iter().flatten()) {
             let of = |previous| LogOf {
                 namespace: ns.clone(),
                 pod: name.clone(),
@@ -208,19 +212,23 @@ pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
                 previous,
                 component: parse::component(pod, &cs.name),
             };
-            let started = cs.state.as_ref().and_then(|s| {
-                s.running
-                    .as_ref()
-                    .and_then(|r| r.started_at.as_ref())
-                    .or_else(|| s.terminated.as_ref().and_then(|t| t.started_at.as_ref()))
-            });
-            if started.map(parse::time).is_none_or(|t| t <= window.until) {
+            let state = cs.state.as_ref();
+            let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+            let running = state.and_then(|s| s.running.as_ref());
+            // A terminated instance without a container id is served from the
+            // last one, when there is one.
+            let terminated = state
+                .and_then(|s| s.terminated.as_ref())
+                .filter(|t| t.container_id.as_deref().is_some_and(|c| !c.is_empty()) || last.is_none());
+            // No state said: ask, and let the API server answer.
+            let current = state.is_none() || running.is_some() || terminated.is_some();
+            let started =
+                running.and_then(|r| r.started_at.as_ref()).or_else(|| terminated.and_then(|t| t.started_at.as_ref()));
+            if current && started.map(parse::time).is_none_or(|t| t <= window.until) {
                 out.push(of(false));
             }
-            if cs.restart_count > 0 {
-                let ended =
-                    cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.finished_at.as_ref());
-                if ended.map(parse::time).is_none_or(|t| t >= window.since) {
+            if let Some(last) = last {
+                if last.finished_at.as_ref().map(parse::time).is_none_or(|t| t >= window.since) {
                     out.push(of(true));
                 }
             }

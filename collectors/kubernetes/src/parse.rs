@@ -59,8 +59,12 @@ pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
     let (ns, name) = names(pod);
     let Some(status) = &pod.status else { return out };
     let describe = format!("{} describe pod -n {} {}", cluster.kubectl(), quote(ns), quote(name));
-    for cs in status.container_statuses.iter().flatten() {
+    // Init containers first, as they run: a failing one (a migration, a
+    // config fetch) keeps the pod from starting and is often the cause.
+    let init = status.init_container_statuses.iter().flatten().map(|cs| (true, cs));
+    for (is_init, cs) in init.chain(status.container_statuses.iter().flatten().map(|cs| (false, cs))) {
         let container = format!("{name}/{}", cs.name);
+        let kind = if is_init { "init container" } else { "container" };
         let comp = component(pod, &cs.name);
         let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone());
         let mut terminations: Vec<&ContainerStateTerminated> = Vec::new();
@@ -72,6 +76,10 @@ pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
         }
         for t in terminations {
             let Some(at) = t.finished_at.as_ref().map(time) else { continue };
+            // An init container that finished its work is how a pod starts, not news.
+            if is_init && t.exit_code == 0 {
+                continue;
+            }
             let reason = t.reason.clone().unwrap_or_default();
             let (action, sev, what) = match reason.as_str() {
                 "OOMKilled" => (ContainerAction::Oom, Severity::Critical, "OOM-killed".to_string()),
@@ -79,7 +87,7 @@ pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
                 "" => (ContainerAction::Die, Severity::Error, "died".to_string()),
                 r => (ContainerAction::Die, Severity::Error, format!("died ({r})")),
             };
-            let mut summary = format!("container {container} {what} (exit code {})", t.exit_code);
+            let mut summary = format!("{kind} {container} {what} (exit code {})", t.exit_code);
             if waiting.as_deref() == Some("CrashLoopBackOff") {
                 summary.push_str(&format!(", now in CrashLoopBackOff after {} restarts", cs.restart_count));
             } else if cs.restart_count > 0 {
@@ -109,7 +117,7 @@ pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
         if cs.restart_count > 0 {
             if let Some(at) = cs.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()) {
                 let at = time(at);
-                let summary = format!("container {container} restarted (restart {})", cs.restart_count);
+                let summary = format!("{kind} {container} restarted (restart {})", cs.restart_count);
                 let excerpt = format!(
                     "containerStatuses[{}]: running startedAt={} restartCount={}",
                     cs.name,

@@ -54,6 +54,32 @@ fn worker_pod() -> Value {
     })
 }
 
+/// A pod whose migration init container failed once before it passed, and
+/// whose app then ran; a second init container finished long before.
+fn web_pod() -> Value {
+    let done = |name: &str, started: &str, finished: &str| {
+        json!({
+            "name": name, "image": "tools:1", "imageID": "sha256:3", "ready": true, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed", "containerID": format!("containerd://{name}"),
+                "startedAt": started, "finishedAt": finished}}
+        })
+    };
+    let mut migrate = done("migrate", "2025-12-26T14:05:30Z", "2025-12-26T14:05:39Z");
+    migrate["restartCount"] = json!(1);
+    migrate["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "containerID": "containerd://m0",
+        "startedAt": "2025-12-26T14:01:58Z", "finishedAt": "2025-12-26T14:02:00Z"}});
+    json!({
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": "p3", "labels": {"app": "web"}},
+        "spec": {"initContainers": [{"name": "wait-db"}, {"name": "migrate"}], "containers": [{"name": "web"}]},
+        "status": {"phase": "Running",
+            "initContainerStatuses": [done("wait-db", "2025-12-26T13:00:00Z", "2025-12-26T13:00:05Z"), migrate],
+            "containerStatuses": [{
+                "name": "web", "image": "web:1", "imageID": "sha256:4", "ready": true, "restartCount": 0,
+                "state": {"running": {"startedAt": "2025-12-26T14:05:40Z"}}
+            }]}
+    })
+}
+
 fn list(kind: &str, items: Vec<Value>, cont: Option<&str>) -> Value {
     let mut meta = json!({"resourceVersion": "100"});
     if let Some(c) = cont {
@@ -91,7 +117,7 @@ fn new_events() -> Vec<Value> {
     ]
 }
 
-const CURRENT: &str = "2025-12-26T14:05:41.100000000Z starting api\n\
+const CURRENT: &str = "2025-12-26T14:05:41.100000000Z starting web\n\
 2025-12-26T14:05:41.900000000Z ERROR out of memory allocating 512MB\n\
 2025-12-26T15:30:00.000000000Z after the window\n\
 2025-12-26T15:30:01.000000000Z after the window too\n";
@@ -118,7 +144,7 @@ fn cluster(lists: Arc<AtomicU32>) -> Server {
                 assert_eq!(r.param("limit"), Some("500"));
                 match r.param("continue") {
                     None => Reply::json(&list("PodList", vec![api_pod()], Some("page-2"))),
-                    Some("page-2") => Reply::json(&list("PodList", vec![worker_pod()], None)),
+                    Some("page-2") => Reply::json(&list("PodList", vec![worker_pod(), web_pod()], None)),
                     Some(other) => Reply::text(410, &format!("bad continue {other}")),
                 }
             }
@@ -131,10 +157,21 @@ fn cluster(lists: Arc<AtomicU32>) -> Server {
                 if r.param("previous") == Some("true") {
                     Reply::text(200, PREVIOUS)
                 } else {
-                    // A log that goes on: only stopping past the window ends the read.
-                    Reply::Hold(CURRENT.as_bytes().to_vec())
+                    // Waiting in a crash loop: the kubelet would serve the
+                    // previous instance's log again.
+                    Reply::text(500, "the current log of a waiting container was asked for")
                 }
             }
+            "/api/v1/namespaces/shop/pods/web-1/log" => match (r.param("container"), r.param("previous")) {
+                // A log that goes on: only stopping past the window ends the read.
+                (Some("web"), None) => Reply::Hold(CURRENT.as_bytes().to_vec()),
+                (Some("migrate"), Some("true")) => {
+                    Reply::text(200, "2025-12-26T14:01:59.000000000Z ERROR relation \"orders_v2\" already exists\n")
+                }
+                (Some("migrate"), None) => Reply::text(200, "2025-12-26T14:05:35.000000000Z migrations applied\n"),
+                (Some("wait-db"), None) => Reply::text(200, ""),
+                other => Reply::text(500, &format!("no log recorded for {other:?}")),
+            },
             "/api/v1/namespaces/shop/pods/worker-1/log" => Reply::Answer {
                 status: 400,
                 headers: vec![("Content-Type".into(), "application/json".into())],
@@ -190,24 +227,33 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     assert!(t.elapsed() < Duration::from_secs(10), "the endless log was left past the window");
     let rows = summaries(&sink);
     let want = [
+        "2025-12-26T14:01:59Z web ERROR relation \"orders_v2\" already exists",
+        "2025-12-26T14:02:00Z web init container web-1/migrate died (Error) (exit code 1), 1 restarts so far",
         "2025-12-26T14:04:58.250Z api Killing pod/api-1: Stopping container api",
         "2025-12-26T14:04:59.500Z api WARN heap at 95%",
         "2025-12-26T14:05:00Z api container api-1/api OOM-killed (exit code 137), now in CrashLoopBackOff after 3 restarts",
-        "2025-12-26T14:05:41.100Z api starting api",
-        "2025-12-26T14:05:41.900Z api ERROR out of memory allocating 512MB",
+        "2025-12-26T14:05:35Z web migrations applied",
+        "2025-12-26T14:05:41.100Z web starting web",
+        "2025-12-26T14:05:41.900Z web ERROR out of memory allocating 512MB",
         "2025-12-26T14:10:00Z worker pod worker-1 evicted: The node was low on resource: memory.",
         "2025-12-26T14:12:00Z api BackOff pod/api-1: Back-off restarting failed container api (×12)",
         "2025-12-26T14:19:50Z worker container worker-1/worker died (Error) (exit code 1), 1 restarts so far",
         "2025-12-26T14:20:00Z worker container worker-1/worker restarted (restart 1)",
     ];
     assert_eq!(rows, want, "{rows:#?}");
-    let oom = &sink.events[2];
+    let oom = &sink.events[4];
     assert_eq!(oom.container_action(), Some(&reconstruct_core::ContainerAction::Oom));
     assert_eq!(oom.evidence.locator.to_string(), "kubectl --context recorded describe pod -n shop api-1");
-    let line = &sink.events[4];
+    let line = &sink.events[7];
     assert_eq!(
         line.evidence.locator.to_string(),
-        "kubectl --context recorded logs -n shop api-1 -c api --timestamps --since-time=2025-12-26T14:05:41.900Z"
+        "kubectl --context recorded logs -n shop web-1 -c web --timestamps --since-time=2025-12-26T14:05:41.900Z"
+    );
+    // Each log once: a crash-looping container's only as the previous one.
+    assert!(
+        !sink.diagnostics.iter().any(|d| d.message.contains("no log recorded") || d.message.contains("was asked")),
+        "{:?}",
+        sink.diagnostics
     );
     assert!(
         sink.notes.iter().any(|n| n.contains(EVENT_TTL_NOTE) && n.contains("1 shown by both APIs told once")),
@@ -232,7 +278,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     assert!(
         small.diagnostics.iter().any(|d| d
             .message
-            .contains("1 bytes held for sorting is full: 4 container logs from api-1/api on were not read")),
+            .contains("1 bytes held for sorting is full: 7 container logs from api-1/api on were not read")),
         "{:?}",
         small.diagnostics
     );
