@@ -277,13 +277,22 @@ fn hit(h: &Value, time_field: &str) -> Option<Hit> {
     };
     let text = |keys: &[&str]| keys.iter().find_map(|k| field(src, k).and_then(Value::as_str)).map(str::to_string);
     let message = text(&["message", "msg", "log", "event.original"]).unwrap_or_else(|| src.to_string());
-    let host = text(&["host.name", "host.hostname", "agent.hostname"]);
-    let container = text(&["container.name", "kubernetes.container.name"]);
-    let component = text(&["service.name", "kubernetes.labels.app", "app"])
-        .or_else(|| container.clone())
-        .or_else(|| host.clone())
-        .unwrap_or_else(|| "elasticsearch".to_string());
-    let context: Vec<String> = [("host", host), ("container", container)]
+    // ECS and Filebeat's names first, then Fluent Bit's and Fluentd's
+    // Kubernetes metadata (`kubernetes.container_name`, `kubernetes.host`).
+    let host = text(&["host.name", "host.hostname", "agent.hostname", "kubernetes.host", "hostname"]);
+    let container = text(&["container.name", "kubernetes.container.name", "kubernetes.container_name"]);
+    let pod = text(&["kubernetes.pod.name", "kubernetes.pod_name"]);
+    let component = text(&[
+        "service.name",
+        "kubernetes.labels.app_kubernetes_io/name",
+        "kubernetes.labels.app.kubernetes.io/name",
+        "kubernetes.labels.app",
+        "app",
+    ])
+    .or_else(|| container.clone())
+    .or_else(|| host.clone())
+    .unwrap_or_else(|| "elasticsearch".to_string());
+    let context: Vec<String> = [("host", host), ("pod", pod), ("container", container)]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
         .collect();
@@ -292,7 +301,7 @@ fn hit(h: &Value, time_field: &str) -> Option<Hit> {
         index: h.get("_index").and_then(Value::as_str).unwrap_or_default().to_string(),
         id: h.get("_id").and_then(Value::as_str).unwrap_or_default().to_string(),
         message,
-        level: text(&["log.level", "level", "severity", "log.severity"]),
+        level: text(&["log.level", "level", "severity", "log.severity", "severity_text"]),
         component,
         context: context.join(", "),
     })
@@ -347,6 +356,22 @@ mod tests {
         assert_eq!(hit.component, "api");
         assert_eq!(hit.context, "host: web-1, container: api-7f9");
         assert_eq!(evidence("http://es:9200", hit), "GET http://es:9200/logs-1/_doc/a1");
+    }
+
+    #[test]
+    fn fluent_bit_kubernetes_metadata_names_the_app_pod_and_container() {
+        let h = json!({"_index": "logstash-2025.12.26", "_id": "f1", "sort": [1, 2], "_source": {
+            "@timestamp": "2025-12-26T14:03:00Z",
+            "log": "ERROR payment failed\n",
+            "stream": "stderr",
+            "kubernetes": {"pod_name": "api-7f9-x2", "namespace_name": "shop", "container_name": "api",
+                "host": "node-3", "labels": {"app.kubernetes.io/name": "payments"}}
+        }});
+        let p = page(&json!({"hits": {"hits": [h]}}), "@timestamp").unwrap();
+        let (Some(hit), _) = &p[0] else { panic!("{p:?}") };
+        assert_eq!(hit.component, "payments");
+        assert_eq!(hit.message, "ERROR payment failed\n");
+        assert_eq!(hit.context, "host: node-3, pod: api-7f9-x2, container: api");
     }
 
     #[test]
