@@ -192,12 +192,20 @@ pub async fn objects(client: &Client, ns: Option<&str>, url: &str) -> Result<Obj
     Ok(Objects { pods, core_events, new_events, url: url.to_string() })
 }
 
-/// The containers (init containers too) whose logs can hold lines of the
-/// window, each log once. The kubelet serves a container's "current" log
-/// from its running or terminated instance; for one waiting to restart (a
-/// crash loop) it serves the last terminated instance instead, which is the
-/// same log `previous` gives, so that one is asked for only as `previous`.
-pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
+/// Whether a container's log is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    Yes,
+    /// Its run began after the window or ended before it.
+    OutsideWindow,
+    /// The "current" log of a container waiting in a crash loop: the
+    /// kubelet serves the last terminated run, which is the previous log.
+    SameAsPrevious,
+}
+
+/// Every log the containers (init containers too) can have, current and
+/// previous, and whether the window asks for it.
+pub fn container_logs(pods: &[Pod], window: &TimeWindow) -> Vec<(LogOf, Ask)> {
     let mut out = Vec::new();
     for pod in pods {
         let ns = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
@@ -221,20 +229,48 @@ pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
                 .and_then(|s| s.terminated.as_ref())
                 .filter(|t| t.container_id.as_deref().is_some_and(|c| !c.is_empty()) || last.is_none());
             // No state said: ask, and let the API server answer.
-            let current = state.is_none() || running.is_some() || terminated.is_some();
+            let own = state.is_none() || running.is_some() || terminated.is_some();
             let started =
                 running.and_then(|r| r.started_at.as_ref()).or_else(|| terminated.and_then(|t| t.started_at.as_ref()));
-            if current && started.map(parse::time).is_none_or(|t| t <= window.until) {
-                out.push(of(false));
+            let current = if !own && last.is_some() {
+                Ask::SameAsPrevious
+            } else if own && started.map(parse::time).is_none_or(|t| t <= window.until) {
+                Ask::Yes
+            } else {
+                Ask::OutsideWindow
+            };
+            // A container waiting with no run behind it has no log at all.
+            if own || last.is_some() {
+                out.push((of(false), current));
             }
             if let Some(last) = last {
-                if last.finished_at.as_ref().map(parse::time).is_none_or(|t| t >= window.since) {
-                    out.push(of(true));
-                }
+                let ended = last.finished_at.as_ref().map(parse::time);
+                let ask = if ended.is_none_or(|t| t >= window.since) { Ask::Yes } else { Ask::OutsideWindow };
+                out.push((of(true), ask));
             }
         }
     }
     out
+}
+
+/// The logs a live read asks the API server for, each once.
+pub fn logs_to_read(pods: &[Pod], window: &TimeWindow) -> Vec<LogOf> {
+    container_logs(pods, window).into_iter().filter(|(_, a)| *a == Ask::Yes).map(|(of, _)| of).collect()
+}
+
+/// The saved logs to read back: as a live read, but a crash-looping
+/// container's "current" log (`kubectl logs` without `--previous`, which
+/// shows the last run) is read when its previous log was not saved.
+pub fn saved_logs_to_read(pods: &[Pod], window: &TimeWindow, saved: &dyn Fn(&LogOf) -> bool) -> Vec<LogOf> {
+    container_logs(pods, window)
+        .into_iter()
+        .filter(|(of, a)| match a {
+            Ask::Yes => true,
+            Ask::OutsideWindow => false,
+            Ask::SameAsPrevious => !saved(&LogOf { previous: true, ..of.clone() }),
+        })
+        .map(|(of, _)| of)
+        .collect()
 }
 
 /// Takes one log line and says its time, if it has one.
@@ -290,4 +326,72 @@ pub async fn log(
 pub enum LogError {
     Fetch(FetchError),
     Stopped(Stopped),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use reconstruct_core::Timestamp;
+    use serde_json::json;
+
+    fn window() -> TimeWindow {
+        let t = |s| Timestamp::from_unix_seconds(s, 0).unwrap();
+        TimeWindow::new(t(1_766_757_600), t(1_766_761_200)).unwrap() // 2025-12-26 14:00–15:00
+    }
+
+    fn pod(statuses: serde_json::Value) -> Pod {
+        serde_json::from_value(
+            json!({"metadata": {"name": "p", "namespace": "n"}, "status": {"containerStatuses": statuses}}),
+        )
+        .unwrap()
+    }
+
+    fn asks(p: &Pod) -> Vec<(String, bool, Ask)> {
+        container_logs(std::slice::from_ref(p), &window())
+            .into_iter()
+            .map(|(of, a)| (of.container, of.previous, a))
+            .collect()
+    }
+
+    #[test]
+    fn each_log_is_asked_for_once_as_the_kubelet_serves_it() {
+        let crashed = json!({"terminated": {"exitCode": 1, "containerID": "c://1",
+            "startedAt": "2025-12-26T14:01:00Z", "finishedAt": "2025-12-26T14:02:00Z"}});
+        let p = pod(json!([
+            // In a crash loop: "current" would be the last run again.
+            {"name": "a", "image": "i", "imageID": "", "ready": false, "restartCount": 2,
+             "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "lastState": crashed},
+            // Running after a restart: two runs, two logs.
+            {"name": "b", "image": "i", "imageID": "", "ready": true, "restartCount": 1,
+             "state": {"running": {"startedAt": "2025-12-26T14:03:00Z"}}, "lastState": crashed},
+            // Never started: no log.
+            {"name": "c", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+             "state": {"waiting": {"reason": "ImagePullBackOff"}}},
+            // Started after the window.
+            {"name": "d", "image": "i", "imageID": "", "ready": true, "restartCount": 0,
+             "state": {"running": {"startedAt": "2025-12-26T16:00:00Z"}}},
+        ]));
+        assert_eq!(
+            asks(&p),
+            [
+                ("a".into(), false, Ask::SameAsPrevious),
+                ("a".into(), true, Ask::Yes),
+                ("b".into(), false, Ask::Yes),
+                ("b".into(), true, Ask::Yes),
+                ("d".into(), false, Ask::OutsideWindow),
+            ]
+        );
+        let live: Vec<(String, bool)> =
+            logs_to_read(std::slice::from_ref(&p), &window()).into_iter().map(|o| (o.container, o.previous)).collect();
+        assert_eq!(live, [("a".into(), true), ("b".into(), false), ("b".into(), true)]);
+        // Saved by hand with `kubectl logs` only: the crash loop's last run is
+        // in the "current" file, and is read from there.
+        let only_current = |of: &LogOf| !of.previous;
+        let saved: Vec<(String, bool)> = saved_logs_to_read(std::slice::from_ref(&p), &window(), &only_current)
+            .into_iter()
+            .map(|o| (o.container, o.previous))
+            .collect();
+        assert_eq!(saved, [("a".into(), false), ("a".into(), true), ("b".into(), false), ("b".into(), true)]);
+    }
 }

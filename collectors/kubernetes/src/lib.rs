@@ -318,7 +318,8 @@ impl Collector for KubernetesFiles {
         let mut out = Vec::new();
         objects_to_events(&pods, &core, new.as_deref(), &cluster, false, ctx, &mut out, sink);
         let mut undated = 0u64;
-        for of in fetch::logs_to_read(&pods, &ctx.window) {
+        let saved = |of: &LogOf| find(&log_name(of)).is_some();
+        for of in fetch::saved_logs_to_read(&pods, &ctx.window, &saved) {
             let Some((path, display)) = list(&log_name(&of)) else { continue };
             let f = std::fs::File::open(&path).map_err(|e| format!("cannot open {display}: {e}"))?;
             for line in std::io::BufReader::new(f).split(b'\n') {
