@@ -93,7 +93,7 @@ where
 }
 
 /// Every object of a list, page after page (`limit` and `continue`).
-async fn list<K>(api: &Api<K>, url: &str, what: &str) -> Result<ObjectList<K>, FetchError>
+async fn list<K>(api: &Api<K>, url: &str, what: &str, fields: Option<&str>) -> Result<ObjectList<K>, FetchError>
 where
     K: Clone + DeserializeOwned + std::fmt::Debug + kube::Resource,
     <K as kube::Resource>::DynamicType: Default,
@@ -102,6 +102,9 @@ where
     let mut token: Option<String> = None;
     loop {
         let mut lp = ListParams::default().limit(PAGE);
+        if let Some(f) = fields {
+            lp = lp.fields(f);
+        }
         if let Some(t) = &token {
             lp = lp.continue_token(t);
         }
@@ -177,19 +180,41 @@ pub struct Objects {
     pub core_events: ObjectList<CoreEvent>,
     /// `None` where the cluster has no `events.k8s.io/v1`.
     pub new_events: Option<ObjectList<NewEvent>>,
+    /// The nodes' Events, which live in `default`: read apart when one other
+    /// namespace is (`None`: not needed; `Err`: what the API server refused).
+    pub node_events: Option<Result<ObjectList<CoreEvent>, String>>,
     pub url: String,
 }
 
+/// The namespace that holds the nodes' Events.
+pub const NODE_EVENTS_NS: &str = "default";
+/// The field selector of the nodes' Events.
+pub const NODE_EVENTS: &str = "involvedObject.kind=Node";
+
 /// Pods and Events of both APIs.
 pub async fn objects(client: &Client, ns: Option<&str>, url: &str) -> Result<Objects, FetchError> {
-    let pods = list(&api::<Pod>(client, ns), url, "the pod list").await?;
-    let core_events = list(&api::<CoreEvent>(client, ns), url, "the event list").await?;
-    let new_events = match list(&api::<NewEvent>(client, ns), url, "the events.k8s.io list").await {
+    let pods = list(&api::<Pod>(client, ns), url, "the pod list", None).await?;
+    let core_events = list(&api::<CoreEvent>(client, ns), url, "the event list", None).await?;
+    let new_events = match list(&api::<NewEvent>(client, ns), url, "the events.k8s.io list", None).await {
         Ok(l) => Some(l),
         Err(e) if not_served(&e) => None,
         Err(e) => return Err(e),
     };
-    Ok(Objects { pods, core_events, new_events, url: url.to_string() })
+    // A node gone NotReady, out of disk or rebooted explains a namespace's
+    // evictions and restarts; a reader of one namespace may not be allowed
+    // to see them, which is said, not a failure.
+    let node_events = match ns {
+        Some(n) if n != NODE_EVENTS_NS => {
+            let default = Some(NODE_EVENTS_NS);
+            match list(&api::<CoreEvent>(client, default), url, "the nodes' Events", Some(NODE_EVENTS)).await {
+                Ok(l) => Some(Ok(l)),
+                Err(e @ (FetchError::Api { .. } | FetchError::Empty { .. })) => Some(Err(e.to_string())),
+                Err(e) => return Err(e),
+            }
+        }
+        _ => None,
+    };
+    Ok(Objects { pods, core_events, new_events, node_events, url: url.to_string() })
 }
 
 /// Whether a container's log is read.

@@ -174,7 +174,10 @@ impl NetworkCollector for KubernetesLive {
             let cluster = Cluster { context: self.target.context.clone() };
             let mut out = Vec::new();
             let new = objs.new_events.as_ref().map(|l| l.items.as_slice());
-            objects_to_events(&objs.pods.items, &objs.core_events.items, new, &cluster, true, ctx, &mut out, sink);
+            let nodes =
+                objs.node_events.as_ref().map(|r| r.as_ref().map(|l| l.items.as_slice()).map_err(String::as_str));
+            let core = with_node_events(&objs.core_events.items, nodes, sink);
+            objects_to_events(&objs.pods.items, &core, new, &cluster, true, ctx, &mut out, sink);
             let (mut logs, mut lines, mut undated) = (0u64, 0u64, 0u64);
             let mut held: usize = out.iter().map(Event::held_bytes).sum();
             let todo = fetch::logs_to_read(&objs.pods.items, &ctx.window);
@@ -217,6 +220,28 @@ impl NetworkCollector for KubernetesLive {
     }
 }
 
+/// The namespace's core Events and the nodes', saying how many of these
+/// were read or why none were.
+fn with_node_events(
+    core: &[CoreEvent],
+    nodes: Option<Result<&[CoreEvent], &str>>,
+    sink: &mut dyn EventSink,
+) -> Vec<CoreEvent> {
+    let mut all = core.to_vec();
+    match nodes {
+        Some(Ok(l)) => {
+            sink.note(format!("{} node Events from {}", l.len(), fetch::NODE_EVENTS_NS));
+            all.extend(l.iter().cloned());
+        }
+        Some(Err(e)) => sink.note(format!("node Events not read ({e})")),
+        None => {}
+    }
+    all
+}
+
+/// The saved nodes' Events (`kubectl get events -n default --field-selector involvedObject.kind=Node -o json`).
+pub const NODE_EVENTS_FILE: &str = "node-events.json";
+
 /// Stores one saved file by its name below `kubernetes/`.
 pub type Put<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
 
@@ -241,6 +266,9 @@ pub async fn save(
     put("events.json", &json(serde_json::to_value(&objs.core_events)?))?;
     if let Some(n) = &objs.new_events {
         put("events.k8s.io.json", &json(serde_json::to_value(n)?))?;
+    }
+    if let Some(Ok(n)) = &objs.node_events {
+        put(NODE_EVENTS_FILE, &json(serde_json::to_value(n)?))?;
     }
     for of in fetch::logs_to_read(&objs.pods.items, window) {
         let mut text = Vec::new();
@@ -314,6 +342,11 @@ impl Collector for KubernetesFiles {
             Some((p, d)) => Some(read_list::<NewEvent>(&p, &d)?),
             None => None,
         };
+        let nodes: Option<Vec<CoreEvent>> = match list(NODE_EVENTS_FILE) {
+            Some((p, d)) => Some(read_list::<CoreEvent>(&p, &d)?),
+            None => None,
+        };
+        let core = with_node_events(&core, nodes.as_deref().map(Ok), sink);
         let cluster = Cluster { context: self.context.clone() };
         let mut out = Vec::new();
         objects_to_events(&pods, &core, new.as_deref(), &cluster, false, ctx, &mut out, sink);

@@ -275,6 +275,17 @@ const CHANGES: [&str; 8] = [
     "OOMKilling",
 ];
 
+/// Normal events that report a node in trouble: as grave as a Warning.
+const TROUBLE: [&str; 7] = [
+    "NodeNotReady",
+    "NodeHasDiskPressure",
+    "NodeHasMemoryPressure",
+    "NodeHasPIDPressure",
+    "SystemOOM",
+    "OOMKilling",
+    "Rebooted",
+];
+
 /// Events of both APIs, each object told once (the two APIs show the same
 /// objects, with the same uid).
 pub struct Events {
@@ -309,8 +320,8 @@ impl Events {
             self.undated = self.undated.saturating_add(1);
             return None;
         };
-        let change = CHANGES.contains(&h.reason.as_str());
-        let sev = if h.warning {
+        let change = CHANGES.contains(&h.reason.as_str()) || TROUBLE.contains(&h.reason.as_str());
+        let sev = if h.warning || TROUBLE.contains(&h.reason.as_str()) {
             Severity::Warning
         } else if change {
             Severity::Notice

@@ -149,6 +149,16 @@ fn cluster(lists: Arc<AtomicU32>) -> Server {
                 }
             }
             "/api/v1/namespaces/shop/events" => Reply::json(&list("EventList", core_events(), None)),
+            // The nodes' Events live in `default`, asked for by kind alone.
+            "/api/v1/namespaces/default/events" => {
+                assert_eq!(r.param("fieldSelector"), Some("involvedObject.kind=Node"));
+                Reply::json(&list("EventList", vec![json!({
+                    "metadata": {"name": "node-1.n", "namespace": "default", "uid": "n1"},
+                    "involvedObject": {"kind": "Node", "name": "node-1", "uid": "node-1"},
+                    "reason": "NodeNotReady", "message": "Node node-1 status is now: NodeNotReady", "type": "Normal",
+                    "source": {"component": "node-controller"},
+                    "firstTimestamp": "2025-12-26T14:09:30Z", "lastTimestamp": "2025-12-26T14:09:30Z"})], None))
+            }
             "/apis/events.k8s.io/v1/namespaces/shop/events" => Reply::json(&list("EventList", new_events(), None)),
             "/api/v1/namespaces/shop/pods/api-1/log" => {
                 assert_eq!(r.param("container"), Some("api"));
@@ -235,6 +245,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         "2025-12-26T14:05:35Z web migrations applied",
         "2025-12-26T14:05:41.100Z web starting web",
         "2025-12-26T14:05:41.900Z web ERROR out of memory allocating 512MB",
+        "2025-12-26T14:09:30Z node-1 NodeNotReady node/node-1: Node node-1 status is now: NodeNotReady",
         "2025-12-26T14:10:00Z worker pod worker-1 evicted: The node was low on resource: memory.",
         "2025-12-26T14:12:00Z api BackOff pod/api-1: Back-off restarting failed container api (×12)",
         "2025-12-26T14:19:50Z worker container worker-1/worker died (Error) (exit code 1), 1 restarts so far",
@@ -242,6 +253,13 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     ];
     assert_eq!(rows, want, "{rows:#?}");
     let oom = &sink.events[4];
+    let node = sink.events.iter().find(|e| e.summary.starts_with("NodeNotReady")).unwrap();
+    assert_eq!(node.severity, Some(reconstruct_core::Severity::Warning));
+    assert_eq!(
+        node.evidence.locator.to_string(),
+        "kubectl --context recorded get events -n default --field-selector involvedObject.name=node-1,reason=NodeNotReady"
+    );
+    assert!(sink.notes.iter().any(|n| n == "1 node Events from default"), "{:?}", sink.notes);
     assert_eq!(oom.container_action(), Some(&reconstruct_core::ContainerAction::Oom));
     assert_eq!(oom.evidence.locator.to_string(), "kubectl --context recorded describe pod -n shop api-1");
     let line = &sink.events[7];
@@ -342,6 +360,38 @@ fn a_cluster_that_cannot_be_reached_or_read_is_named() {
     .unwrap();
     let err = run(target(&forbidden.url), 5).unwrap_err();
     assert!(err.contains("refused the pod list: HTTP 403") && err.contains("cannot list resource"), "{err}");
+
+    // One namespace's reader may not list the nodes' Events in `default`:
+    // said in coverage, the namespace read all the same.
+    let namespaced = serve(|r: &Seen| {
+        let list = |kind: &str| Reply::json(&list(kind, Vec::new(), None));
+        match r.path.as_str() {
+            "/api/v1/namespaces/shop/pods" => list("PodList"),
+            "/api/v1/namespaces/shop/events" => list("EventList"),
+            "/apis/events.k8s.io/v1/namespaces/shop/events" => list("EventList"),
+            _ => Reply::Answer {
+                status: 403,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+                    "message": "events is forbidden: User \"ops\" cannot list resource \"events\" in the namespace \"default\""})
+                .to_string()
+                .into_bytes(),
+            },
+        }
+    })
+    .unwrap();
+    let c =
+        Box::new(KubernetesLive { target: target(&namespaced.url), timeout: Duration::from_secs(5), budget: 1 << 20 });
+    let mut sink = VecSink::default();
+    let ctx = CollectContext { window: window(), detail: Detail::All };
+    reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
+    assert!(
+        sink.notes
+            .iter()
+            .any(|n| n.starts_with("node Events not read") && n.contains("HTTP 403") && n.contains("\"default\"")),
+        "{:?}",
+        sink.notes
+    );
 
     let silent = serve(|_| Reply::Silence).unwrap();
     let t = Instant::now();
