@@ -183,7 +183,7 @@ fn loki_elasticsearch_and_kubernetes_merge_capture_and_read_back() {
             "2025-12-26T14:05:10Z",
             "kubernetes",
             "api",
-            "container api-1/api OOM-killed (exit code 137), 1 restarts so far",
+            "container api-1/api OOM-killed (exit code 137), 1 restart so far",
         ),
         ("2025-12-26T14:06:00Z", "elasticsearch", "billing", "invoice run failed: connection refused"),
         ("2025-12-26T14:10:00Z", "loki", "gateway", "ERROR 502 from api"),

@@ -53,6 +53,14 @@ fn names(pod: &Pod) -> (&str, &str) {
     (pod.metadata.namespace.as_deref().unwrap_or("default"), pod.metadata.name.as_deref().unwrap_or("?"))
 }
 
+fn restarts(n: i32) -> String {
+    if n == 1 {
+        "1 restart".to_string()
+    } else {
+        format!("{n} restarts")
+    }
+}
+
 /// The lifecycle facts a pod's status holds.
 pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
     let mut out = Vec::new();
@@ -89,9 +97,9 @@ pub fn pod_facts(pod: &Pod, cluster: &Cluster) -> Vec<Event> {
             };
             let mut summary = format!("{kind} {container} {what} (exit code {})", t.exit_code);
             if waiting.as_deref() == Some("CrashLoopBackOff") {
-                summary.push_str(&format!(", now in CrashLoopBackOff after {} restarts", cs.restart_count));
+                summary.push_str(&format!(", now in CrashLoopBackOff after {}", restarts(cs.restart_count)));
             } else if cs.restart_count > 0 {
-                summary.push_str(&format!(", {} restarts so far", cs.restart_count));
+                summary.push_str(&format!(", {} so far", restarts(cs.restart_count)));
             }
             let excerpt = format!(
                 "containerStatuses[{}]: terminated reason={reason} exitCode={} startedAt={} finishedAt={}{}",

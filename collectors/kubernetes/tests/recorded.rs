@@ -238,7 +238,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     let rows = summaries(&sink);
     let want = [
         "2025-12-26T14:01:59Z web ERROR relation \"orders_v2\" already exists",
-        "2025-12-26T14:02:00Z web init container web-1/migrate died (Error) (exit code 1), 1 restarts so far",
+        "2025-12-26T14:02:00Z web init container web-1/migrate died (Error) (exit code 1), 1 restart so far",
         "2025-12-26T14:04:58.250Z api Killing pod/api-1: Stopping container api",
         "2025-12-26T14:04:59.500Z api WARN heap at 95%",
         "2025-12-26T14:05:00Z api container api-1/api OOM-killed (exit code 137), now in CrashLoopBackOff after 3 restarts",
@@ -248,7 +248,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         "2025-12-26T14:09:30Z node-1 NodeNotReady node/node-1: Node node-1 status is now: NodeNotReady",
         "2025-12-26T14:10:00Z worker pod worker-1 evicted: The node was low on resource: memory.",
         "2025-12-26T14:12:00Z api BackOff pod/api-1: Back-off restarting failed container api (×12)",
-        "2025-12-26T14:19:50Z worker container worker-1/worker died (Error) (exit code 1), 1 restarts so far",
+        "2025-12-26T14:19:50Z worker container worker-1/worker died (Error) (exit code 1), 1 restart so far",
         "2025-12-26T14:20:00Z worker container worker-1/worker restarted (restart 1)",
     ];
     assert_eq!(rows, want, "{rows:#?}");
