@@ -9,11 +9,13 @@
 pub mod fetch;
 pub mod parse;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::ObjectList;
@@ -24,6 +26,19 @@ use reconstruct_core::{
 
 use crate::fetch::{LogError, Target};
 use crate::parse::{Cluster, Events, LogLine, LogOf};
+
+/// Container logs read at once: each is one stream from the API server.
+const LOGS_AT_ONCE: usize = 4;
+
+/// One container log's read: its rows, or `got: None` when the budget was
+/// full before it began.
+struct LogRead {
+    of: LogOf,
+    got: Option<Result<u64, LogError>>,
+    events: Vec<Event>,
+    skipped: Vec<Timestamp>,
+    undated: u64,
+}
 
 /// The problem of a read stopped by the memory budget, naming what was left.
 fn budget_problem(budget: usize, left: &[LogOf]) -> Diagnostic {
@@ -134,7 +149,7 @@ fn take_line(
     ctx: &CollectContext,
     undated: &mut u64,
     out: &mut Vec<Event>,
-    sink: &mut dyn EventSink,
+    skipped: &mut Vec<Timestamp>,
 ) -> Option<Timestamp> {
     match parse::log_line(line, of, cluster, ctx.detail == Detail::Notable) {
         LogLine::Undated => {
@@ -145,7 +160,7 @@ fn take_line(
             if ctx.window.contains(t) {
                 match e {
                     Some(e) => out.push(e),
-                    None => sink.skip(t, 0),
+                    None => skipped.push(t),
                 }
             }
             Some(t)
@@ -178,34 +193,59 @@ impl NetworkCollector for KubernetesLive {
                 objs.node_events.as_ref().map(|r| r.as_ref().map(|l| l.items.as_slice()).map_err(String::as_str));
             let core = with_node_events(&objs.core_events.items, nodes, sink);
             objects_to_events(&objs.pods.items, &core, new, &cluster, true, ctx, &mut out, sink);
-            let (mut logs, mut lines, mut undated) = (0u64, 0u64, 0u64);
-            let mut held: usize = out.iter().map(Event::held_bytes).sum();
+            // Logs are read a few at a time: one API stream each, so a
+            // cluster of many pods is read in a fraction of the time, and the
+            // rows held for sorting stay within the budget all the same.
+            let held = Cell::new(out.iter().map(Event::held_bytes).sum::<usize>());
             let todo = fetch::logs_to_read(&objs.pods.items, &ctx.window);
-            for (i, of) in todo.iter().enumerate() {
-                if held > self.budget {
-                    sink.diagnostic(budget_problem(self.budget, todo.get(i..).unwrap_or_default()));
-                    break;
-                }
-                let got = {
-                    let mut on_line = |l: &[u8]| {
-                        let before = out.len();
-                        let t = take_line(l, of, &cluster, ctx, &mut undated, &mut out, &mut *sink);
-                        held =
-                            held.saturating_add(out.get(before..).map_or(0, |n| n.iter().map(Event::held_bytes).sum()));
-                        // Over the budget: this log ends here, as if past the window.
-                        Ok(if held > self.budget { Some(Timestamp::MAX) } else { t })
+            let read_one = |of: &LogOf| {
+                let (client, url, cluster, held) = (&client, &url, &cluster, &held);
+                let budget = self.budget;
+                let of = of.clone();
+                async move {
+                    if held.get() > budget {
+                        return LogRead { of, got: None, events: Vec::new(), skipped: Vec::new(), undated: 0 };
+                    }
+                    let (mut events, mut skipped, mut undated) = (Vec::new(), Vec::new(), 0u64);
+                    let got = {
+                        let mut on_line = |l: &[u8]| {
+                            let before = events.len();
+                            let t = take_line(l, &of, cluster, ctx, &mut undated, &mut events, &mut skipped);
+                            let more: usize = events.get(before..).map_or(0, |n| n.iter().map(Event::held_bytes).sum());
+                            held.set(held.get().saturating_add(more));
+                            // Over the budget: this log ends here, as if past the window.
+                            Ok(if held.get() > budget { Some(Timestamp::MAX) } else { t })
+                        };
+                        fetch::log(client, &of, &ctx.window, url, &mut on_line).await
                     };
-                    fetch::log(&client, of, &ctx.window, &url, &mut on_line).await
-                };
-                match got {
-                    Ok(n) => {
+                    LogRead { of, got: Some(got), events, skipped, undated }
+                }
+            };
+            let mut reads =
+                std::pin::pin!(futures_util::stream::iter(todo.iter()).map(read_one).buffered(LOGS_AT_ONCE));
+            let (mut logs, mut lines, mut undated) = (0u64, 0u64, 0u64);
+            let mut left: Vec<LogOf> = Vec::new();
+            while let Some(r) = reads.next().await {
+                undated = undated.saturating_add(r.undated);
+                for t in r.skipped {
+                    sink.skip(t, 0);
+                }
+                out.extend(r.events);
+                match r.got {
+                    None => left.push(r.of),
+                    Some(Ok(n)) => {
                         logs = logs.saturating_add(1);
                         lines = lines.saturating_add(n);
                     }
                     // A pod gone since the list, a previous container already collected: say so, read the rest.
-                    Err(LogError::Fetch(e)) => sink.diagnostic(Diagnostic { locator: None, message: e.to_string() }),
-                    Err(LogError::Stopped(s)) => return Err(s.into()),
+                    Some(Err(LogError::Fetch(e))) => {
+                        sink.diagnostic(Diagnostic { locator: None, message: e.to_string() })
+                    }
+                    Some(Err(LogError::Stopped(s))) => return Err(s.into()),
                 }
+            }
+            if !left.is_empty() {
+                sink.diagnostic(budget_problem(self.budget, &left));
             }
             sink.note(format!(
                 "{logs} container logs from {url}, {lines} lines read from the window's start; \
@@ -357,7 +397,11 @@ impl Collector for KubernetesFiles {
             let f = std::fs::File::open(&path).map_err(|e| format!("cannot open {display}: {e}"))?;
             for line in std::io::BufReader::new(f).split(b'\n') {
                 let line = line.map_err(|e| format!("cannot read {display}: {e}"))?;
-                take_line(&line, &of, &cluster, ctx, &mut undated, &mut out, sink);
+                let mut skipped = Vec::new();
+                take_line(&line, &of, &cluster, ctx, &mut undated, &mut out, &mut skipped);
+                for t in skipped {
+                    sink.skip(t, 0);
+                }
             }
         }
         emit_sorted(out, sink)?;

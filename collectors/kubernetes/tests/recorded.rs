@@ -402,3 +402,59 @@ fn a_cluster_that_cannot_be_reached_or_read_is_named() {
     let err = run(missing, 2).unwrap_err();
     assert!(err.starts_with("no usable kubeconfig"), "{err}");
 }
+
+/// Many pods: their logs are read a few at a time (never more than four
+/// streams open), and every line comes out in time order.
+#[test]
+fn many_pods_logs_are_read_a_few_at_a_time() {
+    use std::sync::atomic::AtomicUsize;
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n, m) = (now.clone(), most.clone());
+    let pods: Vec<Value> = (0..8)
+        .map(|i| {
+            json!({"metadata": {"name": format!("web-{i}"), "namespace": "shop", "uid": format!("w{i}")},
+                "status": {"phase": "Running", "containerStatuses": [{"name": "web", "image": "web:1", "imageID": "",
+                    "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2025-12-26T13:00:00Z"}}}]}})
+        })
+        .collect();
+    let server = serve(move |r: &Seen| match r.path.as_str() {
+        "/api/v1/namespaces/shop/pods" => Reply::json(&list("PodList", pods.clone(), None)),
+        "/api/v1/namespaces/shop/events" | "/apis/events.k8s.io/v1/namespaces/shop/events" => {
+            Reply::json(&list("EventList", Vec::new(), None))
+        }
+        "/api/v1/namespaces/default/events" => Reply::json(&list("EventList", Vec::new(), None)),
+        p => {
+            let i: u64 =
+                p.trim_start_matches("/api/v1/namespaces/shop/pods/web-").trim_end_matches("/log").parse().unwrap();
+            let open = n.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(open, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(300));
+            n.fetch_sub(1, Ordering::SeqCst);
+            // Pod i wrote at 14:0i and 14:1i.
+            Reply::text(
+                200,
+                &format!("2025-12-26T14:0{i}:00Z first of web-{i}\n2025-12-26T14:1{i}:00Z second of web-{i}\n"),
+            )
+        }
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = Target {
+        kubeconfig: Some(kubeconfig(dir.path(), &server.url)),
+        context: Some("recorded".into()),
+        namespace: None,
+        all_namespaces: false,
+    };
+    let c =
+        Box::new(KubernetesLive { target, timeout: Duration::from_secs(20), budget: reconstruct_core::HELD_BUDGET });
+    let mut sink = VecSink::default();
+    let ctx = CollectContext { window: window(), detail: Detail::All };
+    reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
+    let rows = summaries(&sink);
+    assert_eq!(rows.len(), 16, "{rows:#?}");
+    assert!(sink.events.windows(2).all(|w| w[0].time <= w[1].time));
+    assert_eq!(rows[0], "2025-12-26T14:00:00Z web first of web-0");
+    assert_eq!(rows[15], "2025-12-26T14:17:00Z web second of web-7");
+    let most = most.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&most), "{most} logs read at once");
+}
