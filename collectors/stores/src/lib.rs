@@ -87,14 +87,20 @@ fn loki_notes(q: &loki::Plan, pager: &loki::Pager, m: &Mapper, retries: u32, sin
     }
     sink.note(format!(
         "{} lines in {} pages of query_range (forward, {} a page) for {}",
-        m.read, pager.pages, q.limit, q.logql
+        m.read,
+        pager.pages,
+        pager.limit(),
+        q.logql
     ));
+    if let Some(cap) = pager.capped {
+        sink.note(format!("Loki refused {} lines a page: read at its cap of {cap}", q.limit));
+    }
     for ns in &pager.crowded {
         sink.diagnostic(Diagnostic {
             locator: None,
             message: format!(
                 "more than {} lines at {}: those past the page limit are missing (raise the limit)",
-                q.limit,
+                pager.limit(),
                 reconstruct_core::Timestamp::from_unix_nanos(*ns).rfc3339()
             ),
         });

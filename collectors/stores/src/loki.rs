@@ -11,7 +11,7 @@ use std::sync::Arc;
 use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp};
 use serde_json::Value;
 
-use crate::http::{Client, Request};
+use crate::http::{Client, Request, StoreError};
 
 pub const QUERY_RANGE: &str = "/loki/api/v1/query_range";
 pub const LABELS: &str = "/loki/api/v1/labels";
@@ -170,11 +170,24 @@ pub struct Pager {
     /// Nanoseconds holding more lines than one page: the lines past the
     /// page's limit there cannot be asked for, and are said to be missing.
     pub crowded: Vec<i64>,
+    /// The server's own cap on a page, when it refused the limit asked.
+    pub capped: Option<u32>,
 }
 
 impl Pager {
     pub fn new(limit: u32) -> Self {
-        Pager { limit: limit.max(1), boundary: None, seen: HashSet::new(), pages: 0, crowded: Vec::new() }
+        Pager { limit: limit.max(1), boundary: None, seen: HashSet::new(), pages: 0, crowded: Vec::new(), capped: None }
+    }
+
+    /// Lines a page asks for.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Lowers the page to the server's cap.
+    pub fn cap(&mut self, cap: u32) {
+        self.limit = cap.max(1);
+        self.capped = Some(self.limit);
     }
 
     /// The start of the next page, in nanoseconds.
@@ -240,10 +253,20 @@ pub async fn read(
             ("query", q.logql.clone()),
             ("start", start.to_string()),
             ("end", end.to_string()),
-            ("limit", q.limit.to_string()),
+            ("limit", pager.limit().to_string()),
             ("direction", "forward".to_string()),
         ];
-        let answer = client.json(&Request::get(QUERY_RANGE, &query)).await?;
+        let answer = match client.json(&Request::get(QUERY_RANGE, &query)).await {
+            Ok(a) => a,
+            // A page larger than the server allows: ask again at its cap.
+            Err(StoreError::Http { status: 400, body, .. })
+                if entries_cap(&body).is_some_and(|cap| cap > 0 && cap < pager.limit()) =>
+            {
+                pager.cap(entries_cap(&body).unwrap_or(1));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let data = envelope(&answer).map_err(|e| format!("{}: {QUERY_RANGE}: {e}", client.endpoint().shown()))?;
         on_page(data)?;
         let lines = page(data).map_err(|e| format!("{}: {QUERY_RANGE}: {e}", client.endpoint().shown()))?;
@@ -255,6 +278,16 @@ pub async fn read(
             return Ok(pager);
         }
     }
+}
+
+/// The server's cap on a page, from Loki's refusal of a larger one:
+/// `max entries limit per query exceeded, limit > max_entries_limit_per_query (10000 > 5000)`.
+pub fn entries_cap(body: &str) -> Option<u32> {
+    if !body.contains("max entries limit") {
+        return None;
+    }
+    let inner = body.rsplit_once('(')?.1.split_once(')')?.0;
+    inner.split_once('>')?.1.trim().parse().ok()
 }
 
 /// The `data` of a `{"status": "success", "data": …}` answer.

@@ -242,6 +242,32 @@ fn loki_failures_are_named_and_earlier_pages_kept() {
     assert!(r.unwrap_err().contains("give a log query"));
 }
 
+#[test]
+fn loki_refusing_a_page_larger_than_its_cap_is_read_at_the_cap() {
+    let data = loki_lines();
+    let server = serve(move |r| {
+        let limit: u32 = r.param("limit").unwrap().parse().unwrap();
+        if limit > 8 {
+            return Reply::text(
+                400,
+                &format!("max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > 8)"),
+            );
+        }
+        Reply::json(&query_range(&data, r).unwrap())
+    })
+    .unwrap();
+    let (sink, r) = run(Box::new(loki_source(&server.url, 20, Duration::from_secs(10))));
+    r.unwrap();
+    assert_eq!(sink.events.len(), 30, "every line in the window");
+    assert!(sink.notes.iter().any(|n| n == "Loki refused 20 lines a page: read at its cap of 8"), "{:?}", sink.notes);
+    assert!(sink.notes.iter().any(|n| n.contains("(forward, 8 a page)")), "{:?}", sink.notes);
+    assert_eq!(
+        loki::entries_cap("max entries limit per query exceeded, limit > max_entries_limit (10000 > 5000)"),
+        Some(5000)
+    );
+    assert_eq!(loki::entries_cap("parse error at line 1"), None);
+}
+
 /// A Loki whose streams do not all carry the same labels: two have
 /// `service_name`, one (an old Promtail job) only `job`. Its query_range
 /// evaluates the one selector shape a query chosen from labels has.
