@@ -210,6 +210,16 @@ fn kubeconfig(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
     path
 }
 
+/// The kubeconfig's `recorded` context, its namespace from there.
+fn recorded(dir: &std::path::Path, url: &str) -> Target {
+    Target {
+        kubeconfig: Some(kubeconfig(dir, url)),
+        context: Some("recorded".into()),
+        namespace: None,
+        all_namespaces: false,
+    }
+}
+
 fn summaries(s: &VecSink) -> Vec<String> {
     s.events.iter().map(|e| format!("{} {} {}", e.time.rfc3339(), e.component, e.summary)).collect()
 }
@@ -219,12 +229,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     let lists = Arc::new(AtomicU32::new(0));
     let server = cluster(lists.clone());
     let dir = tempfile::tempdir().unwrap();
-    let target = Target {
-        kubeconfig: Some(kubeconfig(dir.path(), &server.url)),
-        context: Some("recorded".into()),
-        namespace: None,
-        all_namespaces: false,
-    };
+    let target = recorded(dir.path(), &server.url);
     let t = Instant::now();
     let c = Box::new(KubernetesLive {
         target: target.clone(),
@@ -327,16 +332,23 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     assert_eq!(summaries(&again), want);
 }
 
+/// The API server's refusal, as RBAC gives it.
+fn forbidden(message: &str) -> Reply {
+    Reply::Answer {
+        status: 403,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
+            "message": message})
+        .to_string()
+        .into_bytes(),
+    }
+}
+
 #[test]
 fn a_cluster_that_cannot_be_reached_or_read_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let target = |url: &str| Target {
-        kubeconfig: Some(kubeconfig(dir.path(), url)),
-        context: Some("recorded".into()),
-        namespace: None,
-        all_namespaces: false,
-    };
-    let run = |t: Target, secs: u64| {
+    let target = |url: &str| recorded(dir.path(), url);
+    let read = |t: Target, secs: u64| {
         let c = Box::new(KubernetesLive {
             target: t,
             timeout: Duration::from_secs(secs),
@@ -344,21 +356,17 @@ fn a_cluster_that_cannot_be_reached_or_read_is_named() {
         });
         let mut sink = VecSink::default();
         let ctx = CollectContext { window: window(), detail: Detail::All };
-        reconstruct_core::collect_now(c, &ctx, &mut sink).map_err(|e| e.to_string())
+        let r = reconstruct_core::collect_now(c, &ctx, &mut sink).map_err(|e| e.to_string());
+        (sink, r)
     };
+    let run = |t: Target, secs: u64| read(t, secs).1;
     let err = run(target("http://127.0.0.1:1"), 5).unwrap_err();
     assert!(err.contains("cannot reach the Kubernetes API at http://127.0.0.1:1"), "{err}");
 
-    let forbidden = serve(|_| Reply::Answer {
-        status: 403,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
-            "message": "pods is forbidden: User \"ops\" cannot list resource \"pods\" in the namespace \"shop\""})
-        .to_string()
-        .into_bytes(),
-    })
-    .unwrap();
-    let err = run(target(&forbidden.url), 5).unwrap_err();
+    let refusing =
+        serve(|_| forbidden("pods is forbidden: User \"ops\" cannot list resource \"pods\" in the namespace \"shop\""))
+            .unwrap();
+    let err = run(target(&refusing.url), 5).unwrap_err();
     assert!(err.contains("refused the pod list: HTTP 403") && err.contains("cannot list resource"), "{err}");
 
     // One namespace's reader may not list the nodes' Events in `default`:
@@ -369,22 +377,14 @@ fn a_cluster_that_cannot_be_reached_or_read_is_named() {
             "/api/v1/namespaces/shop/pods" => list("PodList"),
             "/api/v1/namespaces/shop/events" => list("EventList"),
             "/apis/events.k8s.io/v1/namespaces/shop/events" => list("EventList"),
-            _ => Reply::Answer {
-                status: 403,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body: json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
-                    "message": "events is forbidden: User \"ops\" cannot list resource \"events\" in the namespace \"default\""})
-                .to_string()
-                .into_bytes(),
-            },
+            _ => forbidden(
+                "events is forbidden: User \"ops\" cannot list resource \"events\" in the namespace \"default\"",
+            ),
         }
     })
     .unwrap();
-    let c =
-        Box::new(KubernetesLive { target: target(&namespaced.url), timeout: Duration::from_secs(5), budget: 1 << 20 });
-    let mut sink = VecSink::default();
-    let ctx = CollectContext { window: window(), detail: Detail::All };
-    reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
+    let (sink, r) = read(target(&namespaced.url), 5);
+    r.unwrap();
     assert!(
         sink.notes
             .iter()
@@ -439,12 +439,7 @@ fn many_pods_logs_are_read_a_few_at_a_time() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let target = Target {
-        kubeconfig: Some(kubeconfig(dir.path(), &server.url)),
-        context: Some("recorded".into()),
-        namespace: None,
-        all_namespaces: false,
-    };
+    let target = recorded(dir.path(), &server.url);
     let c =
         Box::new(KubernetesLive { target, timeout: Duration::from_secs(20), budget: reconstruct_core::HELD_BUDGET });
     let mut sink = VecSink::default();
