@@ -108,9 +108,13 @@ pub fn assemble(
             }
         }
         let interval = interval(&rules);
+        // A store that answers the rules API empty (VictoriaMetrics without
+        // its vmalert proxy) leaves the interval to the default: say so.
+        let assumed =
+            if rules.values().any(|r| r.interval > 0.0) { "" } else { ", assumed: no alerting rule was listed" };
         match from {
             Provenance::Live { meta, .. } => sink.note(format!(
-                "ALERTS history from {} (evaluation interval {interval}s); it ends at the server's retention",
+                "ALERTS history from {} (evaluation interval {interval}s{assumed}); it ends at the server's retention",
                 meta.map_or(window.since, |m| m.history_from)
             )),
             Provenance::Saved { files } => sink.note(format!("{files} saved answers, {} ALERTS series", series.len())),

@@ -47,3 +47,37 @@ fn a_tenant_header_goes_with_every_request() {
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|r| r.header("x-scope-orgid") == Some("team-a")));
 }
+
+/// VictoriaMetrics without its vmalert proxy answers the rules and alerts
+/// APIs empty: the ALERTS history still makes the rows, and coverage says
+/// the evaluation interval was assumed, not read.
+#[test]
+fn a_store_that_lists_no_rule_still_gives_its_history_and_says_the_interval_is_assumed() {
+    let server = serve(|r: &Seen| {
+        let data = match r.path.as_str() {
+            "/api/v1/rules" => json!({"groups": []}),
+            "/api/v1/alerts" => json!({"alerts": null}),
+            "/api/v1/query" => json!({"resultType": "matrix", "result": [{
+                "metric": {"__name__": "ALERTS", "alertname": "DiskFull", "alertstate": "firing", "instance": "db1"},
+                "values": [[1766757900, "1"], [1766757960, "1"]]}]}),
+            _ => return Reply::text(404, "not found"),
+        };
+        Reply::json(&json!({"status": "success", "data": data}))
+    })
+    .unwrap();
+    let endpoint = Endpoint::parse(&server.url, &Default::default()).unwrap();
+    let c = Box::new(PrometheusLive { endpoint, timeout: Duration::from_secs(10) });
+    let window = TimeWindow::new(
+        Timestamp::from_unix_nanos(1_766_757_600_000_000_000),
+        Timestamp::from_unix_nanos(1_766_761_200_000_000_000),
+    )
+    .unwrap();
+    let mut sink = VecSink::default();
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    assert!(sink.events.iter().any(|e| e.summary.starts_with("alert DiskFull firing")));
+    assert!(
+        sink.notes.iter().any(|n| n.contains("(evaluation interval 60s, assumed: no alerting rule was listed)")),
+        "{:?}",
+        sink.notes
+    );
+}
