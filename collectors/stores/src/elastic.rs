@@ -271,6 +271,10 @@ pub fn page(answer: &Value, time_field: &str) -> Result<Vec<Sorted>, String> {
 fn hit(h: &Value, time_field: &str) -> Option<Hit> {
     let src = h.get("_source").unwrap_or(&Value::Null);
     let time = match field(src, time_field)? {
+        // An `epoch_millis` field comes back as the string it was indexed as.
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            epoch_from_number(s.parse().ok()?)?
+        }
         Value::String(s) => parse_iso(s.as_bytes(), &Zone::Utc).map(|p| p.time)?,
         Value::Number(n) => epoch_from_number(n.as_f64()?)?,
         _ => return None,
@@ -356,6 +360,16 @@ mod tests {
         assert_eq!(hit.component, "api");
         assert_eq!(hit.context, "host: web-1, container: api-7f9");
         assert_eq!(evidence("http://es:9200", hit), "GET http://es:9200/logs-1/_doc/a1");
+    }
+
+    #[test]
+    fn epoch_times_as_numbers_or_strings() {
+        for t in [json!(1_766_757_780_123u64), json!("1766757780123"), json!("1766757780.123")] {
+            let h = json!({"_index": "i", "_id": "e", "_source": {"ts": t, "message": "m"}});
+            let p = page(&json!({"hits": {"hits": [h]}}), "ts").unwrap();
+            let (Some(hit), _) = &p[0] else { panic!("{t}: {p:?}") };
+            assert_eq!(hit.time.unix_nanos(), 1_766_757_780_123_000_000, "{t}");
+        }
     }
 
     #[test]
