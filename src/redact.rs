@@ -320,6 +320,12 @@ pub fn event(e: &mut Event) -> u64 {
             }
             Fact::Session { state: Some(s), .. } => n = n.saturating_add(string(s)),
             Fact::Session { state: None, .. } => {}
+            Fact::Rollout { workload, images, .. } => {
+                n = n.saturating_add(string(workload));
+                for i in images {
+                    n = n.saturating_add(string(i));
+                }
+            }
         }
     }
     n

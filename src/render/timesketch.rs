@@ -15,7 +15,10 @@ pub fn timestamp_desc(r: &Row) -> &'static str {
     match r.event.kind {
         EventKind::Log => "Log line written",
         EventKind::StateChange => "State change logged",
-        EventKind::Change => "Commit landed",
+        EventKind::Change => match r.event.fact.as_deref() {
+            Some(Fact::Rollout { .. }) => "Rollout began",
+            _ => "Commit landed",
+        },
         EventKind::Lifecycle => "Container state changed",
         EventKind::Database => "Database activity",
         EventKind::Alert => match r.event.fact.as_deref() {

@@ -294,6 +294,12 @@ pub enum Fact {
         pid: i64,
         state: Option<String>,
     },
+    /// A new revision of a workload went out (a Deployment's new ReplicaSet).
+    Rollout {
+        workload: String,
+        revision: Option<String>,
+        images: Vec<String>,
+    },
 }
 
 /// Where a person can go to check an event.

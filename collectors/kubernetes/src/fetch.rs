@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::io::AsyncBufReadExt;
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::{Api, ListParams, LogParams, ObjectList};
@@ -183,6 +184,9 @@ pub struct Objects {
     /// The nodes' Events, which live in `default`: read apart when one other
     /// namespace is (`None`: not needed; `Err`: what the API server refused).
     pub node_events: Option<Result<ObjectList<CoreEvent>, String>>,
+    /// The ReplicaSets, whose creation dates the Deployments' rollouts
+    /// (`Err`: what the API server refused).
+    pub replica_sets: Result<ObjectList<ReplicaSet>, String>,
     pub url: String,
 }
 
@@ -214,7 +218,12 @@ pub async fn objects(client: &Client, ns: Option<&str>, url: &str) -> Result<Obj
         }
         _ => None,
     };
-    Ok(Objects { pods, core_events, new_events, node_events, url: url.to_string() })
+    let replica_sets = match list(&api::<ReplicaSet>(client, ns), url, "the ReplicaSet list", None).await {
+        Ok(l) => Ok(l),
+        Err(e @ (FetchError::Api { .. } | FetchError::Empty { .. })) => Err(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    Ok(Objects { pods, core_events, new_events, node_events, replica_sets, url: url.to_string() })
 }
 
 /// Whether a container's log is read.

@@ -1,5 +1,6 @@
 //! Kubernetes collector: pod logs in the window (the previous container's
-//! too), Events of the core and `events.k8s.io` APIs, and pod status facts
+//! too), Events of the core and `events.k8s.io` APIs (and the nodes'),
+//! Deployments' rollouts from their ReplicaSets, and pod status facts
 //! (OOM kills, crash loops, restarts with exit codes, evictions), live
 //! through the `kube` crate (`fetch`) or from the lists and logs a capture
 //! saved. Objects are `k8s-openapi` types either way, so a saved answer is
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::ObjectList;
@@ -193,6 +195,8 @@ impl NetworkCollector for KubernetesLive {
                 objs.node_events.as_ref().map(|r| r.as_ref().map(|l| l.items.as_slice()).map_err(String::as_str));
             let core = with_node_events(&objs.core_events.items, nodes, sink);
             objects_to_events(&objs.pods.items, &core, new, &cluster, true, ctx, &mut out, sink);
+            let sets = objs.replica_sets.as_ref().map(|l| l.items.as_slice()).map_err(String::as_str);
+            rollouts(Some(sets), &cluster, ctx, &mut out, sink);
             // Logs are read a few at a time: one API stream each, so a
             // cluster of many pods is read in a fraction of the time, and the
             // rows held for sorting stay within the budget all the same.
@@ -279,6 +283,35 @@ fn with_node_events(
     all
 }
 
+/// The Deployments' rollouts in the window, from their ReplicaSets, saying
+/// how many there were or why none could be read.
+fn rollouts(
+    sets: Option<Result<&[ReplicaSet], &str>>,
+    cluster: &Cluster,
+    ctx: &CollectContext,
+    out: &mut Vec<Event>,
+    sink: &mut dyn EventSink,
+) {
+    match sets {
+        Some(Ok(sets)) => {
+            let found: Vec<Event> =
+                parse::rollouts(sets, cluster).into_iter().filter(|e| ctx.window.contains(e.time)).collect();
+            sink.note(format!(
+                "{} rollout{} in the window from {} ReplicaSets (a rollback to an older ReplicaSet shows only in Events)",
+                found.len(),
+                if found.len() == 1 { "" } else { "s" },
+                sets.len()
+            ));
+            out.extend(found);
+        }
+        Some(Err(e)) => sink.note(format!("rollouts not read ({e})")),
+        None => {}
+    }
+}
+
+/// The saved ReplicaSets (`kubectl get replicasets -o json`).
+pub const REPLICA_SETS_FILE: &str = "replicasets.json";
+
 /// The saved nodes' Events (`kubectl get events -n default --field-selector involvedObject.kind=Node -o json`).
 pub const NODE_EVENTS_FILE: &str = "node-events.json";
 
@@ -309,6 +342,9 @@ pub async fn save(
     }
     if let Some(Ok(n)) = &objs.node_events {
         put(NODE_EVENTS_FILE, &json(serde_json::to_value(n)?))?;
+    }
+    if let Ok(n) = &objs.replica_sets {
+        put(REPLICA_SETS_FILE, &json(serde_json::to_value(n)?))?;
     }
     for of in fetch::logs_to_read(&objs.pods.items, window) {
         let mut text = Vec::new();
@@ -387,9 +423,14 @@ impl Collector for KubernetesFiles {
             None => None,
         };
         let core = with_node_events(&core, nodes.as_deref().map(Ok), sink);
+        let sets: Option<Vec<ReplicaSet>> = match list(REPLICA_SETS_FILE) {
+            Some((p, d)) => Some(read_list::<ReplicaSet>(&p, &d)?),
+            None => None,
+        };
         let cluster = Cluster { context: self.context.clone() };
         let mut out = Vec::new();
         objects_to_events(&pods, &core, new.as_deref(), &cluster, false, ctx, &mut out, sink);
+        rollouts(sets.as_deref().map(Ok), &cluster, ctx, &mut out, sink);
         let mut undated = 0u64;
         let saved = |of: &LogOf| find(&log_name(of)).is_some();
         for of in fetch::saved_logs_to_read(&pods, &ctx.window, &saved) {

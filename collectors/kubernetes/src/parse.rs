@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Event as CoreEvent, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
@@ -201,6 +202,66 @@ fn lifecycle(
         continuation_lines: 0,
         fact: Some(Box::new(Fact::Container { container: container.to_string(), action, exit_code, signal: None })),
     }
+}
+
+/// The rollouts that ReplicaSets record: a Deployment's new revision is a
+/// new ReplicaSet, created when the rollout began. Unlike Events, the last
+/// ten of each Deployment are kept (`revisionHistoryLimit`), so this says
+/// what changed even after the hour the Events last.
+pub fn rollouts(sets: &[ReplicaSet], cluster: &Cluster) -> Vec<Event> {
+    let mut out = Vec::new();
+    for rs in sets {
+        let Some(at) = rs.metadata.creation_timestamp.as_ref().map(time) else { continue };
+        let Some(owner) = rs.metadata.owner_references.iter().flatten().find(|o| o.kind == "Deployment") else {
+            continue;
+        };
+        let ns = rs.metadata.namespace.as_deref().unwrap_or("default");
+        let name = rs.metadata.name.as_deref().unwrap_or("?");
+        let revision =
+            rs.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).cloned();
+        let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
+        let images: Vec<String> = template
+            .and_then(|t| t.spec.as_ref())
+            .map(|s| s.containers.iter().filter_map(|c| c.image.clone()).collect())
+            .unwrap_or_default();
+        let labels = template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.as_ref());
+        let component = ["app.kubernetes.io/name", "app", "k8s-app"]
+            .iter()
+            .find_map(|k| labels.and_then(|l| l.get(*k)).cloned())
+            .unwrap_or_else(|| owner.name.clone());
+        let rev = revision.as_deref().map(|r| format!(" revision {r}")).unwrap_or_default();
+        let summary =
+            clean(format!("deployment {}{rev} rolled out ({})", owner.name, images.join(", ")).as_bytes(), 300).text;
+        let locator = format!(
+            "{} rollout history deployment/{} -n {}{}",
+            cluster.kubectl(),
+            quote(&owner.name),
+            quote(ns),
+            revision.as_deref().map(|r| format!(" --revision={}", quote(r))).unwrap_or_default()
+        );
+        out.push(Event {
+            time: at,
+            basis: TimeBasis::Explicit,
+            collector: SourceKind::Kubernetes,
+            component: Arc::from(component),
+            kind: EventKind::Change,
+            severity: Some(Severity::Notice),
+            summary,
+            evidence: Evidence {
+                locator: Locator::Text(locator),
+                excerpt: format!(
+                    "replicaset {ns}/{name} created {} for deployment {} revision={} images={}",
+                    at.rfc3339(),
+                    owner.name,
+                    revision.as_deref().unwrap_or("?"),
+                    images.join(",")
+                ),
+            },
+            continuation_lines: 0,
+            fact: Some(Box::new(Fact::Rollout { workload: owner.name.clone(), revision, images })),
+        });
+    }
+    out
 }
 
 /// One Event of either API, in the fields both share.

@@ -80,6 +80,29 @@ fn web_pod() -> Value {
     })
 }
 
+/// The api Deployment's two revisions (one rolled out in the window) and a
+/// ReplicaSet no Deployment owns.
+fn replica_sets() -> Vec<Value> {
+    let rs = |name: &str, created: &str, revision: &str, image: &str, owned: bool| {
+        let owners = if owned {
+            json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d1", "controller": true}])
+        } else {
+            json!([])
+        };
+        json!({
+            "metadata": {"name": name, "namespace": "shop", "uid": name, "creationTimestamp": created,
+                "annotations": {"deployment.kubernetes.io/revision": revision}, "ownerReferences": owners},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}},
+                "template": {"metadata": {"labels": {"app": "api"}}, "spec": {"containers": [{"name": "api", "image": image}]}}}
+        })
+    };
+    vec![
+        rs("api-5b8d7", "2025-12-20T09:00:00Z", "1", "registry.local/api:1.4.1", true),
+        rs("api-6c4f9", "2025-12-26T14:03:00Z", "2", "registry.local/api:1.4.2", true),
+        rs("batch-1", "2025-12-26T14:04:00Z", "", "batch:1", false),
+    ]
+}
+
 fn list(kind: &str, items: Vec<Value>, cont: Option<&str>) -> Value {
     let mut meta = json!({"resourceVersion": "100"});
     if let Some(c) = cont {
@@ -149,6 +172,7 @@ fn cluster(lists: Arc<AtomicU32>) -> Server {
                 }
             }
             "/api/v1/namespaces/shop/events" => Reply::json(&list("EventList", core_events(), None)),
+            "/apis/apps/v1/namespaces/shop/replicasets" => Reply::json(&list("ReplicaSetList", replica_sets(), None)),
             // The nodes' Events live in `default`, asked for by kind alone.
             "/api/v1/namespaces/default/events" => {
                 assert_eq!(r.param("fieldSelector"), Some("involvedObject.kind=Node"));
@@ -244,6 +268,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     let want = [
         "2025-12-26T14:01:59Z web ERROR relation \"orders_v2\" already exists",
         "2025-12-26T14:02:00Z web init container web-1/migrate died (Error) (exit code 1), 1 restart so far",
+        "2025-12-26T14:03:00Z api deployment api revision 2 rolled out (registry.local/api:1.4.2)",
         "2025-12-26T14:04:58.250Z api Killing pod/api-1: Stopping container api",
         "2025-12-26T14:04:59.500Z api WARN heap at 95%",
         "2025-12-26T14:05:00Z api container api-1/api OOM-killed (exit code 137), now in CrashLoopBackOff after 3 restarts",
@@ -257,7 +282,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         "2025-12-26T14:20:00Z worker container worker-1/worker restarted (restart 1)",
     ];
     assert_eq!(rows, want, "{rows:#?}");
-    let oom = &sink.events[4];
+    let oom = &sink.events[5];
     let node = sink.events.iter().find(|e| e.summary.starts_with("NodeNotReady")).unwrap();
     assert_eq!(node.severity, Some(reconstruct_core::Severity::Warning));
     assert_eq!(
@@ -265,9 +290,16 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         "kubectl --context recorded get events -n default --field-selector involvedObject.name=node-1,reason=NodeNotReady"
     );
     assert!(sink.notes.iter().any(|n| n == "1 node Events from default"), "{:?}", sink.notes);
+    let rollout = sink.events.iter().find(|e| e.summary.starts_with("deployment api")).unwrap();
+    assert_eq!(rollout.kind, reconstruct_core::EventKind::Change);
+    assert_eq!(
+        rollout.evidence.locator.to_string(),
+        "kubectl --context recorded rollout history deployment/api -n shop --revision=2"
+    );
+    assert!(sink.notes.iter().any(|n| n.starts_with("1 rollout in the window from 3 ReplicaSets")), "{:?}", sink.notes);
     assert_eq!(oom.container_action(), Some(&reconstruct_core::ContainerAction::Oom));
     assert_eq!(oom.evidence.locator.to_string(), "kubectl --context recorded describe pod -n shop api-1");
-    let line = &sink.events[7];
+    let line = &sink.events[8];
     assert_eq!(
         line.evidence.locator.to_string(),
         "kubectl --context recorded logs -n shop web-1 -c web --timestamps --since-time=2025-12-26T14:05:41.900Z"
@@ -423,6 +455,7 @@ fn many_pods_logs_are_read_a_few_at_a_time() {
             Reply::json(&list("EventList", Vec::new(), None))
         }
         "/api/v1/namespaces/default/events" => Reply::json(&list("EventList", Vec::new(), None)),
+        "/apis/apps/v1/namespaces/shop/replicasets" => Reply::json(&list("ReplicaSetList", Vec::new(), None)),
         p => {
             let i: u64 =
                 p.trim_start_matches("/api/v1/namespaces/shop/pods/web-").trim_end_matches("/log").parse().unwrap();
