@@ -346,6 +346,7 @@ fn the_shipped_cluster_bundle_renders_every_saved_store() {
     let got = rows(&o);
     for (time, collector, row) in [
         ("2026-03-02T13:58:00Z", "git", "Commit c0ffee1: config: raise payments batch size to 5000 (Ana Silva)"),
+        ("2026-03-02T14:00:05Z", "kubernetes", "deployment payments revision 12 rolled out (payments:4.1.0)"),
         ("2026-03-02T14:04:10Z", "loki", "level=error msg=\"upstream payments returned 502\" path=/checkout"),
         (
             "2026-03-02T14:05:02Z",
