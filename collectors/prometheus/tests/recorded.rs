@@ -11,6 +11,19 @@ use reconstruct_prometheus::PrometheusLive;
 use reconstruct_stores::replay::{serve, Reply, Seen};
 use serde_json::json;
 
+/// Reads 2025-12-26 14:00–15:00 from `endpoint`.
+fn read(endpoint: Endpoint) -> VecSink {
+    let c = Box::new(PrometheusLive { endpoint, timeout: Duration::from_secs(10) });
+    let window = TimeWindow::new(
+        Timestamp::from_unix_nanos(1_766_757_600_000_000_000),
+        Timestamp::from_unix_nanos(1_766_761_200_000_000_000),
+    )
+    .unwrap();
+    let mut sink = VecSink::default();
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    sink
+}
+
 #[test]
 fn a_tenant_header_goes_with_every_request() {
     let server = serve(|r: &Seen| {
@@ -32,14 +45,7 @@ fn a_tenant_header_goes_with_every_request() {
     let endpoint = Endpoint::parse(&format!("{}/prometheus", server.url), &Default::default())
         .unwrap()
         .with_tenant(Some("team-a".into()));
-    let c = Box::new(PrometheusLive { endpoint, timeout: Duration::from_secs(10) });
-    let window = TimeWindow::new(
-        Timestamp::from_unix_nanos(1_766_757_600_000_000_000),
-        Timestamp::from_unix_nanos(1_766_761_200_000_000_000),
-    )
-    .unwrap();
-    let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    let sink = read(endpoint);
     let rows: Vec<String> = sink.events.iter().map(|e| format!("{} {}", e.time.rfc3339(), e.summary)).collect();
     assert!(rows.iter().any(|r| r.starts_with("2025-12-26T14:05:00Z alert ApiDown firing")), "{rows:#?}");
     assert!(rows.iter().any(|r| r.contains("alert ApiDown resolved")), "{rows:#?}");
@@ -66,14 +72,7 @@ fn a_store_that_lists_no_rule_still_gives_its_history_and_says_the_interval_is_a
     })
     .unwrap();
     let endpoint = Endpoint::parse(&server.url, &Default::default()).unwrap();
-    let c = Box::new(PrometheusLive { endpoint, timeout: Duration::from_secs(10) });
-    let window = TimeWindow::new(
-        Timestamp::from_unix_nanos(1_766_757_600_000_000_000),
-        Timestamp::from_unix_nanos(1_766_761_200_000_000_000),
-    )
-    .unwrap();
-    let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    let sink = read(endpoint);
     assert!(sink.events.iter().any(|e| e.summary.starts_with("alert DiskFull firing")));
     assert!(
         sink.notes.iter().any(|n| n.contains("(evaluation interval 60s, assumed: no alerting rule was listed)")),
