@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use reconstruct_core::Timestamp;
+use reconstruct_core::{SourceKind, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -81,6 +81,10 @@ pub struct ManifestFile {
     /// Written by capture: when it was saved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub captured_at: Option<String>,
+    /// A log found under a directory or glob rather than named: read back,
+    /// a file there without timestamps is skipped, as it was live.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub found: bool,
 }
 
 /// The window a bundle was captured for.
@@ -95,6 +99,12 @@ pub struct ManifestWindow {
 pub struct ManifestFailure {
     pub source: String,
     pub error: String,
+    /// The kind of the source and what it read, so a replay names the
+    /// failure as the live run did (absent in older manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collector: Option<SourceKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -120,6 +130,7 @@ pub struct Extra {
     pub component: Option<String>,
     pub tz: Option<String>,
     pub timestamp_format: Option<String>,
+    pub found: bool,
 }
 
 /// Writes a bundle: files under their kind's folder, each listed in the
@@ -184,6 +195,7 @@ impl BundleWriter {
             sha256: Some(sha256),
             source: Some(source.to_string()),
             captured_at: Some(self.captured_at.rfc3339()),
+            found: extra.found,
         }
     }
 
@@ -322,12 +334,35 @@ pub struct Planned {
     pub component: Option<String>,
     pub tz: Option<String>,
     pub timestamp_format: Option<String>,
+    /// Found under a directory or glob when captured (see [`ManifestFile::found`]).
+    pub found: bool,
+}
+
+/// Whether anything vouches for a bundle's files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// Capture's manifest lists every file read, with its SHA-256
+    /// (`verify` checks them); files it does not list are not read.
+    Listed,
+    /// No manifest, or one written by hand without hashes: every file is
+    /// read by its place in the layout, and nothing vouches for them.
+    Unverified,
+}
+
+/// What a run learned about the bundle it read, for the coverage section.
+#[derive(Clone, Debug)]
+pub struct BundleCheck {
+    pub trust: Trust,
+    /// Files in the folder that the manifest does not list: not read.
+    pub unlisted: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     #[error("{0} is not a directory (give --fixtures the bundle's folder)")]
     NotADirectory(String),
+    #[error("{0} holds no evidence: no manifest.json and no file in logs/, git/, docker/, postgres/, prometheus/, journal/ or another folder of the bundle layout (see the README)")]
+    Empty(String),
     #[error("cannot read {path}: {source}")]
     Manifest { path: String, source: std::io::Error },
     #[error("{path}: line {line}, column {column}: {message}")]
@@ -340,6 +375,9 @@ pub enum BundleError {
 
 pub struct Plan {
     pub files: Vec<Planned>,
+    pub check: BundleCheck,
+    /// Sources capture could not save, as its manifest lists them.
+    pub failures: Vec<ManifestFailure>,
     /// Files no collector reads, said on stderr so nothing is ignored unseen.
     pub unread: Vec<String>,
     /// Links and special files, not read.
@@ -397,6 +435,10 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
     }
     let manifest_path = dir.join("manifest.json");
     let manifest = if manifest_path.is_file() { read_manifest(&manifest_path)? } else { Manifest::default() };
+    // Capture's manifest is the bundle's list of contents; a hand-made one
+    // (no capture time, no hashes) only says how to read some files.
+    let listed = manifest.captured_at.is_some() || manifest.files.iter().any(|f| f.sha256.is_some());
+    let failures = manifest.failures;
     let mut by_path: HashMap<String, ManifestFile> = HashMap::new();
     let root =
         dir.canonicalize().map_err(|source| BundleError::Manifest { path: dir.display().to_string(), source })?;
@@ -422,9 +464,16 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
     refused.sort();
     let mut files = Vec::new();
     let mut unread = Vec::new();
+    let mut unlisted = Vec::new();
     for p in paths {
         let rel = relative(dir, &p);
         let entry = by_path.remove(&rel);
+        if listed && entry.is_none() {
+            if rel != "manifest.json" && !(rel.ends_with(".md") && !rel.contains('/')) {
+                unlisted.push(rel);
+            }
+            continue;
+        }
         let kind = entry.as_ref().and_then(|e| e.kind).or_else(|| kind_by_layout(&rel));
         let Some(kind) = kind else {
             let doc = rel == "manifest.json" || rel.ends_with(".md") || !rel.contains('/');
@@ -441,10 +490,15 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
             component: e.component,
             tz: e.tz,
             timestamp_format: e.timestamp_format,
+            found: e.found,
         });
     }
-    let refused = refused.iter().map(|p| relative(dir, p)).collect();
-    Ok(Plan { files, unread, refused })
+    let refused: Vec<String> = refused.iter().map(|p| relative(dir, p)).collect();
+    if files.is_empty() && unlisted.is_empty() && failures.is_empty() && !manifest_path.is_file() {
+        return Err(BundleError::Empty(dir.display().to_string()));
+    }
+    let trust = if listed { Trust::Listed } else { Trust::Unverified };
+    Ok(Plan { files, check: BundleCheck { trust, unlisted }, failures, unread, refused })
 }
 
 #[cfg(test)]

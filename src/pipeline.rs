@@ -23,6 +23,22 @@ pub struct Collected {
     pub rows: Vec<Row>,
     pub totals: Totals,
     pub outcomes: Vec<Outcome>,
+    /// With `--fixtures`: what vouches for the bundle.
+    pub bundle: Option<crate::bundle::BundleCheck>,
+}
+
+impl Collected {
+    /// What the renderers see of this collection.
+    pub fn timeline(&self, all: bool) -> render::Timeline<'_> {
+        render::Timeline {
+            window: self.window,
+            rows: &self.rows,
+            totals: &self.totals,
+            coverage: &self.outcomes,
+            all,
+            bundle: self.bundle.as_ref(),
+        }
+    }
 }
 
 /// Progress on stderr while collectors run, only for a person at a terminal.
@@ -60,6 +76,7 @@ pub fn collect(
     mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
 ) -> io::Result<Collected> {
     let detail = if all { Detail::All } else { Detail::Notable };
+    let bundle = settings.bundle.clone();
     let common = Common {
         window: settings.window,
         timeout: settings.timeout,
@@ -113,7 +130,7 @@ pub fn collect(
         totals.routine += routine;
     }
     totals.masked = masked;
-    Ok(Collected { window: settings.window, rows, totals, outcomes })
+    Ok(Collected { window: settings.window, rows, totals, outcomes, bundle })
 }
 
 pub fn open_output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {

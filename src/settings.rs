@@ -41,6 +41,8 @@ pub struct Settings {
     pub warnings: Vec<String>,
     /// Where line indexes of big logs are kept between runs (`None`: not kept).
     pub cache_dir: Option<PathBuf>,
+    /// With `--fixtures`: whether a manifest vouches for the bundle, and what it left out.
+    pub bundle: Option<bundle::BundleCheck>,
 }
 
 /// `RECONSTRUCT_CACHE_DIR` (empty or `off`: no cache), else the XDG cache
@@ -125,6 +127,7 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         sources: Vec::new(),
         unavailable: Vec::new(),
         warnings: Vec::new(),
+        bundle: None,
     };
     let locate = args.timestamp_format.as_deref().map(|f| Locate::Strftime(f.to_string()));
     if let Some(dir) = args.fixtures.as_deref() {
@@ -302,6 +305,9 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     for f in &args.annotate {
         s.sources.push(SourceSpec::Annotations { file: f.clone(), display: f.display().to_string(), zone });
     }
+    let (sources, repeated) = dedupe(std::mem::take(&mut s.sources));
+    s.sources = sources;
+    s.warnings.extend(repeated.into_iter().map(|r| format!("{r} is named more than once; it is read once")));
     if s.sources.is_empty() && s.unavailable.is_empty() {
         anyhow::bail!(
             "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus, --journal, --loki, \
@@ -310,6 +316,69 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         );
     }
     Ok(s)
+}
+
+/// One reading of each thing: a file reached through two arguments
+/// (`--log /var/log/postgresql --log /var/log`) by its canonical path, a
+/// live source by what it reads. A PostgreSQL server log also reached as a
+/// plain log is read by the PostgreSQL reader, which knows its format.
+/// Returns the sources kept and what was named again.
+fn dedupe(sources: Vec<SourceSpec>) -> (Vec<SourceSpec>, Vec<String>) {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let mut seen_files: std::collections::HashSet<PathBuf> = sources
+        .iter()
+        .filter_map(|s| match s {
+            SourceSpec::PgServerLog { file, .. } => Some(canonical(file)),
+            _ => None,
+        })
+        .collect();
+    let mut seen_pg = std::collections::HashSet::new();
+    let mut seen_other = std::collections::HashSet::new();
+    let mut repeated = Vec::new();
+    let mut kept = Vec::with_capacity(sources.len());
+    for mut spec in sources {
+        match &mut spec {
+            SourceSpec::Log(l) => {
+                l.files.retain(|(p, shown)| {
+                    let fresh = seen_files.insert(canonical(p));
+                    if !fresh && !repeated.contains(shown) {
+                        repeated.push(shown.clone());
+                    }
+                    fresh
+                });
+                if l.files.is_empty() {
+                    continue;
+                }
+            }
+            SourceSpec::PgServerLog { file, display, .. } => {
+                if !seen_pg.insert(canonical(file)) {
+                    repeated.push(display.clone());
+                    continue;
+                }
+            }
+            SourceSpec::Annotations { file, display, .. } => {
+                if !seen_other.insert(format!("annotations {}", canonical(file).display())) {
+                    repeated.push(display.clone());
+                    continue;
+                }
+            }
+            SourceSpec::GitRepo { path, .. } => {
+                if !seen_other.insert(format!("git {}", canonical(path).display())) {
+                    repeated.push(path.display().to_string());
+                    continue;
+                }
+            }
+            other => {
+                let id = other.describe();
+                if other.is_live() && !seen_other.insert(id.clone()) {
+                    repeated.push(id);
+                    continue;
+                }
+            }
+        }
+        kept.push(spec);
+    }
+    (kept, repeated)
 }
 
 fn broken(collector: SourceKind, name: String, error: String) -> Broken {
@@ -348,11 +417,12 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
                         (p.clone(), shown)
                     })
                     .collect();
-                s.sources.push(SourceSpec::Log(LogSpec { files, component: f.component, zone, locate, found: false }));
+                let found = f.found;
+                s.sources.push(SourceSpec::Log(LogSpec { files, component: f.component, zone, locate, found }));
             }
             FileKind::PgActivity => s.sources.push(SourceSpec::PgActivityFile { file, display }),
             FileKind::PgLog => s.sources.push(SourceSpec::PgServerLog { file, display, zone }),
-            FileKind::ComposeLogs => s.sources.push(SourceSpec::ComposeLogsFile { file, display }),
+            FileKind::ComposeLogs => s.sources.push(SourceSpec::ComposeLogsFile { file, display, inspect: Vec::new() }),
             FileKind::Prometheus => prometheus.push((file, display)),
             FileKind::Annotations => s.sources.push(SourceSpec::Annotations { file, display, zone: s.zone }),
             FileKind::DockerEvents => events.push((file, display)),
@@ -370,6 +440,12 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
             }
         }
     }
+    // Saved compose logs name their containers' services by the saved inspections.
+    for spec in &mut s.sources {
+        if let SourceSpec::ComposeLogsFile { inspect: names, .. } = spec {
+            names.extend(inspect.iter().map(|(p, _): &(PathBuf, String)| p.clone()));
+        }
+    }
     if !events.is_empty() || !inspect.is_empty() {
         s.sources.push(SourceSpec::DockerLifecycleFiles { events, inspect });
     }
@@ -382,6 +458,22 @@ fn saved_sources(dir: &Path, locate: &Option<Locate>, s: &mut Settings) -> anyho
     if !kubernetes.is_empty() {
         s.sources.push(SourceSpec::KubernetesFiles { files: kubernetes });
     }
+    // What capture could not save failed then; the replay says so as the live run did.
+    for f in plan.failures {
+        match (f.collector, f.name) {
+            (Some(collector), Some(name)) => {
+                s.unavailable.push(broken(collector, name, format!("not captured: {}", f.error)));
+            }
+            // An older manifest names the source only as text.
+            _ => s.warnings.push(format!("the bundle's capture could not save {}: {}", f.source, f.error)),
+        }
+    }
+    for u in &plan.check.unlisted {
+        s.warnings.push(format!(
+            "bundle file {u} is not read: the manifest does not list it (`reconstruct verify` checks the bundle)"
+        ));
+    }
+    s.bundle = Some(plan.check);
     for r in plan.refused {
         s.warnings.push(format!("bundle file {r} is not read: it is a link or a special file (a FIFO, a device)"));
     }

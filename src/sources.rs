@@ -47,8 +47,9 @@ pub enum SourceSpec {
     PgServerLog { file: PathBuf, display: String, zone: Zone },
     /// The Docker engine: container logs and lifecycle.
     DockerLive { host: Option<String>, project: Option<String> },
-    /// Saved `docker-compose logs --timestamps` output.
-    ComposeLogsFile { file: PathBuf, display: String },
+    /// Saved `docker-compose logs --timestamps` output, and the saved
+    /// inspections that name its containers' services.
+    ComposeLogsFile { file: PathBuf, display: String, inspect: Vec<PathBuf> },
     /// Saved engine events and inspections, read together.
     DockerLifecycleFiles { events: Vec<(PathBuf, String)>, inspect: Vec<(PathBuf, String)> },
     /// A Prometheus-compatible API.
@@ -185,8 +186,8 @@ impl SourceSpec {
             SourceSpec::DockerLive { host, project } => {
                 Source::Network(Box::new(reconstruct_docker::DockerLive { host, project, timeout, from_disk: true }))
             }
-            SourceSpec::ComposeLogsFile { file, display } => {
-                Source::Blocking(Box::new(reconstruct_docker::ComposeLogsFile { file, display }))
+            SourceSpec::ComposeLogsFile { file, display, inspect } => {
+                Source::Blocking(Box::new(reconstruct_docker::ComposeLogsFile { file, display, inspect }))
             }
             SourceSpec::DockerLifecycleFiles { events, inspect } => {
                 Source::Blocking(Box::new(reconstruct_docker::LifecycleFiles { events, inspect }))
@@ -242,16 +243,35 @@ impl SourceSpec {
         match self {
             // Copied whole, so `file:line` evidence points at the same line.
             SourceSpec::Log(l) => {
+                let derived = log_component(l);
+                // A log named by its folder (`nginx/error`) keeps that folder
+                // in the bundle, so two programs' `error.log` stay apart.
+                let folder = match derived.rsplit_once('/') {
+                    Some((dir, _)) if l.component.is_none() => {
+                        let clean: Vec<String> = dir
+                            .split('/')
+                            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+                            .map(|p| {
+                                p.chars()
+                                    .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+                                    .collect()
+                            })
+                            .collect();
+                        std::iter::once("logs".to_string()).chain(clean).collect::<Vec<_>>().join("/")
+                    }
+                    _ => "logs".to_string(),
+                };
                 let extra = crate::bundle::Extra {
-                    component: Some(l.component.clone().unwrap_or_else(|| log_component(l))),
+                    component: Some(l.component.clone().unwrap_or(derived)),
                     tz: Some(l.zone.to_string()),
                     timestamp_format: match &l.locate {
                         Some(Locate::Strftime(f)) => Some(f.clone()),
                         _ => None,
                     },
+                    found: l.found,
                 };
                 // Compressed pieces are copied as they are: evidence names their lines all the same.
-                l.files.iter().try_for_each(|(path, _)| b.copy("logs", path, FileKind::Log, extra.clone()))
+                l.files.iter().try_for_each(|(path, _)| b.copy(&folder, path, FileKind::Log, extra.clone()))
             }
             SourceSpec::PgServerLog { file, zone, .. } => b.copy(
                 "postgres",
@@ -453,7 +473,17 @@ impl SourceSpec {
 
     /// How coverage names a source that could not be saved.
     pub fn describe(&self) -> String {
-        let what = match self {
+        format!("{} {}", self.kind(), self.what())
+    }
+
+    /// The source as coverage names it when it cannot be opened.
+    pub fn id(&self) -> reconstruct_core::SourceId {
+        reconstruct_core::SourceId { collector: self.kind(), name: self.what() }
+    }
+
+    /// What the source reads: a path, a repository, an address.
+    fn what(&self) -> String {
+        match self {
             SourceSpec::Log(l) => l.files.last().map(|(_, d)| d.clone()).unwrap_or_default(),
             SourceSpec::GitRepo { path, .. } => path.display().to_string(),
             SourceSpec::GitLogFile { display, .. }
@@ -478,8 +508,7 @@ impl SourceSpec {
                 endpoint.base.clone()
             }
             SourceSpec::DockerLifecycleFiles { .. } | SourceSpec::PrometheusFiles { .. } => "saved files".to_string(),
-        };
-        format!("{} {what}", self.kind())
+        }
     }
 }
 

@@ -96,7 +96,12 @@ fn collector_parsers_survive_garbage() {
         let _ = reconstruct_postgres::redact::redact_detail(&text);
         let _ = reconstruct_postgres::dsn::mask(&text);
         let _ = reconstruct_docker::parse::compose_lines(&input);
-        let c = reconstruct_docker::parse::Container { name: "x_1".into(), service: "x".into(), component: "x".into() };
+        let c = reconstruct_docker::parse::Container {
+            name: "x_1".into(),
+            service: "x".into(),
+            component: "x".into(),
+            plain: false,
+        };
         for line in input.split(|b| *b == b'\n') {
             let _ = reconstruct_docker::parse::log_line(&c, "stdout", line, &window(), true, &mut None);
         }

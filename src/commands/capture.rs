@@ -29,11 +29,22 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
     let mut failures: Vec<ManifestFailure> = settings
         .unavailable
         .iter()
-        .map(|u| ManifestFailure { source: u.source.to_string(), error: u.error.clone() })
+        .map(|u| ManifestFailure {
+            source: u.source.to_string(),
+            error: u.error.clone(),
+            collector: Some(u.source.collector),
+            name: Some(u.source.name.clone()),
+        })
         .collect();
     for spec in &settings.sources {
         if let Err(error) = spec.save(&common, &mut b) {
-            failures.push(ManifestFailure { source: spec.describe(), error });
+            let id = spec.id();
+            failures.push(ManifestFailure {
+                source: spec.describe(),
+                error,
+                collector: Some(id.collector),
+                name: Some(id.name),
+            });
         }
     }
     let window = ManifestWindow { since: settings.window.since.rfc3339(), until: settings.window.until.rfc3339() };

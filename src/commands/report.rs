@@ -11,7 +11,6 @@ use reconstruct_core::{AlertState, EventKind, Fact, SourceKind, Timestamp};
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::exit::Exit;
 use crate::pipeline::{self, Collected};
-use crate::render::Timeline;
 use crate::render::{html, markdown};
 use crate::runner::Outcome;
 use crate::summarise::{is_error, Marker, Reason};
@@ -120,7 +119,7 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
     writeln!(out)?;
     writeln!(out, "[What happened, in two sentences: the symptom, the cause, the fix.]")?;
     writeln!(out)?;
-    let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: false };
+    let t = c.timeline(false);
     // The timeline and coverage sections are the ones `reconstruct` prints.
     markdown::render(&t, out)?;
     blind_spots(&c.outcomes, out)?;
@@ -130,7 +129,7 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
 /// The report as one HTML page: the header, the picture and table of
 /// Phase 2, the coverage and blind spots, then the later phases.
 fn write_html(c: &Collected, h: &Header, out: &mut dyn Write) -> std::io::Result<()> {
-    let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: false };
+    let t = c.timeline(false);
     let spots = spots(&c.outcomes);
     let body = maud::html! {
         h1 { "Incident ID: " (h.id) }
@@ -278,5 +277,5 @@ const LATER_PHASES: &str = r#"
 
 | ID | Action | Type | Priority | Owner | Due Date | Status |
 |----|--------|------|----------|-------|----------|--------|
-| AI-001 | [action] | [type] | [HIGH|MEDIUM|LOW] | [owner] | [date] | Open |
+| AI-001 | [action] | [type] | [HIGH\|MEDIUM\|LOW] | [owner] | [date] | Open |
 "#;

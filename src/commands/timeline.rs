@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::cli::{OutputArgs, SourceArgs};
 use crate::exit::Exit;
 use crate::pipeline::{self, collect, ignore_broken_pipe, open_output};
-use crate::render::{self, Format, Timeline};
+use crate::render::{self, Format};
 use crate::summarise::Row;
 
 pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
@@ -36,7 +36,7 @@ pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
     };
     let mut written = Ok(());
     if !streaming {
-        let t = Timeline { window: c.window, rows: &c.rows, totals: &c.totals, coverage: &c.outcomes, all: out.all };
+        let t = c.timeline(out.all);
         written = render::render(out.format, &t, &mut sink);
     }
     written.and_then(|()| sink.flush()).or_else(ignore_broken_pipe).context("cannot write the output")?;

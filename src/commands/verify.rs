@@ -1,6 +1,7 @@
 //! `reconstruct verify DIR`: checks every file a bundle's manifest lists
 //! against its SHA-256, so a bundle attached to a post-mortem can be trusted
-//! later. One line per file on stdout; exit 1 when any changed or is missing.
+//! later. One line per file on stdout; exit 1 when any changed, is missing,
+//! or is in the folder without the manifest listing it (a planted file).
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -18,7 +19,7 @@ pub fn run(dir: &Path) -> anyhow::Result<Exit> {
     let (bad, total) = check(dir, &manifest, &mut out).context("cannot write the result")?;
     out.flush().context("cannot write the result")?;
     if bad > 0 {
-        eprintln!("reconstruct: {bad} file(s) of {total} do not match the manifest");
+        eprintln!("reconstruct: {bad} file(s) do not match the manifest, which lists {total}");
         Ok(Exit::Error)
     } else {
         eprintln!("reconstruct: all {total} files match the manifest");
@@ -82,8 +83,11 @@ fn check<W: Write>(dir: &Path, manifest: &crate::bundle::Manifest, out: &mut Lin
     let mut extra = Vec::new();
     walk(dir, dir, &mut extra);
     extra.sort();
-    for rel in extra.into_iter().filter(|r| r != "manifest.json" && !listed.contains(r)) {
-        out.line(format_args!("UNLISTED {rel} (not covered by the manifest)"))?;
+    // A README written beside the bundle is documentation, never read as evidence.
+    let doc = |r: &str| r == "manifest.json" || (r.ends_with(".md") && !r.contains('/'));
+    for rel in extra.into_iter().filter(|r| !doc(r) && !listed.contains(r)) {
+        out.line(format_args!("UNLISTED {rel} (not in the manifest: not captured, not read)"))?;
+        bad += 1;
     }
     Ok((bad, manifest.files.len()))
 }
@@ -92,7 +96,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let p = e.path();
-        if p.is_dir() {
+        // Not following links: a link to a folder above would never end.
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             walk(root, &p, out);
         } else if let Ok(rel) = p.strip_prefix(root) {
             out.push(

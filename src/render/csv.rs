@@ -3,11 +3,13 @@
 
 use std::io::{self, Write};
 
-use super::row_text;
+use super::{evidence_all, marker_text, row_text};
 use crate::summarise::Row;
 
-const HEADER: [&str; 9] =
-    ["time", "collector", "component", "severity", "kind", "event", "evidence", "count", "last_time"];
+/// `evidence` holds every reference of a merged row, one a line; `marker`
+/// says where the incident starts and where it recovered.
+const HEADER: [&str; 10] =
+    ["time", "collector", "component", "severity", "kind", "event", "evidence", "count", "last_time", "marker"];
 
 pub fn header(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", HEADER.join(","))
@@ -22,9 +24,10 @@ pub fn row(r: &Row, out: &mut dyn Write) -> io::Result<()> {
         e.severity.map(|s| s.as_str().to_string()).unwrap_or_default(),
         e.kind.as_str().to_string(),
         row_text(r),
-        e.evidence.locator.to_string(),
+        evidence_all(r).join("\n"),
         r.count.to_string(),
         r.last.rfc3339(),
+        r.marker.map(marker_text).unwrap_or_default().to_string(),
     ];
     let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
     writeln!(out, "{}", line.join(","))

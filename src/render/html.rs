@@ -313,7 +313,7 @@ fn table(t: &Timeline<'_>) -> Markup {
                     }
                 }
                 @if t.rows.is_empty() {
-                    tr { td { "-" } td { "No events in this window" } td { "-" } td { "-" } }
+                    tr { td { "-" } td { (super::no_rows_text(t)) } td { "-" } td { "-" } }
                 }
             }
         }
@@ -335,6 +335,9 @@ fn table(t: &Timeline<'_>) -> Markup {
 
 fn coverage(t: &Timeline<'_>) -> Markup {
     html! {
+        @if let Some(b) = t.bundle {
+            @for line in super::bundle_lines(b) { p.note { (line) } }
+        }
         table.coverage {
             thead { tr { th { "Source" } th { "Status" } th { "Events" } th { "First" } th { "Last" } th { "Notes" } } }
             tbody {

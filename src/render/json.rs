@@ -112,6 +112,10 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             "masked": t.totals.masked,
         },
         "coverage": coverage,
+        "bundle": t.bundle.map(|b| json!({
+            "verified_by_manifest": b.trust == crate::bundle::Trust::Listed,
+            "unlisted": b.unlisted,
+        })),
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")

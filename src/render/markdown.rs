@@ -7,7 +7,6 @@ use std::io::{self, Write};
 use reconstruct_core::Timestamp;
 
 use super::{fold_suffix, status_text, thousands, Timeline};
-use crate::summarise::Marker;
 
 /// Longest event text in a cell; the excerpt in the machine formats is whole.
 const CELL_MAX: usize = 200;
@@ -22,15 +21,8 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "| Time (UTC) | Event | Component | Evidence |")?;
     writeln!(out, "|------------|-------|-----------|----------|")?;
     for r in t.rows {
-        let marker = match r.marker {
-            Some(Marker::Onset) => " **(incident starts)**",
-            Some(Marker::Recovery) => " **(recovered)**",
-            None => "",
-        };
-        // Every evidence reference of the row: its own, then those of the
-        // events it stands for.
-        let evidence: Vec<String> =
-            std::iter::once(&r.event).chain(&r.also).map(|e| code(&e.evidence.locator.to_string())).collect();
+        let marker = r.marker.map(|m| format!(" **({})**", super::marker_text(m))).unwrap_or_default();
+        let evidence: Vec<String> = super::evidence_all(r).iter().map(|l| code(l)).collect();
         writeln!(
             out,
             "| {} | {}{}{marker} | {} | {} |",
@@ -42,7 +34,7 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     if t.rows.is_empty() {
-        writeln!(out, "| - | No events in this window | - | - |")?;
+        writeln!(out, "| - | {} | - | - |", cell(&super::no_rows_text(t), 300))?;
     }
     writeln!(out)?;
     let tot = t.totals;
@@ -88,6 +80,12 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
 fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### Evidence coverage")?;
     writeln!(out)?;
+    if let Some(b) = t.bundle {
+        for line in super::bundle_lines(b) {
+            writeln!(out, "{}", cell(&line, 600))?;
+            writeln!(out)?;
+        }
+    }
     if t.coverage.is_empty() {
         writeln!(out, "No sources were read.")?;
         return Ok(());

@@ -40,6 +40,42 @@ pub struct Timeline<'a> {
     pub coverage: &'a [Outcome],
     /// True when every event is shown (`--all`), so nothing was folded.
     pub all: bool,
+    /// With `--fixtures`: what vouches for the bundle.
+    pub bundle: Option<&'a crate::bundle::BundleCheck>,
+}
+
+/// What the table says when it has no row: that the window was empty, or
+/// why the events read did not make rows.
+pub fn no_rows_text(t: &Timeline<'_>) -> String {
+    let tot = t.totals;
+    if tot.events == 0 {
+        "No events in this window".to_string()
+    } else if tot.over_budget_rows > 0 {
+        format!(
+            "No rows shown: {} events read, {} candidate rows, none within the --max-rows budget",
+            thousands(tot.events),
+            thousands(tot.over_budget_rows)
+        )
+    } else {
+        format!("No notable events: {} routine events read (--all shows them)", thousands(tot.events))
+    }
+}
+
+/// The coverage section's sentences about a bundle: whether a manifest
+/// vouches for its files, and which files it left unread.
+pub fn bundle_lines(b: &crate::bundle::BundleCheck) -> Vec<String> {
+    let mut lines = vec![match b.trust {
+        crate::bundle::Trust::Listed => "Evidence bundle: read as its capture manifest lists it \
+            (reconstruct verify DIR checks every file's SHA-256)."
+            .to_string(),
+        crate::bundle::Trust::Unverified => "Evidence bundle: UNVERIFIED: it has no capture manifest, \
+            so nothing vouches that its files are what was captured."
+            .to_string(),
+    }];
+    for u in &b.unlisted {
+        lines.push(format!("Not read: {u} is in the bundle but not in its manifest."));
+    }
+    lines
 }
 
 pub fn render(format: Format, t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -72,6 +108,20 @@ pub fn write_row(format: Format, r: &Row, out: &mut dyn Write) -> io::Result<()>
 /// The text of a row as the table and the machine formats show it.
 pub fn row_text(r: &Row) -> String {
     format!("{}{}", r.event.summary, fold_suffix(r))
+}
+
+/// Every evidence reference of a row: its own, then those of the events it
+/// stands for (a restart's kill, die and start; a deadlock's other log).
+pub fn evidence_all(r: &Row) -> Vec<String> {
+    std::iter::once(&r.event).chain(&r.also).map(|e| e.evidence.locator.to_string()).collect()
+}
+
+/// The words the table puts after a marked row.
+pub fn marker_text(m: crate::summarise::Marker) -> &'static str {
+    match m {
+        crate::summarise::Marker::Onset => "incident starts",
+        crate::summarise::Marker::Recovery => "recovered",
+    }
 }
 
 /// ` (×209 until 14:42:58)` for a folded row, else nothing.

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use reconstruct_core::{AlertState, EventKind, Fact};
 use serde_json::json;
 
-use super::{csv::field, row_text};
+use super::{csv::field, evidence_all, marker_text, row_text};
 use crate::summarise::Row;
 
 /// What the time of a row means, in Timesketch's words.
@@ -34,16 +34,24 @@ pub fn timestamp_desc(r: &Row) -> &'static str {
 
 fn value(r: &Row) -> serde_json::Value {
     let e = &r.event;
+    let marker = r.marker.map(marker_text);
+    let message = match marker {
+        Some(m) => format!("{} ({m})", row_text(r)),
+        None => row_text(r),
+    };
     json!({
-        "message": row_text(r),
+        "message": message,
         "datetime": e.time.rfc3339(),
         "timestamp": e.time.unix_nanos() / 1000,
         "timestamp_desc": timestamp_desc(r),
         "component": &*e.component,
-        "evidence": e.evidence.locator.to_string(),
+        "evidence": evidence_all(r).join("\n"),
         "collector": e.collector,
         "severity": e.severity.map(|s| s.as_str()).unwrap_or(""),
         "kind": e.kind.as_str(),
+        "marker": marker.unwrap_or(""),
+        // Timesketch shows tags as labels on the event.
+        "tag": marker.into_iter().collect::<Vec<_>>(),
     })
 }
 
@@ -53,8 +61,18 @@ pub fn jsonl(r: &Row, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-const HEADER: [&str; 9] =
-    ["message", "datetime", "timestamp", "timestamp_desc", "component", "evidence", "collector", "severity", "kind"];
+const HEADER: [&str; 10] = [
+    "message",
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "component",
+    "evidence",
+    "collector",
+    "severity",
+    "kind",
+    "marker",
+];
 
 pub fn csv_header(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", HEADER.join(","))

@@ -177,7 +177,7 @@ impl EventKind {
 /// The kind of source an event came from. Variants are listed in the
 /// alphabetical order of their names, so the derived order (the timeline's
 /// tie-breaker) is the order of the names a reader sees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     Alertmanager,

@@ -59,6 +59,16 @@ pub struct Clean {
 /// spaces, others U+FFFD) and the length bounded to `max` bytes, cut on a
 /// character boundary with `…`.
 pub fn clean(b: &[u8], max: usize) -> Clean {
+    clean_with(b, max, false)
+}
+
+/// Like [`clean`], but line breaks stay (a CR before one goes): for
+/// excerpts, whose lines (a traceback's) are evidence as they were written.
+pub fn clean_lines(b: &[u8], max: usize) -> Clean {
+    clean_with(b, max, true)
+}
+
+fn clean_with(b: &[u8], max: usize, keep_lines: bool) -> Clean {
     let (text, invalid_utf8) = match std::str::from_utf8(b) {
         Ok(s) => (Cow::Borrowed(s), false),
         Err(_) => (String::from_utf8_lossy(b), true),
@@ -69,12 +79,17 @@ pub fn clean(b: &[u8], max: usize) -> Clean {
     }
     let mut out = String::with_capacity(text.len().min(max + 4));
     let mut truncated = false;
-    for ch in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
         if out.len() + ch.len_utf8() > max {
             truncated = true;
             break;
         }
+        if keep_lines && ch == '\r' && chars.peek() == Some(&'\n') {
+            continue;
+        }
         out.push(match ch {
+            '\n' if keep_lines => '\n',
             '\t' => ' ',
             c if c.is_control() => '\u{FFFD}',
             c => c,
@@ -114,6 +129,8 @@ mod tests {
         let c = clean(b"a\x00b\tc\xffd", 100);
         assert_eq!(c.text, "a\u{FFFD}b c\u{FFFD}d");
         assert!(c.invalid_utf8);
+        let c = clean_lines(b"boom\r\nTraceback:\n  x\x00", 100);
+        assert_eq!(c.text, "boom\nTraceback:\n  x\u{FFFD}");
         let c = clean("héllo wörld".as_bytes(), 3);
         assert_eq!(c.text, "hé…");
         assert!(c.truncated);

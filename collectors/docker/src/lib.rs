@@ -182,6 +182,10 @@ fn finish(
 pub struct ComposeLogsFile {
     pub file: PathBuf,
     pub display: String,
+    /// Saved `docker inspect` answers beside it: they name each container's
+    /// compose service, as the live read does; names alone are a guess
+    /// (`nc-app-1` is service `app` of project `nc`).
+    pub inspect: Vec<PathBuf>,
 }
 
 impl Collector for ComposeLogsFile {
@@ -207,6 +211,12 @@ impl Collector for ComposeLogsFile {
                     .map(str::to_string);
                 let service = parse::service_of_name(&name);
                 seen.push((name, service, replica));
+            }
+        }
+        let known = inspected_names(&self.inspect);
+        for n in &mut seen {
+            if let Some(k) = known.iter().find(|k| k.0 == n.0) {
+                *n = k.clone();
             }
         }
         let containers = parse::components(&seen);
@@ -254,6 +264,22 @@ impl Collector for ComposeLogsFile {
         sink.note(format!("{} containers in saved compose logs", containers.len()));
         finish(events, Vec::new(), Vec::new(), &containers, ctx, sink)
     }
+}
+
+/// The containers' names, services and replicas as saved inspections give
+/// them; an unreadable file gives none (the lifecycle reader reports it).
+fn inspected_names(files: &[PathBuf]) -> Vec<parse::Naming> {
+    let mut names = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read(file) else { continue };
+        let Ok(v) = serde_json::from_slice::<Value>(&text) else { continue };
+        let list = match v {
+            Value::Array(a) => a,
+            other => vec![other],
+        };
+        names.extend(list.iter().filter_map(parse::inspect_facts).map(|(n, _)| n));
+    }
+    names
 }
 
 /// Saved engine evidence: `docker events --format '{{json .}}'` lines and

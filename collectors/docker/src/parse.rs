@@ -24,6 +24,9 @@ pub struct Container {
     pub service: String,
     /// The component: the service, with the replica number when there are several.
     pub component: String,
+    /// Not part of a compose project: its logs are `docker logs NAME`, and
+    /// `docker-compose logs NAME` would fail.
+    pub plain: bool,
 }
 
 /// `web_1` / `web-1` / `proj_web_1` → `web` style service names for
@@ -55,7 +58,8 @@ pub fn components(names: &[Naming]) -> Vec<Container> {
                 (true, None) => name.clone(),
                 (false, _) => service.clone(),
             };
-            Container { name: name.clone(), service: service.clone(), component }
+            let plain = replica.is_none() && service == name;
+            Container { name: name.clone(), service: service.clone(), component, plain }
         })
         .collect()
 }
@@ -124,14 +128,15 @@ pub fn log_line(
         summary: clean(text, 480).text,
         evidence: Evidence {
             locator: Locator::Text(format!(
-                "docker-compose logs {} --since {} --until {} ({} {})",
-                c.service,
+                "{} {} --since {} --until {} ({} {})",
+                if c.plain { "docker logs" } else { "docker-compose logs" },
+                if c.plain { &c.name } else { &c.service },
                 from.rfc3339(),
                 to.rfc3339(),
                 c.name,
                 exact
             )),
-            excerpt: format!("{} {stream} {exact}\n{}", c.name, clean(msg, 4096).text),
+            excerpt: format!("{} {stream} {exact}\n{}", c.name, reconstruct_core::text::clean_lines(msg, 4096).text),
         },
         continuation_lines: 0,
         fact: None,
@@ -577,8 +582,30 @@ mod tests {
     }
 
     #[test]
+    fn plain_containers_get_a_docker_logs_command() {
+        let c = components(&[("nc-web".into(), "nc-web".into(), None)]);
+        assert!(c[0].plain);
+        let mut skew = None;
+        let Line::Event(e) = log_line(&c[0], "stderr", b"2025-12-26T14:30:15Z ERROR boom", &window(), false, &mut skew)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            e.evidence.locator.to_string(),
+            "docker logs nc-web --since 2025-12-26T14:30:15Z --until 2025-12-26T14:30:16Z (nc-web 2025-12-26T14:30:15Z)"
+        );
+        let compose = components(&[("nc-app-1".into(), "app".into(), Some("1".into()))]);
+        assert!(!compose[0].plain);
+    }
+
+    #[test]
     fn log_lines_keep_both_clocks() {
-        let c = Container { name: "backend_1".into(), service: "backend".into(), component: "backend".into() };
+        let c = Container {
+            name: "backend_1".into(),
+            service: "backend".into(),
+            component: "backend".into(),
+            plain: false,
+        };
         let mut skew = None;
         let line = b"2025-12-26T14:30:15.123456789Z 2025-12-26 14:28:00,000 ERROR [api] boom\r";
         let Line::Event(e) = log_line(&c, "stderr", line, &window(), false, &mut skew) else { panic!() };

@@ -49,9 +49,30 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Names that say what kind of log a file is, not whose: `nginx/error.log`
+/// and `apache2/error.log` are two programs' logs, told apart by their folder.
+const GENERIC: [&str; 11] =
+    ["error", "errors", "access", "current", "stdout", "stderr", "output", "out", "debug", "server", "main"];
+
+/// Folders that say nothing of the program whose log they hold.
+const PLAIN_FOLDERS: [&str; 5] = ["log", "logs", "var", "tmp", "."];
+
 /// The component a file speaks for when its lines name none: its name
-/// without extensions and rotation suffixes (`backend.log.1` → `backend`).
+/// without extensions and rotation suffixes (`backend.log.1` → `backend`);
+/// a generic name keeps its folder (`nginx/error.log` → `nginx/error`).
 pub fn component_of(path: &Path) -> String {
+    let name = file_component(path);
+    if !GENERIC.contains(&name.as_str()) {
+        return name;
+    }
+    let parent = path.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
+    match parent {
+        Some(p) if !p.is_empty() && !PLAIN_FOLDERS.contains(&p.as_str()) => format!("{p}/{name}"),
+        _ => name,
+    }
+}
+
+fn file_component(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let (base, _) = crate::rotation::place_of(&name);
     let mut parts: Vec<&str> = base.split('.').collect();
@@ -80,7 +101,10 @@ mod tests {
     fn components_from_names() {
         assert_eq!(component_of(Path::new("logs/backend.log")), "backend");
         assert_eq!(component_of(Path::new("logs/backend.log.1")), "backend");
-        assert_eq!(component_of(Path::new("/var/log/nginx/error.log")), "error");
+        assert_eq!(component_of(Path::new("/var/log/nginx/error.log")), "nginx/error");
+        assert_eq!(component_of(Path::new("/var/log/apache2/error.log.2.gz")), "apache2/error");
+        assert_eq!(component_of(Path::new("logs/error.log")), "error");
+        assert_eq!(component_of(Path::new("error.log")), "error");
         assert_eq!(component_of(Path::new("api.service.jsonl")), "api.service");
         assert_eq!(component_of(Path::new("syslog")), "syslog");
         assert_eq!(component_of(Path::new("logs/app.log-20251226.gz")), "app");

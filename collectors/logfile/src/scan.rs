@@ -659,7 +659,7 @@ impl Scanner<'_> {
         };
         let mut raw = std::mem::take(&mut p.line);
         raw.extend_from_slice(&p.extra);
-        let excerpt = clean(&raw, EXCERPT_MAX);
+        let excerpt = reconstruct_core::text::clean_lines(&raw, EXCERPT_MAX);
         p.line = raw;
         let locator = Locator::Line { path: self.cfg.path.clone(), line: p.number };
         if excerpt.invalid_utf8 {

@@ -59,7 +59,7 @@ impl Mapper {
             sink.skip(r.time, extra);
             return Ok(());
         }
-        let mut excerpt = clean(message.as_bytes(), EXCERPT_MAX).text;
+        let mut excerpt = reconstruct_core::text::clean_lines(message.as_bytes(), EXCERPT_MAX).text;
         if !r.context.is_empty() {
             excerpt.push('\n');
             excerpt.push_str(&r.context);

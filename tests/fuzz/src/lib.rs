@@ -71,8 +71,12 @@ pub fn run(name: &str, data: &[u8]) {
         }
         "compose" => {
             let _ = reconstruct_docker::parse::compose_lines(data);
-            let c =
-                reconstruct_docker::parse::Container { name: "x_1".into(), service: "x".into(), component: "x".into() };
+            let c = reconstruct_docker::parse::Container {
+                name: "x_1".into(),
+                service: "x".into(),
+                component: "x".into(),
+                plain: false,
+            };
             for line in data.split(|b| *b == b'\n') {
                 let _ = reconstruct_docker::parse::log_line(&c, "stdout", line, &ctx.window, true, &mut None);
             }
