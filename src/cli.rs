@@ -49,15 +49,19 @@ pub enum Command {
 /// Where the evidence comes from, and the window.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
-    /// Start of the window: RFC 3339, 'YYYY-MM-DD HH:MM[:SS]' (UTC unless --tz), a duration before now (90m, 2h, 1d) or 'now'.
-    #[arg(long, value_name = "TIME", required = true)]
+    /// Start of the window: RFC 3339, 'YYYY-MM-DD HH:MM[:SS]' (UTC unless --tz), a duration before now
+    /// (90m, 2h, -2h, '2h ago', 120min), 'now', 'today', 'yesterday' (with an optional time), or a time of day (14:00).
+    #[arg(long, value_name = "TIME", required = true, allow_hyphen_values = true)]
     pub since: Option<String>,
     /// End of the window, same forms as --since.
-    #[arg(long, value_name = "TIME", default_value = "now")]
+    #[arg(long, value_name = "TIME", default_value = "now", allow_hyphen_values = true)]
     pub until: String,
     /// Zone for times written without an offset, in the window bounds and in logs (IANA name or +HH:MM).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+    /// Zone for log lines written without an offset, when it is not --tz's (e.g. --tz Europe/Paris --log-tz UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub log_tz: Option<String>,
     /// A log file, directory or glob to read; repeatable.
     #[arg(long = "log", value_name = "PATH")]
     pub logs: Vec<String>,

@@ -21,3 +21,9 @@ impl From<Exit> for ExitCode {
         ExitCode::from(e as u8)
     }
 }
+
+/// A command line that cannot work as typed, though clap accepted it (a
+/// flag whose value is neither given nor in the environment): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

@@ -43,7 +43,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            Exit::Error.into()
+            if e.chain().any(|c| c.is::<exit::UsageError>()) {
+                Exit::Usage.into()
+            } else {
+                Exit::Error.into()
+            }
         }
     }
 }

@@ -159,6 +159,15 @@ pub fn conclude(outcomes: &[Outcome], quiet: bool, verbose: bool) -> Exit {
     if failed.is_empty() {
         return Exit::Ok;
     }
+    // Nothing read at all is not a partial timeline: a script must not take
+    // an empty table for a quiet window.
+    let read: u64 = outcomes.iter().map(|o| o.events.saturating_add(o.tally.skipped)).sum();
+    if failed.len() == outcomes.len() && read == 0 {
+        if !quiet {
+            eprintln!("reconstruct: nothing was read: every source failed");
+        }
+        return Exit::Error;
+    }
     if !quiet {
         let timed_out = failed.iter().filter(|o| matches!(o.status, Status::TimedOut(_))).count();
         eprintln!(

@@ -16,6 +16,7 @@ use reconstruct_logfile::{fetch, rotation, Locate};
 use crate::bundle::{self, FileKind};
 use crate::cli::SourceArgs;
 use crate::config::{self, Extra};
+use crate::exit::UsageError;
 use crate::runner::Broken;
 use crate::sources::{LogSpec, SourceSpec};
 
@@ -104,11 +105,16 @@ pub fn resolve(cli: &SourceArgs) -> anyhow::Result<Settings> {
 /// Resolution proper: merged flags, per-source extras and the environment in,
 /// settings out.
 pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyhow::Result<Settings> {
-    let zone: Zone = args.tz.as_deref().unwrap_or("UTC").parse().context("--tz")?;
+    let window_zone: Zone = args.tz.as_deref().unwrap_or("UTC").parse().context("--tz")?;
+    // Log lines without an offset are read in --log-tz, else in --tz.
+    let zone: Zone = match args.log_tz.as_deref() {
+        Some(z) => z.parse().context("--log-tz")?,
+        None => window_zone,
+    };
     let now = env.now.context("the system clock is unknown")?;
     let since_text = args.since.as_deref().context("--since is required")?;
-    let since = parse_bound(since_text, now, &zone).context("--since")?;
-    let until = parse_bound(&args.until, now, &zone).context("--until")?;
+    let since = parse_bound(since_text, now, &window_zone).context("--since")?;
+    let until = parse_bound(&args.until, now, &window_zone).context("--until")?;
     let window = TimeWindow::new(since, until)?;
     let secs = args.timeout.unwrap_or(30.0);
     if !(secs.is_finite() && secs > 0.0) {
@@ -159,6 +165,17 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     }
     if let Some(dsn) = args.postgres.as_deref() {
         let explicit = Some(dsn).filter(|d| !d.is_empty());
+        let from_env = ["DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGPASSWORD"]
+            .iter()
+            .any(|k| env.vars.get(*k).is_some_and(|v| !v.is_empty()));
+        if explicit.is_none() && !from_env {
+            return Err(UsageError(
+                "--postgres has no server to read: give --postgres DSN (postgresql://user@host/db) \
+                 or set DATABASE_URL or the PG* variables (PGHOST, PGUSER, PGDATABASE)"
+                    .into(),
+            )
+            .into());
+        }
         match reconstruct_postgres::dsn::resolve(explicit, &env.vars) {
             Ok(dsn) => s.sources.push(SourceSpec::PgActivityLive { dsn: Box::new(dsn) }),
             Err(e) => s.unavailable.push(broken(SourceKind::Postgres, "pg_stat_activity".into(), e.to_string())),
@@ -183,6 +200,9 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         None if !s.from_bundle => env_url,
         None => None,
     };
+    if url.as_deref() == Some("") {
+        return Err(UsageError("--prometheus has no URL: give --prometheus URL or set PROMETHEUS_URL".into()).into());
+    }
     if let Some(url) = url {
         match reconstruct_prometheus::fetch::Endpoint::parse(&url, &http_env) {
             Ok(endpoint) => s
@@ -302,12 +322,26 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     if let Some(problem) = &extra.postgres_problem {
         s.unavailable.push(broken(SourceKind::Postgres, "pg_stat_activity".into(), problem.clone()));
     }
+    // People write annotations in the zone they typed the window in.
     for f in &args.annotate {
-        s.sources.push(SourceSpec::Annotations { file: f.clone(), display: f.display().to_string(), zone });
+        s.sources.push(SourceSpec::Annotations { file: f.clone(), display: f.display().to_string(), zone: window_zone });
+    }
+    // One flag, two meanings: say so, for a zone typed only for the window.
+    let reads_text = s.sources.iter().any(|x| matches!(x, SourceSpec::Log(_) | SourceSpec::PgServerLog { .. }));
+    if args.log_tz.is_none() && window_zone != Zone::Utc && reads_text {
+        s.warnings.push(format!(
+            "--tz {window_zone} also reads log lines written without an offset as {window_zone} time; \
+             --log-tz UTC reads them as UTC"
+        ));
     }
     let (sources, repeated) = dedupe(std::mem::take(&mut s.sources));
     s.sources = sources;
     s.warnings.extend(repeated.into_iter().map(|r| format!("{r} is named more than once; it is read once")));
+    // Every source named is unusable before reading: nothing to read.
+    if s.sources.is_empty() && !s.unavailable.is_empty() && !s.from_bundle {
+        let each: Vec<String> = s.unavailable.iter().map(|b| format!("{}: {}", b.source, b.error)).collect();
+        anyhow::bail!("nothing to read: {}", each.join("; "));
+    }
     if s.sources.is_empty() && s.unavailable.is_empty() {
         anyhow::bail!(
             "nothing to read: give --log, --git, --docker, --postgres, --postgres-log, --prometheus, --journal, --loki, \

@@ -49,15 +49,20 @@ impl fmt::Display for TimeWindow {
 
 /// Reads one bound of the window: RFC 3339 / ISO 8601 (offset optional),
 /// `YYYY-MM-DD[ HH:MM[:SS]]` in `zone`, a duration before `now` (`90m`, `2h`,
-/// `1d`, `1h30m`, `45s`, `1w`) or `now`.
+/// `2H`, `120min`, `1h30m`, `45s`, `1w`, `-2h`, `2h ago`, `2 hours ago`),
+/// `now`, `today`, `yesterday`, `tomorrow` (midnight in `zone`, optionally
+/// followed by a time of day), or a time of day alone (`14:00`: today in
+/// `zone`, or yesterday when today's is still to come), as journalctl and
+/// GNU `date` read them.
 pub fn parse_bound(text: &str, now: Timestamp, zone: &Zone) -> Result<Timestamp, WindowError> {
     let t = text.trim();
     let bad = || WindowError::Unreadable(text.to_string());
-    if t.eq_ignore_ascii_case("now") {
+    let lower = t.to_ascii_lowercase();
+    if lower == "now" {
         return Ok(now);
     }
-    if let Some(d) = parse_duration_nanos(t) {
-        return Ok(now.saturating_add_nanos(-d));
+    if let Some(d) = relative_nanos(&lower) {
+        return Ok(now.saturating_add_nanos(d.saturating_neg()));
     }
     if let Some(p) = timestamp::parse_iso(t.as_bytes(), zone) {
         if p.len == t.len() {
@@ -72,48 +77,77 @@ pub fn parse_bound(text: &str, now: Timestamp, zone: &Zone) -> Result<Timestamp,
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return zone.to_utc(&d.and_time(chrono::NaiveTime::MIN)).ok_or_else(bad);
     }
-    Err(bad())
+    day_word(&lower, now, zone).ok_or_else(bad)
 }
 
-/// `90m`, `2h`, `1d`, `1h30m`, `45s`, `1w` → nanoseconds.
+/// `today`, `yesterday`, `tomorrow` with an optional time of day, or a time
+/// of day alone.
+fn day_word(t: &str, now: Timestamp, zone: &Zone) -> Option<Timestamp> {
+    let today = zone.local_date(now)?;
+    let (day, rest) = match t.split_once(' ').unwrap_or((t, "")) {
+        ("today", r) => (Some(today), r),
+        ("yesterday", r) => (today.pred_opt(), r),
+        ("tomorrow", r) => (today.succ_opt(), r),
+        _ => (None, t),
+    };
+    let rest = rest.trim();
+    let time = if rest.is_empty() {
+        day.is_some().then_some(chrono::NaiveTime::MIN)?
+    } else {
+        ["%H:%M:%S", "%H:%M"].iter().find_map(|f| chrono::NaiveTime::parse_from_str(rest, f).ok())?
+    };
+    match day {
+        Some(d) => zone.to_utc(&d.and_time(time)),
+        None => {
+            // A time of day alone: the latest such moment not after now.
+            let at = zone.to_utc(&today.and_time(time))?;
+            if at <= now {
+                Some(at)
+            } else {
+                zone.to_utc(&today.pred_opt()?.and_time(time))
+            }
+        }
+    }
+}
+
+/// A duration before now as people type it: `2h`, `-2h`, `2h ago`,
+/// `2 hours ago`, `120min`, `1h30m`.
+fn relative_nanos(t: &str) -> Option<i64> {
+    let t = t.strip_suffix("ago").map_or(t, str::trim_end);
+    let t = t.strip_prefix('-').unwrap_or(t).trim_start();
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    parse_duration_nanos(&compact)
+}
+
+/// `90m`, `2h`, `1d`, `1h30m`, `45s`, `1w`, `250ms`, and the unit words
+/// (`min`, `mins`, `minutes`, `hr`, `hours`, `sec`, `days`, `weeks`, in any
+/// case) → nanoseconds.
 pub fn parse_duration_nanos(t: &str) -> Option<i64> {
     if t.is_empty() || !t.as_bytes().first()?.is_ascii_digit() {
         return None;
     }
     let mut total: i64 = 0;
-    let mut num: i64 = 0;
-    let mut have_num = false;
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        if let Some(d) = c.to_digit(10) {
-            num = num.checked_mul(10)?.checked_add(i64::from(d))?;
-            have_num = true;
-            continue;
-        }
-        if !have_num {
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
             return None;
         }
-        let unit: i64 = match c {
-            's' => 1,
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                total = total.checked_add(num.checked_mul(1_000_000)?)?;
-                num = 0;
-                have_num = false;
-                continue;
-            }
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
+        let num: i64 = rest.get(..digits)?.parse().ok()?;
+        rest = rest.get(digits..)?;
+        let letters = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit = rest.get(..letters)?.to_ascii_lowercase();
+        rest = rest.get(letters..)?;
+        let nanos_per: i64 = match unit.as_str() {
+            "ms" | "msec" | "msecs" => 1_000_000,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1_000_000_000,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60_000_000_000,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000_000_000,
+            "d" | "day" | "days" => 86_400_000_000_000,
+            "w" | "week" | "weeks" => 604_800_000_000_000,
             _ => return None,
         };
-        total = total.checked_add(num.checked_mul(unit)?.checked_mul(1_000_000_000)?)?;
-        num = 0;
-        have_num = false;
-    }
-    if have_num {
-        return None;
+        total = total.checked_add(num.checked_mul(nanos_per)?)?;
     }
     Some(total)
 }
@@ -141,6 +175,32 @@ mod tests {
         assert_eq!(parse_bound("now", now(), &z).unwrap(), now());
         let paris: Zone = "Europe/Paris".parse().unwrap();
         assert_eq!(parse_bound("2025-12-26 15:00", now(), &paris).unwrap().rfc3339(), "2025-12-26T14:00:00Z");
+    }
+
+    #[test]
+    fn the_forms_journalctl_and_date_accept() {
+        let z = Zone::Utc;
+        let at = |t: &str| parse_bound(t, now(), &z).unwrap().rfc3339();
+        for t in ["-2h", "2h ago", "2 hours ago", "2H", "120min", "120 minutes", "2hr", " -120m "] {
+            assert_eq!(at(t), "2025-12-26T13:00:00Z", "{t}");
+        }
+        assert_eq!(at("yesterday"), "2025-12-25T00:00:00Z");
+        assert_eq!(at("today"), "2025-12-26T00:00:00Z");
+        assert_eq!(at("Today 14:00"), "2025-12-26T14:00:00Z");
+        assert_eq!(at("yesterday 23:30"), "2025-12-25T23:30:00Z");
+        assert_eq!(at("tomorrow"), "2025-12-27T00:00:00Z");
+        assert_eq!(at("14:00"), "2025-12-26T14:00:00Z");
+        assert_eq!(at("14:00:30"), "2025-12-26T14:00:30Z");
+        // Later today than now: the last such moment, yesterday's.
+        assert_eq!(at("23:00"), "2025-12-25T23:00:00Z");
+        assert_eq!(at("1 day ago"), "2025-12-25T15:00:00Z");
+        assert_eq!(at("250ms"), "2025-12-26T14:59:59.750Z");
+        let paris: Zone = "Europe/Paris".parse().unwrap();
+        assert_eq!(parse_bound("14:00", now(), &paris).unwrap().rfc3339(), "2025-12-26T13:00:00Z");
+        assert_eq!(parse_bound("today", now(), &paris).unwrap().rfc3339(), "2025-12-25T23:00:00Z");
+        for t in ["ago", "2 parsecs ago", "-", "today 25:00", "2", "h"] {
+            assert!(parse_bound(t, now(), &z).is_err(), "{t}");
+        }
     }
 
     #[test]

@@ -8,18 +8,71 @@ pub enum ExpandError {
     Pattern { pattern: String, source: glob::PatternError },
     #[error("no file matches {0:?}")]
     NoMatch(String),
+    #[error("no such file or directory{}", there(.0))]
+    Missing(Vec<String>),
+    #[error("the directory holds no files")]
+    Empty,
+}
+
+/// `; in /var/log there are: a.log, b.log, …`, for a path that is not there.
+fn there(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; beside it there are: {}", names.join(", "))
+    }
+}
+
+/// Up to a dozen names in the folder that should have held `path`, the
+/// closest in spelling first, so a mistyped name shows the right one.
+fn siblings(path: &Path) -> Vec<String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let wanted = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let mut names: Vec<(usize, String)> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .map(|n| (distance(&wanted, &n.to_lowercase()), n))
+        .collect();
+    names.sort();
+    names.into_iter().take(12).map(|(_, n)| n).collect()
+}
+
+/// Edit distance, bounded in cost by the names' lengths (file names are short).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(256).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(256).enumerate() {
+        let mut cur = vec![i.saturating_add(1)];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0).saturating_add(usize::from(ca != *cb));
+            let del = prev.get(j.saturating_add(1)).copied().unwrap_or(0).saturating_add(1);
+            let ins = cur.get(j).copied().unwrap_or(0).saturating_add(1);
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
 }
 
 /// Expands one `--log` argument. A directory yields every regular file below
-/// it (sorted, hidden files skipped); a glob its matches; anything else is
-/// returned as is, so that a missing file is reported by the collector that
-/// tries to open it, next to the sources that did work.
+/// it (sorted, hidden files skipped); a glob its matches; a path that is not
+/// there is an error naming what is beside it; anything else is returned as
+/// is, so that an unreadable file is reported by the collector that tries to
+/// open it, next to the sources that did work.
 pub fn expand(arg: &str) -> Result<Vec<PathBuf>, ExpandError> {
     let path = Path::new(arg);
     if path.is_dir() {
         let mut out = Vec::new();
         walk(path, &mut out);
         out.sort();
+        if out.is_empty() {
+            return Err(ExpandError::Empty);
+        }
         return Ok(out);
     }
     if arg.contains(['*', '?', '[']) && !path.exists() {
@@ -30,6 +83,9 @@ pub fn expand(arg: &str) -> Result<Vec<PathBuf>, ExpandError> {
             return Err(ExpandError::NoMatch(arg.to_string()));
         }
         return Ok(out);
+    }
+    if std::fs::symlink_metadata(path).is_err() {
+        return Err(ExpandError::Missing(siblings(path)));
     }
     Ok(vec![path.to_path_buf()])
 }
@@ -109,6 +165,19 @@ mod tests {
         assert_eq!(component_of(Path::new("syslog")), "syslog");
         assert_eq!(component_of(Path::new("logs/app.log-20251226.gz")), "app");
         assert_eq!(component_of(Path::new("logs/app.log.2.zst")), "app");
+    }
+
+    #[test]
+    fn a_missing_path_names_what_is_there() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["backend.log", "worker.log", "zzz.txt"] {
+            std::fs::write(d.path().join(f), "x").unwrap();
+        }
+        let e = expand(&format!("{}/backnd.log", d.path().display())).unwrap_err().to_string();
+        assert!(e.starts_with("no such file or directory; beside it there are: backend.log, "), "{e}");
+        std::fs::create_dir(d.path().join("empty")).unwrap();
+        let e = expand(&format!("{}/empty", d.path().display())).unwrap_err();
+        assert!(matches!(e, ExpandError::Empty));
     }
 
     #[test]
