@@ -326,6 +326,14 @@ pub fn event(e: &mut Event) -> u64 {
                     n = n.saturating_add(string(i));
                 }
             }
+            Fact::Package { packages, .. } => {
+                for p in packages {
+                    n = n.saturating_add(string(&mut p.name));
+                    for v in [&mut p.from, &mut p.to].into_iter().flatten() {
+                        n = n.saturating_add(string(v));
+                    }
+                }
+            }
         }
     }
     n

@@ -324,7 +324,11 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
     }
     // People write annotations in the zone they typed the window in.
     for f in &args.annotate {
-        s.sources.push(SourceSpec::Annotations { file: f.clone(), display: f.display().to_string(), zone: window_zone });
+        s.sources.push(SourceSpec::Annotations {
+            file: f.clone(),
+            display: f.display().to_string(),
+            zone: window_zone,
+        });
     }
     // One flag, two meanings: say so, for a zone typed only for the window.
     let reads_text = s.sources.iter().any(|x| matches!(x, SourceSpec::Log(_) | SourceSpec::PgServerLog { .. }));
@@ -574,17 +578,21 @@ mod tests {
         e.vars.insert("PROMETHEUS_URL".into(), "http://prom:9090".into());
         let s = resolve_with(&args(&["--no-git"]), &Extra::default(), &e).unwrap();
         assert_eq!(kinds(&s), vec![SourceKind::Prometheus]);
-        // Without a URL anywhere, an empty --prometheus is an unavailable source, not an error.
-        let s = resolve_with(&args(&["--prometheus"]), &Extra::default(), &env()).unwrap();
-        assert!(s.sources.is_empty());
-        assert!(s.unavailable[0].error.contains("no URL"), "{}", s.unavailable[0].error);
+        // Without a URL anywhere, --prometheus cannot work as typed: a usage error.
+        let e = resolve_with(&args(&["--prometheus"]), &Extra::default(), &env()).err().unwrap();
+        assert!(e.is::<UsageError>(), "{e}");
+        assert!(e.to_string().contains("no URL"), "{e}");
     }
 
     #[test]
     fn unusable_sources_fail_alone_and_nothing_at_all_is_an_error() {
-        let s = resolve_with(&args(&["--log", "/nonexistent/*.log"]), &Extra::default(), &env()).unwrap();
+        let here = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let s = resolve_with(&args(&["--log", "/nonexistent/*.log", "--log", here]), &Extra::default(), &env()).unwrap();
         assert_eq!(s.unavailable.len(), 1);
         assert_eq!(s.unavailable[0].source.collector, SourceKind::Logfile);
+        // The only source unusable: nothing to read, said with why.
+        let e = resolve_with(&args(&["--log", "/nonexistent/*.log"]), &Extra::default(), &env()).err().unwrap();
+        assert!(e.to_string().contains("no file matches"), "{e}");
         let e = resolve_with(&args(&[]), &Extra::default(), &env()).err().unwrap().to_string();
         assert!(e.starts_with("nothing to read"), "{e}");
     }

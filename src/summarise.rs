@@ -288,7 +288,7 @@ impl Summariser {
         totals.candidates = rows.len() as u64;
         let span = Span::of(&rows);
         let mut seen_error: HashSet<Arc<str>> = HashSet::new();
-        let mut ranked: Vec<(u8, Timestamp, usize)> = Vec::with_capacity(rows.len());
+        let mut ranked: Vec<(u8, i64, usize)> = Vec::with_capacity(rows.len());
         // `corroborate` hands rows back in time order, so "the first error of a
         // component" is the first one met here.
         for i in 0..rows.len() {
@@ -302,9 +302,14 @@ impl Summariser {
             } else {
                 None
             };
-            ranked.push((reason.score(), r.event.time, i));
+            // Among equals, the first error of a kind is the news; among
+            // changes, the latest, the nearest to what broke (a month of
+            // commits keeps its newest, not its oldest).
+            let nanos = r.event.time.unix_nanos();
+            let tie = if r.event.kind == EventKind::Change { nanos.saturating_neg() } else { nanos };
+            ranked.push((reason.score(), tie, i));
         }
-        // Most news first; ties by time, then by the order rows were made.
+        // Most news first; ties as above, then by the order rows were made.
         ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         let keep: HashSet<usize> = ranked.iter().take(max_rows).map(|(_, _, i)| *i).collect();
         // An alert's pending row cut by the budget joins its firing row, so

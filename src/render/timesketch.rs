@@ -35,12 +35,8 @@ pub fn timestamp_desc(r: &Row) -> &'static str {
 fn value(r: &Row) -> serde_json::Value {
     let e = &r.event;
     let marker = r.marker.map(marker_text);
-    let message = match marker {
-        Some(m) => format!("{} ({m})", row_text(r)),
-        None => row_text(r),
-    };
     json!({
-        "message": message,
+        "message": row_text(r),
         "datetime": e.time.rfc3339(),
         "timestamp": e.time.unix_nanos() / 1000,
         "timestamp_desc": timestamp_desc(r),

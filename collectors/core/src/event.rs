@@ -300,6 +300,19 @@ pub enum Fact {
         revision: Option<String>,
         images: Vec<String>,
     },
+    /// Packages a package manager installed, upgraded or removed.
+    Package {
+        action: String,
+        packages: Vec<PackageVersion>,
+    },
+}
+
+/// A package and the versions it went from and to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackageVersion {
+    pub name: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// Where a person can go to check an event.

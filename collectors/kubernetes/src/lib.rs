@@ -106,12 +106,12 @@ fn objects_to_events(
     let mut ev = Events::new();
     // The newer API first: where both show an object, its fields are richer.
     for e in new.into_iter().flatten() {
-        if let Some(x) = ev.event(e.into(), cluster, &components) {
+        if let Some(x) = ev.event(e.into(), cluster, &components, &ctx.window) {
             keep(x, ctx, out, sink);
         }
     }
     for e in core {
-        if let Some(x) = ev.event(e.into(), cluster, &components) {
+        if let Some(x) = ev.event(e.into(), cluster, &components, &ctx.window) {
             keep(x, ctx, out, sink);
         }
     }

@@ -267,7 +267,10 @@ pub fn rollouts(sets: &[ReplicaSet], cluster: &Cluster) -> Vec<Event> {
 /// One Event of either API, in the fields both share.
 pub struct Happening {
     pub uid: Option<String>,
+    /// The first occurrence (a repeated Event is news when it began) …
     pub time: Option<Timestamp>,
+    /// … and the last, for a repeated one.
+    pub last: Option<Timestamp>,
     pub warning: bool,
     pub reason: String,
     pub message: String,
@@ -278,18 +281,24 @@ pub struct Happening {
 
 impl From<&CoreEvent> for Happening {
     fn from(e: &CoreEvent) -> Self {
-        let time = e
-            .last_timestamp
+        let last = e
+            .series
+            .as_ref()
+            .and_then(|s| s.last_observed_time.as_ref())
+            .map(micro)
+            .or_else(|| e.last_timestamp.as_ref().map(time));
+        let first = e
+            .first_timestamp
             .as_ref()
             .map(time)
             .or_else(|| e.event_time.as_ref().map(micro))
-            .or_else(|| e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(micro))
-            .or_else(|| e.first_timestamp.as_ref().map(time))
+            .or(last)
             .or_else(|| e.metadata.creation_timestamp.as_ref().map(time));
         let o = &e.involved_object;
         Happening {
             uid: e.metadata.uid.clone(),
-            time,
+            time: first,
+            last,
             warning: e.type_.as_deref() == Some("Warning"),
             reason: e.reason.clone().unwrap_or_default(),
             message: e.message.clone().unwrap_or_default(),
@@ -306,18 +315,24 @@ impl From<&CoreEvent> for Happening {
 
 impl From<&NewEvent> for Happening {
     fn from(e: &NewEvent) -> Self {
-        let time = e
+        // eventTime is when the first of a series was seen.
+        let last = e
             .series
             .as_ref()
             .map(|s| micro(&s.last_observed_time))
-            .or_else(|| e.deprecated_last_timestamp.as_ref().map(time))
-            .or_else(|| e.event_time.as_ref().map(micro))
+            .or_else(|| e.deprecated_last_timestamp.as_ref().map(time));
+        let first = e
+            .event_time
+            .as_ref()
+            .map(micro)
             .or_else(|| e.deprecated_first_timestamp.as_ref().map(time))
+            .or(last)
             .or_else(|| e.metadata.creation_timestamp.as_ref().map(time));
         let o = e.regarding.as_ref();
         Happening {
             uid: e.metadata.uid.clone(),
-            time,
+            time: first,
+            last,
             warning: e.type_.as_deref() == Some("Warning"),
             reason: e.reason.clone().unwrap_or_default(),
             message: e.note.clone().unwrap_or_default(),
@@ -377,7 +392,16 @@ impl Events {
 
     /// The event for `h`, unless it was told already, has no time, or is
     /// routine (`notable_only`).
-    pub fn event(&mut self, h: Happening, cluster: &Cluster, components: &BTreeMap<String, String>) -> Option<Event> {
+    /// A repeated Event sits at its first occurrence, `(×N until last)`, as
+    /// folded rows do; one that began before `window` sits at its last,
+    /// `(×N since first)`.
+    pub fn event(
+        &mut self,
+        h: Happening,
+        cluster: &Cluster,
+        components: &BTreeMap<String, String>,
+        window: &reconstruct_core::TimeWindow,
+    ) -> Option<Event> {
         if let Some(uid) = &h.uid {
             if !self.seen.insert(uid.clone()) {
                 self.twice = self.twice.saturating_add(1);
@@ -385,9 +409,15 @@ impl Events {
             }
         }
         self.read = self.read.saturating_add(1);
-        let Some(at) = h.time else {
+        let Some(first) = h.time else {
             self.undated = self.undated.saturating_add(1);
             return None;
+        };
+        let last = h.last.filter(|l| *l > first);
+        let began_before = !window.contains(first) && last.is_some_and(|l| window.contains(l));
+        let at = match last {
+            Some(l) if began_before => l,
+            _ => first,
         };
         let change = CHANGES.contains(&h.reason.as_str()) || TROUBLE.contains(&h.reason.as_str());
         let sev = if h.warning || TROUBLE.contains(&h.reason.as_str()) {
@@ -397,7 +427,12 @@ impl Events {
         } else {
             Severity::Info
         };
-        let times = if h.count > 1 { format!(" (×{})", h.count) } else { String::new() };
+        let times = match (h.count > 1, last) {
+            (false, _) => String::new(),
+            (true, Some(_)) if began_before => format!(" (×{} since {})", h.count, first.date_hms()),
+            (true, Some(l)) => format!(" (×{} until {})", h.count, l.hms()),
+            (true, None) => format!(" (×{})", h.count),
+        };
         let summary = clean(format!("{} {}: {}{times}", h.reason, h.object, h.message).as_bytes(), 300).text;
         let component = components
             .get(&format!("{}/{}", h.namespace, h.object))
@@ -494,3 +529,58 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) 
 }
 
 use reconstruct_core::text::shell_quote as quote;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn at(t: &str) -> Timestamp {
+        reconstruct_core::window::parse_bound(t, Timestamp::MIN, &reconstruct_core::Zone::Utc).unwrap()
+    }
+
+    fn backoff(first: &str, last: &str) -> Happening {
+        Happening {
+            uid: None,
+            time: Some(at(first)),
+            last: Some(at(last)),
+            warning: true,
+            reason: "BackOff".into(),
+            message: "Back-off restarting failed container".into(),
+            object: "pod/api-7d9f".into(),
+            namespace: "shop".into(),
+            count: 14,
+        }
+    }
+
+    #[test]
+    fn repeated_kubernetes_events_sit_at_their_first_occurrence() {
+        let window = reconstruct_core::TimeWindow::new(at("2025-12-26T10:00:00Z"), at("2025-12-26T11:00:00Z")).unwrap();
+        let mut ev = Events::new();
+        let cluster = Cluster { context: None };
+        let e = ev.event(backoff("2025-12-26T10:14:25Z", "2025-12-26T10:40:10Z"), &cluster, &BTreeMap::new(), &window);
+        let e = e.unwrap();
+        assert_eq!(e.time, at("2025-12-26T10:14:25Z"));
+        assert!(e.summary.ends_with("(×14 until 10:40:10)"), "{}", e.summary);
+        // Begun before the window: shown at its last time inside it, with when it began.
+        let e = ev.event(backoff("2025-12-26T09:14:25Z", "2025-12-26T10:40:10Z"), &cluster, &BTreeMap::new(), &window);
+        let e = e.unwrap();
+        assert_eq!(e.time, at("2025-12-26T10:40:10Z"));
+        assert!(e.summary.ends_with("(×14 since 2025-12-26 09:14:25)"), "{}", e.summary);
+    }
+
+    #[test]
+    fn new_api_events_use_event_time_for_the_first() {
+        let e: NewEvent = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "x", "namespace": "shop"},
+            "eventTime": "2025-12-26T10:14:25.000000Z",
+            "series": {"count": 3, "lastObservedTime": "2025-12-26T10:20:00.000000Z"},
+            "reason": "FailedScheduling", "note": "0/3 nodes are available", "type": "Warning",
+            "regarding": {"kind": "Pod", "name": "api"}
+        }))
+        .unwrap();
+        let h = Happening::from(&e);
+        assert_eq!(h.time, Some(at("2025-12-26T10:14:25Z")));
+        assert_eq!(h.last, Some(at("2025-12-26T10:20:00Z")));
+    }
+}

@@ -272,12 +272,12 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         "2025-12-26T14:04:58.250Z api Killing pod/api-1: Stopping container api",
         "2025-12-26T14:04:59.500Z api WARN heap at 95%",
         "2025-12-26T14:05:00Z api container api-1/api OOM-killed (exit code 137), now in CrashLoopBackOff after 3 restarts",
+        "2025-12-26T14:05:10Z api BackOff pod/api-1: Back-off restarting failed container api (×12 until 14:12:00)",
         "2025-12-26T14:05:35Z web migrations applied",
         "2025-12-26T14:05:41.100Z web starting web",
         "2025-12-26T14:05:41.900Z web ERROR out of memory allocating 512MB",
         "2025-12-26T14:09:30Z node-1 NodeNotReady node/node-1: Node node-1 status is now: NodeNotReady",
         "2025-12-26T14:10:00Z worker pod worker-1 evicted: The node was low on resource: memory.",
-        "2025-12-26T14:12:00Z api BackOff pod/api-1: Back-off restarting failed container api (×12)",
         "2025-12-26T14:19:50Z worker container worker-1/worker died (Error) (exit code 1), 1 restart so far",
         "2025-12-26T14:20:00Z worker container worker-1/worker restarted (restart 1)",
     ];
@@ -299,7 +299,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     assert!(sink.notes.iter().any(|n| n.starts_with("1 rollout in the window from 3 ReplicaSets")), "{:?}", sink.notes);
     assert_eq!(oom.container_action(), Some(&reconstruct_core::ContainerAction::Oom));
     assert_eq!(oom.evidence.locator.to_string(), "kubectl --context recorded describe pod -n shop api-1");
-    let line = &sink.events[8];
+    let line = &sink.events[9];
     assert_eq!(
         line.evidence.locator.to_string(),
         "kubectl --context recorded logs -n shop web-1 -c web --timestamps --since-time=2025-12-26T14:05:41.900Z"

@@ -8,6 +8,7 @@ pub mod families;
 pub mod fetch;
 pub mod index;
 pub mod layout;
+pub mod packages;
 pub mod pattern;
 pub mod rotation;
 pub mod runtime;

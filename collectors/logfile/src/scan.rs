@@ -630,9 +630,17 @@ impl Scanner<'_> {
             Message::Built(s) => s.as_bytes(),
         };
         let msg = trim(msg);
-        let sev = p.severity.or_else(|| severity::detect(msg));
-        let alarming = sev.is_some_and(|s| s >= Severity::Warning);
-        let state = !alarming && p.state.unwrap_or_else(|| is_state_change(msg));
+        // A package installed or upgraded is a change, whatever words its
+        // name holds (`liberror-perl`); a stanza's label alone is nothing.
+        let mut package = if p.severity.is_none() { crate::packages::change(msg) } else { None };
+        let label = package.is_none() && crate::packages::is_stanza_label(msg);
+        if label {
+            // apt's history stanza: the changes are the lines under its label.
+            package = crate::packages::merge(p.extra.split(|c| *c == b'\n').filter_map(crate::packages::change));
+        }
+        let sev = if package.is_some() { Some(Severity::Notice) } else { p.severity.or_else(|| severity::detect(msg)) };
+        let alarming = package.is_none() && sev.is_some_and(|s| s >= Severity::Warning);
+        let state = !alarming && !label && p.state.unwrap_or_else(|| is_state_change(msg));
         let idx = match p.basis {
             TimeBasis::Explicit => 0,
             TimeBasis::Epoch => 1,
@@ -643,11 +651,14 @@ impl Scanner<'_> {
         if let Some(n) = self.bases.get_mut(idx) {
             *n += 1;
         }
-        if self.ctx.detail == Detail::Notable && !alarming && !state {
+        if self.ctx.detail == Detail::Notable && !alarming && !state && package.is_none() {
             sink.skip(p.time, p.extra_lines);
             return Ok(());
         }
         let mut summary = clean(msg, SUMMARY_MAX);
+        if let Some(p) = &package {
+            summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
+        }
         let component: Arc<str> = if let Some(c) = p.component.take() {
             Arc::from(c)
         } else if let Some(c) = bracket_component(msg) {
@@ -673,12 +684,18 @@ impl Scanner<'_> {
             basis: p.basis,
             collector: SourceKind::Logfile,
             component,
-            kind: if state { EventKind::StateChange } else { EventKind::Log },
+            kind: if package.is_some() {
+                EventKind::Change
+            } else if state {
+                EventKind::StateChange
+            } else {
+                EventKind::Log
+            },
             severity: sev,
             summary: summary.text,
             evidence: Evidence { locator, excerpt: excerpt.text },
             continuation_lines: p.extra_lines,
-            fact: None,
+            fact: package.map(|c| Box::new(c.fact())),
         })
     }
 }
