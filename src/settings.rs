@@ -587,7 +587,8 @@ mod tests {
     #[test]
     fn unusable_sources_fail_alone_and_nothing_at_all_is_an_error() {
         let here = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-        let s = resolve_with(&args(&["--log", "/nonexistent/*.log", "--log", here]), &Extra::default(), &env()).unwrap();
+        let s =
+            resolve_with(&args(&["--log", "/nonexistent/*.log", "--log", here]), &Extra::default(), &env()).unwrap();
         assert_eq!(s.unavailable.len(), 1);
         assert_eq!(s.unavailable[0].source.collector, SourceKind::Logfile);
         // The only source unusable: nothing to read, said with why.
