@@ -191,7 +191,7 @@ impl Collector for AnnotationFile {
             });
         }
         events.sort_by(|a, b| a.order(b));
-        sink.note(format!("{} annotations", events.len()));
+        sink.note(reconstruct_core::text::count(events.len() as u64, "annotation", "annotations"));
         for e in events {
             sink.emit(e)?;
         }

@@ -54,6 +54,8 @@ pub struct Tally {
     pub notes: Vec<String>,
     /// Events more out of order than the reorder buffer could repair.
     pub late: u64,
+    /// Left unread on purpose, and why (not a dated log).
+    pub skipped_whole: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -347,6 +349,10 @@ impl EventSink for ChannelSink {
 
     fn note(&mut self, text: String) {
         lock(&self.tally).notes.push(text);
+    }
+
+    fn skipped_whole(&mut self, why: String) {
+        lock(&self.tally).skipped_whole = Some(why);
     }
 }
 

@@ -17,9 +17,10 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use reconstruct_core::text::count;
 use reconstruct_core::{AlertState, EventKind, Fact, Severity, Timestamp};
 
-use super::{fold_suffix, status_text, thousands, Timeline};
+use super::{fold_suffix, thousands, Timeline};
 use crate::summarise::{Marker, Row};
 
 const WIDTH: f64 = 1200.0;
@@ -318,13 +319,13 @@ fn table(t: &Timeline<'_>) -> Markup {
             }
         }
         p.totals {
-            (thousands(t.totals.events)) " events in the window: " (thousands(t.rows.len() as u64)) " rows shown"
-            @if t.totals.folded > 0 { ", " (thousands(t.totals.folded)) " repeats folded into them" }
+            (count(t.totals.events, "event", "events")) " in the window: " (count(t.rows.len() as u64, "row", "rows")) " shown"
+            @if t.totals.folded > 0 { ", " (count(t.totals.folded, "repeat", "repeats")) " folded into them" }
             @if t.totals.over_budget_rows > 0 {
                 ", " (thousands(t.totals.over_budget_rows)) " lower-ranked rows (" (thousands(t.totals.over_budget_events))
                 " events) over the --max-rows budget"
             }
-            @if t.totals.routine > 0 { ", " (thousands(t.totals.routine)) " routine events (info, debug) not shown" }
+            @if t.totals.routine > 0 { ", " (count(t.totals.routine, "routine event", "routine events")) " (info, debug) not shown" }
             "."
         }
         @if t.totals.masked > 0 {
@@ -346,7 +347,7 @@ fn coverage(t: &Timeline<'_>) -> Markup {
                     @let last = [o.last, o.tally.last_skipped].into_iter().flatten().max();
                     tr {
                         td { (o.source) }
-                        td { (status_text(&o.status)) }
+                        td { (super::outcome_text(o)) }
                         td { (thousands(o.events + o.tally.skipped)) }
                         td { (first.map_or("-".to_string(), |x| x.date_hms())) }
                         td { (last.map_or("-".to_string(), |x| x.date_hms())) }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{row_text, status_text, Timeline};
+use super::{row_text, Timeline};
 use crate::summarise::Row;
 
 pub fn event_value(r: &Row) -> Value {
@@ -76,12 +76,8 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             json!({
                 "source": o.source.to_string(),
                 "collector": o.source.collector,
-                "status": match &o.status {
-                    crate::runner::Status::Complete => "ok",
-                    crate::runner::Status::Failed(_) => "failed",
-                    crate::runner::Status::TimedOut(_) => "timed_out",
-                },
-                "detail": status_text(&o.status),
+                "status": super::outcome_word(o),
+                "detail": super::outcome_text(o),
                 "events": o.events + o.tally.skipped,
                 "events_built": o.events,
                 "continuation_lines": o.continuation_lines + o.tally.skipped_lines,

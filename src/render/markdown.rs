@@ -4,9 +4,10 @@
 
 use std::io::{self, Write};
 
+use reconstruct_core::text::count;
 use reconstruct_core::Timestamp;
 
-use super::{fold_suffix, status_text, thousands, Timeline};
+use super::{fold_suffix, thousands, Timeline};
 
 /// Longest event text in a cell; the excerpt in the machine formats is whole.
 const CELL_MAX: usize = 200;
@@ -39,11 +40,11 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     let tot = t.totals;
     if t.all {
-        writeln!(out, "{} events in the window, every one shown.", thousands(tot.events))?;
+        writeln!(out, "{} in the window, every one shown.", count(tot.events, "event", "events"))?;
     } else {
-        let mut parts = vec![format!("{} rows shown", thousands(t.rows.len() as u64))];
+        let mut parts = vec![format!("{} shown", count(t.rows.len() as u64, "row", "rows"))];
         if tot.folded > 0 {
-            parts.push(format!("{} repeats folded into them", thousands(tot.folded)));
+            parts.push(format!("{} folded into them", count(tot.folded, "repeat", "repeats")));
         }
         if tot.over_budget_rows > 0 {
             parts.push(format!(
@@ -53,15 +54,15 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             ));
         }
         if tot.routine > 0 {
-            parts.push(format!("{} routine events (info, debug) not shown", thousands(tot.routine)));
+            parts.push(format!("{} (info, debug) not shown", count(tot.routine, "routine event", "routine events")));
         }
         if tot.unclustered > 0 {
             parts.push(format!("{} events with too many distinct messages to fold", thousands(tot.unclustered)));
         }
         writeln!(
             out,
-            "{} events in the window: {}. `--all` shows every event.",
-            thousands(tot.events),
+            "{} in the window: {}. `--all` shows every event.",
+            count(tot.events, "event", "events"),
             parts.join(", ")
         )?;
     }
@@ -108,7 +109,7 @@ fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             out,
             "| {} | {} | {} | {} | {} | {} |",
             cell(&o.source.to_string(), 120),
-            cell(&status_text(&o.status), 400),
+            cell(&super::outcome_text(o), 400),
             thousands(total),
             fmt(first),
             fmt(last),

@@ -133,6 +133,27 @@ pub fn fold_suffix(r: &Row) -> String {
     }
 }
 
+/// A source's status as coverage shows it: `ok`, `empty` (read, nothing in
+/// the window), `skipped: why` (left unread on purpose), or its failure.
+pub fn outcome_text(o: &Outcome) -> String {
+    match (&o.status, &o.tally.skipped_whole) {
+        (Status::Complete, Some(why)) => format!("skipped: {why}"),
+        (Status::Complete, None) if o.events == 0 && o.tally.skipped == 0 => "empty".to_string(),
+        (s, _) => status_text(s),
+    }
+}
+
+/// The same, as one word for machines.
+pub fn outcome_word(o: &Outcome) -> &'static str {
+    match (&o.status, &o.tally.skipped_whole) {
+        (Status::Complete, Some(_)) => "skipped",
+        (Status::Complete, None) if o.events == 0 && o.tally.skipped == 0 => "empty",
+        (Status::Complete, None) => "ok",
+        (Status::Failed(_), _) => "failed",
+        (Status::TimedOut(_), _) => "timed_out",
+    }
+}
+
 pub fn status_text(s: &Status) -> String {
     match s {
         Status::Complete => "ok".to_string(),

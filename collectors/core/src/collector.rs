@@ -68,6 +68,11 @@ pub trait EventSink {
     fn diagnostic(&mut self, d: Diagnostic);
     /// A fact for the coverage section ("12,345 lines, layout ISO 8601").
     fn note(&mut self, text: String);
+    /// The source was left unread on purpose (a file found under a folder
+    /// that is not a dated log): coverage says skipped, and why, not ok.
+    fn skipped_whole(&mut self, why: String) {
+        self.note(format!("skipped: {why}"));
+    }
 }
 
 /// What one collector may hold in memory to sort before it emits (sources

@@ -101,6 +101,21 @@ fn clean_with(b: &[u8], max: usize, keep_lines: bool) -> Clean {
     Clean { text: out, invalid_utf8, truncated }
 }
 
+/// `1 event`, `2 events`, `4,115 events`: a count with its noun agreeing.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + many.len() + 1);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push(' ');
+    out.push_str(if n == 1 { one } else { many });
+    out
+}
+
 /// A word for a POSIX shell: as it is when it needs no quoting, else in
 /// single quotes, so evidence commands can be pasted as they are shown.
 pub fn shell_quote(s: &str) -> String {
@@ -122,6 +137,13 @@ mod tests {
         assert_eq!(&*strip_ansi(b"plain"), b"plain");
         assert_eq!(&*strip_ansi(b"dangling\x1b"), b"dangling");
         assert_eq!(&*strip_ansi(b"dangling\x1b["), b"dangling");
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(count(1, "event", "events"), "1 event");
+        assert_eq!(count(0, "event", "events"), "0 events");
+        assert_eq!(count(4115, "event", "events"), "4,115 events");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub struct TimeWindow {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WindowError {
-    #[error("cannot read {0:?} as a time: use RFC 3339 (2025-12-26T14:00:00Z), 'YYYY-MM-DD HH:MM[:SS]', a duration before now (90m, 2h, 1d) or 'now'")]
+    #[error("cannot read {0:?} as a time: use RFC 3339 (2025-12-26T14:00:00Z), 'YYYY-MM-DD HH:MM[:SS]', a duration before now (90m, 2h, '2h ago'), 'now', 'today', 'yesterday [HH:MM]' or a time of day (14:00)")]
     Unreadable(String),
     #[error("the window is empty or inverted: --since {since} is not before --until {until}")]
     Inverted { since: String, until: String },

@@ -10,6 +10,7 @@ pub mod jsonfile;
 pub mod parse;
 pub mod swarm;
 
+use reconstruct_core::text::count;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -261,7 +262,7 @@ impl Collector for ComposeLogsFile {
         for c in &containers {
             warn_skew(c, skews.get(&c.name).copied().flatten(), sink);
         }
-        sink.note(format!("{} containers in saved compose logs", containers.len()));
+        sink.note(format!("{} in saved compose logs", count(containers.len() as u64, "container", "containers")));
         finish(events, Vec::new(), Vec::new(), &containers, ctx, sink)
     }
 }
@@ -333,7 +334,11 @@ impl Collector for LifecycleFiles {
             }
         }
         let containers = parse::components(&names);
-        sink.note(format!("{} engine events, {} containers inspected", from_events.len(), containers.len()));
+        sink.note(format!(
+            "{}, {} inspected",
+            count(from_events.len() as u64, "engine event", "engine events"),
+            count(containers.len() as u64, "container", "containers")
+        ));
         finish(Vec::new(), from_events, from_inspect, &containers, ctx, sink)
     }
 }

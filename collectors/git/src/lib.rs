@@ -6,6 +6,7 @@
 pub mod saved;
 pub mod walk;
 
+use reconstruct_core::text::count;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -108,7 +109,11 @@ impl Collector for GitRepoCollector {
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         let (commits, stats) = walk::commits_in_window(&self.path, &ctx.window)?;
-        sink.note(format!("{} refs, {} commits visited", stats.refs, stats.visited));
+        sink.note(format!(
+            "{}, {} visited",
+            count(stats.refs as u64, "ref", "refs"),
+            count(stats.visited as u64, "commit", "commits")
+        ));
         emit_sorted(commits, &self.component, sink)
     }
 }

@@ -15,6 +15,7 @@ pub mod runtime;
 pub mod scan;
 pub mod seek;
 
+use reconstruct_core::text::count;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -109,7 +110,7 @@ pub fn read_file(
     let control = head.iter().filter(|c| **c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n' | 0x0c | 0x1b)).count();
     if plain && !head.is_empty() && control * 10 > head.len() {
         if config.found {
-            sink.note("skipped: binary data, not text".to_string());
+            sink.skipped_whole("binary data, not text".to_string());
             return Ok(());
         }
         return Err(format!("{} holds binary data, not text lines", config.path).into());
@@ -209,7 +210,7 @@ impl Collector for LogSetCollector {
                 failures.push(msg);
             }
         }
-        sink.note(format!("rotation set: {} pieces, {read} read", self.files.len()));
+        sink.note(format!("rotation set: {}, {read} read", count(self.files.len() as u64, "piece", "pieces")));
         if failures.is_empty() {
             Ok(())
         } else {
@@ -233,6 +234,10 @@ impl EventSink for Piece<'_> {
     }
     fn diagnostic(&mut self, d: Diagnostic) {
         self.inner.diagnostic(d);
+    }
+    fn skipped_whole(&mut self, why: String) {
+        // One piece of a set skipped is a note on the set, not the set skipped.
+        self.inner.note(format!("{}: skipped: {why}", self.name));
     }
     fn note(&mut self, text: String) {
         self.inner.note(format!("{}: {text}", self.name));

@@ -432,7 +432,7 @@ fn no_layout(cfg: &ScanConfig, lines: &[&[u8]], sink: &mut dyn EventSink) -> Res
     let binary = looks_binary(lines);
     if cfg.found {
         let why = if binary { "binary data, not text" } else { "no timestamps in its first lines" };
-        sink.note(format!("skipped: {why}"));
+        sink.skipped_whole(why.to_string());
         return Ok(());
     }
     if binary {
