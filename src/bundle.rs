@@ -429,6 +429,12 @@ fn kind_by_layout(rel: &str) -> Option<FileKind> {
     }
 }
 
+/// The manifest itself and a README beside the evidence: a bundle's own
+/// papers, never read as evidence, so never "unlisted".
+pub fn is_documentation(rel: &str) -> bool {
+    rel == "manifest.json" || (!rel.contains('/') && rel.ends_with(".md"))
+}
+
 pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
     if !dir.is_dir() {
         return Err(BundleError::NotADirectory(dir.display().to_string()));
@@ -469,7 +475,7 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
         let rel = relative(dir, &p);
         let entry = by_path.remove(&rel);
         if listed && entry.is_none() {
-            if rel != "manifest.json" && !(rel.ends_with(".md") && !rel.contains('/')) {
+            if !is_documentation(&rel) {
                 unlisted.push(rel);
             }
             continue;

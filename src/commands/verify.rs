@@ -83,9 +83,7 @@ fn check<W: Write>(dir: &Path, manifest: &crate::bundle::Manifest, out: &mut Lin
     let mut extra = Vec::new();
     walk(dir, dir, &mut extra);
     extra.sort();
-    // A README written beside the bundle is documentation, never read as evidence.
-    let doc = |r: &str| r == "manifest.json" || (r.ends_with(".md") && !r.contains('/'));
-    for rel in extra.into_iter().filter(|r| !doc(r) && !listed.contains(r)) {
+    for rel in extra.into_iter().filter(|r| !crate::bundle::is_documentation(r) && !listed.contains(r)) {
         out.line(format_args!("UNLISTED {rel} (not in the manifest: not captured, not read)"))?;
         bad += 1;
     }

@@ -116,6 +116,24 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     out
 }
 
+/// Edit distance between two names (each read up to 256 characters, so the
+/// cost stays bounded): the closest of several names to a mistyped one.
+pub fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(256).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(256).enumerate() {
+        let mut cur = vec![i.saturating_add(1)];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0).saturating_add(usize::from(ca != *cb));
+            let del = prev.get(j.saturating_add(1)).copied().unwrap_or(0).saturating_add(1);
+            let ins = cur.get(j).copied().unwrap_or(0).saturating_add(1);
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
 /// A word for a POSIX shell: as it is when it needs no quoting, else in
 /// single quotes, so evidence commands can be pasted as they are shown.
 pub fn shell_quote(s: &str) -> String {

@@ -42,6 +42,10 @@ pub struct Snapshot {
     pub events: Vec<Value>,
     /// Containers whose logs were read from their json-file log on disk.
     pub from_files: usize,
+    /// When the project asked for has no container: the projects the engine
+    /// has (sorted), and how many containers belong to none, so a misspelt
+    /// name is answered with the right one.
+    pub elsewhere: Option<(Vec<String>, usize)>,
 }
 
 /// The engine as messages name it: the given host, else `DOCKER_HOST`, else the local socket.
@@ -104,6 +108,19 @@ pub async fn snapshot(
         }))
         .await
         .map_err(api("the container list"))?;
+    let mut elsewhere = None;
+    if list.is_empty() && project.is_some() {
+        let all = docker
+            .list_containers(Some(ListContainersOptions { all: true, ..Default::default() }))
+            .await
+            .map_err(api("the container list"))?;
+        let mut projects: Vec<String> =
+            all.iter().filter_map(|c| c.labels.as_ref()?.get("com.docker.compose.project").cloned()).collect();
+        let plain = all.len().saturating_sub(projects.len());
+        projects.sort();
+        projects.dedup();
+        elsewhere = Some((projects, plain));
+    }
     // bollard's since/until are whole seconds: round outward, then each
     // line is filtered by its own timestamp.
     let since = i32::try_from(window.since.unix_seconds()).unwrap_or(0).max(0);
@@ -188,5 +205,5 @@ pub async fn snapshot(
             Err(_) => return Err(FetchError::Timeout { host: shown, secs: timeout.as_secs() }),
         }
     }
-    Ok(Snapshot { containers, events, from_files })
+    Ok(Snapshot { containers, events, from_files, elsewhere })
 }

@@ -73,11 +73,21 @@ impl NetworkCollector for DockerLive {
                 warn_skew(c, skew, sink);
             }
             sink.note(format!(
-                "{} containers; the engine's events API holds only its last 256 events, older lifecycle comes from inspection",
-                snap.containers.len()
+                "{}; the engine's events API holds only its last 256 events, older lifecycle comes from inspection",
+                count(snap.containers.len() as u64, "container", "containers")
             ));
             if snap.from_files > 0 {
-                sink.note(format!("logs of {} containers read from their json-file logs on disk", snap.from_files));
+                sink.note(format!(
+                    "logs of {} read from their json-file logs on disk",
+                    count(snap.from_files as u64, "container", "containers")
+                ));
+            }
+            if let (Some((projects, plain)), Some(p)) = (&snap.elsewhere, &self.project) {
+                let named = if projects.is_empty() { "none".to_string() } else { projects.join(", ") };
+                sink.note(format!(
+                    "no container of compose project {p}; the engine's compose projects: {named}; {} outside compose",
+                    count(*plain as u64, "container", "containers")
+                ));
             }
             let from_events = snap.events.iter().filter_map(parse::event_fact).collect();
             finish(events, from_events, from_inspect, &containers, ctx, sink)

@@ -263,3 +263,56 @@ fn an_engine_that_cannot_be_reached_is_a_clear_error() {
         .to_string();
     assert!(err.contains("cannot reach the docker engine at unix:///nonexistent/docker.sock"), "{err}");
 }
+
+#[test]
+fn a_misspelt_project_names_the_projects_there_are() {
+    let mut p = Project::new("spell");
+    p.run("web", &[], "echo 'ERROR boom'; sleep 30");
+    let c = Box::new(DockerLive {
+        host: Some(env("RECONSTRUCT_TEST_DOCKER_HOST")),
+        project: Some(format!("{}x", p.name)),
+        timeout: Duration::from_secs(20),
+        from_disk: true,
+    });
+    let mut sink = VecSink::default();
+    reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink).unwrap();
+    assert!(sink.events.is_empty());
+    let note = sink.notes.iter().find(|n| n.starts_with("no container of compose project")).expect("a note");
+    assert!(note.contains(&p.name), "{note}");
+}
+
+#[test]
+fn a_plain_container_gets_a_docker_logs_command() {
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    let name = format!("rctestplain{}", std::process::id());
+    let id = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "echo 'ERROR plain boom'; sleep 30",
+    ]);
+    let guard = Project { name: name.clone(), ids: vec![id.trim().to_string()] };
+    std::thread::sleep(Duration::from_secs(1));
+    let c = Box::new(DockerLive {
+        host: Some(env("RECONSTRUCT_TEST_DOCKER_HOST")),
+        project: None,
+        timeout: Duration::from_secs(20),
+        from_disk: true,
+    });
+    let mut sink = VecSink::default();
+    reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink).unwrap();
+    let e = sink.events.iter().find(|e| e.summary.contains("plain boom")).expect("the plain container's line");
+    assert_eq!(&*e.component, name.as_str());
+    assert!(
+        e.evidence.locator.to_string().starts_with(&format!("docker logs {name} --since ")),
+        "{}",
+        e.evidence.locator
+    );
+    drop(guard);
+}

@@ -148,6 +148,30 @@ pub fn stream(
     Ok(out)
 }
 
+/// The values a field takes in the journal (`journalctl -F`), sorted: what
+/// units or identifiers there are, for a filter that matched nothing.
+pub fn field_values(t: &Target, field: &str) -> Result<Vec<String>, FetchError> {
+    let out = Command::new("journalctl")
+        .args(target_args(t))
+        .args(["--no-pager", "-F", field])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(FetchError::Spawn)?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(FetchError::Failed { status: out.status.to_string(), stderr });
+    }
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
 /// Writes the window's entries as an export stream (the saved form), each
 /// passed through `edit` first (a redacting capture masks field values there,
 /// so binary fields keep their true lengths).

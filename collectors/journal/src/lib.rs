@@ -57,8 +57,35 @@ impl Collector for JournalLive {
         if let Some(stop) = first_error {
             return Err(stop.into());
         }
+        if outcome.entries == 0 {
+            say_what_exists(&self.target, &self.filter, sink);
+        }
         map.finish(sink);
         Ok(())
+    }
+}
+
+/// A unit or identifier filter that matched nothing is most often a
+/// misspelt name: name the ones the journal has instead.
+fn say_what_exists(target: &Target, filter: &Filter, sink: &mut dyn EventSink) {
+    for (asked, field, what) in
+        [(&filter.units, "_SYSTEMD_UNIT", "units"), (&filter.identifiers, "SYSLOG_IDENTIFIER", "identifiers")]
+    {
+        if asked.is_empty() {
+            continue;
+        }
+        let Ok(values) = fetch::field_values(target, field) else { continue };
+        let mut near: Vec<(usize, &String)> = values
+            .iter()
+            .map(|v| (asked.iter().map(|a| reconstruct_core::text::distance(a, v)).min().unwrap_or(usize::MAX), v))
+            .collect();
+        near.sort();
+        let shown: Vec<&str> = near.iter().take(12).map(|(_, v)| v.as_str()).collect();
+        sink.note(format!(
+            "nothing from {} in the window; the journal's {what} (nearest first): {}",
+            asked.join(", "),
+            if shown.is_empty() { "none".to_string() } else { shown.join(", ") }
+        ));
     }
 }
 

@@ -181,6 +181,20 @@ fn a_unit_filter_and_a_saved_export_give_the_same_events() {
         .collect(&ctx, &mut sink)
         .unwrap();
     assert!(sink.events.is_empty());
+    // A misspelt unit: the journal's units are named, the nearest first.
+    let typo = Filter { units: vec!["ap.service".into()], identifiers: Vec::new() };
+    let mut sink = VecSink::default();
+    Box::new(JournalLive { target: Target::Directory(d.path().join("remote")), filter: typo })
+        .collect(&ctx, &mut sink)
+        .unwrap();
+    assert!(sink.events.is_empty());
+    assert!(
+        sink.notes
+            .iter()
+            .any(|n| n == "nothing from ap.service in the window; the journal's units (nearest first): app.service"),
+        "{:?}",
+        sink.notes
+    );
 }
 
 #[test]

@@ -36,27 +36,10 @@ fn siblings(path: &Path) -> Vec<String> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.'))
-        .map(|n| (distance(&wanted, &n.to_lowercase()), n))
+        .map(|n| (reconstruct_core::text::distance(&wanted, &n.to_lowercase()), n))
         .collect();
     names.sort();
     names.into_iter().take(12).map(|(_, n)| n).collect()
-}
-
-/// Edit distance, bounded in cost by the names' lengths (file names are short).
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().take(256).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().take(256).enumerate() {
-        let mut cur = vec![i.saturating_add(1)];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev.get(j).copied().unwrap_or(0).saturating_add(usize::from(ca != *cb));
-            let del = prev.get(j.saturating_add(1)).copied().unwrap_or(0).saturating_add(1);
-            let ins = cur.get(j).copied().unwrap_or(0).saturating_add(1);
-            cur.push(sub.min(del).min(ins));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
 }
 
 /// Expands one `--log` argument. A directory yields every regular file below
