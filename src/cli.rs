@@ -32,6 +32,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Save every configured live source into an evidence bundle that --fixtures reads back.
     Capture(CaptureArgs),
+    /// Print the evidence around a row: the lines around file:line, a commit and its files, a container's log.
+    Context(ContextArgs),
     /// Check a bundle's files against the SHA-256 hashes of its manifest.
     Verify {
         /// The bundle folder.
@@ -51,11 +53,26 @@ pub enum Command {
 pub struct SourceArgs {
     /// Start of the window: RFC 3339, 'YYYY-MM-DD HH:MM[:SS]' (UTC unless --tz), a duration before now
     /// (90m, 2h, -2h, '2h ago', 120min), 'now', 'today', 'yesterday' (with an optional time), or a time of day (14:00).
-    #[arg(long, value_name = "TIME", required = true, allow_hyphen_values = true)]
+    #[arg(long, value_name = "TIME", required_unless_present = "around", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// End of the window, same forms as --since.
     #[arg(long, value_name = "TIME", default_value = "now", allow_hyphen_values = true)]
     pub until: String,
+    /// A window centred on TIME (same forms as --since), --span either side, instead of --since and --until.
+    #[arg(long, value_name = "TIME", conflicts_with = "since", allow_hyphen_values = true)]
+    pub around: Option<String>,
+    /// How far either side of --around the window reaches [default: 15m].
+    #[arg(long, value_name = "DURATION", requires = "around")]
+    pub span: Option<String>,
+    /// Only events whose text or excerpt matches this regular expression (case-insensitive unless it has a capital).
+    #[arg(long, value_name = "REGEX")]
+    pub grep: Option<String>,
+    /// Only events of this component, or of components below it (nginx keeps nginx/error); repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub component: Vec<String>,
+    /// Only events of this severity or graver: crit, err, warning, notice, info, debug (or 0 to 7, as journalctl -p).
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<String>,
     /// Zone for times written without an offset, in the window bounds and in logs (IANA name or +HH:MM).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
@@ -188,6 +205,31 @@ pub struct OutputArgs {
     /// Show every event, without folding or a row budget.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// A row's evidence as the table shows it: logs/backend.log:1234, 'commit abc123f', or a container's
+    /// 'docker logs …', 'docker-compose logs …' or 'docker events …'.
+    pub locator: String,
+    /// Read it from this bundle instead of the live system.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// The repository a commit is in [default: the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub git: Option<PathBuf>,
+    /// The Docker engine of a container (as --docker-host; default DOCKER_HOST, else the local socket).
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+    /// Lines shown either side of a file's line.
+    #[arg(short = 'C', long = "context", value_name = "N", default_value_t = 10)]
+    pub lines: u64,
+    /// How far either side of a container's moment its log is shown [default: 1m].
+    #[arg(long, value_name = "DURATION")]
+    pub span: Option<String>,
+    /// Keep secrets (masked by default, as in every output).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod filter;
 pub mod merge;
 pub mod pipeline;
 pub mod redact;

@@ -75,8 +75,11 @@ pub fn collect(
     max_rows: usize,
     mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
 ) -> io::Result<Collected> {
-    let detail = if all { Detail::All } else { Detail::Notable };
+    // A filter must see the routine lines too: `--grep` finds an info line.
+    let detail = if all || settings.filter.is_some() { Detail::All } else { Detail::Notable };
     let bundle = settings.bundle.clone();
+    let filter = settings.filter.clone();
+    let mut filtered = 0u64;
     let common = Common {
         window: settings.window,
         timeout: settings.timeout,
@@ -91,10 +94,17 @@ pub fn collect(
     let mut masked = 0u64;
     let mut rows = Vec::new();
     let mut summariser = Summariser::new(max_rows);
+    if filter.is_some() {
+        summariser = summariser.without_markers();
+    }
     let mut events = 0u64;
     let mut result = Ok(());
     while let Some(mut e) = merge.next() {
         progress.tick(&merge);
+        if filter.as_ref().is_some_and(|f| !f.keeps(&e)) {
+            filtered = filtered.saturating_add(1);
+            continue;
+        }
         if !keep_secrets {
             masked += redact::event(&mut e);
         }
@@ -130,6 +140,7 @@ pub fn collect(
         totals.routine += routine;
     }
     totals.masked = masked;
+    totals.filtered = filtered;
     Ok(Collected { window: settings.window, rows, totals, outcomes, bundle })
 }
 

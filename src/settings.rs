@@ -44,6 +44,8 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     /// With `--fixtures`: whether a manifest vouches for the bundle, and what it left out.
     pub bundle: Option<bundle::BundleCheck>,
+    /// `--grep`, `--component`, `--level`: which events make the timeline.
+    pub filter: Option<crate::filter::EventFilter>,
 }
 
 /// `RECONSTRUCT_CACHE_DIR` (empty or `off`: no cache), else the XDG cache
@@ -112,10 +114,23 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         None => window_zone,
     };
     let now = env.now.context("the system clock is unknown")?;
-    let since_text = args.since.as_deref().context("--since is required")?;
-    let since = parse_bound(since_text, now, &window_zone).context("--since")?;
-    let until = parse_bound(&args.until, now, &window_zone).context("--until")?;
-    let window = TimeWindow::new(since, until)?;
+    let window = match args.around.as_deref() {
+        Some(at) => {
+            let centre = parse_bound(at, now, &window_zone).context("--around")?;
+            let span = args.span.as_deref().unwrap_or("15m");
+            let nanos = reconstruct_core::window::parse_duration_nanos(span)
+                .filter(|n| *n > 0)
+                .with_context(|| format!("--span {span:?}: give a duration (10m, 1h)"))?;
+            TimeWindow::new(centre.saturating_add_nanos(nanos.saturating_neg()), centre.saturating_add_nanos(nanos))?
+        }
+        None => {
+            let since_text = args.since.as_deref().context("--since (or --around) is required")?;
+            let since = parse_bound(since_text, now, &window_zone).context("--since")?;
+            let until = parse_bound(&args.until, now, &window_zone).context("--until")?;
+            TimeWindow::new(since, until)?
+        }
+    };
+    let filter = crate::filter::EventFilter::from_flags(args.grep.as_deref(), &args.component, args.level.as_deref())?;
     let secs = args.timeout.unwrap_or(30.0);
     if !(secs.is_finite() && secs > 0.0) {
         anyhow::bail!("--timeout must be a positive number of seconds");
@@ -134,6 +149,7 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         unavailable: Vec::new(),
         warnings: Vec::new(),
         bundle: None,
+        filter,
     };
     let locate = args.timestamp_format.as_deref().map(|f| Locate::Strftime(f.to_string()));
     if let Some(dir) = args.fixtures.as_deref() {

@@ -141,6 +141,8 @@ pub struct Totals {
     pub unclustered: u64,
     /// Secret values masked before rendering.
     pub masked: u64,
+    /// Events of the window the filters (`--grep`, `--component`, `--level`) left out.
+    pub filtered: u64,
 }
 
 pub struct Summary {
@@ -207,6 +209,9 @@ pub struct Summariser {
     /// The open lifecycle burst of each container: its row.
     bursts: HashMap<String, usize>,
     totals: Totals,
+    /// Mark the onset and the recovery: not over a filtered part of the
+    /// window, whose first error is not the incident's.
+    markers: bool,
 }
 
 impl Summariser {
@@ -217,7 +222,14 @@ impl Summariser {
             index: HashMap::new(),
             bursts: HashMap::new(),
             totals: Totals::default(),
+            markers: true,
         }
+    }
+
+    /// Over events a filter chose: no onset or recovery is marked.
+    pub fn without_markers(mut self) -> Self {
+        self.markers = false;
+        self
     }
 
     /// Counts events that collectors did not build (see `Detail::Notable`).
@@ -282,7 +294,7 @@ impl Summariser {
     }
 
     pub fn finish(self) -> Summary {
-        let Summariser { max_rows, order, mut totals, .. } = self;
+        let Summariser { max_rows, order, mut totals, markers, .. } = self;
         let mut rows: Vec<Row> = order.into_iter().map(describe_burst).collect();
         rows = corroborate(rows, &mut totals);
         totals.candidates = rows.len() as u64;
@@ -295,7 +307,9 @@ impl Summariser {
             let Some(r) = rows.get_mut(i) else { continue };
             let reason = reason(r, i, &span, &mut seen_error);
             r.reason = Some(reason);
-            r.marker = if span.onset == Some(i) {
+            r.marker = if !markers {
+                None
+            } else if span.onset == Some(i) {
                 Some(Marker::Onset)
             } else if span.recovery == Some(i) {
                 Some(Marker::Recovery)

@@ -480,3 +480,42 @@ fn a_real_swarm_service_its_tasks_and_logs_live_and_saved() {
     assert_eq!(rows(&back), rows(&live));
     docker_cli(&["service", "rm", &failing, &ticking]);
 }
+
+#[test]
+fn context_reads_a_live_containers_log_around_its_row() {
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    let host = env("RECONSTRUCT_TEST_DOCKER_HOST");
+    let name = format!("rcctx{}", std::process::id());
+    let t0 = now();
+    docker_cli(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "echo 'INFO before'; echo 'ERROR ctx boom'; echo 'INFO after'; sleep 20",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let t1 = now();
+    let o = run(&["--docker", "--docker-host", &host, "--since", &t0, "--until", &t1, "--no-git", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let row = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "ERROR ctx boom")
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .clone();
+    let evidence = row["evidence"].as_str().unwrap();
+    assert!(evidence.starts_with(&format!("docker logs {name} --since")), "{evidence}");
+    let o = run(&["context", evidence, "--docker-host", &host]);
+    let _ = Command::new("docker").args(["-H", &host, "rm", "-f", &name]).output();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.lines().any(|l| l.starts_with('>') && l.contains("ERROR ctx boom")), "{text}");
+    assert!(text.contains("INFO before") && text.contains("INFO after"), "{text}");
+}

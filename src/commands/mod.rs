@@ -2,6 +2,7 @@
 //! once (see `settings`), and writes its output.
 
 pub mod capture;
+pub mod context;
 pub mod report;
 pub mod timeline;
 pub mod verify;
@@ -21,6 +22,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Some(Command::Report(r)) => report::run(&r),
         Some(Command::Capture(c)) => capture::run(&c),
         Some(Command::Verify { dir }) => verify::run(&dir),
+        Some(Command::Context(c)) => context::run(&c),
         Some(Command::Completions { shell }) => {
             let mut cmd = Cli::command();
             let mut out = std::io::stdout().lock();

@@ -328,6 +328,9 @@ fn table(t: &Timeline<'_>) -> Markup {
             @if t.totals.routine > 0 { ", " (count(t.totals.routine, "routine event", "routine events")) " (info, debug) not shown" }
             "."
         }
+        @if t.totals.filtered > 0 {
+            p.note { (count(t.totals.filtered, "event of the window was", "events of the window were")) " left out by the filters (--grep, --component, --level)." }
+        }
         @if t.totals.masked > 0 {
             p.note { (thousands(t.totals.masked)) " secret value(s) masked (passwords, tokens, keys)." }
         }

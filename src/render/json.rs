@@ -106,6 +106,7 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             "routine_not_shown": t.totals.routine,
             "unclustered": t.totals.unclustered,
             "masked": t.totals.masked,
+            "filtered_out": t.totals.filtered,
         },
         "coverage": coverage,
         "bundle": t.bundle.map(|b| json!({

@@ -66,6 +66,14 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             parts.join(", ")
         )?;
     }
+    if tot.filtered > 0 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} left out by the filters (--grep, --component, --level).",
+            count(tot.filtered, "event of the window was", "events of the window were")
+        )?;
+    }
     if tot.masked > 0 {
         writeln!(out)?;
         writeln!(

@@ -255,3 +255,49 @@ fn info<'r>(trees: &mut Trees<'r>, c: &Commit<'r>, refs: Vec<String>) -> Result<
         files,
     })
 }
+
+/// One commit as `git show --stat` tells it: who, when it landed, the
+/// message, and each file changed with its lines added and removed (against
+/// the first parent).
+pub fn show_stat(path: &Path, rev: &str) -> Result<String, WalkError> {
+    use std::fmt::Write;
+    let name = path.display().to_string();
+    let repo = Repository::discover(path).map_err(|source| WalkError::Open { path: name.clone(), source })?;
+    let git = |source| WalkError::Git { path: name.clone(), source };
+    let commit = repo.revparse_single(rev).and_then(|o| o.peel_to_commit()).map_err(git)?;
+    let tree = commit.tree().map_err(git)?;
+    let parent_tree = match commit.parent(0) {
+        Ok(p) => Some(p.tree().map_err(git)?),
+        Err(_) => None,
+    };
+    let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None).map_err(git)?;
+    let mut out = String::new();
+    let who = commit.author();
+    let landed = Timestamp::from_unix_seconds(commit_time(&commit), 0).map(|t| t.rfc3339()).unwrap_or_default();
+    let _ = writeln!(out, "commit {}", commit.id());
+    let _ = writeln!(out, "Author: {} <{}>", who.name().unwrap_or("?"), who.email().unwrap_or("?"));
+    let _ = writeln!(out, "Committed: {landed}");
+    let _ = writeln!(out);
+    for line in commit.message().unwrap_or("").lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+    let _ = writeln!(out);
+    let (mut added, mut removed) = (0usize, 0usize);
+    let deltas = diff.deltas().len();
+    for i in 0..deltas {
+        let Ok(Some(patch)) = git2::Patch::from_diff(&diff, i) else { continue };
+        let file = patch
+            .delta()
+            .new_file()
+            .path()
+            .or_else(|| patch.delta().old_file().path())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let (_, plus, minus) = patch.line_stats().unwrap_or((0, 0, 0));
+        added = added.saturating_add(plus);
+        removed = removed.saturating_add(minus);
+        let _ = writeln!(out, " {file} | +{plus} -{minus}");
+    }
+    let _ = writeln!(out, " {deltas} file(s) changed, {added} insertion(s)(+), {removed} deletion(s)(-)");
+    Ok(out)
+}
