@@ -205,6 +205,12 @@ pub struct OutputArgs {
     /// Show every event, without folding or a row budget.
     #[arg(long)]
     pub all: bool,
+    /// At a terminal, print the markdown table as it is, not fitted to the width.
+    #[arg(long)]
+    pub wide: bool,
+    /// At a terminal, do not page a long result through $PAGER.
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 #[derive(Debug, Args)]

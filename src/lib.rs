@@ -13,6 +13,7 @@ pub mod config;
 pub mod exit;
 pub mod filter;
 pub mod merge;
+pub mod pager;
 pub mod pipeline;
 pub mod redact;
 pub mod render;

@@ -37,7 +37,20 @@ pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
     let mut written = Ok(());
     if !streaming {
         let t = c.timeline(out.all);
-        written = render::render(out.format, &t, &mut sink);
+        // A person at a terminal: rows fitted to the width, paged when long.
+        let screen = if out.output.is_none() { crate::pager::screen() } else { None };
+        written = match screen {
+            Some(screen) => {
+                let mut text = Vec::new();
+                let rendered = if out.format == Format::Md && !out.wide {
+                    render::terminal::render(&t, &screen, &mut text)
+                } else {
+                    render::render(out.format, &t, &mut text)
+                };
+                rendered.and_then(|()| crate::pager::show(&text, !out.no_pager))
+            }
+            None => render::render(out.format, &t, &mut sink),
+        };
     }
     written.and_then(|()| sink.flush()).or_else(ignore_broken_pipe).context("cannot write the output")?;
     Ok(pipeline::conclude(&c.outcomes, quiet, verbose))

@@ -5,6 +5,7 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod terminal;
 pub mod timesketch;
 
 use std::io::{self, Write};
