@@ -757,6 +757,24 @@ mod tests {
     }
 
     #[test]
+    fn the_budget_keeps_the_newest_commits_of_a_long_window() {
+        // A month of commits, no incident: all rank the same.
+        let mut s = Summariser::new(40);
+        for i in 0..124i64 {
+            let t = Timestamp::from_unix_seconds(1_764_000_000 + i * 20_000, 0).unwrap();
+            let mut e = event(t, EventKind::Change, &format!("Commit {i:03}: chore"));
+            e.collector = SourceKind::Git;
+            e.severity = None;
+            s.add(e);
+        }
+        let out = s.finish();
+        assert_eq!(out.rows.len(), 40);
+        assert_eq!(out.rows.first().map(|r| r.event.summary.as_str()), Some("Commit 084: chore"));
+        assert_eq!(out.rows.last().map(|r| r.event.summary.as_str()), Some("Commit 123: chore"));
+        assert_eq!(out.totals.over_budget_rows, 84);
+    }
+
+    #[test]
     fn extreme_times_fold_without_overflow() {
         let mut s = Summariser::new(10);
         // Out of order on purpose: the gap MIN - MAX does not fit an i64.
