@@ -164,6 +164,15 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
                 let found = !matches!(paths.as_slice(), [only] if only.as_path() == Path::new(arg));
                 // The pieces of a rotated log are one source.
                 for set in rotation::group(paths) {
+                    // A PostgreSQL server log found among them is read by its own
+                    // reader, as under --postgres-log (unless a layout was given).
+                    if let [one] = set.as_slice() {
+                        if locate.is_none() && is_postgres_log(one) {
+                            let display = one.display().to_string();
+                            s.sources.push(SourceSpec::PgServerLog { file: one.clone(), display, zone });
+                            continue;
+                        }
+                    }
                     let files = set
                         .into_iter()
                         .map(|p| {
@@ -370,6 +379,17 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
         );
     }
     Ok(s)
+}
+
+/// A plain file whose first lines read as a PostgreSQL stderr log.
+fn is_postgres_log(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else { return false };
+    let mut head = Vec::with_capacity(8192);
+    if f.take(8192).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    reconstruct_postgres::serverlog::looks_like_stderr_log(&head)
 }
 
 /// One reading of each thing: a file reached through two arguments

@@ -426,3 +426,34 @@ fn package_manager_changes_are_rows_and_stanza_labels_are_not() {
     assert!(apt["event"].as_str().unwrap().starts_with("packages upgrade: libssl3:amd64"), "{apt}");
     assert!(!events.iter().any(|e| e["event"] == "Log started:" || e["event"] == "End-Date:"), "{events:?}");
 }
+
+#[test]
+fn a_postgresql_log_gives_the_same_rows_under_log_and_postgres_log() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "postgresql/postgresql-15-main.log",
+        b"2025-12-26 14:30:42.100 UTC [4711] app@scheduling FATAL:  remaining connection slots are reserved for non-replication superuser connections\n\
+          2025-12-26 14:31:05.200 UTC [4712] app@scheduling ERROR:  deadlock detected\n\
+          2025-12-26 14:31:05.200 UTC [4712] app@scheduling DETAIL:  Process 4712 waits for ShareLock on transaction 918273.\n",
+    );
+    let rows_of = |args: &[&str]| {
+        let mut v = args.to_vec();
+        v.extend_from_slice(&["--no-git", "--since", SINCE, "--until", UNTIL, "--format", "json"]);
+        let o = run_in(d.path(), &v);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (e["time"].to_string(), e["event"].to_string(), e["component"].to_string(), e["collector"].to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let by_log = rows_of(&["--log", "."]);
+    let by_pg = rows_of(&["--postgres-log", "postgresql/postgresql-15-main.log"]);
+    assert_eq!(by_log, by_pg);
+    assert_eq!(by_log.len(), 2, "{by_log:?}");
+}

@@ -74,6 +74,25 @@ pub fn detect(first_line: &[u8]) -> Format {
     Format::Stderr
 }
 
+/// True when the head of a text file reads as a PostgreSQL stderr-format
+/// server log: most of its first lines carry `LOG:  `, `ERROR:  ` and the
+/// like after a timestamp. So a PostgreSQL log found under `--log` is read by
+/// the same reader as under `--postgres-log`, and gives the same rows.
+pub fn looks_like_stderr_log(head: &[u8]) -> bool {
+    let lines: Vec<&[u8]> = head.split(|c| *c == b'\n').filter(|l| !l.trim_ascii().is_empty()).take(20).collect();
+    // The last piece may be cut mid-line.
+    let whole = lines.len().saturating_sub(usize::from(!head.ends_with(b"\n")));
+    let sample = lines.get(..whole).unwrap_or_default();
+    if sample.len() < 2 {
+        return false;
+    }
+    let hits = sample
+        .iter()
+        .filter(|l| parse_iso(l, &Zone::Utc).is_some() && find_severity(&String::from_utf8_lossy(l)).is_some())
+        .count();
+    hits.saturating_mul(2) > sample.len()
+}
+
 /// Where the severity word of a stderr-format line starts and ends:
 /// `… ERROR:  message` (PostgreSQL writes two spaces after the colon).
 fn find_severity(line: &str) -> Option<(usize, usize, &str)> {
@@ -379,6 +398,15 @@ pub fn meaning(r: &Record) -> Meaning {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postgres_log_is_told_from_other_logs() {
+        let pg = b"2025-12-26 14:30:42.100 UTC [4711] app@scheduling FATAL:  remaining connection slots are reserved\n\
+                   2025-12-26 14:30:43.100 UTC [4712] LOG:  checkpoint starting: time\n";
+        assert!(looks_like_stderr_log(pg));
+        assert!(!looks_like_stderr_log(b"2025-12-26 14:30:42 ERROR app failed\n2025-12-26 14:30:43 INFO ok\n"));
+        assert!(!looks_like_stderr_log(b""));
+    }
 
     fn stderr(text: &str) -> Vec<Record> {
         let mut v = Vec::new();
