@@ -384,6 +384,10 @@ pub fn resolve_with(args: &SourceArgs, extra: &Extra, env: &Environment) -> anyh
 /// A plain file whose first lines read as a PostgreSQL stderr log.
 fn is_postgres_log(path: &Path) -> bool {
     use std::io::Read;
+    // Only a regular file: opening a FIFO to look would wait for a writer.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let Ok(f) = std::fs::File::open(path) else { return false };
     let mut head = Vec::with_capacity(8192);
     if f.take(8192).read_to_end(&mut head).is_err() {

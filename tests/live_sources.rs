@@ -519,3 +519,76 @@ fn context_reads_a_live_containers_log_around_its_row() {
     assert!(text.lines().any(|l| l.starts_with('>') && l.contains("ERROR ctx boom")), "{text}");
     assert!(text.contains("INFO before") && text.contains("INFO after"), "{text}");
 }
+
+#[test]
+fn a_plain_and_a_compose_v2_container_replay_as_they_ran_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = env("RECONSTRUCT_TEST_DOCKER_HOST");
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    let tag = std::process::id();
+    let (project, plain) = (format!("rcv{tag}"), format!("rcplain{tag}"));
+    let composed = format!("{project}-app-1");
+    let t0 = now();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let mut ids = Vec::new();
+    for (name, labels) in [
+        (
+            composed.as_str(),
+            vec![
+                format!("com.docker.compose.project={project}"),
+                "com.docker.compose.service=app".to_string(),
+                "com.docker.compose.container-number=1".to_string(),
+            ],
+        ),
+        (plain.as_str(), Vec::new()),
+    ] {
+        let mut args = vec!["run", "-d", "--name", name, "--network", "none"];
+        for l in &labels {
+            args.extend(["--label", l.as_str()]);
+        }
+        let script = format!("echo 'ERROR {name} failed'; exit 4");
+        args.extend([image.as_str(), "sh", "-c", script.as_str()]);
+        ids.push(docker_cli(&args).trim().to_string());
+    }
+    for id in &ids {
+        docker_cli(&["wait", id]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let t1 = now();
+    let window = ["--since", t0.as_str(), "--until", t1.as_str(), "--no-git", "--format", "json", "--all"];
+    let mut live_args = vec!["--docker", "--docker-host", host.as_str()];
+    live_args.extend(window);
+    let live = run(&live_args);
+    let bundle = dir.path().join("bundle");
+    let mut cap = vec!["capture", "--out", bundle.to_str().unwrap(), "--docker", "--docker-host", host.as_str()];
+    cap.extend(["--since", t0.as_str(), "--until", t1.as_str(), "--no-git"]);
+    let captured = run(&cap);
+    assert_eq!(captured.status.code(), Some(0), "{}", String::from_utf8_lossy(&captured.stderr));
+    let mut replay_args = vec!["--fixtures", bundle.to_str().unwrap()];
+    replay_args.extend(window);
+    let replay = run(&replay_args);
+    for id in &ids {
+        let _ = Command::new("docker").args(["-H", &host, "rm", "-f", id]).output();
+    }
+    assert_eq!(live.status.code(), Some(0), "{}", String::from_utf8_lossy(&live.stderr));
+    assert_eq!(replay.status.code(), live.status.code(), "{}", String::from_utf8_lossy(&replay.stderr));
+    // Other tests' containers may come and go meanwhile: these two are compared.
+    let ours = |json: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["component"] == "app" || e["component"] == plain.as_str())
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                (s("time"), s("component"), s("event"), s("evidence"))
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (ours(&live.stdout), ours(&replay.stdout));
+    assert!(a.iter().any(|r| r.1 == "app" && r.2 == format!("ERROR {composed} failed")), "{a:#?}");
+    let plain_line = a.iter().find(|r| r.2 == format!("ERROR {plain} failed")).expect("the plain container's line");
+    assert!(plain_line.3.starts_with(&format!("docker logs {plain} --since")), "{plain_line:?}");
+    assert_eq!(a, b);
+}

@@ -192,18 +192,12 @@ impl<W: std::io::Write> ComposeLogsWriter<W> {
 
 impl<W: std::io::Write> crate::fetch::LogHandler for ComposeLogsWriter<W> {
     fn containers(&mut self, inspections: &[Value]) {
+        // The container's own name, as `docker logs` knows it: the saved
+        // inspections beside the file name its compose service, so a replay
+        // gives the live run's components and evidence.
         self.names = inspections
             .iter()
-            .map(|info| {
-                let labels = info.get("Config").and_then(|c| c.get("Labels"));
-                match (
-                    label(labels, "com.docker.compose.service"),
-                    label(labels, "com.docker.compose.container-number"),
-                ) {
-                    (Some(s), Some(n)) => format!("{s}_{n}"),
-                    _ => info.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/').to_string(),
-                }
-            })
+            .map(|info| info.get("Name").and_then(Value::as_str).unwrap_or("?").trim_start_matches('/').to_string())
             .collect();
     }
 
@@ -545,7 +539,7 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                (1, "web_1".to_string(), b"2025-12-26T14:30:15.000000000Z ERROR boom | with a bar".to_vec()),
+                (1, "shop_web_1".to_string(), b"2025-12-26T14:30:15.000000000Z ERROR boom | with a bar".to_vec()),
                 (2, "loner".to_string(), b"2025-12-26T14:30:16.000000000Z plain".to_vec()),
             ]
         );

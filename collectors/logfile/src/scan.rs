@@ -584,6 +584,10 @@ impl Scanner<'_> {
 
     fn continuation(&mut self, number: u64, bytes: &[u8]) {
         let Some(p) = self.pending.as_mut() else {
+            // A blank line before the first dated one is nothing lost.
+            if bytes.trim_ascii().is_empty() {
+                return;
+            }
             if self.unattached == 0 {
                 self.first_unattached = number;
             }
@@ -774,6 +778,15 @@ mod tests {
         let mut out = VecSink::default();
         scan(input, &cfg, &ctx, &mut out)?;
         Ok(out)
+    }
+
+    #[test]
+    fn blank_lines_before_the_first_date_are_no_problem() {
+        let out = run(b"\n\n2025-12-26 14:30:15 ERROR boom\n", Detail::All).unwrap();
+        assert_eq!(out.events.len(), 1);
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        let out = run(b"banner\n2025-12-26 14:30:15 ERROR boom\n", Detail::All).unwrap();
+        assert_eq!(out.diagnostics.len(), 1, "a real undated line is still said");
     }
 
     #[test]
