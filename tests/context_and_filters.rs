@@ -4,32 +4,18 @@
 //! evidence around a row from a bundle or the live source.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 const SEED: &str = "fixtures/inc-20251226-001";
 const SINCE: &str = "2025-12-26T14:00:00Z";
 const UNTIL: &str = "2025-12-26T15:00:00Z";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reconstruct"))
-        .args(args)
-        .current_dir(dir)
-        .env("RECONSTRUCT_CACHE_DIR", "off")
-        .output()
-        .expect("the binary runs")
-}
+mod support;
+use support::{root, run_in, stdout_of as out};
 
 fn run(args: &[&str]) -> Output {
     run_in(&root(), args)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn seed_json(extra: &[&str]) -> serde_json::Value {

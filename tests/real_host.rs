@@ -5,51 +5,18 @@
 //! frictions of a tired engineer (time forms, zones, package changes).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const SEED: &str = "fixtures/inc-20251226-001";
 const SINCE: &str = "2025-12-26T14:00:00Z";
 const UNTIL: &str = "2025-12-26T15:00:00Z";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reconstruct"))
-        .args(args)
-        .current_dir(dir)
-        .env("RECONSTRUCT_CACHE_DIR", "off")
-        .env_remove("PROMETHEUS_URL")
-        .env_remove("DATABASE_URL")
-        .env_remove("COMPOSE_PROJECT_NAME")
-        .output()
-        .expect("the binary runs")
-}
+mod support;
+use support::{gz, root, run_in, stderr_of as err, stdout_of as out, write};
 
 fn run(args: &[&str]) -> Output {
     run_in(&root(), args)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
-
-fn gz(text: &str) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(text.as_bytes()).unwrap();
-    e.finish().unwrap()
 }
 
 fn xz(text: &str) -> Vec<u8> {
@@ -214,13 +181,15 @@ fn a_replay_gives_the_live_rows_statuses_and_exit() {
     let d = tempfile::tempdir().unwrap();
     let host = d.path().join("var/log");
     host_tree(&host);
-    let window = ["--no-git", "--since", SINCE, "--until", UNTIL];
-    let live = |extra: &[&str]| {
-        let mut v = vec!["--log", "var/log"];
-        v.extend_from_slice(&window);
+    // The same window and flags, from the host or from the bundle.
+    let from = |source: [&str; 2], extra: &[&str]| {
+        let mut v = source.to_vec();
+        v.extend_from_slice(&["--no-git", "--since", SINCE, "--until", UNTIL]);
         v.extend_from_slice(extra);
         run_in(d.path(), &v)
     };
+    let live = |extra: &[&str]| from(["--log", "var/log"], extra);
+    let replay = |extra: &[&str]| from(["--fixtures", "bundle"], extra);
     let o = live(&[]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", out(&o), err(&o));
     let live_md = out(&o);
@@ -229,12 +198,6 @@ fn a_replay_gives_the_live_rows_statuses_and_exit() {
     let b = d.path().join("bundle");
     let o = capture(d.path(), &b, &["--log", "var/log"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let replay = |extra: &[&str]| {
-        let mut v = vec!["--fixtures", "bundle"];
-        v.extend_from_slice(&window);
-        v.extend_from_slice(extra);
-        run_in(d.path(), &v)
-    };
     let o = replay(&[]);
     assert_eq!(o.status.code(), Some(0), "replay exits as the live run did: {}\n{}", out(&o), err(&o));
     assert!(!err(&o).contains("layouts tried"), "{}", err(&o));

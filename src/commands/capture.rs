@@ -18,6 +18,10 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("capture saves live sources; --fixtures names a bundle that is saved already");
     }
     let settings = super::resolve(&c.sources)?;
+    if settings.filter.is_some() && !settings.quiet {
+        // A bundle is the evidence whole; the filters choose rows when it is read.
+        eprintln!("reconstruct: warning: capture saves every event; --grep, --component and --level apply when the bundle is read");
+    }
     let now = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
     let mut b = BundleWriter::start(&c.out, now, c.redact)?;
     let common = Common {

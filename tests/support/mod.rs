@@ -39,3 +39,45 @@ pub fn journal_dir(dir: &std::path::Path) -> std::path::PathBuf {
     assert!(st.success());
     out
 }
+
+/// The repository's root, where the shipped bundles are.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary run in `dir`, with no line-index cache and none of the
+/// environment that would add a source the test did not name.
+pub fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_reconstruct"))
+        .args(args)
+        .current_dir(dir)
+        .env("RECONSTRUCT_CACHE_DIR", "off")
+        .env_remove("PROMETHEUS_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stdout_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `bytes` at `rel` below `dir`, making its folders.
+pub fn write(dir: &std::path::Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+/// `text` gzip-compressed.
+pub fn gz(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
