@@ -345,16 +345,14 @@ fn coverage(t: &Timeline<'_>) -> Markup {
         table.coverage {
             thead { tr { th { "Source" } th { "Status" } th { "Events" } th { "First" } th { "Last" } th { "Notes" } } }
             tbody {
-                @for o in t.coverage {
-                    @let first = [o.first, o.tally.first_skipped].into_iter().flatten().min();
-                    @let last = [o.last, o.tally.last_skipped].into_iter().flatten().max();
+                @for c in t.coverage_lines() {
                     tr {
-                        td { (o.source) }
-                        td { (super::outcome_text(o)) }
-                        td { (thousands(o.events + o.tally.skipped)) }
-                        td { (first.map_or("-".to_string(), |x| x.date_hms())) }
-                        td { (last.map_or("-".to_string(), |x| x.date_hms())) }
-                        td { (o.tally.notes.join("; ")) }
+                        td { (c.outcome.source) }
+                        td { (c.text) }
+                        td { (thousands(c.events)) }
+                        td { (c.first.map_or("-".to_string(), |x| x.date_hms())) }
+                        td { (c.last.map_or("-".to_string(), |x| x.date_hms())) }
+                        td { (c.notes.join("; ")) }
                     }
                 }
             }

@@ -68,21 +68,20 @@ pub fn write_line(r: &Row, out: &mut dyn Write) -> io::Result<()> {
 
 pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     let coverage: Vec<Value> = t
-        .coverage
+        .coverage_lines()
         .iter()
-        .map(|o| {
-            let first = [o.first, o.tally.first_skipped].into_iter().flatten().min();
-            let last = [o.last, o.tally.last_skipped].into_iter().flatten().max();
+        .map(|c| {
+            let o = c.outcome;
             json!({
                 "source": o.source.to_string(),
                 "collector": o.source.collector,
-                "status": super::outcome_word(o),
-                "detail": super::outcome_text(o),
-                "events": o.events + o.tally.skipped,
+                "status": c.word,
+                "detail": c.text,
+                "events": c.events,
                 "events_built": o.events,
                 "continuation_lines": o.continuation_lines + o.tally.skipped_lines,
-                "first": first,
-                "last": last,
+                "first": c.first,
+                "last": c.last,
                 "notes": o.tally.notes,
                 "out_of_order": o.tally.late,
                 "problems": o.tally.diagnostics_total,

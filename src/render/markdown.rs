@@ -101,27 +101,17 @@ fn coverage(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "| Source | Status | Events | First | Last | Notes |")?;
     writeln!(out, "|--------|--------|--------|-------|------|-------|")?;
-    for o in t.coverage {
-        let total = o.events + o.tally.skipped;
-        let first = [o.first, o.tally.first_skipped].into_iter().flatten().min();
-        let last = [o.last, o.tally.last_skipped].into_iter().flatten().max();
-        let fmt = |x: Option<Timestamp>| x.map_or("-".to_string(), |x| x.date_hms());
-        let mut notes = o.tally.notes.clone();
-        if o.tally.late > 0 {
-            notes.push(format!("{} events too far out of order to sort, shown where read", o.tally.late));
-        }
-        if o.tally.diagnostics_total > 0 {
-            notes.push(format!("{} problem(s) reading it, listed below", o.tally.diagnostics_total));
-        }
+    let fmt = |x: Option<Timestamp>| x.map_or("-".to_string(), |x| x.date_hms());
+    for c in t.coverage_lines() {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
-            cell(&o.source.to_string(), 120),
-            cell(&super::outcome_text(o), 400),
-            thousands(total),
-            fmt(first),
-            fmt(last),
-            cell(&notes.join("; "), 400),
+            cell(&c.outcome.source.to_string(), 120),
+            cell(&c.text, 400),
+            thousands(c.events),
+            fmt(c.first),
+            fmt(c.last),
+            cell(&c.notes.join("; "), 400),
         )?;
     }
     let problems: Vec<_> = t.coverage.iter().filter(|o| o.tally.diagnostics_total > 0).collect();

@@ -10,6 +10,7 @@ pub mod timesketch;
 
 use std::io::{self, Write};
 
+use reconstruct_core::text::count;
 use reconstruct_core::{Event, TimeWindow};
 
 use crate::runner::{Outcome, Status};
@@ -134,24 +135,58 @@ pub fn fold_suffix(r: &Row) -> String {
     }
 }
 
-/// A source's status as coverage shows it: `ok`, `empty` (read, nothing in
-/// the window), `skipped: why` (left unread on purpose), or its failure.
-pub fn outcome_text(o: &Outcome) -> String {
-    match (&o.status, &o.tally.skipped_whole) {
-        (Status::Complete, Some(why)) => format!("skipped: {why}"),
-        (Status::Complete, None) if o.events == 0 && o.tally.skipped == 0 => "empty".to_string(),
-        (s, _) => status_text(s),
+/// What one source's line of the coverage section says, computed once for
+/// every renderer: the status as a word and as text, the events (built or
+/// only counted), the first and last of them, and the notes, the late events
+/// and the problems counted among them.
+pub struct CoverageLine<'a> {
+    pub outcome: &'a Outcome,
+    /// `ok`, `empty` (read, nothing in the window), `skipped` (left unread on
+    /// purpose), `failed` or `timed_out`.
+    pub word: &'static str,
+    /// The word with its why: `skipped: binary data, not text`, `FAILED: …`.
+    pub text: String,
+    pub events: u64,
+    pub first: Option<reconstruct_core::Timestamp>,
+    pub last: Option<reconstruct_core::Timestamp>,
+    pub notes: Vec<String>,
+}
+
+impl<'a> CoverageLine<'a> {
+    pub fn of(o: &'a Outcome) -> Self {
+        let (word, text) = match (&o.status, &o.tally.skipped_whole) {
+            (Status::Complete, Some(why)) => ("skipped", format!("skipped: {why}")),
+            (Status::Complete, None) if o.events == 0 && o.tally.skipped == 0 => ("empty", "empty".to_string()),
+            (Status::Complete, None) => ("ok", status_text(&o.status)),
+            (Status::Failed(_), _) => ("failed", status_text(&o.status)),
+            (Status::TimedOut(_), _) => ("timed_out", status_text(&o.status)),
+        };
+        let mut notes = o.tally.notes.clone();
+        if o.tally.late > 0 {
+            notes.push(format!(
+                "{} too far out of order to sort, shown where read",
+                count(o.tally.late, "event", "events")
+            ));
+        }
+        if o.tally.diagnostics_total > 0 {
+            notes.push(format!("{} reading it, listed below", count(o.tally.diagnostics_total, "problem", "problems")));
+        }
+        CoverageLine {
+            outcome: o,
+            word,
+            text,
+            events: o.events.saturating_add(o.tally.skipped),
+            first: [o.first, o.tally.first_skipped].into_iter().flatten().min(),
+            last: [o.last, o.tally.last_skipped].into_iter().flatten().max(),
+            notes,
+        }
     }
 }
 
-/// The same, as one word for machines.
-pub fn outcome_word(o: &Outcome) -> &'static str {
-    match (&o.status, &o.tally.skipped_whole) {
-        (Status::Complete, Some(_)) => "skipped",
-        (Status::Complete, None) if o.events == 0 && o.tally.skipped == 0 => "empty",
-        (Status::Complete, None) => "ok",
-        (Status::Failed(_), _) => "failed",
-        (Status::TimedOut(_), _) => "timed_out",
+impl Timeline<'_> {
+    /// The coverage section's lines, in the order the sources were read.
+    pub fn coverage_lines(&self) -> Vec<CoverageLine<'_>> {
+        self.coverage.iter().map(CoverageLine::of).collect()
     }
 }
 

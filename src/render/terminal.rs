@@ -126,24 +126,22 @@ pub fn render(t: &Timeline<'_>, s: &Screen, out: &mut dyn Write) -> io::Result<(
             }
         }
     }
-    for o in t.coverage {
-        let word = super::outcome_word(o);
-        let code = match word {
+    for c in t.coverage_lines() {
+        let code = match c.word {
             "failed" | "timed_out" => "31",
             "empty" | "skipped" => "33",
             _ => "32",
         };
-        let total = o.events.saturating_add(o.tally.skipped);
-        let head = format!("{:<14}{}", count(total, "event", "events"), o.source);
-        writeln!(out, "  {} {}", paint(s, code, &format!("{word:<9}")), fit(&head, width.saturating_sub(12)))?;
+        let head = format!("{:<14}{}", count(c.events, "event", "events"), c.outcome.source);
+        writeln!(out, "  {} {}", paint(s, code, &format!("{:<9}", c.word)), fit(&head, width.saturating_sub(12)))?;
         // Why, when it is not simply read.
-        if word != "ok" && word != "empty" {
-            for piece in wrap(&super::outcome_text(o), width.saturating_sub(12)) {
+        if c.word != "ok" && c.word != "empty" {
+            for piece in wrap(&c.text, width.saturating_sub(12)) {
                 writeln!(out, "            {piece}")?;
             }
         }
-        if o.tally.diagnostics_total > 0 {
-            let more = count(o.tally.diagnostics_total, "problem reading it", "problems reading it");
+        if c.outcome.tally.diagnostics_total > 0 {
+            let more = count(c.outcome.tally.diagnostics_total, "problem reading it", "problems reading it");
             writeln!(out, "            {}", fit(&format!("{more} (-v lists them)"), width.saturating_sub(12)))?;
         }
     }
