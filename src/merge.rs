@@ -72,6 +72,8 @@ impl Merge {
                     // A source still queued has no deadline yet: wait on.
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         s.status = Some(Status::TimedOut(s.run.timeout));
+                        // What it read before it hung is still evidence.
+                        s.buf.extend(s.run.salvage());
                         s.run.abandon();
                     }
                 }
@@ -306,6 +308,24 @@ mod tests {
         assert_eq!(status("hung"), Status::TimedOut(Duration::from_millis(400)));
         assert_eq!(status("slow"), Status::TimedOut(Duration::from_millis(400)));
         assert_eq!(status("fine"), Status::Complete);
+        // What the hung source read before it hung is kept.
+        assert_eq!(events.iter().filter(|e| e.component.as_ref() == "x").count(), 1);
+        let hung = outcomes.iter().find(|o| o.source.name == "hung").unwrap();
+        assert_eq!(hung.events, 1);
+    }
+
+    #[test]
+    fn events_read_before_a_hang_are_kept_in_order() {
+        // Fewer than a batch: before, they never left the reader's buffers.
+        let mut hung = Fake::new(
+            "hung",
+            (0..40).rev().map(|i| event(100 - i, SourceKind::Logfile, "x", &format!("h:{i}"))).collect(),
+        );
+        hung.hang = true;
+        let (events, outcomes) = run(vec![blocking(hung)], Vec::new(), Duration::from_millis(300));
+        assert_eq!(events.len(), 40);
+        assert!(events.windows(2).all(|w| w[0].time <= w[1].time));
+        assert_eq!(outcomes[0].status, Status::TimedOut(Duration::from_millis(300)));
     }
 
     #[test]

@@ -157,11 +157,23 @@ impl Pool {
     }
 }
 
+/// The events a source has read but not yet handed over: the batch being
+/// filled and those its reorder buffer holds. Shared with the merge, so that
+/// a source cut off by its deadline keeps them (a reader stuck in a read
+/// never sends its last batch).
+struct Held {
+    batch: Vec<Event>,
+    reorder: ReorderBuffer,
+    /// The merge took them: the reader stops at its next event.
+    salvaged: bool,
+}
+
 /// The handle the merge keeps on a running source.
 pub struct Running {
     pub source: SourceId,
     pub rx: Receiver<Msg>,
     pub tally: Arc<Mutex<Tally>>,
+    held: Arc<Mutex<Held>>,
     pub timeout: Duration,
     flow: Arc<Flow>,
     /// The pool, for a blocking source: told when the source's thread is lost to a timeout.
@@ -181,6 +193,18 @@ impl Running {
         let mut st = lock(&self.flow.state);
         st.in_flight = st.in_flight.saturating_sub(1);
         self.flow.room.notify_all();
+    }
+
+    /// The events the source read and still held when its deadline came,
+    /// in order; the reader stops at its next event.
+    pub fn salvage(&self) -> Vec<Event> {
+        let mut h = lock(&self.held);
+        h.salvaged = true;
+        let Held { batch, reorder, .. } = &mut *h;
+        reorder.finish(batch);
+        let late = reorder.late();
+        lock(&self.tally).late = late;
+        std::mem::take(batch)
     }
 
     /// The merge gives up on the source: its reader stops at its next event,
@@ -227,8 +251,7 @@ struct ChannelSink {
     /// Readers on the pool wait for the merge; network tasks never block.
     pool: Option<Arc<Pool>>,
     batch_size: usize,
-    batch: Vec<Event>,
-    reorder: ReorderBuffer,
+    held: Arc<Mutex<Held>>,
     window: TimeWindow,
     tally: Arc<Mutex<Tally>>,
     local: Tally,
@@ -237,10 +260,16 @@ struct ChannelSink {
 impl ChannelSink {
     fn send(&mut self) -> Result<(), Stopped> {
         self.publish();
-        if self.batch.is_empty() {
+        let batch = {
+            let mut h = lock(&self.held);
+            if h.salvaged {
+                return Err(Stopped);
+            }
+            std::mem::replace(&mut h.batch, Vec::with_capacity(self.batch_size))
+        };
+        if batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
         {
             let mut st = lock(&self.flow.state);
             if st.closed {
@@ -291,11 +320,15 @@ impl ChannelSink {
         if let Some(l) = self.local.last_skipped.take() {
             t.last_skipped = Some(t.last_skipped.map_or(l, |x| x.max(l)));
         }
-        t.late = self.reorder.late();
+        t.late = lock(&self.held).reorder.late();
     }
 
     fn finish(&mut self) -> Result<(), Stopped> {
-        self.reorder.finish(&mut self.batch);
+        {
+            let mut h = lock(&self.held);
+            let Held { batch, reorder, .. } = &mut *h;
+            reorder.finish(batch);
+        }
         self.send()
     }
 
@@ -322,8 +355,16 @@ impl EventSink for ChannelSink {
         if !self.window.contains(event.time) {
             return Ok(());
         }
-        self.reorder.push(event, &mut self.batch);
-        if self.batch.len() >= self.batch_size {
+        let full = {
+            let mut h = lock(&self.held);
+            if h.salvaged {
+                return Err(Stopped);
+            }
+            let Held { batch, reorder, .. } = &mut *h;
+            reorder.push(event, batch);
+            batch.len() >= self.batch_size
+        };
+        if full {
             self.send()?;
         }
         Ok(())
@@ -424,6 +465,11 @@ pub fn start(sources: Vec<Source>, window: TimeWindow, detail: Detail, timeout: 
         let (tx, rx) = channel();
         let tally = Arc::new(Mutex::new(Tally::default()));
         let flow = Arc::new(Flow::default());
+        let held = Arc::new(Mutex::new(Held {
+            batch: Vec::with_capacity(batch_size),
+            reorder: ReorderBuffer::new(reorder),
+            salvaged: false,
+        }));
         let on_pool = match &source {
             Source::Blocking(_) => pool.clone(),
             Source::Network(_) => None,
@@ -433,8 +479,7 @@ pub fn start(sources: Vec<Source>, window: TimeWindow, detail: Detail, timeout: 
             flow: flow.clone(),
             pool: on_pool.clone(),
             batch_size,
-            batch: Vec::with_capacity(batch_size),
-            reorder: ReorderBuffer::new(reorder),
+            held: held.clone(),
             window,
             tally: tally.clone(),
             local: Tally::default(),
@@ -447,7 +492,7 @@ pub fn start(sources: Vec<Source>, window: TimeWindow, detail: Detail, timeout: 
             }
             Source::Network(c) => network.push((c, sink)),
         }
-        running.push(Running { source: id, rx, tally, timeout, flow, pool: on_pool, window, detail });
+        running.push(Running { source: id, rx, tally, held, timeout, flow, pool: on_pool, window, detail });
     }
     if let Some(p) = &pool {
         for _ in 0..pool_size(blocking) {
@@ -514,6 +559,11 @@ pub fn detached(source: SourceId) -> (Sender<Msg>, Running) {
         source,
         rx,
         tally: Arc::new(Mutex::new(Tally::default())),
+        held: Arc::new(Mutex::new(Held {
+            batch: Vec::new(),
+            reorder: ReorderBuffer::new(REORDER_MIN),
+            salvaged: false,
+        })),
         timeout: Duration::from_secs(5),
         flow,
         pool: None,
