@@ -58,14 +58,37 @@ fn describe(p: &PackageVersion) -> String {
 /// (dpkg's `status`, `configure`, `trigproc`; dnf's `Upgraded:`, the old half
 /// of an upgrade it also logs as `Upgrade:`).
 fn action_of(word: &str) -> Option<&'static str> {
-    Some(match word.to_ascii_lowercase().as_str() {
-        "install" | "installed" => "install",
-        "upgrade" | "upgraded" | "updated" | "update" => "upgrade",
-        "downgrade" | "downgraded" => "downgrade",
-        "remove" | "removed" | "erase" | "erased" | "purge" => "remove",
-        "reinstall" | "reinstalled" => "reinstall",
-        _ => return None,
-    })
+    ACTIONS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)).map(|(_, a)| *a)
+}
+
+/// The words a package manager starts a change with, and the action each names.
+const ACTIONS: [(&str, &str); 15] = [
+    ("install", "install"),
+    ("installed", "install"),
+    ("upgrade", "upgrade"),
+    ("upgraded", "upgrade"),
+    ("updated", "upgrade"),
+    ("update", "upgrade"),
+    ("downgrade", "downgrade"),
+    ("downgraded", "downgrade"),
+    ("remove", "remove"),
+    ("removed", "remove"),
+    ("erase", "remove"),
+    ("erased", "remove"),
+    ("purge", "remove"),
+    ("reinstall", "reinstall"),
+    ("reinstalled", "reinstall"),
+];
+
+/// A cheap first look, made on every line: does the message start with one
+/// of the words (or prefixes) a package manager's change starts with? No
+/// allocation, no UTF-8 check.
+fn may_be_change(msg: &[u8]) -> bool {
+    let t = msg.trim_ascii_start();
+    let t = t.strip_prefix(b"SUBDEBUG ").or_else(|| t.strip_prefix(b"[ALPM] ")).unwrap_or(t);
+    let end = t.iter().position(|c| *c == b' ' || *c == b':').unwrap_or(t.len());
+    let head = t.get(..end).unwrap_or_default();
+    (5..=11).contains(&head.len()) && ACTIONS.iter().any(|(w, _)| w.as_bytes().eq_ignore_ascii_case(head))
 }
 
 /// dpkg's `<none>` stands for no version.
@@ -81,6 +104,9 @@ fn looks_like_version(v: &str) -> bool {
 
 /// The change a package manager's line records, if it records one.
 pub fn change(msg: &[u8]) -> Option<PackageChange> {
+    if !may_be_change(msg) {
+        return None;
+    }
     let text = std::str::from_utf8(msg).ok()?.trim();
     // dnf: `SUBDEBUG Upgrade: …`; pacman: `[ALPM] upgraded …`.
     let text = text.strip_prefix("SUBDEBUG ").or_else(|| text.strip_prefix("[ALPM] ")).unwrap_or(text);
