@@ -338,7 +338,7 @@ impl ChannelSink {
             Ok(Ok(())) => self.finish().map_err(|e| e.to_string()),
             Ok(Err(e)) => {
                 let _ = self.finish();
-                Err(error_chain(&*e))
+                Err(reconstruct_core::text::error_chain(&*e))
             }
             Err(panic) => {
                 // What it read before the crash is still evidence.
@@ -571,19 +571,4 @@ pub fn detached(source: SourceId) -> (Sender<Msg>, Running) {
         detail: Detail::All,
     };
     (tx, running)
-}
-
-/// `error: cause: cause`, the way a person reads a chain.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }

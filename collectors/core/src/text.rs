@@ -101,6 +101,22 @@ fn clean_with(b: &[u8], max: usize, keep_lines: bool) -> Clean {
     Clean { text: out, invalid_utf8, truncated }
 }
 
+/// An error with its causes, `error: cause: cause`, the way a person reads
+/// it; a cause whose text the message already holds is not said twice.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
 /// `1 event`, `2 events`, `4,115 events`: a count with its noun agreeing.
 pub fn count(n: u64, one: &str, many: &str) -> String {
     let digits = n.to_string();

@@ -151,28 +151,13 @@ fn failure(url: &str, what: &str, e: kube::Error) -> FetchError {
         kube::Error::Api(s) => {
             FetchError::Api { url: url.to_string(), what: what.to_string(), status: s.code, reason: s.message }
         }
-        other => FetchError::Unreachable { url: url.to_string(), reason: chain(&other) },
+        other => FetchError::Unreachable { url: url.to_string(), reason: reconstruct_core::text::error_chain(&other) },
     }
 }
 
 /// A list the cluster does not serve (an API group it lacks).
 fn not_served(e: &FetchError) -> bool {
     matches!(e, FetchError::Api { status: 404, .. })
-}
-
-/// An error with its causes.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 /// What the cluster's lists held.

@@ -131,7 +131,7 @@ impl<'a> Api<'a> {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
             .build()
-            .map_err(|e| FetchError::Client(chain(&e)))?;
+            .map_err(|e| FetchError::Client(reconstruct_core::text::error_chain(&e)))?;
         Ok(Api { client, ep, timeout })
     }
 
@@ -155,7 +155,7 @@ impl<'a> Api<'a> {
             if e.is_timeout() {
                 FetchError::Timeout { base: ep.shown(), path, secs: self.timeout.as_secs() }
             } else {
-                FetchError::Unreachable { base: ep.shown(), reason: chain(&e) }
+                FetchError::Unreachable { base: ep.shown(), reason: reconstruct_core::text::error_chain(&e) }
             }
         };
         let resp = req.send().await.map_err(fail)?;
@@ -206,16 +206,6 @@ pub async fn read_alertmanager(ep: &Endpoint, timeout: Duration) -> Result<Answe
     let alerts = api.get_bare("/api/v2/alerts", &[q("active"), q("silenced"), q("inhibited")]).await?;
     let silences = api.get_bare("/api/v2/silences", &[]).await?;
     Ok(Answers { am_alerts: Some(alerts), am_silences: Some(silences), ..Answers::default() })
-}
-
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(&format!(": {c}"));
-        cur = c.source();
-    }
-    s
 }
 
 /// Reads rules, active alerts, and `ALERTS` samples from a little before

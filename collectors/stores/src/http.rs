@@ -170,7 +170,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
-            .map_err(|e| StoreError::Client(chain(&e)))?;
+            .map_err(|e| StoreError::Client(reconstruct_core::text::error_chain(&e)))?;
         Ok(Client { http, ep, deadline: Instant::now() + timeout, timeout, retries: 0 })
     }
 
@@ -252,7 +252,10 @@ impl Client {
             if e.is_timeout() {
                 timeout()
             } else {
-                Attempt::Fatal(StoreError::Unreachable { shown: ep.shown(), reason: chain(&e) })
+                Attempt::Fatal(StoreError::Unreachable {
+                    shown: ep.shown(),
+                    reason: reconstruct_core::text::error_chain(&e),
+                })
             }
         })?;
         let status = resp.status().as_u16();
@@ -280,7 +283,12 @@ impl Client {
                 }
                 Ok(None) => break,
                 Err(e) if e.is_timeout() => return Err(timeout()),
-                Err(e) => return Err(Attempt::CutOff(format!("the answer was cut off ({})", chain(&e)))),
+                Err(e) => {
+                    return Err(Attempt::CutOff(format!(
+                        "the answer was cut off ({})",
+                        reconstruct_core::text::error_chain(&e)
+                    )))
+                }
             }
         }
         if !(200..300).contains(&status) {
@@ -300,19 +308,4 @@ enum Attempt {
     Busy(u16, Option<Duration>),
     CutOff(String),
     Fatal(StoreError),
-}
-
-/// An error with its causes, one after the other.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }
