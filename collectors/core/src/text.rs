@@ -101,6 +101,19 @@ fn clean_with(b: &[u8], max: usize, keep_lines: bool) -> Clean {
     Clean { text: out, invalid_utf8, truncated }
 }
 
+/// The URL with any password replaced by `***` (`https://ops:***@host/`),
+/// for messages about a URL that could not even be read.
+pub fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = url.get(s + 3..at).unwrap_or_default();
+            let user = cred.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", url.get(..s + 3).unwrap_or_default(), url.get(at..).unwrap_or_default())
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// An error with its causes, `error: cause: cause`, the way a person reads
 /// it; a cause whose text the message already holds is not said twice.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

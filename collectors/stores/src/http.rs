@@ -114,18 +114,8 @@ impl Endpoint {
     }
 }
 
-/// The URL with any password replaced by `***`, for messages about a URL
-/// that could not even be read.
-pub fn mask(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let cred = url.get(s + 3..at).unwrap_or_default();
-            let user = cred.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", url.get(..s + 3).unwrap_or_default(), url.get(at..).unwrap_or_default())
-        }
-        _ => url.to_string(),
-    }
-}
+/// The URL with any password replaced by `***` (one rule for every URL).
+pub use reconstruct_core::text::mask_url as mask;
 
 /// One request: a GET with a query, or a method with a JSON body.
 pub struct Request<'a> {
