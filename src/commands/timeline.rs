@@ -15,14 +15,9 @@ pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
     let settings = super::resolve(src)?;
     let (quiet, verbose) = (settings.quiet, settings.verbose);
     let mut sink = open_output(out.output.as_deref())?;
-    let streaming =
-        out.all && matches!(out.format, Format::Jsonl | Format::Csv | Format::Timesketch | Format::TimesketchCsv);
+    let streaming = out.all && out.format.is_line_format();
     let collected = if streaming {
-        let header = match out.format {
-            Format::Csv => render::csv::header(&mut sink),
-            Format::TimesketchCsv => render::timesketch::csv_header(&mut sink),
-            _ => Ok(()),
-        };
+        let header = render::header(out.format, &mut sink);
         let format = out.format;
         let mut write = |r: Row| render::write_row(format, &r, &mut sink);
         header.and_then(|()| collect(settings, true, out.max_rows, Some(&mut write)))

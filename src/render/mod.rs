@@ -80,20 +80,32 @@ pub fn bundle_lines(b: &crate::bundle::BundleCheck) -> Vec<String> {
     lines
 }
 
+impl Format {
+    /// One row after another (after a header for the CSV ones): `--all` can
+    /// stream these as events are merged.
+    pub fn is_line_format(self) -> bool {
+        matches!(self, Format::Jsonl | Format::Csv | Format::Timesketch | Format::TimesketchCsv)
+    }
+}
+
 pub fn render(format: Format, t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Md => markdown::render(t, out),
         Format::Html => html::render(t, out),
         Format::Json => json::render(t, out),
-        Format::Csv => {
-            csv::header(out)?;
-            t.rows.iter().try_for_each(|r| csv::row(r, out))
+        f => {
+            header(f, out)?;
+            t.rows.iter().try_for_each(|r| write_row(f, r, out))
         }
-        Format::TimesketchCsv => {
-            timesketch::csv_header(out)?;
-            t.rows.iter().try_for_each(|r| timesketch::csv(r, out))
-        }
-        f => t.rows.iter().try_for_each(|r| write_row(f, r, out)),
+    }
+}
+
+/// What a line format writes before its first row: the CSV ones' header.
+pub fn header(format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Csv => csv::header(out),
+        Format::TimesketchCsv => timesketch::csv_header(out),
+        _ => Ok(()),
     }
 }
 

@@ -15,7 +15,7 @@ use reconstruct_logfile::runtime::{Joiner, Record, Runtime};
 use reconstruct_logfile::{compressed, rotation};
 use serde_json::Value;
 
-use crate::fetch::LogHandler;
+use crate::handler::LogHandler;
 
 /// stdout and stderr interleave within a short span; read this much
 /// before and after the window so no line of either is missed.

@@ -6,6 +6,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod fetch;
+pub mod handler;
 pub mod jsonfile;
 pub mod parse;
 pub mod swarm;
