@@ -274,9 +274,19 @@ pub struct Happening {
     pub warning: bool,
     pub reason: String,
     pub message: String,
-    pub object: String,
+    /// The object's kind, lowercased (`pod`, `node`), and its name: kept
+    /// apart, so nothing has to split `pod/api-1` again.
+    pub kind: String,
+    pub name: String,
     pub namespace: String,
     pub count: i32,
+}
+
+impl Happening {
+    /// `pod/api-1`, as kubectl names an object.
+    pub fn object(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
 }
 
 impl From<&CoreEvent> for Happening {
@@ -302,11 +312,8 @@ impl From<&CoreEvent> for Happening {
             warning: e.type_.as_deref() == Some("Warning"),
             reason: e.reason.clone().unwrap_or_default(),
             message: e.message.clone().unwrap_or_default(),
-            object: format!(
-                "{}/{}",
-                o.kind.as_deref().unwrap_or("object").to_lowercase(),
-                o.name.as_deref().unwrap_or("?")
-            ),
+            kind: o.kind.as_deref().unwrap_or("object").to_lowercase(),
+            name: o.name.as_deref().unwrap_or("?").to_string(),
             namespace: e.metadata.namespace.clone().or_else(|| o.namespace.clone()).unwrap_or_default(),
             count: e.count.unwrap_or(1).max(e.series.as_ref().and_then(|s| s.count).unwrap_or(1)),
         }
@@ -336,11 +343,8 @@ impl From<&NewEvent> for Happening {
             warning: e.type_.as_deref() == Some("Warning"),
             reason: e.reason.clone().unwrap_or_default(),
             message: e.note.clone().unwrap_or_default(),
-            object: format!(
-                "{}/{}",
-                o.and_then(|o| o.kind.as_deref()).unwrap_or("object").to_lowercase(),
-                o.and_then(|o| o.name.as_deref()).unwrap_or("?")
-            ),
+            kind: o.and_then(|o| o.kind.as_deref()).unwrap_or("object").to_lowercase(),
+            name: o.and_then(|o| o.name.as_deref()).unwrap_or("?").to_string(),
             namespace: e.metadata.namespace.clone().unwrap_or_default(),
             count: e.series.as_ref().map_or(e.deprecated_count.unwrap_or(1), |s| s.count),
         }
@@ -433,16 +437,14 @@ impl Events {
             (true, Some(l)) => format!(" (×{} until {})", h.count, l.hms()),
             (true, None) => format!(" (×{})", h.count),
         };
-        let summary = clean(format!("{} {}: {}{times}", h.reason, h.object, h.message).as_bytes(), 300).text;
-        let component = components
-            .get(&format!("{}/{}", h.namespace, h.object))
-            .cloned()
-            .unwrap_or_else(|| h.object.split('/').nth(1).unwrap_or("kubernetes").to_string());
+        let object = h.object();
+        let summary = clean(format!("{} {object}: {}{times}", h.reason, h.message).as_bytes(), 300).text;
+        let component = components.get(&format!("{}/{object}", h.namespace)).cloned().unwrap_or_else(|| h.name.clone());
         let locator = format!(
             "{} get events -n {} --field-selector involvedObject.name={},reason={}",
             cluster.kubectl(),
             quote(&h.namespace),
-            quote(h.object.split('/').nth(1).unwrap_or_default()),
+            quote(&h.name),
             quote(&h.reason)
         );
         Some(Event {
@@ -460,7 +462,7 @@ impl Events {
                     at.rfc3339(),
                     if h.warning { "Warning" } else { "Normal" },
                     h.reason,
-                    h.object,
+                    object,
                     h.message
                 ),
             },
@@ -547,7 +549,8 @@ mod tests {
             warning: true,
             reason: "BackOff".into(),
             message: "Back-off restarting failed container".into(),
-            object: "pod/api-7d9f".into(),
+            kind: "pod".into(),
+            name: "api-7d9f".into(),
             namespace: "shop".into(),
             count: 14,
         }
