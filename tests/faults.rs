@@ -224,5 +224,7 @@ fn every_fault_of_every_source_is_a_partial_timeline_with_a_reason() {
             failures.push(format!("{} × {:?}: {p}\n{err}", c.source, c.fault));
         }
     }
+    // The broken repository and journal of `cases`, not left behind.
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("reconstruct-faults-{}", std::process::id())));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
