@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, TimeBasis};
 use reconstruct_core::timestamp::parse_iso;
-use reconstruct_core::SourceKind;
+use reconstruct_core::slice::{Bundle, Common, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::{Source, SourceKind};
 use reconstruct_core::{CollectContext, CollectError, Collector, Diagnostic, EventSink, SourceId, Timestamp, Zone};
 
 pub struct AnnotationFile {
@@ -229,5 +230,103 @@ mod tests {
         assert_eq!(date("00:15:10", &w, &Zone::Utc).unwrap().rfc3339(), "2025-12-27T00:15:10Z");
         assert_eq!(date("2025-12-26T23:05:00Z", &w, &Zone::Utc).unwrap().rfc3339(), "2025-12-26T23:05:00Z");
         assert!(date("soon", &w, &Zone::Utc).is_none());
+    }
+}
+
+/// The role of an annotations file in a bundle.
+pub const ROLE: &str = "annotations";
+
+#[derive(Debug, clap::Args)]
+#[group(skip)]
+struct Flags {
+    /// Rows people add (text 'HH:MM:SS event', CSV or a markdown table); repeatable.
+    #[arg(long = "annotate", value_name = "FILE")]
+    annotate: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Tables {
+    #[serde(default)]
+    annotate: Vec<PathBuf>,
+}
+
+/// One file of annotations.
+#[derive(Debug)]
+pub struct AnnotationSpec {
+    pub file: PathBuf,
+    pub display: String,
+    pub zone: Zone,
+}
+
+/// The kind of source: rows people add.
+pub struct Annotations;
+
+impl Slice for Annotations {
+    fn name(&self) -> &'static str {
+        "annotations"
+    }
+
+    fn describe(&self) -> &'static str {
+        "rows people add: what no machine saw"
+    }
+
+    fn flags(&self, cmd: clap::Command) -> clap::Command {
+        <Flags as clap::Args>::augment_args(cmd)
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["annotate"]
+    }
+
+    fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
+        let flags =
+            <Flags as clap::FromArgMatches>::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
+        let mut files = flags.annotate;
+        if files.is_empty() {
+            files = r.config.parse::<Tables>()?.annotate;
+        }
+        // People write annotations in the zone they typed the window in.
+        for file in files {
+            let display = file.display().to_string();
+            r.push(AnnotationSpec { file, display, zone: r.window_zone });
+        }
+        Ok(())
+    }
+
+    fn recognise(&self, rel: &str) -> Option<&'static str> {
+        rel.starts_with("annotations/").then_some(ROLE)
+    }
+
+    fn roles(&self) -> &'static [&'static str] {
+        &[ROLE]
+    }
+
+    fn replay(&self, files: Vec<SavedFile>, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
+        for f in files {
+            r.push_at(f.order, AnnotationSpec { file: f.path, display: f.display, zone: r.zone });
+        }
+        Ok(())
+    }
+}
+
+impl Spec for AnnotationSpec {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Annotation
+    }
+
+    fn what(&self) -> String {
+        self.display.clone()
+    }
+
+    fn open(self: Box<Self>, _c: &Common) -> Source {
+        Source::Blocking(Box::new(AnnotationFile { file: self.file, display: self.display, zone: self.zone }))
+    }
+
+    fn save(&self, _c: &Common, b: &mut dyn Bundle) -> Result<(), String> {
+        b.copy("annotations", &self.file, ROLE, Extra::default())
+    }
+
+    fn identity(&self) -> Identity {
+        Identity::File { path: self.file.clone(), specific: false }
     }
 }

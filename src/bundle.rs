@@ -25,47 +25,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use reconstruct_core::slice::{Extra, Masker, Slice};
 use reconstruct_core::{SourceKind, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileKind {
-    Log,
-    GitLog,
-    /// `psql --csv` output of the pg_stat_activity sample query.
-    PgActivity,
-    /// A PostgreSQL server log (stderr, csvlog or jsonlog).
-    PgLog,
-    /// `docker-compose logs --timestamps --no-color` output.
-    ComposeLogs,
-    /// `docker events --format '{{json .}}'` output.
-    DockerEvents,
-    /// `docker inspect` output.
-    DockerInspect,
-    /// A saved Prometheus API answer (rules, alerts, or the ALERTS history).
-    Prometheus,
-    /// Rows people added (`--annotate` files).
-    Annotations,
-    /// `journalctl -o export` output.
-    JournalExport,
-    /// Loki `query_range` pages saved by capture.
-    Loki,
-    /// Elasticsearch/OpenSearch search answers saved by capture.
-    Elasticsearch,
-    /// Kubernetes lists (pods, Events) and container logs saved by capture.
-    Kubernetes,
-    /// A swarm's services, tasks, service events and raw service logs.
-    Swarm,
-}
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestFile {
     pub path: String,
+    /// Its role: which slice reads it, and how (a slice's `roles`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<FileKind>,
+    pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,15 +95,6 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
 }
 
-/// How a saved file is to be read back, beside its kind.
-#[derive(Clone, Debug, Default)]
-pub struct Extra {
-    pub component: Option<String>,
-    pub tz: Option<String>,
-    pub timestamp_format: Option<String>,
-    pub found: bool,
-}
-
 /// Writes a bundle: files under their kind's folder, each listed in the
 /// manifest with its source, capture time and SHA-256.
 pub struct BundleWriter {
@@ -185,10 +147,10 @@ impl BundleWriter {
         }
     }
 
-    fn entry(&self, rel: &str, kind: FileKind, source: &str, sha256: String, extra: Extra) -> ManifestFile {
+    fn entry(&self, rel: &str, role: &str, source: &str, sha256: String, extra: Extra) -> ManifestFile {
         ManifestFile {
             path: rel.to_string(),
-            kind: Some(kind),
+            kind: Some(role.to_string()),
             component: extra.component,
             tz: extra.tz,
             timestamp_format: extra.timestamp_format,
@@ -200,7 +162,7 @@ impl BundleWriter {
     }
 
     /// Writes `bytes` as `rel` and lists it.
-    pub fn add(&mut self, rel: &str, bytes: &[u8], kind: FileKind, source: &str, extra: Extra) -> Result<(), String> {
+    pub fn add(&mut self, rel: &str, bytes: &[u8], role: &str, source: &str, extra: Extra) -> Result<(), String> {
         let path = self.dir.join(rel);
         let masked;
         let bytes = if self.redact {
@@ -211,7 +173,7 @@ impl BundleWriter {
         };
         let mut f = self.create(rel)?;
         f.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        let entry = self.entry(rel, kind, source, hex(&Sha256::digest(bytes)), extra);
+        let entry = self.entry(rel, role, source, hex(&Sha256::digest(bytes)), extra);
         self.files.push(entry);
         Ok(())
     }
@@ -235,17 +197,17 @@ impl BundleWriter {
     }
 
     /// Lists a file already written under the bundle, hashing it from disk.
-    pub fn add_written(&mut self, rel: &str, kind: FileKind, source: &str, extra: Extra) -> Result<(), String> {
+    pub fn add_written(&mut self, rel: &str, role: &str, source: &str, extra: Extra) -> Result<(), String> {
         let path = self.dir.join(rel);
         let hash = hash_file(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let entry = self.entry(rel, kind, source, hash, extra);
+        let entry = self.entry(rel, role, source, hash, extra);
         self.files.push(entry);
         Ok(())
     }
 
     /// Copies a file into `folder/` under a free name, streaming it, and lists it.
     /// Redacting, a compressed file is written decompressed, its lines masked.
-    pub fn copy(&mut self, folder: &str, from: &Path, kind: FileKind, extra: Extra) -> Result<(), String> {
+    pub fn copy(&mut self, folder: &str, from: &Path, role: &str, extra: Extra) -> Result<(), String> {
         let mut name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
         let cannot = |e: std::io::Error| format!("cannot copy {}: {e}", from.display());
         let src = std::fs::File::open(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
@@ -254,7 +216,7 @@ impl BundleWriter {
             let mut src = src;
             let mut dst = std::io::BufWriter::new(self.create(&rel)?);
             std::io::copy(&mut src, &mut dst).and_then(|_| dst.flush()).map_err(cannot)?;
-            return self.add_written(&rel, kind, &from.display().to_string(), extra);
+            return self.add_written(&rel, role, &from.display().to_string(), extra);
         }
         let size = src.metadata().map(|m| m.len()).unwrap_or(0);
         let (mut text, codec) = reconstruct_logfile::compressed::open(src, size).map_err(cannot)?;
@@ -267,7 +229,7 @@ impl BundleWriter {
         let mut dst = crate::redact::MaskingWriter::new(std::io::BufWriter::new(self.create(&rel)?));
         std::io::copy(&mut text, &mut dst).map_err(cannot)?;
         dst.finish().map_err(cannot)?;
-        self.add_written(&rel, kind, &from.display().to_string(), extra)
+        self.add_written(&rel, role, &from.display().to_string(), extra)
     }
 
     /// Writes `manifest.json` with the window and what could not be captured.
@@ -287,6 +249,45 @@ impl BundleWriter {
             .with_context(|| format!("cannot write {}", path.display()))?;
         owner_only(&path, 0o600).with_context(|| format!("cannot restrict {}", path.display()))?;
         Ok(n)
+    }
+}
+
+/// What a slice's spec sees of the writer when it saves itself.
+impl reconstruct_core::slice::Bundle for BundleWriter {
+    fn masker(&self) -> Masker {
+        Masker { mask: self.redact.then_some(crate::redact::mask as reconstruct_core::slice::MaskFn) }
+    }
+
+    fn name(&mut self, folder: &str, wanted: &str) -> String {
+        BundleWriter::name(self, folder, wanted)
+    }
+
+    fn add(&mut self, rel: &str, bytes: &[u8], role: &str, source: &str, extra: Extra) -> Result<(), String> {
+        BundleWriter::add(self, rel, bytes, role, source, extra)
+    }
+
+    fn create(&mut self, rel: &str) -> Result<std::fs::File, String> {
+        BundleWriter::create(self, rel)
+    }
+
+    fn line_writer<'w>(&self, w: Box<dyn Write + 'w>) -> Box<dyn Write + 'w> {
+        if self.redact {
+            Box::new(crate::redact::MaskingWriter::new(w))
+        } else {
+            w
+        }
+    }
+
+    fn discard(&mut self, rel: &str) {
+        BundleWriter::discard(self, rel)
+    }
+
+    fn add_written(&mut self, rel: &str, role: &str, source: &str, extra: Extra) -> Result<(), String> {
+        BundleWriter::add_written(self, rel, role, source, extra)
+    }
+
+    fn copy(&mut self, folder: &str, from: &Path, role: &str, extra: Extra) -> Result<(), String> {
+        BundleWriter::copy(self, folder, from, role, extra)
     }
 }
 
@@ -330,7 +331,8 @@ pub struct Planned {
     pub path: PathBuf,
     /// The path relative to the bundle, as evidence names it (`logs/backend.log`).
     pub display: String,
-    pub kind: FileKind,
+    /// Its role, one a slice of the registry reads.
+    pub role: String,
     pub component: Option<String>,
     pub tz: Option<String>,
     pub timestamp_format: Option<String>,
@@ -384,11 +386,7 @@ pub struct Plan {
     pub refused: Vec<String>,
 }
 
-/// A path as a bundle names it: relative to the bundle, with `/`.
-pub fn relative(root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
-    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
-}
+pub use reconstruct_core::slice::relative;
 
 /// Regular files below `dir`; links and special files (a FIFO, a device)
 /// go to `refused`: a bundle is read as files that are in it, and a FIFO
@@ -407,35 +405,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, refused: &mut Vec<PathBuf>) {
     }
 }
 
-fn kind_by_layout(rel: &str) -> Option<FileKind> {
-    let top = rel.split('/').next().unwrap_or_default();
-    let name = rel.rsplit('/').next().unwrap_or_default();
-    match top {
-        "logs" => Some(FileKind::Log),
-        "git" => Some(FileKind::GitLog),
-        "postgres" if name.starts_with("pg_stat_activity") => Some(FileKind::PgActivity),
-        "postgres" => Some(FileKind::PgLog),
-        "docker" if name.starts_with("events") => Some(FileKind::DockerEvents),
-        "docker" if name.starts_with("inspect") => Some(FileKind::DockerInspect),
-        "docker" => Some(FileKind::ComposeLogs),
-        "prometheus" => Some(FileKind::Prometheus),
-        "annotations" => Some(FileKind::Annotations),
-        "journal" => Some(FileKind::JournalExport),
-        "loki" => Some(FileKind::Loki),
-        "elasticsearch" => Some(FileKind::Elasticsearch),
-        "kubernetes" => Some(FileKind::Kubernetes),
-        "swarm" => Some(FileKind::Swarm),
-        _ => None,
-    }
-}
-
 /// The manifest itself and a README beside the evidence: a bundle's own
 /// papers, never read as evidence, so never "unlisted".
 pub fn is_documentation(rel: &str) -> bool {
     rel == "manifest.json" || (!rel.contains('/') && rel.ends_with(".md"))
 }
 
-pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
+/// Which file of the bundle each slice reads: by the manifest's role for
+/// it, else by its place in the layout.
+pub fn plan(dir: &Path, slices: &[&dyn Slice]) -> Result<Plan, BundleError> {
     if !dir.is_dir() {
         return Err(BundleError::NotADirectory(dir.display().to_string()));
     }
@@ -480,8 +458,12 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
             }
             continue;
         }
-        let kind = entry.as_ref().and_then(|e| e.kind).or_else(|| kind_by_layout(&rel));
-        let Some(kind) = kind else {
+        let known = |role: &str| slices.iter().any(|s| s.roles().contains(&role));
+        let role = match entry.as_ref().and_then(|e| e.kind.clone()) {
+            Some(k) => Some(k).filter(|k| known(k)),
+            None => slices.iter().find_map(|s| s.recognise(&rel)).map(str::to_string),
+        };
+        let Some(role) = role else {
             let doc = rel == "manifest.json" || rel.ends_with(".md") || !rel.contains('/');
             if !doc {
                 unread.push(rel);
@@ -492,7 +474,7 @@ pub fn plan(dir: &Path) -> Result<Plan, BundleError> {
         files.push(Planned {
             path: p,
             display: rel,
-            kind,
+            role,
             component: e.component,
             tz: e.tz,
             timestamp_format: e.timestamp_format,
@@ -525,15 +507,15 @@ mod tests {
             r#"{"files":[{"path":"weird.txt","kind":"log","component":"edge","tz":"Europe/Paris"}]}"#,
         )
         .unwrap();
-        let p = plan(d.path()).unwrap();
-        let names: Vec<_> = p.files.iter().map(|f| (f.display.as_str(), f.kind)).collect();
+        let p = plan(d.path(), crate::registry::current()).unwrap();
+        let names: Vec<_> = p.files.iter().map(|f| (f.display.as_str(), f.role.as_str())).collect();
         assert_eq!(
             names,
             vec![
-                ("git/repo.log", FileKind::GitLog),
-                ("logs/a.log", FileKind::Log),
-                ("logs/nested/b.log", FileKind::Log),
-                ("weird.txt", FileKind::Log)
+                ("git/repo.log", "git-log"),
+                ("logs/a.log", "log"),
+                ("logs/nested/b.log", "log"),
+                ("weird.txt", "log")
             ]
         );
         assert_eq!(p.files[3].component.as_deref(), Some("edge"));
@@ -544,8 +526,8 @@ mod tests {
     fn manifest_errors_name_the_line() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("manifest.json"), "{\"files\": [\n {\"path\": \"a\", \"colour\": 1}]}").unwrap();
-        let e = plan(d.path()).err().unwrap().to_string();
+        let e = plan(d.path(), crate::registry::current()).err().unwrap().to_string();
         assert!(e.contains("line 2"), "{e}");
-        assert!(plan(&d.path().join("nope")).is_err());
+        assert!(plan(&d.path().join("nope"), crate::registry::current()).is_err());
     }
 }

@@ -79,103 +79,15 @@ pub struct SourceArgs {
     /// Zone for log lines written without an offset, when it is not --tz's (e.g. --tz Europe/Paris --log-tz UTC).
     #[arg(long, value_name = "ZONE")]
     pub log_tz: Option<String>,
-    /// A log file, directory or glob to read; repeatable.
-    #[arg(long = "log", value_name = "PATH")]
-    pub logs: Vec<String>,
-    /// The layout of timestamps at the start of each log line, in strftime form (e.g. '%d.%m.%Y %H:%M:%S').
-    #[arg(long, value_name = "FORMAT")]
-    pub timestamp_format: Option<String>,
-    /// A git repository to read; repeatable. Default: the current directory when it is one.
-    #[arg(long = "git", value_name = "PATH")]
-    pub git: Vec<PathBuf>,
-    /// Do not read the current directory's git repository by default.
-    #[arg(long)]
-    pub no_git: bool,
-    /// Sample pg_stat_activity of this server (a DSN; without a value, DATABASE_URL or the PG* variables).
-    #[arg(long, value_name = "DSN", num_args = 0..=1, default_missing_value = "")]
-    pub postgres: Option<String>,
-    /// A PostgreSQL server log (stderr, csvlog or jsonlog; file, directory or glob); repeatable.
-    #[arg(long = "postgres-log", value_name = "PATH")]
-    pub postgres_logs: Vec<String>,
+    // The flags of each kind of source, as the registry's slices add them.
+    #[command(flatten)]
+    pub kinds: crate::registry::KindFlags,
     /// Keep secrets and SQL literals in the output (they are masked by default).
     #[arg(long)]
     pub no_redact: bool,
-    /// Read the Docker engine: container logs and lifecycle (also on when a compose file is in the current directory).
-    #[arg(long)]
-    pub docker: bool,
-    /// The Docker engine to read (unix:///path or tcp://host:port; default DOCKER_HOST, else the local socket).
-    #[arg(long, value_name = "URL")]
-    pub docker_host: Option<String>,
-    /// Only the containers of this compose project (default: the project of the compose file here, else all).
-    #[arg(long, value_name = "NAME")]
-    pub compose_project: Option<String>,
-    /// Read a Docker Swarm's services from a manager's engine (--docker-host): logs, task lifecycle, service events.
-    #[arg(long)]
-    pub swarm: bool,
-    /// Read alert history from Prometheus (or Thanos, Mimir, VictoriaMetrics); without a value, PROMETHEUS_URL.
-    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
-    pub prometheus: Option<String>,
-    /// The tenant of a multi-tenant Prometheus API (Mimir, Cortex), sent as X-Scope-OrgID.
-    #[arg(long, value_name = "ORG")]
-    pub prometheus_tenant: Option<String>,
-    /// Read silences and suppressed alerts from this Alertmanager (v2 API).
-    #[arg(long, value_name = "URL")]
-    pub alertmanager: Option<String>,
-    /// Read the systemd journal: without a value the local one; a directory of journal files (one host's,
-    /// or a collector's remote/ of many hosts) or a journal file; repeatable.
-    #[arg(long, value_name = "DIR|FILE", num_args = 0..=1, default_missing_value = "")]
-    pub journal: Vec<String>,
-    /// Only journal entries of this systemd unit; repeatable.
-    #[arg(long, value_name = "UNIT")]
-    pub journal_unit: Vec<String>,
-    /// Only journal entries with this syslog identifier; repeatable.
-    #[arg(long, value_name = "ID")]
-    pub journal_identifier: Vec<String>,
-    /// Read logs from Loki (query_range, forward, paged); credentials in the URL or LOKI_USERNAME/LOKI_PASSWORD/LOKI_BEARER_TOKEN.
-    #[arg(long, value_name = "URL")]
-    pub loki: Option<String>,
-    /// The LogQL log query to read from Loki [default: the streams of the label most streams carry: service_name, else job, …].
-    #[arg(long, value_name = "LOGQL")]
-    pub loki_query: Option<String>,
-    /// The Loki tenant (sent as X-Scope-OrgID).
-    #[arg(long, value_name = "ORG")]
-    pub loki_tenant: Option<String>,
-    /// Lines per Loki page [default: 5000].
-    #[arg(long, value_name = "N")]
-    pub loki_limit: Option<u32>,
-    /// Read logs from Elasticsearch or OpenSearch; credentials in the URL or ELASTICSEARCH_USERNAME/_PASSWORD/_BEARER_TOKEN.
-    #[arg(long, value_name = "URL")]
-    pub elasticsearch: Option<String>,
-    /// The index, alias, data stream or pattern to search [default: logs-*].
-    #[arg(long, value_name = "PATTERN")]
-    pub index: Option<String>,
-    /// The documents' time field [default: @timestamp].
-    #[arg(long, value_name = "FIELD")]
-    pub time_field: Option<String>,
-    /// A query_string query narrowing the hits (service.name:api AND log.level:error).
-    #[arg(long, value_name = "QUERY")]
-    pub es_query: Option<String>,
-    /// Read a Kubernetes cluster: pod logs, Events and pod status (the kubeconfig's current context unless --kube-context).
-    #[arg(long)]
-    pub kubernetes: bool,
-    /// The kubeconfig file [default: KUBECONFIG, else ~/.kube/config, else in-cluster].
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long, value_name = "NAME")]
-    pub kube_context: Option<String>,
-    /// The Kubernetes namespace [default: the context's].
-    #[arg(long, value_name = "NS")]
-    pub namespace: Option<String>,
-    /// Every namespace of the cluster.
-    #[arg(long)]
-    pub all_namespaces: bool,
     /// Read a saved evidence bundle instead of live sources (a dry run).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
-    /// Rows people add (text 'HH:MM:SS event', CSV or a markdown table); repeatable.
-    #[arg(long = "annotate", value_name = "FILE")]
-    pub annotate: Vec<PathBuf>,
     /// The configuration file naming the system's sources (default: ./reconstruct.toml when present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -16,10 +16,10 @@ pub mod merge;
 pub mod pager;
 pub mod pipeline;
 pub mod redact;
+pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod settings;
-pub mod sources;
 pub mod summarise;
 
 use std::ffi::OsString;

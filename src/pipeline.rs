@@ -15,7 +15,7 @@ use crate::redact;
 use crate::render;
 use crate::runner::{self, Outcome, Status};
 use crate::settings::Settings;
-use crate::sources::Common;
+use reconstruct_core::slice::Common;
 use crate::summarise::{Row, Summariser, Totals};
 
 pub struct Collected {

@@ -3,7 +3,7 @@
 //! file's source, capture time, the window and its SHA-256 (see `verify`).
 //! pg_stat_activity is the reason it exists: it is gone tomorrow. The sources
 //! are the run's own, from the same settings; each saves itself
-//! (`SourceSpec::save`).
+//! (`Spec::save`).
 
 use anyhow::Context;
 use reconstruct_core::Timestamp;
@@ -11,7 +11,7 @@ use reconstruct_core::Timestamp;
 use crate::bundle::{BundleWriter, ManifestFailure, ManifestWindow};
 use crate::cli::CaptureArgs;
 use crate::exit::Exit;
-use crate::sources::Common;
+use reconstruct_core::slice::Common;
 
 pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
     if c.sources.fixtures.is_some() {
@@ -41,7 +41,7 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
         })
         .collect();
     for spec in &settings.sources {
-        if let Err(error) = spec.save(&common, &mut b) {
+        if let Err(error) = spec.save(&common, &mut b as &mut dyn reconstruct_core::slice::Bundle) {
             let id = spec.id();
             failures.push(ManifestFailure {
                 source: spec.describe(),
@@ -63,7 +63,9 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
         }
     }
     if files == 0 && !failed {
-        anyhow::bail!("nothing to capture: name live sources (--log, --git, --docker, --postgres, --prometheus)");
+        let flags: Vec<&str> =
+            crate::registry::current().iter().flat_map(|s| s.naming_flags().iter().copied()).collect();
+        anyhow::bail!("nothing to capture: name live sources ({})", flags.join(", "));
     }
     Ok(if failed { Exit::Partial } else { Exit::Ok })
 }

@@ -142,8 +142,8 @@ fn file_lines(path: &Path, line: u64, n: u64) -> anyhow::Result<String> {
 
 /// A commit as the bundle saved it: its `git log` entry, files included.
 fn saved_commit(dir: &Path, hash: &str) -> anyhow::Result<String> {
-    let plan = crate::bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
-    for f in plan.files.iter().filter(|f| f.kind == crate::bundle::FileKind::GitLog) {
+    let plan = crate::bundle::plan(dir, crate::registry::current()).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
+    for f in plan.files.iter().filter(|f| f.role == reconstruct_git::slice::ROLE) {
         let bytes = std::fs::read(&f.path).with_context(|| format!("cannot read {}", f.display))?;
         let parsed = reconstruct_git::saved::parse(&bytes);
         if let Some(c) = parsed.commits.iter().find(|c| c.id.starts_with(hash)) {
@@ -179,18 +179,17 @@ fn around(at: Timestamp, span: i64) -> anyhow::Result<TimeWindow> {
 /// A container's saved log lines and engine events around `at`.
 fn saved_container(dir: &Path, name: &str, at: Timestamp, span: i64) -> anyhow::Result<String> {
     let window = around(at, span)?;
-    let plan = crate::bundle::plan(dir).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
+    let plan = crate::bundle::plan(dir, crate::registry::current()).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
     let mut out = String::new();
     for f in &plan.files {
-        let bytes = match f.kind {
-            crate::bundle::FileKind::ComposeLogs | crate::bundle::FileKind::DockerEvents => {
-                std::fs::read(&f.path).with_context(|| format!("cannot read {}", f.display))?
-            }
-            _ => continue,
-        };
+        use reconstruct_docker::slice::{ROLE_COMPOSE_LOGS, ROLE_EVENTS};
+        if f.role != ROLE_COMPOSE_LOGS && f.role != ROLE_EVENTS {
+            continue;
+        }
+        let bytes = std::fs::read(&f.path).with_context(|| format!("cannot read {}", f.display))?;
         for (i, raw) in bytes.split(|c| *c == b'\n').enumerate() {
             let number = i.saturating_add(1);
-            let time = if f.kind == crate::bundle::FileKind::ComposeLogs {
+            let time = if f.role == ROLE_COMPOSE_LOGS {
                 let Some((who, rest)) = reconstruct_docker::parse::compose_line(raw) else { continue };
                 if who != name {
                     continue;

@@ -151,38 +151,15 @@ fn write_html(c: &Collected, h: &Header, out: &mut dyn Write) -> std::io::Result
     out.write_all(html::page(&title, body).into_string().as_bytes())
 }
 
+/// The blind spots of the kinds of source read, each slice's in registry order.
 fn spots(outcomes: &[Outcome]) -> Vec<&'static str> {
-    let has = |c: SourceKind| outcomes.iter().any(|o| o.source.collector == c);
-    let mut spots = Vec::new();
-    if has(SourceKind::Postgres) {
-        spots.push("pg_stat_activity is a snapshot of the moment it was read: sessions that ended before it are only in the server log.");
-    }
-    if has(SourceKind::Prometheus) {
-        spots
-            .push("Prometheus history ends at its retention, and alert times are as exact as its evaluation interval.");
-    }
-    if has(SourceKind::Docker) {
-        spots.push("The Docker engine keeps only its last 256 events; older lifecycle comes from container inspection, which keeps the last start, exit and five health probes.");
-    }
-    if has(SourceKind::Swarm) {
-        spots.push("A swarm keeps the last five tasks of each slot (its task history limit), and service logs only while the tasks' containers exist on nodes the manager can reach.");
-    }
-    if has(SourceKind::Logfile) {
-        spots.push("Log lines written without an offset are read in the zone the coverage table names; a wrong zone shifts them.");
-    }
-    if has(SourceKind::Journal) {
-        spots.push("The journal keeps what its size limits allow (SystemMaxUse, MaxRetentionSec); older entries are gone, and a host's clock sets its entries' times.");
-    }
-    if has(SourceKind::Loki) || has(SourceKind::Elasticsearch) {
-        spots.push("Central log stores hold what their shippers delivered and their retention kept; a host whose shipper was down during the incident is missing from them.");
-    }
-    if has(SourceKind::Kubernetes) {
-        spots.push("The Kubernetes API keeps Events about an hour by default, and container logs only for pods that still exist (the current and previous run of each container).");
-    }
-    if has(SourceKind::Git) {
-        spots.push("Commit times are committer times, taken from the committer's clock.");
-    }
-    spots
+    let has = |c: &SourceKind| outcomes.iter().any(|o| o.source.collector == *c);
+    crate::registry::current()
+        .iter()
+        .flat_map(|s| s.blind_spots().iter())
+        .filter(|(kinds, _)| kinds.iter().any(has))
+        .map(|(_, sentence)| *sentence)
+        .collect()
 }
 
 fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()> {

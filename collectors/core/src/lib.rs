@@ -9,6 +9,7 @@ pub mod event;
 pub mod lines;
 pub mod reorder;
 pub mod severity;
+pub mod slice;
 pub mod text;
 pub mod timestamp;
 pub mod window;

@@ -10,6 +10,7 @@ pub mod handler;
 pub mod jsonfile;
 pub mod parse;
 pub mod swarm;
+pub mod slice;
 
 use reconstruct_core::text::count;
 use std::collections::HashMap;

@@ -5,6 +5,7 @@
 
 pub mod saved;
 pub mod walk;
+pub mod slice;
 
 use reconstruct_core::text::count;
 use std::path::PathBuf;

@@ -15,6 +15,7 @@
 pub mod entry;
 pub mod export;
 pub mod fetch;
+pub mod slice;
 
 use std::io::BufReader;
 use std::path::PathBuf;

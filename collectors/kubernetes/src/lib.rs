@@ -9,6 +9,7 @@
 
 pub mod fetch;
 pub mod parse;
+pub mod slice;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;

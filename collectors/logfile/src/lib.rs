@@ -14,6 +14,7 @@ pub mod rotation;
 pub mod runtime;
 pub mod scan;
 pub mod seek;
+pub mod slice;
 
 use reconstruct_core::text::count;
 use std::fs::File;

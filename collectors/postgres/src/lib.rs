@@ -9,6 +9,7 @@ pub mod dsn;
 pub mod fetch;
 pub mod redact;
 pub mod serverlog;
+pub mod slice;
 
 use std::fs::File;
 use std::path::PathBuf;

@@ -8,6 +8,7 @@
 pub mod alertmanager;
 pub mod fetch;
 pub mod parse;
+pub mod slice;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ pub mod loki;
 pub mod record;
 #[cfg(feature = "replay")]
 pub mod replay;
+pub mod slice;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
