@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, TimeBasis};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::timestamp::parse_iso;
-use reconstruct_core::slice::{Bundle, Common, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
-use reconstruct_core::{Source, SourceKind};
 use reconstruct_core::{CollectContext, CollectError, Collector, Diagnostic, EventSink, SourceId, Timestamp, Zone};
+use reconstruct_core::{Source, SourceKind};
 
 pub struct AnnotationFile {
     pub file: PathBuf,
@@ -278,9 +280,13 @@ impl Slice for Annotations {
         &["annotate"]
     }
 
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        config.parse::<Tables>().map(|_| ())
+    }
+
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
-        let flags =
-            <Flags as clap::FromArgMatches>::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
+        let flags = <Flags as clap::FromArgMatches>::from_arg_matches(r.matches)
+            .map_err(|e| ResolveError::Other(e.to_string()))?;
         let mut files = flags.annotate;
         if files.is_empty() {
             files = r.config.parse::<Tables>()?.annotate;

@@ -87,27 +87,9 @@ pub fn load(given: Option<&PathBuf>, slices: &[&dyn Slice]) -> Result<Loaded, Co
     read(ConfigText { text, shown }, slices)
 }
 
-/// Reads a configuration text with no flags given: for checking a file,
-/// and for the fuzz target of this parser.
-pub fn check(text: &str) -> Result<(), ConfigError> {
-    let slices = crate::registry::current();
-    let loaded = read(ConfigText { text: text.to_string(), shown: "reconstruct.toml".into() }, slices)?;
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(["reconstruct", "--since", "1h"]);
-    let Ok(cli) = cli else { return Ok(()) };
-    let env = crate::settings::Environment { now: reconstruct_core::Timestamp::from_unix_seconds(0, 0), ..Default::default() };
-    // Each slice reads its tables as a run would; only the file's own errors count.
-    match crate::settings::resolve_with(&cli.sources, &loaded, &env) {
-        Err(e) => match e.downcast::<ConfigError>() {
-            Ok(c) => Err(c),
-            Err(_) => Ok(()),
-        },
-        Ok(_) => Ok(()),
-    }
-}
-
 /// The file's run settings checked, and every top-level key one the run or
 /// a slice of the registry owns.
-fn read(text: ConfigText, slices: &[&dyn Slice]) -> Result<Loaded, ConfigError> {
+pub fn read(text: ConfigText, slices: &[&dyn Slice]) -> Result<Loaded, ConfigError> {
     let run: Run = text.parse()?;
     let keys: toml::Table = text.parse()?;
     for key in keys.keys() {

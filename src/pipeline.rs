@@ -15,8 +15,8 @@ use crate::redact;
 use crate::render;
 use crate::runner::{self, Outcome, Status};
 use crate::settings::Settings;
-use reconstruct_core::slice::Common;
 use crate::summarise::{Row, Summariser, Totals};
+use reconstruct_core::slice::Common;
 
 pub struct Collected {
     pub window: TimeWindow,

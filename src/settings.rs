@@ -90,6 +90,17 @@ pub fn resolve(cli: &SourceArgs) -> anyhow::Result<Settings> {
     resolve_with(cli, &loaded, &env)
 }
 
+/// Reads a configuration text as a run would, touching nothing it names:
+/// for checking a file, and for the fuzz target of this parser.
+pub fn check_config(text: &str) -> Result<(), reconstruct_core::slice::ConfigError> {
+    let slices = crate::registry::current();
+    let loaded = config::read(
+        reconstruct_core::slice::ConfigText { text: text.into(), shown: "reconstruct.toml".into() },
+        slices,
+    )?;
+    slices.iter().try_for_each(|s| s.check(&loaded.text))
+}
+
 /// A slice's error as the commands report it: a usage error exits 2.
 fn slice_error(e: ResolveError) -> anyhow::Error {
     match e {
@@ -407,7 +418,8 @@ mod tests {
         assert_eq!(kinds(&s), vec![SourceKind::Prometheus]);
         assert_eq!(s.unavailable[0].source.name, "logs/a.log", "the file's log is named, and missing here");
         let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-        let s = resolve_with(&args(&["--log", readme, "--prometheus", "http://other:9090"]), &file(text), &env()).unwrap();
+        let s =
+            resolve_with(&args(&["--log", readme, "--prometheus", "http://other:9090"]), &file(text), &env()).unwrap();
         assert!(s.unavailable.is_empty(), "the flag's log replaces the file's");
         assert!(s.sources.iter().any(|x| x.what() == "http://other:9090"));
     }

@@ -186,7 +186,7 @@ fn configuration_file_names_the_sources() {
     assert!(text(&o).contains("(×209 until 14:42:58)"));
 
     let bad = [
-        ("tz = \"UTC\"\nflavour = \"mild\"\n", "reconstruct.toml: TOML parse error at line 2"),
+        ("tz = \"UTC\"\nflavour = \"mild\"\n", "reconstruct.toml:2: unknown key `flavour`"),
         ("[prometheus]\nurl = \"localhost:9090\"\n", "reconstruct.toml:2: prometheus url"),
         ("\n[[log]]\npath = \"x.log\"\ntz = \"Atlantis/Capital\"\n", "reconstruct.toml:4: unknown time zone"),
     ];

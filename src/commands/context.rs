@@ -142,7 +142,8 @@ fn file_lines(path: &Path, line: u64, n: u64) -> anyhow::Result<String> {
 
 /// A commit as the bundle saved it: its `git log` entry, files included.
 fn saved_commit(dir: &Path, hash: &str) -> anyhow::Result<String> {
-    let plan = crate::bundle::plan(dir, crate::registry::current()).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
+    let plan = crate::bundle::plan(dir, crate::registry::current())
+        .with_context(|| format!("cannot use the bundle {}", dir.display()))?;
     for f in plan.files.iter().filter(|f| f.role == reconstruct_git::slice::ROLE) {
         let bytes = std::fs::read(&f.path).with_context(|| format!("cannot read {}", f.display))?;
         let parsed = reconstruct_git::saved::parse(&bytes);
@@ -179,7 +180,8 @@ fn around(at: Timestamp, span: i64) -> anyhow::Result<TimeWindow> {
 /// A container's saved log lines and engine events around `at`.
 fn saved_container(dir: &Path, name: &str, at: Timestamp, span: i64) -> anyhow::Result<String> {
     let window = around(at, span)?;
-    let plan = crate::bundle::plan(dir, crate::registry::current()).with_context(|| format!("cannot use the bundle {}", dir.display()))?;
+    let plan = crate::bundle::plan(dir, crate::registry::current())
+        .with_context(|| format!("cannot use the bundle {}", dir.display()))?;
     let mut out = String::new();
     for f in &plan.files {
         use reconstruct_docker::slice::{ROLE_COMPOSE_LOGS, ROLE_EVENTS};

@@ -250,6 +250,9 @@ pub fn relative(root: &Path, p: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
+/// Offers a file to the slices that know its format.
+pub type Adopt = dyn Fn(&Path, Zone) -> Option<Box<dyn Spec>>;
+
 /// What a slice resolves with, and where it puts what it resolved.
 pub struct Resolution<'a> {
     /// The parsed command line; a slice reads its own flags from it.
@@ -266,7 +269,7 @@ pub struct Resolution<'a> {
     pub from_bundle: bool,
     /// Offers a plain file to the slices that know a format of their own
     /// (a PostgreSQL server log named with `--log`).
-    pub adopt: &'a dyn Fn(&Path, Zone) -> Option<Box<dyn Spec>>,
+    pub adopt: &'a Adopt,
     pub specs: Vec<Box<dyn Spec>>,
     /// Specs replayed from one file each, at that file's place: a bundle's
     /// sources are listed in the order of its files.
@@ -313,6 +316,11 @@ pub trait Slice: Send + Sync {
     /// Its top-level keys in `reconstruct.toml`.
     fn tables(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// Its tables of a configuration text read and checked, with nothing
+    /// else touched (no file, no network): `reconstruct.toml`'s checker.
+    fn check(&self, _config: &ConfigText) -> Result<(), ConfigError> {
+        Ok(())
     }
     /// Its flags, tables and environment resolved into specs.
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError>;

@@ -9,8 +9,8 @@ pub mod fetch;
 pub mod handler;
 pub mod jsonfile;
 pub mod parse;
-pub mod swarm;
 pub mod slice;
+pub mod swarm;
 
 use reconstruct_core::text::count;
 use std::collections::HashMap;

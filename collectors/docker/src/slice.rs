@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{runtime, Source, SourceKind};
 use serde::Deserialize;
 
@@ -49,6 +51,18 @@ struct Entry {
     /// Read the swarm's services (the host is a manager) rather than the containers.
     #[serde(default)]
     swarm: bool,
+}
+
+/// `[docker]`, its host checked.
+fn read_tables(config: &ConfigText) -> Result<Tables, ConfigError> {
+    let tables: Tables = config.parse()?;
+    if let Some(h) = tables.docker.as_ref().and_then(|d| d.host.as_ref()) {
+        if !["unix://", "tcp://", "http://"].iter().any(|p| h.get_ref().starts_with(p)) {
+            let message = format!("docker host {:?} is not unix://, tcp:// or http://", h.get_ref());
+            return Err(config.error_at(h.span(), message));
+        }
+    }
+    Ok(tables)
 }
 
 /// One Docker source.
@@ -105,17 +119,13 @@ impl Slice for Docker {
         &["docker"]
     }
 
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        read_tables(config).map(|_| ())
+    }
+
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let mut f = Flags::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
-        let tables: Tables = r.config.parse()?;
-        if let Some(d) = &tables.docker {
-            if let Some(h) = &d.host {
-                let ok = ["unix://", "tcp://", "http://"].iter().any(|p| h.get_ref().starts_with(p));
-                if !ok {
-                    let message = format!("docker host {:?} is not unix://, tcp:// or http://", h.get_ref());
-                    return Err(r.config.error_at(h.span(), message).into());
-                }
-            }
+        if let Some(d) = &read_tables(r.config)?.docker {
             if d.swarm && !f.swarm && f.docker_host.is_none() {
                 f.swarm = true;
                 f.docker_host = d.host.as_ref().map(|h| h.get_ref().clone());
@@ -159,7 +169,11 @@ impl Slice for Docker {
 
     fn replay(&self, files: Vec<SavedFile>, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let of = |roles: &[&str]| -> Vec<(PathBuf, String)> {
-            files.iter().filter(|f| roles.contains(&f.role.as_str())).map(|f| (f.path.clone(), f.display.clone())).collect()
+            files
+                .iter()
+                .filter(|f| roles.contains(&f.role.as_str()))
+                .map(|f| (f.path.clone(), f.display.clone()))
+                .collect()
         };
         let first = |roles: &[&str]| files.iter().find(|f| roles.contains(&f.role.as_str())).map(|f| f.order);
         let (events, inspect, swarm) = (of(&[ROLE_EVENTS]), of(&[ROLE_INSPECT]), of(&[ROLE_SWARM]));

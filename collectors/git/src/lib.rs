@@ -4,8 +4,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod saved;
-pub mod walk;
 pub mod slice;
+pub mod walk;
 
 use reconstruct_core::text::count;
 use std::path::PathBuf;

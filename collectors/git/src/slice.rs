@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{Source, SourceKind};
 use serde::Deserialize;
 
@@ -71,6 +73,10 @@ impl Slice for Git {
 
     fn tables(&self) -> &'static [&'static str] {
         &["git"]
+    }
+
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        config.parse::<Tables>().map(|_| ())
     }
 
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {

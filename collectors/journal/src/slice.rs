@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{Source, SourceKind};
 use serde::Deserialize;
 
@@ -77,6 +79,10 @@ impl Slice for Journal {
 
     fn tables(&self) -> &'static [&'static str] {
         &["journal"]
+    }
+
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        config.parse::<Tables>().map(|_| ())
     }
 
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
@@ -182,9 +188,8 @@ impl Spec for JournalSpec {
                 }
             }
         };
-        let saved = crate::fetch::save(target, filter, &c.window, &mut out, &mut edit).and_then(|o| {
-            std::io::Write::flush(&mut out).map(|()| o).map_err(crate::fetch::FetchError::Write)
-        });
+        let saved = crate::fetch::save(target, filter, &c.window, &mut out, &mut edit)
+            .and_then(|o| std::io::Write::flush(&mut out).map(|()| o).map_err(crate::fetch::FetchError::Write));
         drop(out);
         match saved {
             Ok(_) => b.add_written(&rel, ROLE, &self.describe(), Default::default()),

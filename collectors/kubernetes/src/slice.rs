@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{runtime, Source, SourceKind};
 use serde::Deserialize;
 
@@ -81,6 +83,10 @@ impl Slice for Kubernetes {
 
     fn tables(&self) -> &'static [&'static str] {
         &["kubernetes"]
+    }
+
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        config.parse::<Tables>().map(|_| ())
     }
 
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use clap::{Args, FromArgMatches};
 use reconstruct_core::slice::{
-    relative, Bundle, Common, ConfigError, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+    relative, Bundle, Common, ConfigError, ConfigText, Extra, Identity, Resolution, ResolveError, SavedFile, Slice,
+    Spec,
 };
 use reconstruct_core::{Source, SourceKind, Zone};
 use serde::Deserialize;
 
-use crate::{fetch, rotation, LogFileCollector, LogSetCollector, Locate};
+use crate::{fetch, rotation, Locate, LogFileCollector, LogSetCollector};
 
 /// The role of a log in a bundle's manifest.
 pub const ROLE: &str = "log";
@@ -59,6 +60,9 @@ pub struct LogSpec {
     pub found: bool,
 }
 
+/// A log named by a flag or an entry: its path, and the entry's component, zone and layout.
+type Named = (String, Option<String>, Option<Zone>, Option<Locate>);
+
 /// The kind of source: text logs.
 pub struct Logfile;
 
@@ -87,19 +91,19 @@ impl Slice for Logfile {
         &["log"]
     }
 
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        read_tables(config).map(|_| ())
+    }
+
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let flags = parse_flags(r)?;
-        let tables: Tables = r.config.parse()?;
+        let tables = read_tables(r.config)?;
         let global = flags.timestamp_format.map(Locate::Strftime);
         // Flags win: the file's logs are read only when none is named.
-        let mut named: Vec<(String, Option<String>, Option<Zone>, Option<Locate>)> =
-            flags.logs.into_iter().map(|p| (p, None, None, None)).collect();
+        let mut named: Vec<Named> = flags.logs.into_iter().map(|p| (p, None, None, None)).collect();
         if named.is_empty() {
             for e in tables.log {
-                let zone = match &e.tz {
-                    Some(tz) => Some(zone_of(r, tz)?),
-                    None => None,
-                };
+                let zone = e.tz.as_ref().map(|tz| zone_of(r.config, tz)).transpose()?;
                 named.push((e.path, e.component, zone, e.timestamp_format.map(Locate::Strftime)));
             }
         }
@@ -174,8 +178,19 @@ impl Slice for Logfile {
     }
 }
 
-fn zone_of(r: &Resolution<'_>, tz: &toml::Spanned<String>) -> Result<Zone, ConfigError> {
-    tz.get_ref().parse::<Zone>().map_err(|e| r.config.error_at(tz.span(), e.to_string()))
+fn zone_of(config: &ConfigText, tz: &toml::Spanned<String>) -> Result<Zone, ConfigError> {
+    tz.get_ref().parse::<Zone>().map_err(|e| config.error_at(tz.span(), e.to_string()))
+}
+
+/// The `[[log]]` entries, their zones checked.
+fn read_tables(config: &ConfigText) -> Result<Tables, ConfigError> {
+    let tables: Tables = config.parse()?;
+    for e in &tables.log {
+        if let Some(tz) = &e.tz {
+            zone_of(config, tz)?;
+        }
+    }
+    Ok(tables)
 }
 
 impl LogSpec {
@@ -228,7 +243,9 @@ impl Spec for LogSpec {
                     .split('/')
                     .filter(|p| !p.is_empty() && *p != "." && *p != "..")
                     .map(|p| {
-                        p.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+                        p.chars()
+                            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+                            .collect()
                     })
                     .collect();
                 std::iter::once("logs".to_string()).chain(clean).collect::<Vec<_>>().join("/")

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Extra, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{runtime, Source, SourceKind, Zone};
 use serde::Deserialize;
 
@@ -80,6 +82,10 @@ impl Slice for Postgres {
         &["postgres"]
     }
 
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        config.parse::<Tables>().map(|_| ())
+    }
+
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let mut flags = Flags::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
         let tables: Tables = r.config.parse()?;
@@ -89,7 +95,9 @@ impl Slice for Postgres {
                 if let Some(var) = &p.dsn_env {
                     match r.vars.get(var) {
                         Some(dsn) if !dsn.is_empty() => flags.postgres = Some(dsn.clone()),
-                        _ => problem = Some(format!("{} names the DSN variable {var}, which is not set", r.config.shown)),
+                        _ => {
+                            problem = Some(format!("{} names the DSN variable {var}, which is not set", r.config.shown))
+                        }
                     }
                 }
             }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{runtime, Source, SourceKind, Timestamp};
 use serde::Deserialize;
 
@@ -42,6 +44,18 @@ struct Entry {
     alertmanager: Option<toml::Spanned<String>>,
     /// Mimir's or Cortex's tenant.
     tenant: Option<String>,
+}
+
+/// `[prometheus]`, its URLs checked.
+fn read_tables(config: &ConfigText) -> Result<Tables, ConfigError> {
+    let tables: Tables = config.parse()?;
+    if let Some(p) = &tables.prometheus {
+        config.http_url(&p.url, "prometheus")?;
+        if let Some(am) = &p.alertmanager {
+            config.http_url(am, "alertmanager")?;
+        }
+    }
+    Ok(tables)
 }
 
 /// One Prometheus-side source.
@@ -79,20 +93,19 @@ impl Slice for Prometheus {
         &["prometheus"]
     }
 
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        read_tables(config).map(|_| ())
+    }
+
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let mut flags = Flags::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
-        let tables: Tables = r.config.parse()?;
-        if let Some(p) = &tables.prometheus {
-            let url = r.config.http_url(&p.url, "prometheus")?;
+        if let Some(p) = read_tables(r.config)?.prometheus {
             if flags.prometheus.is_none() {
-                flags.prometheus = Some(url);
-                flags.prometheus_tenant = flags.prometheus_tenant.take().or_else(|| p.tenant.clone());
+                flags.prometheus = Some(p.url.into_inner());
+                flags.prometheus_tenant = flags.prometheus_tenant.take().or(p.tenant);
             }
-            if let Some(am) = &p.alertmanager {
-                let u = r.config.http_url(am, "alertmanager")?;
-                if flags.alertmanager.is_none() {
-                    flags.alertmanager = Some(u);
-                }
+            if flags.alertmanager.is_none() {
+                flags.alertmanager = p.alertmanager.map(toml::Spanned::into_inner);
             }
         }
         let http_env: HashMap<String, String> = r.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -104,7 +117,9 @@ impl Slice for Prometheus {
             None => None,
         };
         if url.as_deref() == Some("") {
-            return Err(ResolveError::Usage("--prometheus has no URL: give --prometheus URL or set PROMETHEUS_URL".into()));
+            return Err(ResolveError::Usage(
+                "--prometheus has no URL: give --prometheus URL or set PROMETHEUS_URL".into(),
+            ));
         }
         if let Some(url) = url {
             match Endpoint::parse(&url, &http_env) {

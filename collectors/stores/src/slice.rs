@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
-use reconstruct_core::slice::{Bundle, Common, Identity, Resolution, ResolveError, SavedFile, Slice, Spec};
+use reconstruct_core::slice::{
+    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+};
 use reconstruct_core::{runtime, CollectError, Source, SourceKind};
 use serde::Deserialize;
 
@@ -71,6 +73,18 @@ struct ElasticEntry {
     query: Option<String>,
 }
 
+/// `[loki]` and `[elasticsearch]`, their URLs checked.
+fn read_tables(config: &ConfigText) -> Result<Tables, ConfigError> {
+    let tables: Tables = config.parse()?;
+    if let Some(l) = &tables.loki {
+        config.http_url(&l.url, "loki")?;
+    }
+    if let Some(e) = &tables.elasticsearch {
+        config.http_url(&e.url, "elasticsearch")?;
+    }
+    Ok(tables)
+}
+
 /// One store source.
 #[derive(Debug)]
 pub enum StoreSpec {
@@ -106,22 +120,24 @@ impl Slice for Stores {
         &["loki", "elasticsearch"]
     }
 
+    fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
+        read_tables(config).map(|_| ())
+    }
+
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let mut f = Flags::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
-        let tables: Tables = r.config.parse()?;
+        let tables = read_tables(r.config)?;
         if let Some(l) = &tables.loki {
-            let url = r.config.http_url(&l.url, "loki")?;
             if f.loki.is_none() {
-                f.loki = Some(url);
+                f.loki = Some(l.url.get_ref().clone());
                 f.loki_query = f.loki_query.take().or_else(|| l.query.clone());
                 f.loki_tenant = f.loki_tenant.take().or_else(|| l.tenant.clone());
                 f.loki_limit = f.loki_limit.or(l.limit);
             }
         }
         if let Some(e) = &tables.elasticsearch {
-            let url = r.config.http_url(&e.url, "elasticsearch")?;
             if f.elasticsearch.is_none() {
-                f.elasticsearch = Some(url);
+                f.elasticsearch = Some(e.url.get_ref().clone());
                 f.index = f.index.take().or_else(|| e.index.clone());
                 f.time_field = f.time_field.take().or_else(|| e.time_field.clone());
                 f.es_query = f.es_query.take().or_else(|| e.query.clone());
@@ -232,7 +248,9 @@ impl Spec for StoreSpec {
     fn open(self: Box<Self>, c: &Common) -> Source {
         let timeout = c.timeout;
         match *self {
-            StoreSpec::Loki { endpoint, query } => Source::Network(Box::new(crate::LokiLive { endpoint, query, timeout })),
+            StoreSpec::Loki { endpoint, query } => {
+                Source::Network(Box::new(crate::LokiLive { endpoint, query, timeout }))
+            }
             StoreSpec::Elastic { endpoint, search } => {
                 Source::Network(Box::new(crate::ElasticLive { endpoint, search, timeout }))
             }

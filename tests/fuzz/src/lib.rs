@@ -134,7 +134,7 @@ pub fn run(name: &str, data: &[u8]) {
             let _ = reconstruct::render::markdown::cell(&text, 200);
             let _ = reconstruct::render::markdown::code(&text);
             let _ = serde_json::from_slice::<reconstruct::bundle::Manifest>(data);
-            let _ = reconstruct::config::check(&text);
+            let _ = reconstruct::settings::check_config(&text);
         }
         "stores" => {
             // Loki pages and Elasticsearch answers, live or saved, and a saved file's lines.
