@@ -30,25 +30,31 @@ pub use exit::Exit;
 /// Runs the command line; never panics on bad input, reports errors with
 /// their whole chain on stderr.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    status(args).into()
+}
+
+/// Runs the command line with the registry in use ([`registry::current`]),
+/// and says how it ended.
+pub fn status<I: IntoIterator<Item = OsString>>(args: I) -> Exit {
     let parsed = match <cli::Cli as clap::Parser>::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
             let _ = e.print();
-            return code.into();
+            return code;
         }
     };
     match commands::execute(parsed) {
-        Ok(code) => code.into(),
+        Ok(code) => code,
         Err(e) => {
             eprintln!("reconstruct: error: {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
             if e.chain().any(|c| c.is::<exit::UsageError>()) {
-                Exit::Usage.into()
+                Exit::Usage
             } else {
-                Exit::Error.into()
+                Exit::Error
             }
         }
     }
