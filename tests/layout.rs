@@ -22,7 +22,33 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// `crate::name` references outside test modules, by module.
+/// The modules named right after `prefix`: `crate::name`, and each
+/// first segment of a group, `crate::{a, b::c}`.
+fn referenced(code: &str, prefix: &str) -> Vec<String> {
+    let ident = |t: &str| -> String { t.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect() };
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = code[from..].find(prefix) {
+        let at = from + i;
+        // `super::super::` also contains `super::`; a match inside a longer path or word is not one.
+        let before = code[..at].chars().last();
+        from = at + prefix.len();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let rest = &code[from..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            out.extend(group[..end].split(',').map(|item| ident(item.trim())).filter(|n| !n.is_empty()));
+        } else {
+            out.push(ident(rest));
+        }
+    }
+    out.retain(|n| !n.is_empty() && n != "super" && n != "self");
+    out
+}
+
+/// `crate::name` (and `super::name` reaching the root) references outside test modules, by module.
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut all = Vec::new();
@@ -36,15 +62,17 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         let text = std::fs::read_to_string(&f).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap();
         let deps = g.entry(m.clone()).or_default();
-        let mut rest = code;
-        while let Some(i) = rest.find("crate::") {
-            rest = &rest[i + "crate::".len()..];
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if !name.is_empty() && name != m && name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
-                deps.insert(name);
+        // `super::` in a top-level file is the crate root; in a folder
+        // module it is the folder itself, and `super::super::` the root.
+        let nested = f.strip_prefix(&src).unwrap().components().count() > 1;
+        let root_prefixes: &[&str] = if nested { &["crate::", "super::super::"] } else { &["crate::", "super::"] };
+        for prefix in root_prefixes {
+            for name in referenced(code, prefix) {
+                if name != m && name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                    deps.insert(name);
+                }
             }
         }
-        // `super::` inside a folder module refers to its own folder.
     }
     g
 }
@@ -84,6 +112,15 @@ fn src_modules_form_no_import_circle() {
         }
     }
     assert!(g.len() > 10, "the graph was read: {g:?}");
+}
+
+#[test]
+fn groups_and_super_paths_are_seen() {
+    let code =
+        "use crate::{bundle, config::Loaded};\nuse super::render::Format;\nlet x = super::super::exit::Exit::Ok;";
+    assert_eq!(referenced(code, "crate::"), ["bundle", "config"]);
+    assert_eq!(referenced(code, "super::"), ["render"]);
+    assert_eq!(referenced(code, "super::super::"), ["exit"]);
 }
 
 #[test]
