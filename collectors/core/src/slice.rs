@@ -133,8 +133,13 @@ pub trait Spec: Send + std::fmt::Debug {
     fn is_live(&self) -> bool {
         false
     }
+    /// By default a live source is named by what it reads, and a saved part of a bundle is never named twice.
     fn identity(&self) -> Identity {
-        Identity::Saved
+        if self.is_live() {
+            Identity::Live
+        } else {
+            Identity::Saved
+        }
     }
     /// Keeps the pieces `keep` accepts; false when none is left.
     fn retain_pieces(&mut self, _keep: &mut dyn FnMut(&Path, &str) -> bool) -> bool {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
 use reconstruct_core::slice::{
-    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+    Bundle, Common, ConfigError, ConfigText, Resolution, ResolveError, SavedFile, Slice, Spec,
 };
 use reconstruct_core::{runtime, Source, SourceKind};
 use serde::Deserialize;
@@ -282,14 +282,6 @@ impl Spec for DockerSpec {
 
     fn is_live(&self) -> bool {
         matches!(self, DockerSpec::Live { .. } | DockerSpec::SwarmLive { .. })
-    }
-
-    fn identity(&self) -> Identity {
-        if self.is_live() {
-            Identity::Live
-        } else {
-            Identity::Saved
-        }
     }
 }
 

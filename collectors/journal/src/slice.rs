@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
 use reconstruct_core::slice::{
-    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+    Bundle, Common, ConfigError, ConfigText, Resolution, ResolveError, SavedFile, Slice, Spec,
 };
 use reconstruct_core::{Source, SourceKind};
 use serde::Deserialize;
@@ -202,13 +202,5 @@ impl Spec for JournalSpec {
 
     fn is_live(&self) -> bool {
         matches!(self, JournalSpec::Live { .. })
-    }
-
-    fn identity(&self) -> Identity {
-        if self.is_live() {
-            Identity::Live
-        } else {
-            Identity::Saved
-        }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
 use reconstruct_core::slice::{
-    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+    Bundle, Common, ConfigError, ConfigText, Resolution, ResolveError, SavedFile, Slice, Spec,
 };
 use reconstruct_core::{runtime, Source, SourceKind};
 use serde::Deserialize;
@@ -182,13 +182,5 @@ impl Spec for KubeSpec {
 
     fn is_live(&self) -> bool {
         matches!(self, KubeSpec::Live { .. })
-    }
-
-    fn identity(&self) -> Identity {
-        if self.is_live() {
-            Identity::Live
-        } else {
-            Identity::Saved
-        }
     }
 }

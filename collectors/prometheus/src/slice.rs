@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
 use reconstruct_core::slice::{
-    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+    Bundle, Common, ConfigError, ConfigText, Resolution, ResolveError, SavedFile, Slice, Spec,
 };
 use reconstruct_core::{runtime, Source, SourceKind, Timestamp};
 use serde::Deserialize;
 
-use crate::fetch::{mask, Endpoint};
+use crate::fetch::{alertmanager, endpoint, mask, with_tenant, Endpoint};
 
 /// A saved Prometheus or Alertmanager API answer.
 pub const ROLE: &str = "prometheus";
@@ -122,14 +122,14 @@ impl Slice for Prometheus {
             ));
         }
         if let Some(url) = url {
-            match Endpoint::parse(&url, &http_env) {
-                Ok(endpoint) => r.push(PromSpec::Live { endpoint: endpoint.with_tenant(flags.prometheus_tenant) }),
+            match endpoint(&url, &http_env) {
+                Ok(ep) => r.push(PromSpec::Live { endpoint: with_tenant(ep, flags.prometheus_tenant.as_deref()) }),
                 Err(e) => r.unusable(SourceKind::Prometheus, mask(&url), e.to_string()),
             }
         }
         if let Some(url) = &flags.alertmanager {
-            match Endpoint::parse(url, &http_env) {
-                Ok(ep) => r.push(PromSpec::AlertmanagerLive { endpoint: ep.alertmanager() }),
+            match endpoint(url, &http_env) {
+                Ok(ep) => r.push(PromSpec::AlertmanagerLive { endpoint: alertmanager(ep) }),
                 Err(e) => r.unusable(SourceKind::Alertmanager, mask(url), e.to_string()),
             }
         }
@@ -212,14 +212,6 @@ impl Spec for PromSpec {
 
     fn is_live(&self) -> bool {
         !matches!(self, PromSpec::Files { .. })
-    }
-
-    fn identity(&self) -> Identity {
-        if self.is_live() {
-            Identity::Live
-        } else {
-            Identity::Saved
-        }
     }
 }
 

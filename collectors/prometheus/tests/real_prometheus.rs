@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reconstruct_core::{CollectContext, Detail, Event, TimeWindow, Timestamp, VecSink};
-use reconstruct_prometheus::fetch::Endpoint;
+use reconstruct_prometheus::fetch::{alertmanager, endpoint};
 use reconstruct_prometheus::PrometheusLive;
 
 fn env(key: &str) -> String {
@@ -27,7 +27,7 @@ fn now() -> Timestamp {
 }
 
 fn collect(url: &str, window: TimeWindow, timeout: Duration) -> Result<VecSink, String> {
-    let endpoint = Endpoint::parse(url, &Default::default()).map_err(|e| e.to_string())?;
+    let endpoint = endpoint(url, &Default::default()).map_err(|e| e.to_string())?;
     let c = Box::new(PrometheusLive { endpoint, timeout });
     let mut sink = VecSink::default();
     reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink)
@@ -243,7 +243,7 @@ fn alertmanager_silences_and_the_alerts_they_suppress() {
         assert!(Instant::now() < deadline, "Alertmanager never showed the alert silenced: {v}");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let endpoint = Endpoint::parse(&am, &Default::default()).unwrap().alertmanager();
+    let endpoint = alertmanager(endpoint(&am, &Default::default()).unwrap());
     let c = Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint, timeout: Duration::from_secs(10) });
     let mut sink = VecSink::default();
     let window =
@@ -267,7 +267,7 @@ fn alertmanager_silences_and_the_alerts_they_suppress() {
 }
 
 fn collect_am(url: &str) -> String {
-    let endpoint = Endpoint::parse(url, &Default::default()).unwrap().alertmanager();
+    let endpoint = alertmanager(endpoint(url, &Default::default()).unwrap());
     let c = Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint, timeout: Duration::from_secs(2) });
     let mut sink = VecSink::default();
     reconstruct_core::collect_now(c, &CollectContext { window: window(), detail: Detail::All }, &mut sink)

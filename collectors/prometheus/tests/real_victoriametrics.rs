@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reconstruct_core::{CollectContext, Detail, TimeWindow, Timestamp, VecSink};
-use reconstruct_prometheus::fetch::Endpoint;
+use reconstruct_prometheus::fetch::endpoint;
 use reconstruct_prometheus::PrometheusLive;
 
 fn env(key: &str) -> String {
@@ -103,7 +103,7 @@ fn vmalert_intervals_match_what_vmalert_showed() {
     // vmalert writes ALERTS back once a second; let the last write land.
     std::thread::sleep(Duration::from_secs(3));
     stop.store(true, Ordering::Relaxed);
-    let endpoint = Endpoint::parse(&vm, &Default::default()).unwrap();
+    let endpoint = endpoint(&vm, &Default::default()).unwrap();
     let c = Box::new(PrometheusLive { endpoint, timeout: Duration::from_secs(10) });
     let mut sink = VecSink::default();
     let window = TimeWindow::new(start, now()).unwrap();

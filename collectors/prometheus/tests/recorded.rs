@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use reconstruct_core::{CollectContext, Detail, TimeWindow, Timestamp, VecSink};
-use reconstruct_prometheus::fetch::Endpoint;
+use reconstruct_prometheus::fetch::{endpoint, with_tenant, Endpoint};
 use reconstruct_prometheus::PrometheusLive;
 use reconstruct_stores::replay::{serve, Reply, Seen};
 use serde_json::json;
@@ -42,9 +42,8 @@ fn a_tenant_header_goes_with_every_request() {
         Reply::json(&json!({"status": "success", "data": data}))
     })
     .unwrap();
-    let endpoint = Endpoint::parse(&format!("{}/prometheus", server.url), &Default::default())
-        .unwrap()
-        .with_tenant(Some("team-a".into()));
+    let endpoint =
+        with_tenant(endpoint(&format!("{}/prometheus", server.url), &Default::default()).unwrap(), Some("team-a"));
     let sink = read(endpoint);
     let rows: Vec<String> = sink.events.iter().map(|e| format!("{} {}", e.time.rfc3339(), e.summary)).collect();
     assert!(rows.iter().any(|r| r.starts_with("2025-12-26T14:05:00Z alert ApiDown firing")), "{rows:#?}");
@@ -71,7 +70,7 @@ fn a_store_that_lists_no_rule_still_gives_its_history_and_says_the_interval_is_a
         Reply::json(&json!({"status": "success", "data": data}))
     })
     .unwrap();
-    let endpoint = Endpoint::parse(&server.url, &Default::default()).unwrap();
+    let endpoint = endpoint(&server.url, &Default::default()).unwrap();
     let sink = read(endpoint);
     assert!(sink.events.iter().any(|e| e.summary.starts_with("alert DiskFull firing")));
     assert!(

@@ -11,7 +11,7 @@ use reconstruct_core::timestamp::{epoch_from_number, parse_iso};
 use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp, Zone};
 use serde_json::{json, Value};
 
-use crate::http::{Client, Request, StoreError};
+use crate::http::{Client, HttpError as StoreError, Request};
 
 pub const DEFAULT_TIME_FIELD: &str = "@timestamp";
 pub const DEFAULT_PAGE: u32 = 1000;

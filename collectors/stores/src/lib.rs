@@ -6,7 +6,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod elastic;
-pub mod http;
+/// The shared HTTP layer, under the name the stores' code uses.
+pub use reconstruct_http as http;
 pub mod loki;
 pub mod record;
 #[cfg(feature = "replay")]

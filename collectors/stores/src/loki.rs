@@ -11,7 +11,7 @@ use std::sync::Arc;
 use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp};
 use serde_json::Value;
 
-use crate::http::{Client, Request, StoreError};
+use crate::http::{Client, HttpError as StoreError, Request};
 
 pub const QUERY_RANGE: &str = "/loki/api/v1/query_range";
 pub const LABELS: &str = "/loki/api/v1/labels";

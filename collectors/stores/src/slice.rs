@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, FromArgMatches};
 use reconstruct_core::slice::{
-    Bundle, Common, ConfigError, ConfigText, Identity, Resolution, ResolveError, SavedFile, Slice, Spec,
+    Bundle, Common, ConfigError, ConfigText, Resolution, ResolveError, SavedFile, Slice, Spec,
 };
 use reconstruct_core::{runtime, CollectError, Source, SourceKind};
 use serde::Deserialize;
@@ -284,13 +284,5 @@ impl Spec for StoreSpec {
 
     fn is_live(&self) -> bool {
         !matches!(self, StoreSpec::Saved { .. })
-    }
-
-    fn identity(&self) -> Identity {
-        if self.is_live() {
-            Identity::Live
-        } else {
-            Identity::Saved
-        }
     }
 }

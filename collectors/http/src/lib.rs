@@ -1,7 +1,8 @@
-//! The HTTP client the central stores share: a base URL whose credentials
-//! never show, basic or bearer auth, extra headers (a tenant), answers read
-//! under a size cap, and 429/503 (and cut-off answers) retried with backoff
-//! inside the source's one deadline.
+//! The one HTTP layer of the sources reached over HTTP (Prometheus,
+//! Alertmanager, Loki, Elasticsearch): a base URL whose credentials never
+//! show, basic or bearer auth from the URL or the environment, extra headers
+//! (a tenant), answers read under a size cap, and 429/503 (and cut-off
+//! answers) retried with backoff inside the source's one deadline.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tokio::time::Instant;
 /// misconfigured page size, not evidence worth the memory.
 pub const MAX_ANSWER: usize = 64 << 20;
 
-/// Where a store is, and how to authenticate, kept apart so the base URL can
+/// Where a service is, and how to authenticate, kept apart so the base URL can
 /// be shown.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -21,7 +22,7 @@ pub struct Endpoint {
     basic: Option<(String, String)>,
     bearer: Option<String>,
     headers: Vec<(String, String)>,
-    /// `Loki`, `Elasticsearch`, for messages.
+    /// `Prometheus`, `Loki`, `Elasticsearch`, for messages.
     pub kind: &'static str,
 }
 
@@ -32,7 +33,7 @@ impl std::fmt::Debug for Endpoint {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum HttpError {
     #[error("{0:?} is not an http(s) URL")]
     Url(String),
     #[error("cannot set up the HTTP client: {0}")]
@@ -49,12 +50,12 @@ pub enum StoreError {
     Answer { shown: String, path: String, reason: String },
 }
 
-impl StoreError {
+impl HttpError {
     /// The HTTP status of an error answer, for callers that fall back on one
     /// (a store without point-in-time search answers 400 or 404).
     pub fn status(&self) -> Option<u16> {
         match self {
-            StoreError::Http { status, .. } => Some(*status),
+            HttpError::Http { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -68,11 +69,11 @@ impl Endpoint {
         url: &str,
         env_prefix: &str,
         env: &HashMap<String, String>,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, HttpError> {
         let url = url.trim().trim_end_matches('/');
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| StoreError::Url(mask(url)))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| HttpError::Url(mask(url)))?;
         if scheme != "http" && scheme != "https" {
-            return Err(StoreError::Url(mask(url)));
+            return Err(HttpError::Url(mask(url)));
         }
         let auth_end = rest.find('/').unwrap_or(rest.len());
         let (authority, path) = rest.split_at(auth_end);
@@ -84,7 +85,7 @@ impl Endpoint {
             None => (None, authority),
         };
         if host.is_empty() {
-            return Err(StoreError::Url(mask(url)));
+            return Err(HttpError::Url(mask(url)));
         }
         let var = |name: &str| env.get(&format!("{env_prefix}_{name}")).filter(|v| !v.is_empty()).cloned();
         // A user in the URL may leave the password to the environment, out of shell history.
@@ -100,6 +101,12 @@ impl Endpoint {
             headers: Vec::new(),
             kind,
         })
+    }
+
+    /// The same endpoint, named `kind` in messages (an Alertmanager).
+    pub fn named(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Sends `name: value` with every request (Loki's `X-Scope-OrgID`).
@@ -156,11 +163,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl Client {
-    pub fn new(ep: Endpoint, timeout: Duration) -> Result<Self, StoreError> {
+    pub fn new(ep: Endpoint, timeout: Duration) -> Result<Self, HttpError> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
-            .map_err(|e| StoreError::Client(reconstruct_core::text::error_chain(&e)))?;
+            .map_err(|e| HttpError::Client(reconstruct_core::text::error_chain(&e)))?;
         Ok(Client { http, ep, deadline: Instant::now() + timeout, timeout, retries: 0 })
     }
 
@@ -168,20 +175,38 @@ impl Client {
         &self.ep
     }
 
-    /// The answer's JSON, retried while the store is busy (429, 503, with
+    /// The answer's JSON, retried while the service is busy (429, 503, with
     /// `Retry-After` honoured) or its answer was cut off, until the deadline.
-    pub async fn json(&mut self, req: &Request<'_>) -> Result<serde_json::Value, StoreError> {
+    pub async fn json(&mut self, req: &Request<'_>) -> Result<serde_json::Value, HttpError> {
+        self.decoded(req, |body| {
+            serde_json::from_slice(body).map_err(|e| {
+                // A body that ends inside the JSON was cut off on the way: ask again.
+                if e.is_eof() {
+                    Decode::CutOff(format!("the answer was cut off ({e})"))
+                } else {
+                    Decode::Bad(format!("not JSON: {e}"))
+                }
+            })
+        })
+        .await
+    }
+
+    /// The answer read by `decode`, retried as [`Client::json`] is.
+    pub async fn decoded<T>(
+        &mut self,
+        req: &Request<'_>,
+        decode: impl Fn(&[u8]) -> Result<T, Decode>,
+    ) -> Result<T, HttpError> {
         let mut backoff = FIRST_BACKOFF;
         let mut tries: u32 = 0;
         loop {
             tries = tries.saturating_add(1);
             // Why to ask again: after how long (the server's word), and the busy status.
             let (after, reason, status) = match self.once(req).await {
-                Ok(body) => match serde_json::from_slice(&body) {
+                Ok(body) => match decode(&body) {
                     Ok(v) => return Ok(v),
-                    // A body that ends inside the JSON was cut off on the way: ask again.
-                    Err(e) if e.is_eof() => (None, format!("the answer was cut off ({e})"), None),
-                    Err(e) => return Err(self.answer(req, format!("not JSON: {e}"))),
+                    Err(Decode::CutOff(reason)) => (None, reason, None),
+                    Err(Decode::Bad(reason)) => return Err(self.answer(req, reason)),
                 },
                 Err(Attempt::Busy(status, after)) => (after, String::new(), Some(status)),
                 Err(Attempt::CutOff(reason)) => (None, reason, None),
@@ -190,7 +215,7 @@ impl Client {
             let pause = after.unwrap_or(backoff).min(MAX_BACKOFF);
             if Instant::now() + pause >= self.deadline || tries >= 8 {
                 return Err(match status {
-                    Some(status) => StoreError::Busy {
+                    Some(status) => HttpError::Busy {
                         shown: self.ep.shown(),
                         path: req.path.to_string(),
                         status,
@@ -206,15 +231,15 @@ impl Client {
         }
     }
 
-    fn answer(&self, req: &Request<'_>, reason: String) -> StoreError {
-        StoreError::Answer { shown: self.ep.shown(), path: req.path.to_string(), reason }
+    fn answer(&self, req: &Request<'_>, reason: String) -> HttpError {
+        HttpError::Answer { shown: self.ep.shown(), path: req.path.to_string(), reason }
     }
 
     async fn once(&self, req: &Request<'_>) -> Result<Vec<u8>, Attempt> {
         let ep = &self.ep;
         let left = self.deadline.saturating_duration_since(Instant::now());
         let timeout = || {
-            Attempt::Fatal(StoreError::Timeout {
+            Attempt::Fatal(HttpError::Timeout {
                 shown: ep.shown(),
                 path: req.path.to_string(),
                 secs: self.timeout.as_secs(),
@@ -242,7 +267,7 @@ impl Client {
             if e.is_timeout() {
                 timeout()
             } else {
-                Attempt::Fatal(StoreError::Unreachable {
+                Attempt::Fatal(HttpError::Unreachable {
                     shown: ep.shown(),
                     reason: reconstruct_core::text::error_chain(&e),
                 })
@@ -263,7 +288,7 @@ impl Client {
             match resp.chunk().await {
                 Ok(Some(c)) => {
                     if body.len().saturating_add(c.len()) > MAX_ANSWER {
-                        return Err(Attempt::Fatal(StoreError::Answer {
+                        return Err(Attempt::Fatal(HttpError::Answer {
                             shown: ep.shown(),
                             path: req.path.to_string(),
                             reason: format!("the answer is over {} MiB: ask for smaller pages", MAX_ANSWER >> 20),
@@ -283,7 +308,7 @@ impl Client {
         }
         if !(200..300).contains(&status) {
             let text: String = String::from_utf8_lossy(&body).chars().take(300).collect();
-            return Err(Attempt::Fatal(StoreError::Http {
+            return Err(Attempt::Fatal(HttpError::Http {
                 shown: ep.shown(),
                 path: req.path.to_string(),
                 status,
@@ -294,8 +319,16 @@ impl Client {
     }
 }
 
+/// Why an answer could not be read.
+pub enum Decode {
+    /// It ends too soon: cut off on the way, worth asking again.
+    CutOff(String),
+    /// It is not what was asked for.
+    Bad(String),
+}
+
 enum Attempt {
     Busy(u16, Option<Duration>),
     CutOff(String),
-    Fatal(StoreError),
+    Fatal(HttpError),
 }
