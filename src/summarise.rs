@@ -184,17 +184,6 @@ fn continues(row: &Row, e: &Event) -> bool {
     }
 }
 
-/// Whether an event can become a row at all.
-pub fn is_notable(e: &Event) -> bool {
-    match e.kind {
-        EventKind::Log => e.severity.is_some_and(|s| s >= Severity::Warning),
-        // A session that connected or a query that started is routine on a
-        // busy server; waits, long and idle transactions and saturation are not.
-        EventKind::Database => e.severity.is_none_or(|s| s >= Severity::Notice),
-        _ => true,
-    }
-}
-
 fn container_of(e: &Event) -> Option<&str> {
     match e.fact.as_deref() {
         Some(Fact::Container { container, .. }) => Some(container),
@@ -240,7 +229,7 @@ impl Summariser {
 
     pub fn add(&mut self, e: Event) {
         self.totals.events = self.totals.events.saturating_add(1);
-        if !is_notable(&e) {
+        if !reconstruct_core::notable::event(&e) {
             self.totals.routine = self.totals.routine.saturating_add(1);
             return;
         }

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod collector;
 pub mod event;
 pub mod lines;
+pub mod notable;
 pub mod reorder;
 pub mod severity;
 pub mod slice;

@@ -112,7 +112,7 @@ pub fn log_line(
     let sev = severity::detect(text);
     let alarming = sev.is_some_and(|s| s >= Severity::Warning);
     let state = !alarming && classify::is_state_change(text);
-    if !all && !alarming && !state {
+    if !all && !reconstruct_core::notable::line(sev, state) {
         return Line::Routine(p.time);
     }
     let exact = p.time.rfc3339();

@@ -567,7 +567,7 @@ impl Assembler {
         }
         let sev = severity::detect(msg);
         let state = is_state_change(msg);
-        if self.notable_only && sev.is_none_or(|s| s < Severity::Warning) && !state {
+        if self.notable_only && !reconstruct_core::notable::line(sev, state) {
             return Some(t);
         }
         let task = detail(details, "com.docker.swarm.task.id").unwrap_or_default();

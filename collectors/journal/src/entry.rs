@@ -123,7 +123,7 @@ impl Mapper {
         let extra = u32::try_from(lines.count()).unwrap_or(u32::MAX);
         let sev = e.get("PRIORITY").and_then(severity_of).or_else(|| severity::detect(first));
         let state = is_state_change(first);
-        let routine = sev.is_none_or(|s| s < Severity::Warning) && !state;
+        let routine = !reconstruct_core::notable::line(sev, state);
         if routine && ctx.detail == Detail::Notable {
             sink.skip(time, extra);
             return Ok(());

@@ -137,7 +137,7 @@ fn keep(e: Event, ctx: &CollectContext, out: &mut Vec<Event>, sink: &mut dyn Eve
     if !ctx.window.contains(e.time) {
         return;
     }
-    if ctx.detail == Detail::Notable && e.severity.is_some_and(|s| s < reconstruct_core::Severity::Notice) {
+    if ctx.detail == Detail::Notable && !reconstruct_core::notable::event(&e) {
         sink.skip(e.time, 0);
         return;
     }

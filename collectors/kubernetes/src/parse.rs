@@ -497,7 +497,7 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) 
     let msg = rest.get(1..).unwrap_or_default();
     let sev = severity::detect(msg);
     let state = is_state_change(msg);
-    if notable_only && sev.is_none_or(|s| s < Severity::Warning) && !state {
+    if notable_only && !reconstruct_core::notable::line(sev, state) {
         return LogLine::At(p.time, None);
     }
     let previous = if of.previous { " --previous" } else { "" };

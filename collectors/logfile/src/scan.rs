@@ -655,7 +655,14 @@ impl Scanner<'_> {
         if let Some(n) = self.bases.get_mut(idx) {
             *n += 1;
         }
-        if self.ctx.detail == Detail::Notable && !alarming && !state && package.is_none() {
+        let kind = if package.is_some() {
+            EventKind::Change
+        } else if state {
+            EventKind::StateChange
+        } else {
+            EventKind::Log
+        };
+        if self.ctx.detail == Detail::Notable && !reconstruct_core::notable::of(kind, sev) {
             sink.skip(p.time, p.extra_lines);
             return Ok(());
         }
@@ -688,13 +695,7 @@ impl Scanner<'_> {
             basis: p.basis,
             collector: SourceKind::Logfile,
             component,
-            kind: if package.is_some() {
-                EventKind::Change
-            } else if state {
-                EventKind::StateChange
-            } else {
-                EventKind::Log
-            },
+            kind,
             severity: sev,
             summary: summary.text,
             evidence: Evidence { locator, excerpt: excerpt.text },

@@ -8,6 +8,7 @@ use reconstruct_core::event::{Severity, TimeBasis, Timestamp};
 use reconstruct_core::lines::LineReader;
 use reconstruct_core::text::strip_ansi;
 use reconstruct_core::timestamp::{parse_epoch, parse_iso};
+use reconstruct_core::EventKind;
 use reconstruct_core::Zone;
 
 /// One server message with the lines that belong to it.
@@ -348,6 +349,22 @@ const STATE: [&str; 12] = [
 const SLOW_CHECKPOINT_SECS: f64 = 30.0;
 
 pub fn meaning(r: &Record) -> Meaning {
+    let (severity, state_change, fact) = weigh(r);
+    // A database fact (a wait, a vacuum) is weighed as one; a plain message,
+    // a checkpoint, as the log line it is. The rule is core's, as for every source.
+    let kind = if state_change {
+        EventKind::StateChange
+    } else if fact {
+        EventKind::Database
+    } else {
+        EventKind::Log
+    };
+    Meaning { severity, state_change, routine: !reconstruct_core::notable::of(kind, Some(severity)) }
+}
+
+/// A message's severity, whether it changes the server's state, and whether
+/// it is a database fact rather than a plain message.
+fn weigh(r: &Record) -> (Severity, bool, bool) {
     let m = r.message.as_str();
     let base = match r.severity.as_str() {
         "PANIC" => Severity::Critical,
@@ -359,7 +376,7 @@ pub fn meaning(r: &Record) -> Meaning {
     };
     let crash = m.contains("was terminated by signal") || m.contains("terminating any other active server processes");
     if crash {
-        return Meaning { severity: Severity::Critical, state_change: true, routine: false };
+        return (Severity::Critical, true, false);
     }
     if STATE.iter().any(|s| m.starts_with(s)) {
         let sev = if m.starts_with("database system was") || m.starts_with("redo") {
@@ -367,32 +384,28 @@ pub fn meaning(r: &Record) -> Meaning {
         } else {
             Severity::Notice
         };
-        return Meaning { severity: sev.max(base), state_change: true, routine: false };
+        return (sev.max(base), true, false);
     }
     if m.contains("still waiting for")
         || m.contains("too many clients")
         || m.contains("remaining connection slots are reserved")
     {
-        return Meaning { severity: base.max(Severity::Warning), state_change: false, routine: false };
+        return (base.max(Severity::Warning), false, true);
     }
     if m.contains(" acquired ") && m.contains(" after ") {
-        return Meaning { severity: Severity::Notice, state_change: false, routine: false };
+        return (Severity::Notice, false, true);
     }
     if let Some(total) = m.strip_prefix("checkpoint complete:").and_then(|rest| {
         let t = rest.split("total=").nth(1)?;
         t.split_whitespace().next()?.parse::<f64>().ok()
     }) {
         let slow = total >= SLOW_CHECKPOINT_SECS;
-        return Meaning {
-            severity: if slow { Severity::Warning } else { Severity::Info },
-            state_change: false,
-            routine: !slow,
-        };
+        return (if slow { Severity::Warning } else { Severity::Info }, false, false);
     }
     if m.starts_with("automatic vacuum of table") || m.starts_with("automatic aggressive vacuum") {
-        return Meaning { severity: Severity::Notice, state_change: false, routine: false };
+        return (Severity::Notice, false, true);
     }
-    Meaning { severity: base, state_change: false, routine: base < Severity::Warning }
+    (base, false, false)
 }
 
 #[cfg(test)]

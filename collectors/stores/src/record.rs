@@ -55,7 +55,7 @@ impl Mapper {
             .and_then(|l| severity::from_word(l.trim().as_bytes()))
             .or_else(|| severity::detect(first.as_bytes()));
         let state = is_state_change(first.as_bytes());
-        if sev.is_none_or(|s| s < Severity::Warning) && !state && ctx.detail == Detail::Notable {
+        if !reconstruct_core::notable::line(sev, state) && ctx.detail == Detail::Notable {
             sink.skip(r.time, extra);
             return Ok(());
         }
