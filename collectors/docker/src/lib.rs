@@ -365,7 +365,53 @@ pub struct SwarmLive {
 /// `events.jsonl` and `logs/<service>.log` (raw lines, as
 /// `docker service logs --raw --timestamps --details` prints them).
 pub struct SwarmFiles {
-    pub files: Vec<(PathBuf, String)>,
+    /// (path, how evidence names it, what it holds)
+    pub files: Vec<(PathBuf, String, SwarmPart)>,
+}
+
+/// What a saved file of a swarm holds: its role in a bundle's manifest, so
+/// a reader takes it by what it is, not by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwarmPart {
+    /// The service list.
+    Services,
+    /// The task list.
+    Tasks,
+    /// Service events, one JSON object a line.
+    Events,
+    /// One service's raw log lines (`logs/<service>.log`).
+    Log,
+}
+
+impl SwarmPart {
+    pub const ALL: [SwarmPart; 4] = [SwarmPart::Services, SwarmPart::Tasks, SwarmPart::Events, SwarmPart::Log];
+
+    /// Its role in a bundle's manifest.
+    pub fn role(self) -> &'static str {
+        match self {
+            SwarmPart::Services => "swarm-services",
+            SwarmPart::Tasks => "swarm-tasks",
+            SwarmPart::Events => "swarm-events",
+            SwarmPart::Log => "swarm-log",
+        }
+    }
+
+    pub fn from_role(role: &str) -> Option<SwarmPart> {
+        SwarmPart::ALL.into_iter().find(|p| p.role() == role)
+    }
+
+    /// A file's part by its place in the bundle layout, for a bundle whose
+    /// manifest does not say (made by hand, or by an older capture).
+    pub fn by_layout(rel: &str) -> Option<SwarmPart> {
+        let below = rel.strip_prefix("swarm/")?;
+        match below {
+            "services.json" => Some(SwarmPart::Services),
+            "tasks.json" => Some(SwarmPart::Tasks),
+            _ if below.starts_with("logs/") => Some(SwarmPart::Log),
+            _ if below.starts_with("events") => Some(SwarmPart::Events),
+            _ => None,
+        }
+    }
 }
 
 fn swarm_finish(a: swarm::Assembler, sink: &mut dyn EventSink) -> Result<(), CollectError> {
@@ -438,28 +484,31 @@ impl Collector for SwarmFiles {
         let read = |p: &PathBuf, d: &str| std::fs::read(p).map_err(|e| format!("cannot read {d}: {e}"));
         let mut answers = swarm::Answers::default();
         let mut logs = Vec::new();
-        for (p, d) in &self.files {
-            let name = name_of(d);
-            if d.contains("/logs/") || d.starts_with("logs/") {
-                logs.push((p, d, name.trim_end_matches(".log").to_string()));
-            } else if name == "services.json" {
-                answers.services = serde_json::from_slice(&read(p, d)?).map_err(|e| format!("{d}: {e}"))?;
-            } else if name == "tasks.json" {
-                answers.tasks = serde_json::from_slice(&read(p, d)?).map_err(|e| format!("{d}: {e}"))?;
-            } else if name.starts_with("events") {
-                for (i, l) in read(p, d)?.split(|b| *b == b'\n').enumerate() {
-                    if l.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    match serde_json::from_slice(l) {
-                        Ok(v) => answers.events.push(v),
-                        Err(e) => sink.diagnostic(Diagnostic {
-                            locator: Some(Locator::Line {
-                                path: Arc::from(d.as_str()),
-                                line: (i as u64).saturating_add(1),
+        for (p, d, part) in &self.files {
+            match part {
+                // The service a log is of is in its name, as the layout writes it.
+                SwarmPart::Log => logs.push((p, d, name_of(d).trim_end_matches(".log").to_string())),
+                SwarmPart::Services => {
+                    answers.services = serde_json::from_slice(&read(p, d)?).map_err(|e| format!("{d}: {e}"))?;
+                }
+                SwarmPart::Tasks => {
+                    answers.tasks = serde_json::from_slice(&read(p, d)?).map_err(|e| format!("{d}: {e}"))?;
+                }
+                SwarmPart::Events => {
+                    for (i, l) in read(p, d)?.split(|b| *b == b'\n').enumerate() {
+                        if l.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        match serde_json::from_slice(l) {
+                            Ok(v) => answers.events.push(v),
+                            Err(e) => sink.diagnostic(Diagnostic {
+                                locator: Some(Locator::Line {
+                                    path: Arc::from(d.as_str()),
+                                    line: (i as u64).saturating_add(1),
+                                }),
+                                message: format!("not a swarm event: {e}"),
                             }),
-                            message: format!("not a swarm event: {e}"),
-                        }),
+                        }
                     }
                 }
             }
@@ -478,8 +527,8 @@ impl Collector for SwarmFiles {
     }
 }
 
-/// Stores one saved file by its name below `swarm/`.
-pub type SwarmPut<'a> = dyn FnMut(&str, Vec<u8>) -> Result<(), String> + 'a;
+/// Stores one saved file, of its part, by its name below `swarm/`.
+pub type SwarmPut<'a> = dyn FnMut(SwarmPart, &str, Vec<u8>) -> Result<(), String> + 'a;
 
 /// Saves a swarm for [`SwarmFiles`]: each answer, and each service's raw
 /// log lines of the window, through `mask_line` (capture masks there).
@@ -504,16 +553,16 @@ pub async fn save_swarm(
         edit(&mut v);
         v.to_string().into_bytes()
     };
-    put("services.json", mask_json(&a.services))?;
-    put("tasks.json", mask_json(&a.tasks))?;
+    put(SwarmPart::Services, "services.json", mask_json(&a.services))?;
+    put(SwarmPart::Tasks, "tasks.json", mask_json(&a.tasks))?;
     let mut events = Vec::new();
     for e in &a.events {
         events.extend(mask_json(e));
         events.push(b'\n');
     }
-    put("events.jsonl", events)?;
+    put(SwarmPart::Events, "events.jsonl", events)?;
     for (service, text) in logs {
-        put(&format!("logs/{service}.log"), text)?;
+        put(SwarmPart::Log, &format!("logs/{service}.log"), text)?;
     }
     // What was read is saved; what was not is said.
     if a.problems.is_empty() {

@@ -12,13 +12,15 @@ use reconstruct_core::slice::{
 use reconstruct_core::{runtime, Source, SourceKind};
 use serde::Deserialize;
 
+use crate::SwarmPart;
+
 /// `docker-compose logs --timestamps --no-color` output.
 pub const ROLE_COMPOSE_LOGS: &str = "compose-logs";
 /// `docker events --format '{{json .}}'` output.
 pub const ROLE_EVENTS: &str = "docker-events";
 /// `docker inspect` output.
 pub const ROLE_INSPECT: &str = "docker-inspect";
-/// A swarm's services, tasks, service events and raw service logs.
+/// What older captures called every file of a swarm: read by its place in the layout.
 pub const ROLE_SWARM: &str = "swarm";
 
 #[derive(Debug, Args)]
@@ -77,8 +79,8 @@ pub enum DockerSpec {
     LifecycleFiles { events: Vec<(PathBuf, String)>, inspect: Vec<(PathBuf, String)> },
     /// A swarm's services, from a manager's engine.
     SwarmLive { host: Option<String> },
-    /// What a capture saved of a swarm, read together.
-    SwarmFiles { files: Vec<(PathBuf, String)> },
+    /// What a capture saved of a swarm, read together, each file with its part.
+    SwarmFiles { files: Vec<(PathBuf, String, SwarmPart)> },
 }
 
 /// The kind of source: the Docker engine and a swarm.
@@ -151,7 +153,7 @@ impl Slice for Docker {
     fn recognise(&self, rel: &str) -> Option<&'static str> {
         let name = rel.rsplit('/').next().unwrap_or_default();
         if rel.starts_with("swarm/") {
-            Some(ROLE_SWARM)
+            SwarmPart::by_layout(rel).map(SwarmPart::role)
         } else if !rel.starts_with("docker/") {
             None
         } else if name.starts_with("events") {
@@ -164,7 +166,16 @@ impl Slice for Docker {
     }
 
     fn roles(&self) -> &'static [&'static str] {
-        &[ROLE_COMPOSE_LOGS, ROLE_EVENTS, ROLE_INSPECT, ROLE_SWARM]
+        &[
+            ROLE_COMPOSE_LOGS,
+            ROLE_EVENTS,
+            ROLE_INSPECT,
+            ROLE_SWARM,
+            "swarm-services",
+            "swarm-tasks",
+            "swarm-events",
+            "swarm-log",
+        ]
     }
 
     fn replay(&self, files: Vec<SavedFile>, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
@@ -176,7 +187,16 @@ impl Slice for Docker {
                 .collect()
         };
         let first = |roles: &[&str]| files.iter().find(|f| roles.contains(&f.role.as_str())).map(|f| f.order);
-        let (events, inspect, swarm) = (of(&[ROLE_EVENTS]), of(&[ROLE_INSPECT]), of(&[ROLE_SWARM]));
+        let (events, inspect) = (of(&[ROLE_EVENTS]), of(&[ROLE_INSPECT]));
+        let mut swarm = Vec::new();
+        for f in files.iter().filter(|f| f.role.starts_with(ROLE_SWARM)) {
+            match SwarmPart::from_role(&f.role).or_else(|| SwarmPart::by_layout(&f.display)) {
+                Some(part) => swarm.push((f.path.clone(), f.display.clone(), part)),
+                None => {
+                    r.warnings.push(format!("bundle file {} is not read: not a file a swarm capture writes", f.display))
+                }
+            }
+        }
         // Saved compose logs name their containers' services by the saved inspections.
         for f in files.iter().filter(|f| f.role == ROLE_COMPOSE_LOGS) {
             let names = inspect.iter().map(|(p, _)| p.clone()).collect();
@@ -190,7 +210,8 @@ impl Slice for Docker {
             r.push_joined(at, DockerSpec::LifecycleFiles { events, inspect });
         }
         // Task names come from the task list: a swarm's files are read together.
-        if let Some(at) = first(&[ROLE_SWARM]) {
+        let swarm_first = files.iter().find(|f| f.role.starts_with(ROLE_SWARM)).map(|f| f.order);
+        if let (Some(at), false) = (swarm_first, swarm.is_empty()) {
             r.push_joined(at, DockerSpec::SwarmFiles { files: swarm });
         }
         Ok(())
@@ -253,9 +274,9 @@ impl Spec for DockerSpec {
             DockerSpec::SwarmLive { host } => {
                 let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
                 let shown = self.describe();
-                let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-                let mut put = |name: &str, bytes: Vec<u8>| {
-                    files.push((name.to_string(), bytes));
+                let mut files: Vec<(SwarmPart, String, Vec<u8>)> = Vec::new();
+                let mut put = |part: SwarmPart, name: &str, bytes: Vec<u8>| {
+                    files.push((part, name.to_string(), bytes));
                     Ok(())
                 };
                 let m = b.masker();
@@ -270,8 +291,8 @@ impl Spec for DockerSpec {
                     &mask_line,
                 ));
                 // Services whose logs failed still leave the rest saved.
-                for (name, bytes) in files {
-                    b.add(&format!("swarm/{name}"), &bytes, ROLE_SWARM, &shown, Default::default())?;
+                for (part, name, bytes) in files {
+                    b.add(&format!("swarm/{name}"), &bytes, part.role(), &shown, Default::default())?;
                 }
                 saved.map_err(|e| e.to_string())
             }
@@ -309,4 +330,22 @@ fn save_engine(host: Option<&str>, project: Option<&str>, c: &Common, b: &mut dy
     b.add("docker/events.jsonl", &events, ROLE_EVENTS, &shown, Default::default())?;
     let inspect = crate::parse::write_inspect(&snap.containers).map_err(|e| e.to_string())?;
     b.add("docker/inspect.json", &inspect, ROLE_INSPECT, &shown, Default::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_swarm_part_is_a_role_of_the_slice_and_found_by_its_place() {
+        for p in SwarmPart::ALL {
+            assert!(Docker.roles().contains(&p.role()), "{p:?}");
+            assert_eq!(SwarmPart::from_role(p.role()), Some(p));
+        }
+        assert_eq!(Docker.recognise("swarm/services.json"), Some("swarm-services"));
+        assert_eq!(Docker.recognise("swarm/events.jsonl"), Some("swarm-events"));
+        assert_eq!(Docker.recognise("swarm/logs/legacy.log"), Some("swarm-log"));
+        assert_eq!(Docker.recognise("swarm/notes.txt"), None);
+        assert_eq!(Docker.recognise("docker/events.jsonl"), Some(ROLE_EVENTS));
+    }
 }

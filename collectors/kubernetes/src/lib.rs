@@ -70,10 +70,72 @@ pub struct KubernetesLive {
 }
 
 /// What a capture saved under `kubernetes/`: the lists, and the logs as
-/// `logs/<namespace>/<pod>/<container>[.previous].log`.
+/// `logs/<namespace>/<pod>/<container>[.previous].log`; each file with its
+/// part (path, how evidence names it, what it holds).
 pub struct KubernetesFiles {
-    pub files: Vec<(PathBuf, String)>,
+    pub files: Vec<(PathBuf, String, Part)>,
     pub context: Option<String>,
+}
+
+/// What a saved file of a cluster holds: its role in a bundle's manifest,
+/// so a reader takes it by what it is, not by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `kubectl get pods -o json`.
+    Pods,
+    /// Events of the core v1 API.
+    Events,
+    /// Events of the events.k8s.io API.
+    NewEvents,
+    /// The nodes' Events.
+    NodeEvents,
+    /// `kubectl get replicasets -o json`.
+    ReplicaSets,
+    /// One container's log.
+    Log,
+}
+
+impl Part {
+    pub const ALL: [Part; 6] =
+        [Part::Pods, Part::Events, Part::NewEvents, Part::NodeEvents, Part::ReplicaSets, Part::Log];
+
+    /// Its role in a bundle's manifest.
+    pub fn role(self) -> &'static str {
+        match self {
+            Part::Pods => "kubernetes-pods",
+            Part::Events => "kubernetes-events",
+            Part::NewEvents => "kubernetes-events-k8s-io",
+            Part::NodeEvents => "kubernetes-node-events",
+            Part::ReplicaSets => "kubernetes-replicasets",
+            Part::Log => "kubernetes-log",
+        }
+    }
+
+    pub fn from_role(role: &str) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| p.role() == role)
+    }
+
+    /// The name capture gives a list below `kubernetes/` (a log is named by its container).
+    pub fn file_name(self) -> Option<&'static str> {
+        match self {
+            Part::Pods => Some("pods.json"),
+            Part::Events => Some("events.json"),
+            Part::NewEvents => Some("events.k8s.io.json"),
+            Part::NodeEvents => Some(NODE_EVENTS_FILE),
+            Part::ReplicaSets => Some(REPLICA_SETS_FILE),
+            Part::Log => None,
+        }
+    }
+
+    /// A file's part by its place in the bundle layout, for a bundle whose
+    /// manifest does not say (made by hand, or by an older capture).
+    pub fn by_layout(rel: &str) -> Option<Part> {
+        let below = rel.strip_prefix("kubernetes/")?;
+        if below.starts_with("logs/") {
+            return Some(Part::Log);
+        }
+        Part::ALL.into_iter().find(|p| p.file_name() == Some(below))
+    }
 }
 
 /// The name a saved log has below `kubernetes/`.
@@ -316,8 +378,8 @@ pub const REPLICA_SETS_FILE: &str = "replicasets.json";
 /// The saved nodes' Events (`kubectl get events -n default --field-selector involvedObject.kind=Node -o json`).
 pub const NODE_EVENTS_FILE: &str = "node-events.json";
 
-/// Stores one saved file by its name below `kubernetes/`.
-pub type Put<'a> = dyn FnMut(&str, &[u8]) -> Result<(), String> + 'a;
+/// Stores one saved file, of its part, by its name below `kubernetes/`.
+pub type Put<'a> = dyn FnMut(Part, &str, &[u8]) -> Result<(), String> + 'a;
 
 /// Saves what [`KubernetesFiles`] reads back: each list as the API gave it,
 /// and each log's lines of the window, through `edit` (capture masks there).
@@ -336,16 +398,20 @@ pub async fn save(
         edit(&mut v);
         serde_json::to_vec_pretty(&v).unwrap_or_default()
     };
-    put("pods.json", &json(serde_json::to_value(&objs.pods)?))?;
-    put("events.json", &json(serde_json::to_value(&objs.core_events)?))?;
+    let mut list = |part: Part, v: serde_json::Value| match part.file_name() {
+        Some(name) => put(part, name, &json(v)),
+        None => Ok(()),
+    };
+    list(Part::Pods, serde_json::to_value(&objs.pods)?)?;
+    list(Part::Events, serde_json::to_value(&objs.core_events)?)?;
     if let Some(n) = &objs.new_events {
-        put("events.k8s.io.json", &json(serde_json::to_value(n)?))?;
+        list(Part::NewEvents, serde_json::to_value(n)?)?;
     }
     if let Some(Ok(n)) = &objs.node_events {
-        put(NODE_EVENTS_FILE, &json(serde_json::to_value(n)?))?;
+        list(Part::NodeEvents, serde_json::to_value(n)?)?;
     }
     if let Ok(n) = &objs.replica_sets {
-        put(REPLICA_SETS_FILE, &json(serde_json::to_value(n)?))?;
+        list(Part::ReplicaSets, serde_json::to_value(n)?)?;
     }
     for of in fetch::logs_to_read(&objs.pods.items, window) {
         let mut text = Vec::new();
@@ -361,7 +427,7 @@ pub async fn save(
             Ok(t)
         };
         match fetch::log(&client, &of, window, &url, &mut on_line).await {
-            Ok(_) => put(&log_name(&of), &text)?,
+            Ok(_) => put(Part::Log, &log_name(&of), &text)?,
             Err(LogError::Fetch(_)) => {}
             Err(LogError::Stopped(s)) => return Err(s.into()),
         }
@@ -405,26 +471,29 @@ impl Collector for KubernetesFiles {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        let find = |name: &str| self.files.iter().find(|(_, d)| d == name || d.ends_with(&format!("/{name}")));
-        let list = |name: &str| find(name).map(|(p, d)| (p.clone(), d.clone()));
-        let pods: Vec<Pod> = match list("pods.json") {
+        // Lists by what they hold; a log by the container it is of.
+        let list = |want: Part| self.files.iter().find(|(_, _, p)| *p == want).map(|(p, d, _)| (p.clone(), d.clone()));
+        let logs = |name: &str| {
+            self.files.iter().find(|(_, d, p)| *p == Part::Log && (d == name || d.ends_with(&format!("/{name}"))))
+        };
+        let pods: Vec<Pod> = match list(Part::Pods) {
             Some((p, d)) => read_list::<Pod>(&p, &d)?,
             None => Vec::new(),
         };
-        let core: Vec<CoreEvent> = match list("events.json") {
+        let core: Vec<CoreEvent> = match list(Part::Events) {
             Some((p, d)) => read_list::<CoreEvent>(&p, &d)?,
             None => Vec::new(),
         };
-        let new: Option<Vec<NewEvent>> = match list("events.k8s.io.json") {
+        let new: Option<Vec<NewEvent>> = match list(Part::NewEvents) {
             Some((p, d)) => Some(read_list::<NewEvent>(&p, &d)?),
             None => None,
         };
-        let nodes: Option<Vec<CoreEvent>> = match list(NODE_EVENTS_FILE) {
+        let nodes: Option<Vec<CoreEvent>> = match list(Part::NodeEvents) {
             Some((p, d)) => Some(read_list::<CoreEvent>(&p, &d)?),
             None => None,
         };
         let core = with_node_events(&core, nodes.as_deref().map(Ok), sink);
-        let sets: Option<Vec<ReplicaSet>> = match list(REPLICA_SETS_FILE) {
+        let sets: Option<Vec<ReplicaSet>> = match list(Part::ReplicaSets) {
             Some((p, d)) => Some(read_list::<ReplicaSet>(&p, &d)?),
             None => None,
         };
@@ -433,10 +502,10 @@ impl Collector for KubernetesFiles {
         objects_to_events(&pods, &core, new.as_deref(), &cluster, false, ctx, &mut out, sink);
         rollouts(sets.as_deref().map(Ok), &cluster, ctx, &mut out, sink);
         let mut undated = 0u64;
-        let saved = |of: &LogOf| find(&log_name(of)).is_some();
+        let saved = |of: &LogOf| logs(&log_name(of)).is_some();
         for of in fetch::saved_logs_to_read(&pods, &ctx.window, &saved) {
-            let Some((path, display)) = list(&log_name(&of)) else { continue };
-            let f = std::fs::File::open(&path).map_err(|e| format!("cannot open {display}: {e}"))?;
+            let Some((path, display, _)) = logs(&log_name(&of)) else { continue };
+            let f = std::fs::File::open(path).map_err(|e| format!("cannot open {display}: {e}"))?;
             for line in std::io::BufReader::new(f).split(b'\n') {
                 let line = line.map_err(|e| format!("cannot read {display}: {e}"))?;
                 let mut skipped = Vec::new();

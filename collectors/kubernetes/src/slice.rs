@@ -13,9 +13,21 @@ use reconstruct_core::{runtime, Source, SourceKind};
 use serde::Deserialize;
 
 use crate::fetch::Target;
+use crate::Part;
 
-/// Lists (pods, Events) and container logs saved by capture.
-pub const ROLE: &str = "kubernetes";
+/// What older captures called every file of a cluster: read by its place in the layout.
+pub const OLD_ROLE: &str = "kubernetes";
+
+/// Every role of a cluster's files: each part's, and the older one.
+const ROLES: [&str; 7] = [
+    OLD_ROLE,
+    "kubernetes-pods",
+    "kubernetes-events",
+    "kubernetes-events-k8s-io",
+    "kubernetes-node-events",
+    "kubernetes-replicasets",
+    "kubernetes-log",
+];
 
 #[derive(Debug, Args)]
 #[group(skip)]
@@ -57,8 +69,8 @@ struct Entry {
 pub enum KubeSpec {
     /// A cluster through its API.
     Live { target: Target },
-    /// Lists and logs a capture saved, read together.
-    Files { files: Vec<(PathBuf, String)> },
+    /// Lists and logs a capture saved, read together, each with its part.
+    Files { files: Vec<(PathBuf, String, Part)> },
 }
 
 /// The kind of source: Kubernetes.
@@ -115,16 +127,26 @@ impl Slice for Kubernetes {
     }
 
     fn recognise(&self, rel: &str) -> Option<&'static str> {
-        rel.starts_with("kubernetes/").then_some(ROLE)
+        Part::by_layout(rel).map(Part::role)
     }
 
     fn roles(&self) -> &'static [&'static str] {
-        &[ROLE]
+        &ROLES
     }
 
     fn replay(&self, files: Vec<SavedFile>, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
-        if let Some(first) = files.first().map(|f| f.order) {
-            r.push_joined(first, KubeSpec::Files { files: files.into_iter().map(|f| (f.path, f.display)).collect() });
+        let first = files.first().map(|f| f.order);
+        let mut parts = Vec::new();
+        for f in files {
+            match Part::from_role(&f.role).or_else(|| Part::by_layout(&f.display)) {
+                Some(part) => parts.push((f.path, f.display, part)),
+                None => r
+                    .warnings
+                    .push(format!("bundle file {} is not read: not a file a cluster capture writes", f.display)),
+            }
+        }
+        if let (Some(first), false) = (first, parts.is_empty()) {
+            r.push_joined(first, KubeSpec::Files { files: parts });
         }
         Ok(())
     }
@@ -164,9 +186,9 @@ impl Spec for KubeSpec {
         let KubeSpec::Live { target } = self else { return Err("saved already".to_string()) };
         let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
         let shown = self.describe();
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut put = |name: &str, bytes: &[u8]| {
-            files.push((name.to_string(), bytes.to_vec()));
+        let mut files: Vec<(Part, String, Vec<u8>)> = Vec::new();
+        let mut put = |part: Part, name: &str, bytes: &[u8]| {
+            files.push((part, name.to_string(), bytes.to_vec()));
             Ok(())
         };
         let m = b.masker();
@@ -174,13 +196,31 @@ impl Spec for KubeSpec {
         let mask_line = |l: &[u8]| m.line(l);
         rt.block_on(crate::save(target, &c.window, c.timeout, &mut put, &mut edit, &mask_line))
             .map_err(|e| e.to_string())?;
-        for (name, bytes) in files {
-            b.add(&format!("kubernetes/{name}"), &bytes, ROLE, &shown, Default::default())?;
+        for (part, name, bytes) in files {
+            b.add(&format!("kubernetes/{name}"), &bytes, part.role(), &shown, Default::default())?;
         }
         Ok(())
     }
 
     fn is_live(&self) -> bool {
         matches!(self, KubeSpec::Live { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_is_a_role_of_the_slice_and_found_by_its_place() {
+        for p in Part::ALL {
+            assert!(Kubernetes.roles().contains(&p.role()), "{p:?}");
+            assert_eq!(Part::from_role(p.role()), Some(p));
+            if let Some(name) = p.file_name() {
+                assert_eq!(Kubernetes.recognise(&format!("kubernetes/{name}")), Some(p.role()));
+            }
+        }
+        assert_eq!(Kubernetes.recognise("kubernetes/logs/shop/api-1/api.log"), Some(Part::Log.role()));
+        assert_eq!(Kubernetes.recognise("kubernetes/notes.txt"), None, "a stray file is not guessed at");
     }
 }

@@ -341,11 +341,11 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
     // Saved and read back: the same rows.
     let saved = dir.path().join("kubernetes");
     let mut files = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> Result<(), String> {
+    let mut put = |part: reconstruct_kubernetes::Part, name: &str, bytes: &[u8]| -> Result<(), String> {
         let p = saved.join(name);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, bytes).unwrap();
-        files.push((p, format!("kubernetes/{name}")));
+        files.push((p, format!("kubernetes/{name}"), part));
         Ok(())
     };
     let rt = reconstruct_core::runtime().unwrap();
@@ -358,7 +358,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         &|l| l.to_vec(),
     ))
     .unwrap();
-    assert!(files.iter().any(|(_, d)| d == "kubernetes/logs/shop/api-1/api.previous.log"), "{files:?}");
+    assert!(files.iter().any(|(_, d, _)| d == "kubernetes/logs/shop/api-1/api.previous.log"), "{files:?}");
     let mut again = VecSink::default();
     Box::new(KubernetesFiles { files, context: Some("recorded".into()) }).collect(&ctx, &mut again).unwrap();
     assert_eq!(summaries(&again), want);
