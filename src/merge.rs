@@ -316,16 +316,19 @@ mod tests {
 
     #[test]
     fn events_read_before_a_hang_are_kept_in_order() {
-        // Fewer than a batch: before, they never left the reader's buffers.
-        let mut hung = Fake::new(
-            "hung",
-            (0..40).rev().map(|i| event(100 - i, SourceKind::Logfile, "x", &format!("h:{i}"))).collect(),
-        );
-        hung.hang = true;
-        let (events, outcomes) = run(vec![blocking(hung)], Vec::new(), Duration::from_millis(300));
-        assert_eq!(events.len(), 40);
-        assert!(events.windows(2).all(|w| w[0].time <= w[1].time));
-        assert_eq!(outcomes[0].status, Status::TimedOut(Duration::from_millis(300)));
+        // Fewer than a batch, and more: before, a batch never left the reader's buffers.
+        for n in [40i64, 1000] {
+            let mut hung = Fake::new(
+                "hung",
+                (0..n).rev().map(|i| event(2000 - i, SourceKind::Logfile, "x", &format!("h:{i}"))).collect(),
+            );
+            hung.hang = true;
+            let (events, outcomes) = run(vec![blocking(hung)], Vec::new(), Duration::from_millis(300));
+            assert_eq!(events.len() as i64, n);
+            assert!(events.windows(2).all(|w| w[0].time <= w[1].time));
+            assert_eq!(outcomes[0].status, Status::TimedOut(Duration::from_millis(300)));
+            assert_eq!(outcomes[0].events as i64, n, "coverage counts what was read before the hang");
+        }
     }
 
     #[test]

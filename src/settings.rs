@@ -305,7 +305,7 @@ fn replay(dir: &Path, slices: &[&dyn Slice], r: &mut Resolution<'_>, s: &mut Set
         match (f.collector, f.name) {
             (Some(collector), Some(name)) => {
                 let source = SourceId { collector, name };
-                s.unavailable.push(Broken { source, error: format!("not captured: {}", f.error) });
+                s.unavailable.push(Broken { source, error: format!("failed at capture: {}", f.error) });
             }
             // An older manifest names the source only as text.
             _ => s.warnings.push(format!("the bundle's capture could not save {}: {}", f.source, f.error)),

@@ -247,6 +247,23 @@ fn a_failing_store_is_named_and_the_others_render() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("answered HTTP 500") && text.contains("too many outstanding requests"), "{text}");
     assert!(rows(&o).iter().any(|r| r.1 == "kubernetes"));
+
+    // Captured, the failure is in the manifest; replayed, it fails again, by name, and the exit says partial.
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let mut cap = vec!["capture", "--out", b, "--loki", &l.url, "--kubernetes", "--kubeconfig", &kc, "--no-git"];
+    cap.extend(["--timeout", "5"]);
+    cap.extend(WINDOW);
+    let c = run(&cap);
+    assert_eq!(c.status.code(), Some(3), "{}", String::from_utf8_lossy(&c.stderr));
+    let mut back = vec!["--fixtures", b, "--format", "json"];
+    back.extend(WINDOW);
+    let r = run(&back);
+    assert_eq!(r.status.code(), Some(3), "a partial capture replays as partial");
+    let cov = coverage(&r);
+    assert!(cov.contains(&("kubernetes".into(), "ok".into())), "{cov:?}");
+    assert!(cov.iter().any(|(c, s)| c == "loki" && s != "ok"), "{cov:?}");
+    assert!(String::from_utf8_lossy(&r.stdout).contains("failed at capture: "), "the replay says it failed at capture");
 }
 
 #[cfg(feature = "real-services")]
