@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod coverage;
 pub mod exit;
 pub mod filter;
 pub mod merge;

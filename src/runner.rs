@@ -40,54 +40,7 @@ pub enum Msg {
     Done(Result<(), String>),
 }
 
-/// What a source did, as far as the runner could see.
-#[derive(Clone, Debug, Default)]
-pub struct Tally {
-    /// Events the summary did not need built (counted by the collector).
-    pub skipped: u64,
-    /// Continuation lines of skipped events.
-    pub skipped_lines: u64,
-    pub first_skipped: Option<Timestamp>,
-    pub last_skipped: Option<Timestamp>,
-    pub diagnostics: Vec<Diagnostic>,
-    pub diagnostics_total: u64,
-    pub notes: Vec<String>,
-    /// Events more out of order than the reorder buffer could repair.
-    pub late: u64,
-    /// Left unread on purpose, and why (not a dated log).
-    pub skipped_whole: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    Complete,
-    Failed(String),
-    TimedOut(Duration),
-}
-
-/// One source's end state, for the coverage section.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    pub source: SourceId,
-    pub status: Status,
-    pub tally: Tally,
-    pub events: u64,
-    pub continuation_lines: u64,
-    pub first: Option<Timestamp>,
-    pub last: Option<Timestamp>,
-}
-
-impl Outcome {
-    pub fn failed(&self) -> bool {
-        self.status != Status::Complete
-    }
-}
-
-/// A source whose collector could not even be built ("no file matches …").
-pub struct Broken {
-    pub source: SourceId,
-    pub error: String,
-}
+pub use crate::coverage::{Broken, Outcome, Status, Tally};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)

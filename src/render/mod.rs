@@ -10,10 +10,9 @@ pub mod timesketch;
 
 use std::io::{self, Write};
 
-use reconstruct_core::text::count;
 use reconstruct_core::{Event, TimeWindow};
 
-use crate::runner::{Outcome, Status};
+use crate::coverage::Outcome;
 use crate::summarise::{Row, Totals};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -147,54 +146,6 @@ pub fn fold_suffix(r: &Row) -> String {
     }
 }
 
-/// What one source's line of the coverage section says, computed once for
-/// every renderer: the status as a word and as text, the events (built or
-/// only counted), the first and last of them, and the notes, the late events
-/// and the problems counted among them.
-pub struct CoverageLine<'a> {
-    pub outcome: &'a Outcome,
-    /// `ok`, `empty` (read, nothing in the window), `skipped` (left unread on
-    /// purpose), `failed` or `timed_out`.
-    pub word: &'static str,
-    /// The word with its why: `skipped: binary data, not text`, `FAILED: …`.
-    pub text: String,
-    pub events: u64,
-    pub first: Option<reconstruct_core::Timestamp>,
-    pub last: Option<reconstruct_core::Timestamp>,
-    pub notes: Vec<String>,
-}
-
-impl<'a> CoverageLine<'a> {
-    pub fn of(o: &'a Outcome) -> Self {
-        let (word, text) = match (&o.status, &o.tally.skipped_whole) {
-            (Status::Complete, Some(why)) => ("skipped", format!("skipped: {why}")),
-            (Status::Complete, None) if o.events == 0 && o.tally.skipped == 0 => ("empty", "empty".to_string()),
-            (Status::Complete, None) => ("ok", status_text(&o.status)),
-            (Status::Failed(_), _) => ("failed", status_text(&o.status)),
-            (Status::TimedOut(_), _) => ("timed_out", status_text(&o.status)),
-        };
-        let mut notes = o.tally.notes.clone();
-        if o.tally.late > 0 {
-            notes.push(format!(
-                "{} too far out of order to sort, shown where read",
-                count(o.tally.late, "event", "events")
-            ));
-        }
-        if o.tally.diagnostics_total > 0 {
-            notes.push(format!("{} reading it, listed below", count(o.tally.diagnostics_total, "problem", "problems")));
-        }
-        CoverageLine {
-            outcome: o,
-            word,
-            text,
-            events: o.events.saturating_add(o.tally.skipped),
-            first: [o.first, o.tally.first_skipped].into_iter().flatten().min(),
-            last: [o.last, o.tally.last_skipped].into_iter().flatten().max(),
-            notes,
-        }
-    }
-}
-
 impl Timeline<'_> {
     /// The coverage section's lines, in the order the sources were read.
     pub fn coverage_lines(&self) -> Vec<CoverageLine<'_>> {
@@ -202,13 +153,7 @@ impl Timeline<'_> {
     }
 }
 
-pub fn status_text(s: &Status) -> String {
-    match s {
-        Status::Complete => "ok".to_string(),
-        Status::Failed(e) => format!("FAILED: {e}"),
-        Status::TimedOut(d) => format!("TIMED OUT after {}s (events read until then are shown)", d.as_secs()),
-    }
-}
+pub use crate::coverage::{status_text, CoverageLine};
 
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
