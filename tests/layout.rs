@@ -50,7 +50,12 @@ fn referenced(code: &str, prefix: &str) -> Vec<String> {
 
 /// `crate::name` (and `super::name` reaching the root) references outside test modules, by module.
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    graph_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+}
+
+/// The module graph of one crate's `src`.
+fn graph_of(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let src = src.to_path_buf();
     let mut all = Vec::new();
     files(&src, &mut all);
     let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -77,10 +82,9 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     g
 }
 
-#[test]
-fn src_modules_form_no_import_circle() {
-    let g = graph();
-    // Depth-first search for a back edge; the circle is printed if found.
+/// A circle of imports in `g`, if there is one.
+fn circle(g: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    // Depth-first search for a back edge; the circle is returned if found.
     fn visit(
         n: &str,
         g: &BTreeMap<String, BTreeSet<String>>,
@@ -106,21 +110,34 @@ fn src_modules_form_no_import_circle() {
         None
     }
     let mut done = BTreeSet::new();
-    for n in g.keys() {
-        if let Some(circle) = visit(n, &g, &mut Vec::new(), &mut done) {
-            panic!("import circle: {}", circle.join(" -> "));
-        }
+    g.keys().find_map(|n| visit(n, g, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn src_modules_form_no_import_circle() {
+    let g = graph();
+    if let Some(c) = circle(&g) {
+        panic!("import circle: {}", c.join(" -> "));
     }
     assert!(g.len() > 10, "the graph was read: {g:?}");
 }
 
 #[test]
-fn groups_and_super_paths_are_seen() {
-    let code =
-        "use crate::{bundle, config::Loaded};\nuse super::render::Format;\nlet x = super::super::exit::Exit::Ok;";
-    assert_eq!(referenced(code, "crate::"), ["bundle", "config"]);
-    assert_eq!(referenced(code, "super::"), ["render"]);
-    assert_eq!(referenced(code, "super::super::"), ["exit"]);
+fn no_collector_crate_has_an_import_circle() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("collectors");
+    let mut crates = 0;
+    for e in std::fs::read_dir(&root).unwrap().flatten() {
+        let src = e.path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        crates += 1;
+        let g = graph_of(&src);
+        if let Some(c) = circle(&g) {
+            panic!("import circle in {}: {}", e.path().display(), c.join(" -> "));
+        }
+    }
+    assert!(crates >= 9, "the crates were read");
 }
 
 #[test]
@@ -130,4 +147,17 @@ fn cli_holds_only_the_command_line_types() {
     assert_eq!(deps, vec!["registry", "render"], "cli uses only the output format type and the slices' flags");
     let cli = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli.rs")).unwrap();
     assert!(!cli.contains("fn "), "no functions in cli.rs: dispatch lives in commands/");
+}
+
+#[test]
+fn groups_and_super_paths_are_seen() {
+    let code =
+        "use crate::{bundle, config::Loaded};\nuse super::render::Format;\nlet x = super::super::exit::Exit::Ok;";
+    assert_eq!(referenced(code, "crate::"), ["bundle", "config"]);
+    assert_eq!(referenced(code, "super::"), ["render"]);
+    assert_eq!(referenced(code, "super::super::"), ["exit"]);
+    let mut g = BTreeMap::new();
+    g.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
+    g.insert("b".to_string(), BTreeSet::from(["a".to_string()]));
+    assert_eq!(circle(&g), Some(vec!["a".to_string(), "b".to_string(), "a".to_string()]));
 }
