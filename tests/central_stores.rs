@@ -217,6 +217,24 @@ fn loki_elasticsearch_and_kubernetes_merge_capture_and_read_back() {
     assert_eq!(run(&["verify", b]).status.code(), Some(0));
 }
 
+/// Each store, and a cluster, through the round trip every kind must pass.
+#[test]
+fn every_store_round_trips() {
+    let (l, e, k) = (loki(), elastic(), kubernetes());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(dir.path(), &k.url);
+    let url = format!("http://ops:l0ki-pass@{}", l.url.trim_start_matches("http://"));
+    let loki = support::round_trip(
+        dir.path(),
+        &["--loki", &url, "--loki-query", "{namespace=\"shop\"}", "--loki-tenant", "shop", "--no-git"],
+    );
+    assert!(loki.iter().any(|r| r.1 == "loki"), "{loki:?}");
+    let es = support::round_trip(dir.path(), &["--elasticsearch", &e.url, "--index", "logs-*", "--no-git"]);
+    assert!(es.iter().any(|r| r.1 == "elasticsearch"), "{es:?}");
+    let kube = support::round_trip(dir.path(), &["--kubernetes", "--kubeconfig", &kc, "--no-git"]);
+    assert!(kube.iter().any(|r| r.1 == "kubernetes"), "{kube:?}");
+}
+
 fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(d).unwrap().flatten() {
@@ -266,7 +284,6 @@ fn a_failing_store_is_named_and_the_others_render() {
     assert!(String::from_utf8_lossy(&r.stdout).contains("failed at capture: "), "the replay says it failed at capture");
 }
 
-#[cfg(feature = "real-services")]
 mod support;
 
 /// One run over a log file, a journal written by systemd-journal-remote,

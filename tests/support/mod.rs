@@ -81,3 +81,42 @@ pub fn gz(text: &str) -> Vec<u8> {
     e.write_all(text.as_bytes()).unwrap();
     e.finish().unwrap()
 }
+
+/// The window every round trip reads.
+pub const ROUND_TRIP_WINDOW: [&str; 4] = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
+
+/// Rows of a `--format json --all` run: time, collector, component, text.
+fn json_rows(o: &std::process::Output) -> Vec<(String, String, String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let field = |e: &serde_json::Value, k: &str| e[k].as_str().unwrap_or_default().to_string();
+    v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (field(e, "time"), field(e, "collector"), field(e, "component"), field(e, "event")))
+        .collect()
+}
+
+/// Runs `sources` live in `dir`, captures them, replays the bundle, and
+/// checks the rows and the exit status agree. Returns the live rows.
+pub fn round_trip(dir: &std::path::Path, sources: &[&str]) -> Vec<(String, String, String, String)> {
+    let mut live = vec!["--format", "json", "--all"];
+    live.extend(sources);
+    live.extend(ROUND_TRIP_WINDOW);
+    let l = run_in(dir, &live);
+    let bundle = dir.join("round-trip-bundle");
+    let b = bundle.to_str().unwrap();
+    let mut cap = vec!["capture", "--out", b];
+    cap.extend(sources);
+    cap.extend(ROUND_TRIP_WINDOW);
+    let c = run_in(dir, &cap);
+    assert_eq!(c.status.code(), l.status.code(), "capture: {}", String::from_utf8_lossy(&c.stderr));
+    let mut back = vec!["--fixtures", b, "--format", "json", "--all"];
+    back.extend(ROUND_TRIP_WINDOW);
+    let r = run_in(dir, &back);
+    assert_eq!(r.status.code(), l.status.code(), "replay: {}", String::from_utf8_lossy(&r.stderr));
+    let got = json_rows(&l);
+    assert_eq!(json_rows(&r), got, "the replay gives the live rows");
+    std::fs::remove_dir_all(&bundle).unwrap();
+    got
+}
