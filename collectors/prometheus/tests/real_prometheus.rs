@@ -197,7 +197,7 @@ fn broken_servers_are_named() {
     let t = Instant::now();
     let err = collect(&silent, window(), Duration::from_secs(2)).err().unwrap();
     assert!(t.elapsed() < Duration::from_secs(10), "cut off by the timeout");
-    assert!(err.contains("did not answer /api/v1/rules within 2s"), "{err}");
+    assert!(err.contains("did not answer /api/v1/rules within the source's 2s"), "{err}");
 
     let err = collect("http://127.0.0.1:1", window(), Duration::from_secs(2)).err().unwrap();
     assert!(err.contains("cannot reach Prometheus at http://127.0.0.1:1"), "{err}");
