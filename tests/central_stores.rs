@@ -349,6 +349,9 @@ fn a_mixed_run_merges_files_journal_loki_kubernetes_and_victoriametrics() {
     }
     assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "one time-sorted timeline");
     assert!(got.iter().any(|r| r.3.starts_with("alert MixedApiDown firing")), "{got:#?}");
+    // A Prometheus-compatible cluster through the round trip every kind must pass.
+    let prom = support::round_trip(dir.path(), &["--prometheus", &vm, "--no-git"]);
+    assert!(prom.iter().any(|r| r.3.starts_with("alert MixedApiDown firing")), "{prom:#?}");
 }
 
 /// A POST with curl, so the test needs no HTTP client of its own.

@@ -300,6 +300,9 @@ fn the_journal_live_and_captured_gives_the_same_timeline() {
     assert!(text.contains("\"count\": 5") || text.contains("\"count\":5"), "{text}");
     let verify = run(&["verify", b]);
     assert_eq!(verify.status.code(), Some(0));
+    // And through the round trip every kind of source must pass.
+    let every = support::round_trip(dir.path(), &["--journal", j, "--no-git"]);
+    assert_eq!(every.iter().filter(|r| r.1 == "journal").count(), 30, "every entry, live and replayed: {every:?}");
 }
 
 fn docker_cli(args: &[&str]) -> String {

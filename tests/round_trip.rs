@@ -13,10 +13,10 @@ use support::round_trip;
 /// Where each kind of the registry is shown to round-trip.
 const CASES: [(&str, &str); 9] = [
     ("postgres", "tests/live_sources.rs (real services): capture and replay of a live sample"),
-    ("prometheus", "tests/live_sources.rs (real services): capture and replay of alert history"),
+    ("prometheus", "central_stores::a_mixed_run_merges_files_journal_loki_kubernetes_and_victoriametrics (real services), through the harness"),
     ("docker", "tests/live_sources.rs (real services): a compose and a plain container, live against replay"),
     ("logfile", "round_trip::files_git_and_annotations_come_back_the_same"),
-    ("journal", "tests/live_sources.rs (real services): a journal live and captured gives the same timeline"),
+    ("journal", "live_sources::the_journal_live_and_captured_gives_the_same_timeline (real services), through the harness"),
     ("stores", "central_stores::every_store_round_trips: Loki and Elasticsearch through their replaying servers"),
     ("kubernetes", "central_stores::every_store_round_trips: a cluster through its replaying API server"),
     ("git", "round_trip::files_git_and_annotations_come_back_the_same"),
