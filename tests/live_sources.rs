@@ -182,6 +182,10 @@ fn capture_then_fixtures_gives_the_live_timeline() {
     assert!(a.iter().any(|e| e.5 == "ERROR worker failed"), "{a:#?}");
     assert!(a.iter().any(|e| e.5 == "ERROR captured line"), "{a:#?}");
     assert_eq!(a, b);
+    // The engine through the round trip every kind must pass.
+    let engine = ["--docker-host", host.as_str(), "--compose-project", project.as_str(), "--no-git"];
+    let rows = support::round_trip_in(dir.path(), &engine, &["--since", &t0, "--until", &t1]);
+    assert!(rows.iter().any(|r| r.3 == "ERROR worker failed"), "{rows:#?}");
     let v = run(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(v.status.code(), Some(0));
     let _ = Command::new("docker").args(["-H", &host, "rm", "-f", &id]).output();

@@ -14,7 +14,7 @@ use support::round_trip;
 const CASES: [(&str, &str); 9] = [
     ("postgres", "tests/live_sources.rs (real services): capture and replay of a live sample"),
     ("prometheus", "central_stores::a_mixed_run_merges_files_journal_loki_kubernetes_and_victoriametrics (real services), through the harness"),
-    ("docker", "tests/live_sources.rs (real services): a compose and a plain container, live against replay"),
+    ("docker", "live_sources::capture_then_fixtures_gives_the_live_timeline (real services), through the harness"),
     ("logfile", "round_trip::files_git_and_annotations_come_back_the_same"),
     ("journal", "live_sources::the_journal_live_and_captured_gives_the_same_timeline (real services), through the harness"),
     ("stores", "central_stores::every_store_round_trips: Loki and Elasticsearch through their replaying servers"),

@@ -100,19 +100,28 @@ fn json_rows(o: &std::process::Output) -> Vec<(String, String, String, String)> 
 /// Runs `sources` live in `dir`, captures them, replays the bundle, and
 /// checks the rows and the exit status agree. Returns the live rows.
 pub fn round_trip(dir: &std::path::Path, sources: &[&str]) -> Vec<(String, String, String, String)> {
+    round_trip_in(dir, sources, &ROUND_TRIP_WINDOW)
+}
+
+/// [`round_trip`] over another window (`--since … --until …`).
+pub fn round_trip_in(
+    dir: &std::path::Path,
+    sources: &[&str],
+    window: &[&str],
+) -> Vec<(String, String, String, String)> {
     let mut live = vec!["--format", "json", "--all"];
     live.extend(sources);
-    live.extend(ROUND_TRIP_WINDOW);
+    live.extend(window);
     let l = run_in(dir, &live);
     let bundle = dir.join("round-trip-bundle");
     let b = bundle.to_str().unwrap();
     let mut cap = vec!["capture", "--out", b];
     cap.extend(sources);
-    cap.extend(ROUND_TRIP_WINDOW);
+    cap.extend(window);
     let c = run_in(dir, &cap);
     assert_eq!(c.status.code(), l.status.code(), "capture: {}", String::from_utf8_lossy(&c.stderr));
     let mut back = vec!["--fixtures", b, "--format", "json", "--all"];
-    back.extend(ROUND_TRIP_WINDOW);
+    back.extend(window);
     let r = run_in(dir, &back);
     assert_eq!(r.status.code(), l.status.code(), "replay: {}", String::from_utf8_lossy(&r.stderr));
     let got = json_rows(&l);
