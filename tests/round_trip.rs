@@ -12,15 +12,15 @@ use support::round_trip;
 
 /// Where each kind of the registry is shown to round-trip.
 const CASES: [(&str, &str); 9] = [
-    ("postgres", "tests/live_sources.rs (real services): capture and replay of a live sample"),
+    ("postgres", "round_trip::file_sources_come_back_the_same (a server log); live_sources (real services) for a live sample"),
     ("prometheus", "central_stores::a_mixed_run_merges_files_journal_loki_kubernetes_and_victoriametrics (real services), through the harness"),
     ("docker", "live_sources::capture_then_fixtures_gives_the_live_timeline (real services), through the harness"),
-    ("logfile", "round_trip::files_git_and_annotations_come_back_the_same"),
+    ("logfile", "round_trip::file_sources_come_back_the_same"),
     ("journal", "live_sources::the_journal_live_and_captured_gives_the_same_timeline (real services), through the harness"),
     ("stores", "central_stores::every_store_round_trips: Loki and Elasticsearch through their replaying servers"),
     ("kubernetes", "central_stores::every_store_round_trips: a cluster through its replaying API server"),
-    ("git", "round_trip::files_git_and_annotations_come_back_the_same"),
-    ("annotations", "round_trip::files_git_and_annotations_come_back_the_same"),
+    ("git", "round_trip::file_sources_come_back_the_same"),
+    ("annotations", "round_trip::file_sources_come_back_the_same"),
 ];
 
 #[test]
@@ -33,7 +33,7 @@ fn every_registered_kind_has_a_round_trip_case() {
 }
 
 #[test]
-fn files_git_and_annotations_come_back_the_same() {
+fn file_sources_come_back_the_same() {
     let d = tempfile::tempdir().unwrap();
     support::write(
         d.path(),
@@ -54,6 +54,15 @@ fn files_git_and_annotations_come_back_the_same() {
     assert!(git[0].3.contains("fix: retry payments"));
     let notes = round_trip(d.path(), &["--annotate", "notes.txt", "--no-git"]);
     assert_eq!(notes.len(), 1);
+    support::write(
+        d.path(),
+        "pg/postgresql-16-main.log",
+        b"2025-12-26 14:30:42.001 UTC [4711] FATAL:  remaining connection slots are reserved for non-replication superuser connections\n\
+          2025-12-26 14:43:00.120 UTC [1] LOG:  database system is ready to accept connections\n",
+    );
+    let pg = round_trip(d.path(), &["--postgres-log", "pg/postgresql-16-main.log", "--no-git"]);
+    assert_eq!(pg.len(), 2, "{pg:?}");
+    assert!(pg.iter().all(|r| r.1 == "postgres"));
     let all = round_trip(d.path(), &["--log", "logs/api.log", "--git", "repo", "--annotate", "notes.txt"]);
     assert_eq!(all.len(), 4);
 }
