@@ -166,7 +166,7 @@ pub struct ReportArgs {
     /// Most rows in the timeline.
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub max_rows: usize,
-    /// Markdown, or one self-contained HTML page with the picture of the incident.
+    /// Markdown, one self-contained HTML page with the picture of the incident, or one JSON document.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
 }
@@ -176,6 +176,8 @@ pub struct ReportArgs {
 pub enum ReportFormat {
     Md,
     Html,
+    /// One document: {incident, findings, timeline, coverage}.
+    Json,
 }
 
 #[derive(Debug, Args)]

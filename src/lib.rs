@@ -13,6 +13,7 @@ pub mod config;
 pub mod coverage;
 pub mod exit;
 pub mod filter;
+pub mod findings;
 pub mod merge;
 pub mod pager;
 pub mod pipeline;

@@ -73,10 +73,23 @@ pub fn collect(
     settings: Settings,
     all: bool,
     max_rows: usize,
-    mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
+    stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
 ) -> io::Result<Collected> {
-    // A filter must see the routine lines too: `--grep` finds an info line.
-    let detail = if all || settings.filter.is_some() { Detail::All } else { Detail::Notable };
+    collect_observed(settings, all, max_rows, stream, None)
+}
+
+/// [`collect`], with every event of the window also shown to `findings`
+/// (the report's findings stage sees what the table folds or leaves out).
+pub fn collect_observed(
+    settings: Settings,
+    all: bool,
+    max_rows: usize,
+    mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
+    mut findings: Option<&mut crate::findings::Observer>,
+) -> io::Result<Collected> {
+    // A filter must see the routine lines too: `--grep` finds an info line;
+    // and so must the findings: a request served is an info line.
+    let detail = if all || settings.filter.is_some() || findings.is_some() { Detail::All } else { Detail::Notable };
     let bundle = settings.bundle.clone();
     let filter = settings.filter.clone();
     let mut filtered = 0u64;
@@ -109,6 +122,9 @@ pub fn collect(
             masked += redact::event(&mut e);
         }
         events += 1;
+        if let Some(f) = findings.as_deref_mut() {
+            f.observe(&e);
+        }
         match (&mut stream, all) {
             (Some(f), _) => {
                 if result.is_ok() {

@@ -312,9 +312,9 @@ pub fn event(e: &mut Event) -> u64 {
                     n = n.saturating_add(string(s));
                 }
             }
-            Fact::Commit { subject, tags, .. } => {
+            Fact::Commit { subject, tags, files, .. } => {
                 n = n.saturating_add(string(subject));
-                for t in tags {
+                for t in tags.iter_mut().chain(files.iter_mut()) {
                     n = n.saturating_add(string(t));
                 }
             }

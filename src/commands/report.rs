@@ -6,14 +6,15 @@
 use std::io::Write;
 
 use anyhow::Context;
-use reconstruct_core::{AlertState, EventKind, Fact, SourceKind, Timestamp};
+use reconstruct_core::{SourceKind, Timestamp};
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::exit::Exit;
+use crate::findings::{self, clock, Findings, Milestone, Observer};
 use crate::pipeline::{self, Collected};
 use crate::render::{html, markdown};
 use crate::runner::Outcome;
-use crate::summarise::{is_error, Marker, Reason};
+use crate::summarise::is_error;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     if let Some(s) = &args.severity {
@@ -23,9 +24,12 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     }
     let settings = super::resolve(&args.sources)?;
     let (quiet, verbose) = (settings.quiet, settings.verbose);
-    let c = pipeline::collect(settings, false, args.max_rows, None).context("cannot collect")?;
+    let mut observer = Observer::new();
+    let c = pipeline::collect_observed(settings, false, args.max_rows, None, Some(&mut observer))
+        .context("cannot collect")?;
+    let findings = observer.finish();
     let mut out = pipeline::open_output(args.output.as_deref())?;
-    write(&c, args, &mut out)
+    write(&c, &findings, args, &mut out)
         .and_then(|()| out.flush())
         .or_else(pipeline::ignore_broken_pipe)
         .context("cannot write the report")?;
@@ -41,57 +45,55 @@ fn minutes(a: Timestamp, b: Timestamp) -> String {
     }
 }
 
+/// A duration in seconds as the report says it (`1m45s`).
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// The Phase 1 header, as filled from the evidence.
 struct Header {
     id: String,
     fields: [(&'static str, String); 5],
 }
 
-fn header(c: &Collected, args: &ReportArgs) -> Header {
+fn header(c: &Collected, f: &Findings, args: &ReportArgs) -> Header {
     let rows = &c.rows;
-    // The rows the summary marked as opening and closing the incident, so
-    // the header and the table tell the same story.
-    let onset = rows.iter().find(|r| r.marker == Some(Marker::Onset));
-    let recovery = rows.iter().find(|r| r.marker == Some(Marker::Recovery));
-    let first_significant = onset.or_else(|| rows.iter().find(|r| is_error(r))).or_else(|| rows.first());
+    let onset = f.clock.onset.as_ref();
+    let first_significant = onset.map(|m| m.time()).or_else(|| rows.iter().find(|r| is_error(r)).map(|r| r.event.time));
     let id = match (&args.id, first_significant) {
         (Some(id), _) => id.clone(),
-        (None, Some(r)) => format!("INC-{}-001", r.event.time.to_datetime().format("%Y%m%d")),
+        (None, Some(t)) => format!("INC-{}-001", t.to_datetime().format("%Y%m%d")),
         (None, None) => "INC-[YYYYMMDD]-[NNN]".to_string(),
     };
-    let when = first_significant.map_or("[UTC timestamp]".to_string(), |r| format!("{} UTC", r.event.time.date_hms()));
-    let duration = match (onset, recovery) {
-        (Some(a), Some(b)) if b.event.time > a.event.time => format!(
-            "{} ({} first {} → {} {})",
-            minutes(a.event.time, b.event.time),
-            a.event.time.hms(),
-            if a.event.kind == EventKind::Alert { "alert" } else { "error" },
-            b.event.time.hms(),
-            if b.event.alert_state().is_some() { "alert resolved" } else { "health checks green" }
+    let when = first_significant.map_or("[UTC timestamp]".to_string(), |t| format!("{} UTC", t.date_hms()));
+    let duration = match (onset, &f.clock.recovery, f.clock.duration_s) {
+        (Some(a), Some(b), Some(_)) => format!(
+            "{} ({} first error → {} {})",
+            minutes(a.time(), b.time()),
+            a.time().hms(),
+            b.time().hms(),
+            recovery_words(b)
         ),
         _ => "[time from detection to resolution]".to_string(),
     };
-    let severity = args.severity.as_ref().map_or("[CRITICAL|HIGH|MEDIUM|LOW]".to_string(), |s| s.to_uppercase());
-    // A row that stands for several sources' events names each of their components.
-    let mut affected: Vec<String> = rows
-        .iter()
-        .filter(|r| is_error(r))
-        .flat_map(|r| std::iter::once(&r.event).chain(&r.also).map(|e| e.component.to_string()))
-        .collect();
-    affected.sort();
-    affected.dedup();
-    let affected = if affected.is_empty() { "[list components]".to_string() } else { affected.join(", ") };
-    // The alert that detected the incident, else the first that fired.
-    let detection = rows.iter().filter(|r| r.reason == Some(Reason::Detection));
-    let reported = detection
-        .chain(rows.iter())
-        .find_map(|r| match r.event.fact.as_deref() {
-            Some(Fact::Alert { name, state: AlertState::Firing, .. }) => {
-                Some(format!("Automated monitoring (Prometheus alert {name} at {})", r.event.time.hms()))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| "[agent/user/monitoring]".to_string());
+    let severity = match &args.severity {
+        Some(s) => s.to_uppercase(),
+        None => format!(
+            "{} (suggested from the evidence: {}; --severity overrides)",
+            f.severity.level,
+            f.severity.reasons.join("; ")
+        ),
+    };
+    let affected = if f.affected.is_empty() { "[list components]".to_string() } else { f.affected.join(", ") };
+    let reported = match &f.clock.detection {
+        Some(d) => format!("Automated monitoring ({} at {})", alert_name(d), d.time().hms()),
+        None if onset.is_some() => "[agent/user/monitoring] (no alert fired: not detected by monitoring)".to_string(),
+        None => "[agent/user/monitoring]".to_string(),
+    };
     Header {
         id,
         fields: [
@@ -104,10 +106,31 @@ fn header(c: &Collected, args: &ReportArgs) -> Header {
     }
 }
 
-pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::Result<()> {
-    let h = header(c, args);
-    if args.format == ReportFormat::Html {
-        return write_html(c, &h, out);
+/// How a recovery milestone shows in the header's duration.
+fn recovery_words(m: &Milestone) -> &'static str {
+    if m.rule.contains("health green") {
+        "health checks green"
+    } else if m.rule.contains("service up") {
+        "service up again"
+    } else if m.rule.contains("resolved") {
+        "alert resolved"
+    } else {
+        "requests served again"
+    }
+}
+
+/// "Prometheus alert HighErrorRate", from the detecting alert's event.
+fn alert_name(m: &Milestone) -> String {
+    let name = m.rule.rsplit('(').next().unwrap_or_default().trim_end_matches(')');
+    format!("Prometheus alert {}", name.split(')').next().unwrap_or(name))
+}
+
+pub fn write(c: &Collected, f: &Findings, args: &ReportArgs, out: &mut dyn Write) -> std::io::Result<()> {
+    let h = header(c, f, args);
+    match args.format {
+        ReportFormat::Html => return write_html(c, f, &h, out),
+        ReportFormat::Json => return write_json(c, f, &h, out),
+        ReportFormat::Md => {}
     }
     writeln!(out, "## Incident ID: {}", h.id)?;
     writeln!(out)?;
@@ -117,18 +140,264 @@ pub fn write(c: &Collected, args: &ReportArgs, out: &mut dyn Write) -> std::io::
     writeln!(out)?;
     writeln!(out, "### Summary")?;
     writeln!(out)?;
-    writeln!(out, "[What happened, in two sentences: the symptom, the cause, the fix.]")?;
+    writeln!(out, "{}", summary_text(f))?;
     writeln!(out)?;
+    out.write_all(clock_section(f).as_bytes())?;
     let t = c.timeline(false);
     // The timeline and coverage sections are the ones `reconstruct` prints.
     markdown::render(&t, out)?;
     blind_spots(&c.outcomes, out)?;
-    out.write_all(LATER_PHASES.as_bytes())
+    out.write_all(later_phases(f, &c.outcomes).as_bytes())
+}
+
+fn summary_text(f: &Findings) -> String {
+    match &f.summary {
+        Some(s) => format!("{s} (A draft from the evidence: check it, and add the cause.)"),
+        None => "[What happened, in two sentences: the symptom, the cause, the fix.]".to_string(),
+    }
+}
+
+/// The incident clock as a table, with the durations and what they mean.
+fn clock_section(f: &Findings) -> String {
+    let k = &f.clock;
+    let mut s = String::from("### Incident Clock\n\n| Milestone | Time (UTC) | Event | Component | Evidence | Rule |\n|-----------|------------|-------|-----------|----------|------|\n");
+    for (name, m) in [
+        ("Onset", &k.onset),
+        ("Detection", &k.detection),
+        ("Fix", &k.fix),
+        ("Mitigation", &k.mitigation),
+        ("Recovery", &k.recovery),
+    ] {
+        match m {
+            Some(m) => s.push_str(&format!(
+                "| {name} | {} | {} | {} | {} | {} |\n",
+                m.time().hms(),
+                cell(&m.cited.summary),
+                cell(&m.cited.component),
+                m.evidence.iter().map(|e| format!("`{}`", cell(e))).collect::<Vec<_>>().join("<br>"),
+                cell(&m.rule)
+            )),
+            None => s.push_str(&format!("| {name} | - | not found in the evidence | - | - | - |\n")),
+        }
+    }
+    s.push('\n');
+    for ((label, meaning), v) in
+        clock::DURATIONS.iter().zip([k.time_to_detect_s, k.time_to_mitigate_s, k.time_to_recover_s, k.duration_s])
+    {
+        let value = v.map_or("not known".to_string(), span);
+        s.push_str(&format!("- **{}**: {value} ({meaning})\n", capital(label)));
+    }
+    for n in &k.notes {
+        s.push_str(&format!("- {n}\n"));
+    }
+    s.push_str("\nRules: ");
+    s.push_str(&clock::RULES.iter().map(|(n, r)| format!("{n}: {r}")).collect::<Vec<_>>().join("; "));
+    s.push_str(".\n\n");
+    s
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// A table cell: pipes escaped, one line.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The phases after the timeline: the impact, the contributing factors the
+/// evidence shows, the fix applied, the actions taken and the facts for the
+/// lessons filled from the findings; the rest is the template, for people.
+fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
+    let mut s = String::from("\n### Impact Assessment\n\n");
+    let i = &f.impact;
+    if f.clock.onset.is_some() {
+        s.push_str(&format!(
+            "**Users Affected**: {}\n\n",
+            if i.users_affected == 0 {
+                "none named in the error events (users not logged, or none hit)".to_string()
+            } else {
+                format!("{} distinct users named in the error events (counted, not listed)", i.users_affected)
+            }
+        ));
+        s.push_str("**Operations Affected**:\n");
+        if i.operations.is_empty() {
+            s.push_str("- [ ] [operation] (no request or job lines in the evidence)\n");
+        }
+        for o in &i.operations {
+            let total = o.failed.saturating_add(o.succeeded);
+            let first = o
+                .first_failure
+                .as_ref()
+                .map_or(String::new(), |c| format!(", first at {} `{}`", c.time.hms(), cell(&c.evidence)));
+            if o.failed > 0 {
+                s.push_str(&format!("- [x] {}: {} of {total} failed{first}\n", cell(&o.operation), o.failed));
+            } else {
+                s.push_str(&format!("- [ ] {}: kept working ({total} served)\n", cell(&o.operation)));
+            }
+        }
+        s.push_str(&format!("\n**Failed Requests**: {}\n\n", i.failed_requests));
+        if !i.error_volume.is_empty() {
+            s.push_str("**Error Volume** (errors a minute, by component):\n\n| Minute (UTC) | Component | Errors |\n|--------------|-----------|--------|\n");
+            for v in i.error_volume.iter().take(60) {
+                s.push_str(&format!("| {} | {} | {} |\n", v.minute.hms(), cell(&v.component), v.errors));
+            }
+            if i.error_volume.len() > 60 {
+                s.push_str(&format!("\n({} more minutes in `report --format json`)\n", i.error_volume.len() - 60));
+            }
+            s.push('\n');
+        }
+        for n in &i.notes {
+            s.push_str(&format!("Counted: {n}.\n\n"));
+        }
+    } else {
+        s.push_str(
+            "**Users Affected**: [number or \"all\" or \"none\"]\n\n**Operations Affected**:\n- [ ] [operation]\n\n",
+        );
+    }
+    s.push_str(TEMPLATE_IMPACT_REST);
+    s.push_str(TEMPLATE_RCA);
+    s.push_str("### Contributing Factors\n\n");
+    if f.monitoring_gaps.is_empty() {
+        s.push_str("- [what made this worse or easier to happen]\n");
+    }
+    for g in &f.monitoring_gaps {
+        s.push_str(&format!(
+            "- **Monitoring gap**: {} failed ({} errors from {}, `{}`) with no alert firing for it\n",
+            cell(&g.component),
+            g.errors,
+            g.first_error.time.hms(),
+            cell(&g.first_error.evidence)
+        ));
+    }
+    s.push_str("\n### Fix Applied\n\n");
+    let fix = &f.fix;
+    match fix.changes.first() {
+        Some(c) => {
+            s.push_str(&format!("**Type**: {} (from the files of the first change)\n\n", type_word(c.change_type)))
+        }
+        None => s.push_str("**Type**: [CODE|CONFIG|DATABASE|INFRASTRUCTURE]\n\n"),
+    }
+    s.push_str("**Changes Made**:\n");
+    let mut n = 0;
+    for c in &fix.changes {
+        n += 1;
+        let files = if c.files.is_empty() { String::new() } else { format!(" — {}", c.files.join(", ")) };
+        s.push_str(&format!(
+            "{n}. {} at {} `{}` ({}){}\n",
+            cell(&c.cited.summary),
+            c.cited.time.hms(),
+            cell(&c.cited.evidence),
+            type_word(c.change_type),
+            cell(&files)
+        ));
+    }
+    for a in &fix.actions {
+        n += 1;
+        s.push_str(&format!(
+            "{n}. {} of {} at {} `{}`\n",
+            a.action,
+            cell(&a.cited.component),
+            a.cited.time.hms(),
+            cell(&a.cited.evidence)
+        ));
+    }
+    if n == 0 {
+        s.push_str("1. [change] (no change or restart in the evidence during the incident)\n");
+    }
+    let commits: Vec<&findings::Change> = fix.changes.iter().filter(|c| c.commit.is_some()).collect();
+    if !commits.is_empty() {
+        s.push_str("\n**Git Commits**:\n");
+        for c in commits {
+            let subject = c.subject.as_deref().unwrap_or(&c.cited.summary);
+            s.push_str(&format!("- `{}` - {}\n", c.commit.as_deref().unwrap_or_default(), cell(subject)));
+        }
+    }
+    s.push_str("\n**Verification**:\n");
+    if fix.verification.is_empty() {
+        s.push_str("- [ ] [check]\n");
+    }
+    for v in &fix.verification {
+        s.push_str(&format!("- [x] {} at {} `{}`\n", cell(&v.summary), v.time.hms(), cell(&v.evidence)));
+    }
+    s.push_str("\n### Immediate Actions Taken\n\n| Action | Owner | Status | Completion Time |\n|--------|-------|--------|-----------------|\n");
+    if fix.actions.is_empty() {
+        s.push_str("| [action] | [owner] | [status] | [HH:MM UTC] |\n");
+    }
+    for a in &fix.actions {
+        s.push_str(&format!(
+            "| {} of {} | [owner] | Complete | {} UTC |\n",
+            a.action,
+            cell(&a.cited.component),
+            a.cited.time.hms()
+        ));
+    }
+    s.push_str(TEMPLATE_PREVENTION);
+    s.push_str("### Lessons Learned\n\n");
+    let facts = facts(f, outcomes);
+    if !facts.is_empty() {
+        s.push_str("**What the evidence shows**:\n");
+        for x in facts {
+            s.push_str(&format!("- {x}\n"));
+        }
+        s.push('\n');
+    }
+    s.push_str(TEMPLATE_LESSONS);
+    s
+}
+
+fn type_word(t: findings::ChangeType) -> &'static str {
+    match t {
+        findings::ChangeType::Database => "DATABASE",
+        findings::ChangeType::Config => "CONFIG",
+        findings::ChangeType::Infrastructure => "INFRASTRUCTURE",
+        findings::ChangeType::Code => "CODE",
+    }
+}
+
+/// Phase 7's facts: how fast detection came, the monitoring gaps, and the
+/// sources that could not be read.
+fn facts(f: &Findings, outcomes: &[Outcome]) -> Vec<String> {
+    let mut v = Vec::new();
+    if let (Some(s), Some(d)) = (f.clock.time_to_detect_s, &f.clock.detection) {
+        v.push(format!("Detection came {} after the first error (`{}`).", span(s), cell(&d.cited.evidence)));
+    }
+    for g in &f.monitoring_gaps {
+        v.push(format!("{} failed with no alert firing for it.", cell(&g.component)));
+    }
+    for o in outcomes.iter().filter(|o| o.failed()) {
+        v.push(format!("{} could not be read: {}.", o.source, cell(&crate::render::status_text(&o.status))));
+    }
+    v
+}
+
+/// The report as one JSON document: the incident's header, the findings,
+/// the timeline's rows and the coverage.
+fn write_json(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> std::io::Result<()> {
+    let t = c.timeline(false);
+    let doc = crate::render::json::document(&t);
+    let fields: serde_json::Map<String, serde_json::Value> =
+        h.fields.iter().map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone()))).collect();
+    let report = serde_json::json!({
+        "incident": { "id": h.id, "header": fields, "summary": f.summary, "severity": f.severity, "affected": f.affected },
+        "findings": {
+            "clock": f.clock,
+            "impact": f.impact,
+            "fix": f.fix,
+            "checks": [],
+            "monitoring_gaps": f.monitoring_gaps,
+        },
+        "timeline": doc.get("events"),
+        "coverage": doc.get("coverage"),
+    });
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
 }
 
 /// The report as one HTML page: the header, the picture and table of
 /// Phase 2, the coverage and blind spots, then the later phases.
-fn write_html(c: &Collected, h: &Header, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_html(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> std::io::Result<()> {
     let t = c.timeline(false);
     let spots = spots(&c.outcomes);
     let body = maud::html! {
@@ -139,13 +408,14 @@ fn write_html(c: &Collected, h: &Header, out: &mut dyn Write) -> std::io::Result
             }
         }
         h2 { "Summary" }
-        p { "[What happened, in two sentences: the symptom, the cause, the fix.]" }
+        p { (summary_text(f)) }
+        (html::markdown(&clock_section(f)))
         (html::timeline_sections(&t))
         @if !spots.is_empty() {
             h2 { "Known blind spots" }
             ul { @for s in &spots { li { (s) } } }
         }
-        (html::markdown(LATER_PHASES))
+        (html::markdown(&later_phases(f, &c.outcomes)))
     };
     let title = format!("Post-mortem {}", h.id);
     out.write_all(html::page(&title, body).into_string().as_bytes())
@@ -176,21 +446,15 @@ fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()>
     Ok(())
 }
 
-const LATER_PHASES: &str = r#"
-### Impact Assessment
-
-**Users Affected**: [number or "all" or "none"]
-
-**Operations Affected**:
-- [ ] [operation]
-
-**Workaround Available**: [YES/NO]
+const TEMPLATE_IMPACT_REST: &str = r#"**Workaround Available**: [YES/NO]
 
 **Database State**: [INTACT|INCONSISTENT|CORRUPTED]
 
 **Compliance Status**: [MAINTAINED|AT RISK|VIOLATED]
 
-### Root Cause Analysis (5-Whys)
+"#;
+
+const TEMPLATE_RCA: &str = r#"### Root Cause Analysis (5-Whys)
 
 **Observed Symptom**: [what users/system experienced]
 
@@ -211,26 +475,9 @@ const LATER_PHASES: &str = r#"
 
 **ROOT CAUSE**: [the cause that, removed, prevents the incident]
 
-### Contributing Factors
+"#;
 
-- [what made this worse or easier to happen]
-
-### Fix Applied
-
-**Type**: [CODE|CONFIG|DATABASE|INFRASTRUCTURE]
-
-**Changes Made**:
-1. [change]
-
-**Verification**:
-- [ ] [check]
-
-### Immediate Actions Taken
-
-| Action | Owner | Status | Completion Time |
-|--------|-------|--------|-----------------|
-| [action] | [owner] | [status] | [HH:MM UTC] |
-
+const TEMPLATE_PREVENTION: &str = r#"
 ### Prevention Measures
 
 **Short-term (< 1 week)**:
@@ -239,9 +486,9 @@ const LATER_PHASES: &str = r#"
 **Long-term (> 1 week)**:
 - [ ] [measure] (Owner: [assign], Due: [date])
 
-### Lessons Learned
+"#;
 
-**What Went Well**:
+const TEMPLATE_LESSONS: &str = r#"**What Went Well**:
 - [item]
 
 **What Could Be Improved**:

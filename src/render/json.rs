@@ -67,6 +67,12 @@ pub fn write_line(r: &Row, out: &mut dyn Write) -> io::Result<()> {
 }
 
 pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(t))?;
+    out.write_all(b"\n")
+}
+
+/// The timeline as one JSON document: window, events, summary, coverage, bundle.
+pub fn document(t: &Timeline<'_>) -> Value {
     let coverage: Vec<Value> = t
         .coverage_lines()
         .iter()
@@ -113,6 +119,5 @@ pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
             "unlisted": b.unlisted,
         })),
     });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    out.write_all(b"\n")
+    doc
 }

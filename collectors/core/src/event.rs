@@ -289,6 +289,10 @@ pub enum Fact {
         merge: bool,
         /// The subject line, for telling fixes from routine changes.
         subject: String,
+        /// The files it changed, for what kind of change it is (a migration, a
+        /// configuration). Kept out of the timeline's JSON, which names the commit.
+        #[serde(skip)]
+        files: Vec<String>,
     },
     Session {
         pid: i64,

@@ -70,7 +70,13 @@ impl CommitInfo {
             summary,
             evidence: Evidence { locator: Locator::Text(format!("commit {}", self.short)), excerpt },
             continuation_lines: 0,
-            fact: Some(Box::new(Fact::Commit { hash: self.id, tags, merge: self.parents > 1, subject: self.subject })),
+            fact: Some(Box::new(Fact::Commit {
+                hash: self.id,
+                tags,
+                merge: self.parents > 1,
+                subject: self.subject,
+                files: self.files,
+            })),
         }
     }
 }

@@ -1,0 +1,236 @@
+//! Phase 3, impact: which operations failed and which kept working (HTTP
+//! method and route with the ids taken out, and named tools and jobs), how
+//! many requests failed, how many distinct users the errors name (counted,
+//! never shown), and the errors of each component minute by minute; all
+//! over the incident's span, from every event of it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
+
+use reconstruct_core::{Event, Timestamp};
+use regex::Regex;
+use serde::Serialize;
+
+use super::{is_error, Cited};
+
+/// One operation's outcome over the incident.
+#[derive(Clone, Debug, Serialize)]
+pub struct Operation {
+    /// `POST /api/v1/orders/{id}`, or `tool generate_schedule`.
+    pub operation: String,
+    pub failed: u64,
+    pub succeeded: u64,
+    /// Its first failure, when it failed.
+    pub first_failure: Option<Cited>,
+}
+
+/// Errors of one component in one minute.
+#[derive(Clone, Debug, Serialize)]
+pub struct Volume {
+    pub component: String,
+    pub minute: Timestamp,
+    pub errors: u64,
+}
+
+/// The impact of the incident.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Impact {
+    /// Failing operations first (most failures first), then those that kept working.
+    pub operations: Vec<Operation>,
+    /// Distinct users named in the error events (never their names).
+    pub users_affected: u64,
+    /// HTTP requests that failed (5xx, or logged as errors).
+    pub failed_requests: u64,
+    pub error_volume: Vec<Volume>,
+    /// Where the counts come from, and what they could not see.
+    pub notes: Vec<String>,
+}
+
+struct Outcome {
+    time: Timestamp,
+    failed: bool,
+    http: bool,
+    cited: Option<Cited>,
+}
+
+/// What impact keeps while the events go by: compact outcomes, not events.
+#[derive(Default)]
+pub struct Observed {
+    operations: HashMap<String, Vec<Outcome>>,
+    /// A hash of each user value named by an error, with its time.
+    users: Vec<(Timestamp, u64)>,
+    errors: Vec<(Timestamp, String)>,
+}
+
+fn http() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        #[allow(clippy::expect_used)]
+        Regex::new(r#"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(/[^\s?"'#]*)(?:\?\S*)?(?:\s+HTTP/[\d.]+)?"?\s*(?:->|=>|→|status[=:]?|returned|:)?\s*([1-5]\d\d)?\b"#)
+            .expect("a valid pattern")
+    })
+}
+
+fn tool() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        #[allow(clippy::expect_used)]
+        Regex::new(r"\b(tool|job|task)(?: call| timeout| failed| error)?[=:]?\s+([a-z_][\w.-]{2,})")
+            .expect("a valid pattern")
+    })
+}
+
+fn user() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        #[allow(clippy::expect_used)]
+        Regex::new(r#"(?i)\b(?:user|user_id|userid|uid|customer|customer_id|account|account_id)["']?\s*[=:]\s*["']?([\w.@+-]+)|([\w.+-]+@[\w-]+\.[\w.-]+)"#)
+            .expect("a valid pattern")
+    })
+}
+
+/// A route with its ids taken out: numbers, UUIDs and long hex become `{id}`.
+pub fn route(path: &str) -> String {
+    let segs: Vec<String> = path
+        .split('/')
+        .map(|s| {
+            let digits = s.bytes().filter(u8::is_ascii_digit).count();
+            let hexish = s.len() >= 8 && digits > 0 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+            // `v1` is a version, not an id; `12345`, a UUID and `ord_8812f0a3` are ids.
+            if !s.is_empty() && (digits == s.len() || hexish || (s.len() >= 6 && digits * 2 >= s.len())) {
+                "{id}".to_string()
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    let r = segs.join("/");
+    if r.len() > 1 {
+        r.trim_end_matches('/').to_string()
+    } else {
+        r
+    }
+}
+
+impl Observed {
+    pub fn observe(&mut self, e: &Event) {
+        let text = &e.summary;
+        let error = is_error(e);
+        // A request is counted by its status: a line that only mentions a
+        // route (a client's timeout naming the call it made) is not one.
+        let request = http().captures(text).and_then(|c| {
+            let status: u16 = c.get(3)?.as_str().parse().ok()?;
+            Some((c.get(1)?.as_str().to_string(), route(c.get(2)?.as_str()), status))
+        });
+        if let Some((method, path, status)) = request {
+            let failed = status >= 500;
+            let cited = failed.then(|| Cited::of(e));
+            let op = format!("{method} {path}");
+            self.operations.entry(op).or_default().push(Outcome { time: e.time, failed, http: true, cited });
+        } else if let Some(c) = tool().captures(text).filter(|_| e.kind == reconstruct_core::EventKind::Log) {
+            let kind = c.get(1).map_or("", |m| m.as_str());
+            let name = c.get(2).map_or("", |m| m.as_str());
+            let cited = error.then(|| Cited::of(e));
+            let op = format!("{kind} {name}");
+            self.operations.entry(op).or_default().push(Outcome { time: e.time, failed: error, http: false, cited });
+        }
+        if error {
+            self.errors.push((e.time, e.component.to_string()));
+            for c in user().captures_iter(text) {
+                if let Some(v) = c.get(1).or_else(|| c.get(2)) {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    v.as_str().to_ascii_lowercase().hash(&mut h);
+                    self.users.push((e.time, h.finish()));
+                }
+            }
+        }
+    }
+
+    /// The first request served (a success) at or after `t`.
+    pub fn first_success_after(&self, t: Timestamp) -> Option<Cited> {
+        self.operations
+            .iter()
+            .flat_map(|(op, v)| v.iter().filter(|o| o.http && !o.failed && o.time >= t).map(move |o| (op, o.time)))
+            .min_by_key(|(_, time)| *time)
+            .map(|(op, time)| Cited {
+                time,
+                summary: format!("{op} served"),
+                component: String::new(),
+                evidence: String::new(),
+            })
+    }
+
+    /// The impact over `[onset, recovery]` (to the window's end without a recovery).
+    pub fn conclude(self, span: Option<(Timestamp, Option<Timestamp>)>, _errors: &super::clock::Errors) -> Impact {
+        let Some((from, to)) = span else {
+            return Impact {
+                notes: vec!["no onset: impact is counted over an incident, and none was found".into()],
+                ..Impact::default()
+            };
+        };
+        let inside = |t: Timestamp| t >= from && to.is_none_or(|to| t <= to);
+        let mut operations: Vec<Operation> = self
+            .operations
+            .into_iter()
+            .filter_map(|(operation, outcomes)| {
+                let within: Vec<&Outcome> = outcomes.iter().filter(|o| inside(o.time)).collect();
+                if within.is_empty() {
+                    return None;
+                }
+                let failed = within.iter().filter(|o| o.failed).count() as u64;
+                let first_failure =
+                    within.iter().filter(|o| o.failed).min_by_key(|o| o.time).and_then(|o| o.cited.clone());
+                Some(Operation { operation, failed, succeeded: within.len() as u64 - failed, first_failure })
+            })
+            .collect();
+        operations.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.operation.cmp(&b.operation)));
+        let failed_requests = operations
+            .iter()
+            .filter(|o| o.operation.starts_with(|c: char| c.is_ascii_uppercase()))
+            .map(|o| o.failed)
+            .sum();
+        let users: BTreeSet<u64> = self.users.iter().filter(|(t, _)| inside(*t)).map(|(_, h)| *h).collect();
+        let mut volume: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for (t, c) in self.errors.iter().filter(|(t, _)| inside(*t)) {
+            let minute = t.unix_seconds().div_euclid(60).saturating_mul(60);
+            *volume.entry((minute, c.clone())).or_insert(0) += 1;
+        }
+        let error_volume = volume
+            .into_iter()
+            .filter_map(|((m, component), errors)| {
+                Some(Volume { component, minute: Timestamp::from_unix_seconds(m, 0)?, errors })
+            })
+            .collect();
+        let notes = vec![format!(
+            "counted from {} to {}: requests by their method, route and status (5xx failed), tools and jobs by their log lines; users by user, user_id, uid, customer or account fields and e-mail addresses in error events",
+            from.hms(),
+            to.map_or("the window's end".to_string(), |t| t.hms())
+        )];
+        Impact { operations, users_affected: users.len() as u64, failed_requests, error_volume, notes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_lose_their_ids() {
+        assert_eq!(route("/api/v1/orders/12345/items"), "/api/v1/orders/{id}/items");
+        assert_eq!(route("/api/v1/schedule/generate"), "/api/v1/schedule/generate");
+        assert_eq!(route("/u/3f2a9c1e-77aa-4b1c-9d2e-001122334455"), "/u/{id}");
+        assert_eq!(route("/"), "/");
+    }
+
+    #[test]
+    fn request_lines_are_read() {
+        let c = http().captures("ERROR POST /api/v1/schedule/generate -> 500 Internal Server Error").unwrap();
+        assert_eq!(&c[1], "POST");
+        assert_eq!(&c[3], "500");
+        let c = http()
+            .captures("10.0.0.1 - - [26/Dec/2025:14:30:15 +0000] \"GET /api/items/42?x=1 HTTP/1.1\" 200 512")
+            .unwrap();
+        assert_eq!((&c[2], &c[3]), ("/api/items/42", "200"));
+    }
+}

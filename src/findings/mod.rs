@@ -1,0 +1,462 @@
+//! Findings: the post-mortem's questions answered from every event of the
+//! window, not only the table's rows. The clock (onset, detection, fix,
+//! mitigation, recovery), the impact (operations, users, failed requests),
+//! the fix applied and the monitoring gaps. Every finding cites the evidence
+//! of the events it was drawn from and names the rule that chose it; where
+//! the evidence is missing it says so (`None`, or a note) instead of guessing.
+
+pub mod clock;
+pub mod impact;
+
+use std::collections::BTreeMap;
+
+use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, SourceKind, Timestamp};
+use serde::Serialize;
+
+pub use clock::{Clock, Milestone};
+pub use impact::Impact;
+
+/// One event as a finding cites it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cited {
+    pub time: Timestamp,
+    pub summary: String,
+    pub component: String,
+    /// The event's evidence, as the timeline prints it.
+    pub evidence: String,
+}
+
+impl Cited {
+    pub fn of(e: &Event) -> Self {
+        Cited {
+            time: e.time,
+            summary: clip(&e.summary, 200),
+            component: e.component.to_string(),
+            evidence: e.evidence.locator.to_string(),
+        }
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// What kind of change a commit is, from the paths it touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChangeType {
+    Database,
+    Config,
+    Infrastructure,
+    Code,
+}
+
+impl ChangeType {
+    /// Migrations make a change DATABASE, infrastructure manifests
+    /// INFRASTRUCTURE, configuration CONFIG; anything else is CODE. The
+    /// gravest kind among the files wins.
+    pub fn of_files(files: &[String]) -> Self {
+        let kind = |f: &str| {
+            let l = f.to_ascii_lowercase();
+            let name = l.rsplit('/').next().unwrap_or(&l);
+            if l.contains("migration")
+                || l.contains("alembic/versions")
+                || l.contains("/migrate/")
+                || name.ends_with(".sql")
+            {
+                ChangeType::Database
+            } else if l.starts_with("k8s/")
+                || l.contains("/k8s/")
+                || l.contains("helm/")
+                || l.contains("terraform")
+                || name.ends_with(".tf")
+                || name == "dockerfile"
+                || name.starts_with("docker-compose")
+                || name.starts_with("compose.")
+                || l.starts_with(".github/workflows")
+                || l.contains("kustomization")
+            {
+                ChangeType::Infrastructure
+            } else if l.starts_with("config/")
+                || l.contains("/config/")
+                || name.ends_with(".env")
+                || name.ends_with(".ini")
+                || name.ends_with(".toml")
+                || name.ends_with(".yaml")
+                || name.ends_with(".yml")
+                || name.ends_with(".conf")
+            {
+                ChangeType::Config
+            } else {
+                ChangeType::Code
+            }
+        };
+        let rank = |t: ChangeType| match t {
+            ChangeType::Database => 3,
+            ChangeType::Infrastructure => 2,
+            ChangeType::Config => 1,
+            ChangeType::Code => 0,
+        };
+        files.iter().map(|f| kind(f)).max_by_key(|t| rank(*t)).unwrap_or(ChangeType::Code)
+    }
+}
+
+/// A change landed during the incident (Phase 5).
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    #[serde(flatten)]
+    pub cited: Cited,
+    /// The commit, when it is one, and its subject line.
+    pub commit: Option<String>,
+    pub subject: Option<String>,
+    pub files: Vec<String>,
+    #[serde(rename = "type")]
+    pub change_type: ChangeType,
+}
+
+/// An action taken on a running system: a restart, a deploy, a rollback.
+#[derive(Clone, Debug, Serialize)]
+pub struct Action {
+    #[serde(flatten)]
+    pub cited: Cited,
+    pub action: &'static str,
+}
+
+/// Phase 5: what was changed and done during the incident, and what shows it worked.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Fix {
+    pub changes: Vec<Change>,
+    pub actions: Vec<Action>,
+    /// The recovery signals after the last error.
+    pub verification: Vec<Cited>,
+}
+
+/// A component that failed with no alert firing for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Gap {
+    pub component: String,
+    /// Its first error in the incident.
+    pub first_error: Cited,
+    pub errors: u64,
+}
+
+/// A severity the evidence suggests, by the workflow's classification, with why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Suggested {
+    /// CRITICAL, HIGH, MEDIUM or LOW.
+    pub level: &'static str,
+    pub reasons: Vec<String>,
+}
+
+/// Everything the findings stage concluded.
+#[derive(Clone, Debug, Serialize)]
+pub struct Findings {
+    pub clock: Clock,
+    pub impact: Impact,
+    pub fix: Fix,
+    pub monitoring_gaps: Vec<Gap>,
+    pub severity: Suggested,
+    /// The components that failed during the incident.
+    pub affected: Vec<String>,
+    /// Two sentences: the symptom with its counts, then the fix and the recovery, each with its evidence.
+    pub summary: Option<String>,
+}
+
+/// A change as it landed: the event, its commit and subject when it is one, its files.
+pub type Landed = (Cited, Option<(String, String)>, Vec<String>);
+
+/// The findings stage: it sees every event of the window as the merge
+/// hands it over, keeps what the rules need (compactly: a busy log's errors
+/// are times, not events), and concludes at the end.
+#[derive(Default)]
+pub struct Observer {
+    clock: clock::Observed,
+    impact: impact::Observed,
+    /// Firing alerts by component root, and by the collector they watch.
+    alerted: Vec<(String, Vec<String>)>,
+    changes: Vec<Landed>,
+}
+
+impl Observer {
+    pub fn new() -> Self {
+        Observer::default()
+    }
+
+    pub fn observe(&mut self, e: &Event) {
+        self.clock.observe(e);
+        self.impact.observe(e);
+        if let Some(Fact::Alert { state: AlertState::Firing, labels, .. }) = e.fact.as_deref() {
+            let mut names: Vec<String> = labels
+                .iter()
+                .filter(|(k, _)| {
+                    ["job", "service", "app", "container", "pod", "instance", "component"].contains(&k.as_str())
+                })
+                .map(|(_, v)| root(v))
+                .collect();
+            names.push(root(&e.component));
+            self.alerted.push((root(&e.component), names));
+        }
+        if e.kind == EventKind::Change {
+            let (commit, files) = match e.fact.as_deref() {
+                Some(Fact::Commit { hash, files, subject, .. }) => {
+                    (Some((hash.chars().take(7).collect(), subject.clone())), files.clone())
+                }
+                _ => (None, Vec::new()),
+            };
+            self.changes.push((Cited::of(e), commit, files));
+        }
+    }
+
+    pub fn finish(self) -> Findings {
+        let Observer { clock, impact, alerted, changes } = self;
+        let (clock, errors) = clock.conclude(&changes, &impact);
+        let span_end = clock.recovery.as_ref().map(|m| m.time());
+        let span = clock.onset.as_ref().map(|m| (m.time(), span_end));
+        let impact = impact.conclude(span, &errors);
+        let in_span = |t: Timestamp| span.is_some_and(|(a, b)| t >= a && b.is_none_or(|b| t <= b));
+        let changes: Vec<Change> = changes
+            .into_iter()
+            .filter(|(c, _, _)| in_span(c.time))
+            .map(|(cited, commit, files)| {
+                let (commit, subject) = commit.map_or((None, None), |(h, s)| (Some(h), Some(s)));
+                Change { change_type: ChangeType::of_files(&files), cited, commit, subject, files }
+            })
+            .collect();
+        let fix = Fix {
+            changes,
+            actions: errors.actions.clone(),
+            verification: clock.recovery.iter().map(|m| m.cited.clone()).collect(),
+        };
+        let monitoring_gaps = gaps(&errors, span, &alerted);
+        let severity = severity(&errors, &impact, span);
+        let affected = affected(&errors, span);
+        let summary = summary(&clock, &impact, &fix, &affected);
+        Findings { clock, impact, fix, monitoring_gaps, severity, affected, summary }
+    }
+}
+
+fn within(t: Timestamp, span: Option<(Timestamp, Option<Timestamp>)>) -> bool {
+    span.is_some_and(|(a, b)| t >= a && b.is_none_or(|b| t <= b))
+}
+
+/// The components with errors in the incident (background ones aside).
+fn affected(errors: &clock::Errors, span: Option<(Timestamp, Option<Timestamp>)>) -> Vec<String> {
+    let mut v: Vec<String> = errors
+        .signatures
+        .iter()
+        .filter(|s| !s.background && s.times.iter().any(|t| within(*t, span)))
+        .map(|s| s.first.component.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The workflow's classification, from the evidence: CRITICAL for a critical
+/// alert, a service left down or a data-loss signal; HIGH when an operation
+/// failed for half its requests or more; MEDIUM for errors short of that;
+/// LOW otherwise.
+fn severity(errors: &clock::Errors, impact: &Impact, span: Option<(Timestamp, Option<Timestamp>)>) -> Suggested {
+    let mut critical = Vec::new();
+    for (c, name, g) in &errors.fired {
+        if *g >= 4 && within(c.time, span) {
+            critical.push(format!("critical alert {name} fired at {} ({})", c.time.hms(), c.evidence));
+        }
+    }
+    for c in &errors.down {
+        critical.push(format!(
+            "{} went down at {} and did not start again (`{}`)",
+            c.component,
+            c.time.hms(),
+            c.evidence
+        ));
+    }
+    for s in errors.signatures.iter().filter(|s| !s.background) {
+        let l = s.first.summary.to_ascii_lowercase();
+        if l.contains("data loss") || l.contains("corrupt") {
+            critical.push(format!("a data-loss signal: {} ({})", s.first.summary, s.first.evidence));
+        }
+    }
+    if !critical.is_empty() {
+        return Suggested { level: "CRITICAL", reasons: critical };
+    }
+    let high: Vec<String> = impact
+        .operations
+        .iter()
+        .filter(|o| o.failed > 0 && o.failed.saturating_mul(2) >= o.failed.saturating_add(o.succeeded))
+        .map(|o| format!("{}: {} of {} failed", o.operation, o.failed, o.failed.saturating_add(o.succeeded)))
+        .collect();
+    if !high.is_empty() {
+        return Suggested { level: "HIGH", reasons: high };
+    }
+    let errors_in: u64 = errors
+        .signatures
+        .iter()
+        .filter(|s| !s.background)
+        .map(|s| s.times.iter().filter(|t| within(**t, span)).count() as u64)
+        .sum();
+    if errors_in > 0 {
+        return Suggested {
+            level: "MEDIUM",
+            reasons: vec![format!("{errors_in} errors, no operation failing for half its requests")],
+        };
+    }
+    Suggested { level: "LOW", reasons: vec!["no error rose in the window".to_string()] }
+}
+
+fn since(a: Timestamp, b: Timestamp) -> String {
+    let s = b.unix_seconds().saturating_sub(a.unix_seconds()).max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        _ if s < 7200 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The summary draft: the symptom with its counts, then the fix and the
+/// recovery, each naming its evidence; `None` without an onset.
+fn summary(clock: &Clock, impact: &Impact, fix: &Fix, affected: &[String]) -> Option<String> {
+    let onset = clock.onset.as_ref()?;
+    // A request's failures say the symptom best; a tool's or job's next.
+    let failing = |http: bool| {
+        impact
+            .operations
+            .iter()
+            .find(|o| o.failed > 0 && o.operation.starts_with(|c: char| c.is_ascii_uppercase()) == http)
+    };
+    let symptom = match failing(true).map(|o| (o, "requests")).or_else(|| failing(false).map(|o| (o, "runs"))) {
+        Some((o, what)) => format!(
+            "{} failed for {} of {} {what} from {} (`{}`)",
+            o.operation,
+            o.failed,
+            o.failed.saturating_add(o.succeeded),
+            onset.time().hms(),
+            onset.cited.evidence
+        ),
+        None => {
+            format!("{} logged errors from {} (`{}`)", affected.join(", "), onset.time().hms(), onset.cited.evidence)
+        }
+    };
+    let detected = match &clock.detection {
+        Some(d) => format!(", detected {} later by monitoring (`{}`)", since(onset.time(), d.time()), d.cited.evidence),
+        None => ", and no alert fired".to_string(),
+    };
+    let mut second = Vec::new();
+    if let Some(c) = fix.changes.first() {
+        let what = c.commit.as_ref().map_or(c.cited.summary.clone(), |h| format!("commit {h}"));
+        second.push(format!("{what} landed at {} (`{}`)", c.cited.time.hms(), c.cited.evidence));
+    }
+    if let Some(m) = &clock.mitigation {
+        second.push(format!("{} at {} (`{}`)", m.cited.summary, m.time().hms(), m.cited.evidence));
+    }
+    match &clock.recovery {
+        Some(r) => {
+            second.push(format!("it recovered at {}: {} (`{}`)", r.time().hms(), r.cited.summary, r.cited.evidence))
+        }
+        None => second.push("no recovery shows in the window".to_string()),
+    }
+    Some(format!("{symptom}{detected}. {}.", capitalise(&second.join("; "))))
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The first part of a component name (`backend.api` → `backend`,
+/// `nginx/error` → `nginx`), lowercased, as alerts and logs name services.
+pub fn root(name: &str) -> String {
+    let r = name.split(['.', '/', ' ', ':']).next().unwrap_or(name).to_ascii_lowercase();
+    r.trim_end_matches(|c: char| c == '_' || c == '-' || c.is_ascii_digit()).to_string()
+}
+
+/// Components with errors in the incident and no alert firing for them: a
+/// monitoring gap. An alert covers a component it names (its own component
+/// or a label: job, service, app, container, pod), or every component of
+/// the kind of source it watches (a PostgreSQL alert covers the server's log).
+fn gaps(
+    errors: &clock::Errors,
+    span: Option<(Timestamp, Option<Timestamp>)>,
+    alerted: &[(String, Vec<String>)],
+) -> Vec<Gap> {
+    let Some((from, to)) = span else { return Vec::new() };
+    let mut by_component: BTreeMap<String, (Cited, u64, SourceKind)> = BTreeMap::new();
+    for s in errors.signatures.iter().filter(|s| !s.background) {
+        let n = s.times.iter().filter(|t| **t >= from && to.is_none_or(|to| **t <= to)).count() as u64;
+        if n == 0 {
+            continue;
+        }
+        let entry = by_component.entry(s.first.component.clone()).or_insert((s.first.clone(), 0, s.collector));
+        if s.first.time < entry.0.time {
+            entry.0 = s.first.clone();
+        }
+        entry.1 = entry.1.saturating_add(n);
+    }
+    by_component
+        .into_iter()
+        .filter(|(component, (_, _, collector))| {
+            let r = root(component);
+            !alerted.iter().any(|(_, names)| names.iter().any(|n| *n == r || *n == collector.as_str()))
+        })
+        .map(|(component, (first_error, errors, _))| Gap { component, first_error, errors })
+        .collect()
+}
+
+/// Whether an event is an error: a firing alert, or an event of severity error or graver.
+pub fn is_error(e: &Event) -> bool {
+    match e.kind {
+        EventKind::Alert | EventKind::Change | EventKind::Annotation => false,
+        _ => e.severity.is_some_and(|s| s >= reconstruct_core::Severity::Error),
+    }
+}
+
+/// Whether an event says a service is healthy again.
+pub fn is_health_green(e: &Event) -> bool {
+    if e.container_action() == Some(&ContainerAction::Healthy) {
+        return true;
+    }
+    if e.severity.is_some_and(|s| s > reconstruct_core::Severity::Info) {
+        return false;
+    }
+    let l = e.summary.to_ascii_lowercase();
+    if l.contains("health check passed") || l.contains("health check ok") || l.contains("healthcheck passed") {
+        return true;
+    }
+    // "payments healthy again", not "unhealthy" nor "not healthy".
+    l.match_indices("healthy").any(|(i, _)| {
+        let before = &l[..i];
+        !before.ends_with("un") && !before.ends_with("not ") && !before.ends_with("no longer ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_types_come_from_the_paths() {
+        let f = |v: &[&str]| ChangeType::of_files(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            f(&["backend/alembic/versions/20251220_add_indexes.py", "backend/app/models.py"]),
+            ChangeType::Database
+        );
+        assert_eq!(f(&["deploy/k8s/payments.yaml"]), ChangeType::Infrastructure);
+        assert_eq!(f(&["config/app.toml"]), ChangeType::Config);
+        assert_eq!(f(&["src/main.rs"]), ChangeType::Code);
+        assert_eq!(f(&[]), ChangeType::Code);
+    }
+
+    #[test]
+    fn roots_of_component_names() {
+        assert_eq!(root("backend.api"), "backend");
+        assert_eq!(root("scheduling_backend_1"), "scheduling_backend");
+        assert_eq!(root("mcp-server"), "mcp-server");
+        assert_eq!(root("nginx/error"), "nginx");
+    }
+}
