@@ -42,8 +42,11 @@ fn outputs() -> BTreeMap<String, String> {
         let mut report = vec!["report"];
         report.extend(window);
         runs.push(("report".into(), report.clone()));
+        let mut json = report.clone();
         report.extend(["--format", "html"]);
         runs.push(("report-html".into(), report));
+        json.extend(["--format", "json"]);
+        runs.push(("report-json".into(), json));
         for (name, args) in runs {
             let o = Command::new(env!("CARGO_BIN_EXE_reconstruct"))
                 .args(&args)

@@ -38,7 +38,8 @@ fn report_fills_phase_1_timeline_and_coverage() {
     assert!(doc.contains("**Date/Time**: 2025-12-26 14:30:15 UTC"));
     assert!(doc.contains("**Duration**: 15 minutes (14:30:15 first error → 14:45:30 health checks green)"));
     assert!(doc.contains("**Reported By**: Automated monitoring (Prometheus alert HighErrorRate at 14:32:00)"));
-    assert!(doc.contains("**Severity**: [CRITICAL|HIGH|MEDIUM|LOW]"));
+    // No --severity: the evidence's suggestion, with its reasons.
+    assert!(doc.contains("**Severity**: CRITICAL (suggested from the evidence: critical alert HighErrorRate fired"), "{doc}");
     assert!(doc.contains("**Reported By**: Automated monitoring (Prometheus alert"));
     assert!(doc.contains("### Evidence coverage"));
     assert!(doc.contains("Known blind spots:"));

@@ -229,37 +229,39 @@ impl Observed {
         let mut notes = Vec::new();
         for s in &mut self.signatures {
             s.times.sort();
-            s.background = steady(&s.times);
         }
-        // A steady kind is background only if it already recurred, steadily,
-        // for a while before the rise: four times and five minutes at least.
-        // One that began with the incident is part of it.
-        let onset_sig = loop {
-            let first = self
-                .signatures
+        // Kinds of error in the order they began. A kind that recurs at a
+        // steady pace and ran alone for a while before the next kind began
+        // (four times, and five minutes, at least) is background; the first
+        // kind that is not begins the incident. One that begins with the
+        // incident, or after it, is part of it.
+        let mut order: Vec<usize> = (0..self.signatures.len()).collect();
+        order.sort_by_key(|i| self.signatures.get(*i).map(|s| s.first.time));
+        let mut onset_sig = None;
+        for (n, i) in order.iter().enumerate() {
+            let Some(s) = self.signatures.get(*i) else { continue };
+            let next = order
+                .get(n + 1..)
+                .unwrap_or_default()
                 .iter()
-                .enumerate()
-                .filter(|(_, s)| !s.background)
-                .min_by_key(|(_, s)| s.first.time)
-                .map(|(i, _)| i);
-            let at = first.and_then(|i| self.signatures.get(i)).map(|s| s.first.time);
-            let late = self.signatures.iter().position(|s| {
-                s.background
-                    && at.is_some_and(|at| {
-                        let before = s.times.iter().filter(|t| **t < at).count();
-                        let lead = at.unix_seconds().saturating_sub(s.first.time.unix_seconds());
-                        before < 4 || lead < BACKGROUND_LEAD_S
-                    })
-            });
-            match late {
-                Some(i) => {
-                    if let Some(s) = self.signatures.get_mut(i) {
-                        s.background = false;
-                    }
+                .filter_map(|j| self.signatures.get(*j))
+                .map(|x| x.first.time)
+                .find(|t| *t > s.first.time);
+            let background = steady(&s.times)
+                && next.is_some_and(|at| {
+                    let before = s.times.iter().filter(|t| **t < at).count();
+                    let lead = at.unix_seconds().saturating_sub(s.first.time.unix_seconds());
+                    before >= 4 && lead >= BACKGROUND_LEAD_S
+                });
+            if background {
+                if let Some(s) = self.signatures.get_mut(*i) {
+                    s.background = true;
                 }
-                None => break first,
+            } else {
+                onset_sig = Some(*i);
+                break;
             }
-        };
+        }
         let onset = onset_sig.and_then(|i| self.signatures.get(i)).map(|s| {
             let background = self.signatures.iter().filter(|s| s.background).count();
             let rule = if background > 0 {

@@ -90,6 +90,22 @@ fn user() -> &'static Regex {
     })
 }
 
+/// A text with the users it names replaced by `***`.
+pub fn mask_users(text: &str) -> String {
+    user()
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            let all = c.get(0).map_or("", |m| m.as_str());
+            match c.get(1).or_else(|| c.get(2)) {
+                Some(v) => {
+                    let start = v.start().saturating_sub(c.get(0).map_or(0, |m| m.start()));
+                    format!("{}***", all.get(..start).unwrap_or_default())
+                }
+                None => all.to_string(),
+            }
+        })
+        .into_owned()
+}
+
 /// A route with its ids taken out: numbers, UUIDs and long hex become `{id}`.
 pub fn route(path: &str) -> String {
     let segs: Vec<String> = path

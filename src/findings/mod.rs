@@ -27,10 +27,11 @@ pub struct Cited {
 }
 
 impl Cited {
+    /// An event cited, the users it names masked (findings count users, never show them).
     pub fn of(e: &Event) -> Self {
         Cited {
             time: e.time,
-            summary: clip(&e.summary, 200),
+            summary: clip(&impact::mask_users(&e.summary), 200),
             component: e.component.to_string(),
             evidence: e.evidence.locator.to_string(),
         }
