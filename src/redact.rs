@@ -326,6 +326,12 @@ pub fn event(e: &mut Event) -> u64 {
                     n = n.saturating_add(string(i));
                 }
             }
+            Fact::Check { name, value, .. } => {
+                n = n.saturating_add(string(name));
+                if let Some(v) = value {
+                    n = n.saturating_add(string(v));
+                }
+            }
             Fact::Package { packages, .. } => {
                 for p in packages {
                     n = n.saturating_add(string(&mut p.name));

@@ -599,3 +599,62 @@ fn a_plain_and_a_compose_v2_container_replay_as_they_ran_live() {
     assert!(plain_line.3.starts_with(&format!("docker logs {plain} --since")), "{plain_line:?}");
     assert_eq!(a, b);
 }
+
+/// `[[check]]` against the real server: one passes, one fails, one runs
+/// past its statement timeout; each is named with its verdict and its
+/// `psql -c` evidence, captured, and replayed as it was.
+#[test]
+fn data_integrity_checks_run_read_only_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("reconstruct.toml");
+    std::fs::write(
+        &conf,
+        "[[check]]\nname = \"no_orphans\"\nsql = \"SELECT count(*) FROM (VALUES (1)) v(x) WHERE x = 2\"\n\n\
+         [[check]]\nname = \"overlaps\"\nsql = \"SELECT 3\"\nexpect = \"= 0\"\n\n\
+         [[check]]\nname = \"slow\"\nsql = \"SELECT pg_sleep(3)::text\"\ntimeout = 0.5\n\n\
+         [[check]]\nname = \"writes_refused\"\nsql = \"CREATE TABLE reconstruct_check_probe (x int)\"\n",
+    )
+    .unwrap();
+    let dsn = env("RECONSTRUCT_TEST_PG_DSN");
+    let c = conf.to_str().unwrap();
+    let window = ["--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z", "--no-git"];
+    let verdicts = |o: &Output| -> Vec<(String, String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["findings"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (s("name"), s("verdict"), s("evidence"))
+            })
+            .collect()
+    };
+    let mut live = vec!["report", "--format", "json", "--config", c, "--postgres", &dsn];
+    live.extend(window);
+    let o = run(&live);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = verdicts(&o);
+    let by = |n: &str| got.iter().find(|g| g.0 == n).map(|g| g.1.clone()).unwrap_or_default();
+    assert_eq!(by("no_orphans"), "passed", "{got:?}");
+    assert_eq!(by("overlaps"), "failed", "{got:?}");
+    assert_eq!(by("slow"), "timed_out", "{got:?}");
+    assert_eq!(by("writes_refused"), "error", "a READ ONLY transaction refuses writes: {got:?}");
+    assert!(got.iter().all(|g| g.2.starts_with("psql -c '")), "{got:?}");
+    // Captured, then replayed with no server: the same verdicts.
+    let bundle = dir.path().join("bundle");
+    let b = bundle.to_str().unwrap();
+    let mut cap = vec!["capture", "--out", b, "--config", c, "--postgres", &dsn];
+    cap.extend(window);
+    let o = run(&cap);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut back = vec!["report", "--format", "json", "--fixtures", b];
+    back.extend(window);
+    let o = run(&back);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(verdicts(&o), got);
+    let mut md = vec!["report", "--fixtures", b];
+    md.extend(window);
+    let doc = String::from_utf8(run(&md).stdout).unwrap();
+    assert!(doc.contains("**Database State**: INCONSISTENT (suggested: overlaps failed)"), "{doc}");
+}

@@ -39,7 +39,10 @@ fn report_fills_phase_1_timeline_and_coverage() {
     assert!(doc.contains("**Duration**: 15 minutes (14:30:15 first error → 14:45:30 health checks green)"));
     assert!(doc.contains("**Reported By**: Automated monitoring (Prometheus alert HighErrorRate at 14:32:00)"));
     // No --severity: the evidence's suggestion, with its reasons.
-    assert!(doc.contains("**Severity**: CRITICAL (suggested from the evidence: critical alert HighErrorRate fired"), "{doc}");
+    assert!(
+        doc.contains("**Severity**: CRITICAL (suggested from the evidence: critical alert HighErrorRate fired"),
+        "{doc}"
+    );
     assert!(doc.contains("**Reported By**: Automated monitoring (Prometheus alert"));
     assert!(doc.contains("### Evidence coverage"));
     assert!(doc.contains("Known blind spots:"));

@@ -256,7 +256,9 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
             "**Users Affected**: [number or \"all\" or \"none\"]\n\n**Operations Affected**:\n- [ ] [operation]\n\n",
         );
     }
-    s.push_str(TEMPLATE_IMPACT_REST);
+    s.push_str("**Workaround Available**: [YES/NO]\n\n");
+    s.push_str(&data_integrity(f));
+    s.push_str("**Compliance Status**: [MAINTAINED|AT RISK|VIOLATED]\n\n");
     s.push_str(TEMPLATE_RCA);
     s.push_str("### Contributing Factors\n\n");
     if f.monitoring_gaps.is_empty() {
@@ -347,6 +349,30 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
     s
 }
 
+/// The database's state as the `[[check]]` queries found it, each check with its evidence.
+fn data_integrity(f: &Findings) -> String {
+    if f.checks.is_empty() {
+        return "**Database State**: [INTACT|INCONSISTENT|CORRUPTED]\n\n".to_string();
+    }
+    let failed: Vec<&str> = f.checks.iter().filter(|c| c.verdict == "failed").map(|c| c.name.as_str()).collect();
+    let unrun: Vec<&str> =
+        f.checks.iter().filter(|c| c.verdict == "error" || c.verdict == "timed_out").map(|c| c.name.as_str()).collect();
+    let state = match (failed.is_empty(), unrun.is_empty()) {
+        (true, true) => format!("INTACT (suggested: all {} checks passed)", f.checks.len()),
+        (false, _) => format!("INCONSISTENT (suggested: {} failed)", failed.join(", ")),
+        (true, false) => {
+            format!("[INTACT|INCONSISTENT|CORRUPTED] (not known: {} did not run to the end)", unrun.join(", "))
+        }
+    };
+    let mut s = format!("**Database State**: {state}\n\n**Checks Performed**:\n");
+    for c in &f.checks {
+        let mark = if c.verdict == "passed" { "x" } else { " " };
+        s.push_str(&format!("- [{mark}] {} `{}`\n", cell(&c.cited.summary), cell(&c.cited.evidence)));
+    }
+    s.push('\n');
+    s
+}
+
 fn type_word(t: findings::ChangeType) -> &'static str {
     match t {
         findings::ChangeType::Database => "DATABASE",
@@ -385,7 +411,7 @@ fn write_json(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> s
             "clock": f.clock,
             "impact": f.impact,
             "fix": f.fix,
-            "checks": [],
+            "checks": f.checks,
             "monitoring_gaps": f.monitoring_gaps,
         },
         "timeline": doc.get("events"),
@@ -445,14 +471,6 @@ fn blind_spots(outcomes: &[Outcome], out: &mut dyn Write) -> std::io::Result<()>
     }
     Ok(())
 }
-
-const TEMPLATE_IMPACT_REST: &str = r#"**Workaround Available**: [YES/NO]
-
-**Database State**: [INTACT|INCONSISTENT|CORRUPTED]
-
-**Compliance Status**: [MAINTAINED|AT RISK|VIOLATED]
-
-"#;
 
 const TEMPLATE_RCA: &str = r#"### Root Cause Analysis (5-Whys)
 

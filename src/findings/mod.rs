@@ -135,6 +135,18 @@ pub struct Fix {
     pub verification: Vec<Cited>,
 }
 
+/// A data-integrity check's verdict (`[[check]]`), with the command that runs it again.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckFinding {
+    pub name: String,
+    /// `passed`, `failed`, `error` or `timed_out`.
+    pub verdict: String,
+    pub value: Option<String>,
+    pub expect: String,
+    #[serde(flatten)]
+    pub cited: Cited,
+}
+
 /// A component that failed with no alert firing for it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Gap {
@@ -159,6 +171,7 @@ pub struct Findings {
     pub impact: Impact,
     pub fix: Fix,
     pub monitoring_gaps: Vec<Gap>,
+    pub checks: Vec<CheckFinding>,
     pub severity: Suggested,
     /// The components that failed during the incident.
     pub affected: Vec<String>,
@@ -179,6 +192,7 @@ pub struct Observer {
     /// Firing alerts by component root, and by the collector they watch.
     alerted: Vec<(String, Vec<String>)>,
     changes: Vec<Landed>,
+    checks: Vec<CheckFinding>,
 }
 
 impl Observer {
@@ -200,6 +214,15 @@ impl Observer {
             names.push(root(&e.component));
             self.alerted.push((root(&e.component), names));
         }
+        if let Some(Fact::Check { name, verdict, value, expect }) = e.fact.as_deref() {
+            self.checks.push(CheckFinding {
+                name: name.clone(),
+                verdict: verdict.clone(),
+                value: value.clone(),
+                expect: expect.clone(),
+                cited: Cited::of(e),
+            });
+        }
         if e.kind == EventKind::Change {
             let (commit, files) = match e.fact.as_deref() {
                 Some(Fact::Commit { hash, files, subject, .. }) => {
@@ -212,7 +235,7 @@ impl Observer {
     }
 
     pub fn finish(self) -> Findings {
-        let Observer { clock, impact, alerted, changes } = self;
+        let Observer { clock, impact, alerted, changes, checks } = self;
         let (clock, errors) = clock.conclude(&changes, &impact);
         let span_end = clock.recovery.as_ref().map(|m| m.time());
         let span = clock.onset.as_ref().map(|m| (m.time(), span_end));
@@ -235,7 +258,7 @@ impl Observer {
         let severity = severity(&errors, &impact, span);
         let affected = affected(&errors, span);
         let summary = summary(&clock, &impact, &fix, &affected);
-        Findings { clock, impact, fix, monitoring_gaps, severity, affected, summary }
+        Findings { clock, impact, fix, monitoring_gaps, checks, severity, affected, summary }
     }
 }
 

@@ -304,6 +304,14 @@ pub enum Fact {
         revision: Option<String>,
         images: Vec<String>,
     },
+    /// A data-integrity check run against a database: its verdict
+    /// (`passed`, `failed`, `error`, `timed_out`), first value and expectation.
+    Check {
+        name: String,
+        verdict: String,
+        value: Option<String>,
+        expect: String,
+    },
     /// Packages a package manager installed, upgraded or removed.
     Package {
         action: String,

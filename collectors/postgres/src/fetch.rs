@@ -108,6 +108,41 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
 
 /// Takes one sample of pg_stat_activity, on the caller's async runtime.
 pub async fn sample(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, FetchError> {
+    let client = connect(dsn, connect_timeout).await?;
+    let shown = dsn.shown.clone();
+    let query_err = |e: tokio_postgres::Error| FetchError::Query { dsn: shown.clone(), reason: reason(&e) };
+    let version_num: i32 =
+        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await.map_err(query_err)?.get(0);
+    let version: String = client.query_one("SHOW server_version", &[]).await.map_err(query_err)?.get(0);
+    client
+        .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'; SET LOCAL TimeZone = 'UTC'")
+        .await
+        .map_err(query_err)?;
+    let msgs = client.simple_query(&activity::query_for_version(version_num)).await.map_err(query_err)?;
+    let _ = client.batch_execute("COMMIT").await;
+    let mut rows = Vec::new();
+    for m in msgs {
+        if let SimpleQueryMessage::Row(r) = m {
+            let map = r
+                .columns()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| Some((c.name().to_string(), r.get(i)?.to_string())))
+                .collect();
+            rows.push(Row(map));
+        }
+    }
+    Ok(Sample { rows, version })
+}
+
+/// The server's words for a failed statement, and whether a statement timeout cancelled it.
+pub fn statement_error(e: &tokio_postgres::Error) -> (String, bool) {
+    let timed_out = e.as_db_error().is_some_and(|d| d.code() == &tokio_postgres::error::SqlState::QUERY_CANCELED);
+    (reason(e), timed_out)
+}
+
+/// A session with the server (over TLS when the DSN asks), on the caller's async runtime.
+pub async fn connect(dsn: &Dsn, connect_timeout: Duration) -> Result<tokio_postgres::Client, FetchError> {
     let shown = dsn.shown.clone();
     let mut config = dsn.config.clone();
     config.connect_timeout(connect_timeout);
@@ -132,27 +167,5 @@ pub async fn sample(dsn: &Dsn, connect_timeout: Duration) -> Result<Sample, Fetc
         tokio::spawn(conn);
         client
     };
-    let query_err = |e: tokio_postgres::Error| FetchError::Query { dsn: shown.clone(), reason: reason(&e) };
-    let version_num: i32 =
-        client.query_one("SELECT current_setting('server_version_num')::int", &[]).await.map_err(query_err)?.get(0);
-    let version: String = client.query_one("SHOW server_version", &[]).await.map_err(query_err)?.get(0);
-    client
-        .batch_execute("BEGIN READ ONLY; SET LOCAL statement_timeout = '10s'; SET LOCAL TimeZone = 'UTC'")
-        .await
-        .map_err(query_err)?;
-    let msgs = client.simple_query(&activity::query_for_version(version_num)).await.map_err(query_err)?;
-    let _ = client.batch_execute("COMMIT").await;
-    let mut rows = Vec::new();
-    for m in msgs {
-        if let SimpleQueryMessage::Row(r) = m {
-            let map = r
-                .columns()
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| Some((c.name().to_string(), r.get(i)?.to_string())))
-                .collect();
-            rows.push(Row(map));
-        }
-    }
-    Ok(Sample { rows, version })
+    Ok(client)
 }

@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod activity;
+pub mod checks;
 pub mod dsn;
 pub mod fetch;
 pub mod redact;

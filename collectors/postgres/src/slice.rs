@@ -18,6 +18,8 @@ use crate::dsn::Dsn;
 pub const ROLE_ACTIVITY: &str = "pg-activity";
 /// A server log (stderr, csvlog or jsonlog).
 pub const ROLE_LOG: &str = "pg-log";
+/// The results of the `[[check]]` queries.
+pub const ROLE_CHECKS: &str = "pg-checks";
 
 #[derive(Debug, Args)]
 #[group(skip)]
@@ -33,6 +35,20 @@ struct Flags {
 #[derive(Debug, Default, Deserialize)]
 struct Tables {
     postgres: Option<Entry>,
+    #[serde(default)]
+    check: Vec<CheckEntry>,
+}
+
+/// `[[check]]`: a data-integrity query, run against `--postgres`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckEntry {
+    name: String,
+    sql: String,
+    /// `= 0` unless given.
+    expect: Option<toml::Spanned<String>>,
+    /// Seconds the statement may take [default: 10].
+    timeout: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +69,30 @@ pub enum PgSpec {
     ActivityFile { file: PathBuf, display: String },
     /// A server log (stderr, csvlog, jsonlog), live or saved.
     ServerLog { file: PathBuf, display: String, zone: Zone },
+    /// The `[[check]]` queries, run live.
+    Checks { dsn: Box<Dsn>, checks: Vec<crate::checks::Check> },
+    /// Check results a capture saved.
+    ChecksFile { file: PathBuf, display: String },
+}
+
+/// The `[[check]]` queries, their expectations read.
+fn read_checks(config: &ConfigText, tables: &Tables) -> Result<Vec<crate::checks::Check>, ConfigError> {
+    tables
+        .check
+        .iter()
+        .map(|c| {
+            let expect = c.expect.as_ref().map_or("= 0".to_string(), |e| e.get_ref().clone());
+            if let (Some(e), Err(m)) = (&c.expect, crate::checks::expectation(&expect)) {
+                return Err(config.error_at(e.span(), format!("check {}: {m}", c.name)));
+            }
+            Ok(crate::checks::Check {
+                name: c.name.clone(),
+                sql: c.sql.clone(),
+                expect,
+                timeout: c.timeout.unwrap_or(10.0),
+            })
+        })
+        .collect()
 }
 
 /// The kind of source: PostgreSQL.
@@ -79,16 +119,17 @@ impl Slice for Postgres {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["postgres"]
+        &["postgres", "check"]
     }
 
     fn check(&self, config: &ConfigText) -> Result<(), ConfigError> {
-        config.parse::<Tables>().map(|_| ())
+        read_checks(config, &config.parse::<Tables>()?).map(|_| ())
     }
 
     fn resolve(&self, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
         let mut flags = Flags::from_arg_matches(r.matches).map_err(|e| ResolveError::Other(e.to_string()))?;
         let tables: Tables = r.config.parse()?;
+        let checks = read_checks(r.config, &tables)?;
         let mut problem = None;
         if let Some(p) = &tables.postgres {
             if flags.postgres.is_none() {
@@ -114,9 +155,21 @@ impl Slice for Postgres {
                 return Err(ResolveError::Usage(NO_SERVER.into()));
             }
             match crate::dsn::resolve(explicit, r.vars) {
-                Ok(dsn) => r.push(PgSpec::ActivityLive { dsn: Box::new(dsn) }),
+                Ok(dsn) => {
+                    if !checks.is_empty() {
+                        r.push(PgSpec::Checks { dsn: Box::new(dsn.clone()), checks: checks.clone() });
+                    }
+                    r.push(PgSpec::ActivityLive { dsn: Box::new(dsn) });
+                }
                 Err(e) => r.unusable(SourceKind::Postgres, "pg_stat_activity".into(), e.to_string()),
             }
+        } else if !checks.is_empty() && !r.from_bundle {
+            let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+            r.unusable(
+                SourceKind::Postgres,
+                format!("checks {}", names.join(", ")),
+                "the [[check]] queries need a server: give --postgres DSN (or DATABASE_URL)".into(),
+            );
         }
         for arg in &flags.postgres_logs {
             match reconstruct_logfile::fetch::expand(arg) {
@@ -139,13 +192,14 @@ impl Slice for Postgres {
         let name = rel.rsplit('/').next().unwrap_or_default();
         match rel.strip_prefix("postgres/") {
             Some(_) if name.starts_with("pg_stat_activity") => Some(ROLE_ACTIVITY),
+            Some(_) if name == "checks.json" => Some(ROLE_CHECKS),
             Some(_) => Some(ROLE_LOG),
             None => None,
         }
     }
 
     fn roles(&self) -> &'static [&'static str] {
-        &[ROLE_ACTIVITY, ROLE_LOG]
+        &[ROLE_ACTIVITY, ROLE_LOG, ROLE_CHECKS]
     }
 
     fn replay(&self, files: Vec<SavedFile>, r: &mut Resolution<'_>) -> Result<(), ResolveError> {
@@ -153,6 +207,8 @@ impl Slice for Postgres {
             let (file, display) = (f.path, f.display);
             if f.role == ROLE_ACTIVITY {
                 r.push_at(f.order, PgSpec::ActivityFile { file, display });
+            } else if f.role == ROLE_CHECKS {
+                r.push_at(f.order, PgSpec::ChecksFile { file, display });
             } else {
                 r.push_at(f.order, PgSpec::ServerLog { file, display, zone: f.zone });
             }
@@ -192,7 +248,10 @@ impl Spec for PgSpec {
     fn what(&self) -> String {
         match self {
             PgSpec::ActivityLive { dsn } => dsn.shown.clone(),
-            PgSpec::ActivityFile { display, .. } | PgSpec::ServerLog { display, .. } => display.clone(),
+            PgSpec::Checks { dsn, .. } => format!("checks {}", dsn.shown),
+            PgSpec::ActivityFile { display, .. }
+            | PgSpec::ServerLog { display, .. }
+            | PgSpec::ChecksFile { display, .. } => display.clone(),
         }
     }
 
@@ -207,6 +266,12 @@ impl Spec for PgSpec {
             }
             PgSpec::ServerLog { file, display, zone } => {
                 Source::Blocking(Box::new(crate::ServerLog { file, display, zone, keep_literals }))
+            }
+            PgSpec::Checks { dsn, checks } => {
+                Source::Network(Box::new(crate::checks::ChecksLive { dsn: *dsn, checks, connect_timeout: c.timeout }))
+            }
+            PgSpec::ChecksFile { file, display } => {
+                Source::Blocking(Box::new(crate::checks::ChecksFile { file, display }))
             }
         }
     }
@@ -223,21 +288,32 @@ impl Spec for PgSpec {
             PgSpec::ServerLog { file, zone, .. } => {
                 b.copy("postgres", file, ROLE_LOG, Extra { tz: Some(zone.to_string()), ..Default::default() })
             }
-            PgSpec::ActivityFile { display, .. } => Err(format!("{display} is saved already")),
+            // The verdicts as they were, so a replay shows them.
+            PgSpec::Checks { dsn, checks } => {
+                let rt = runtime().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+                let outcomes = rt.block_on(crate::checks::run(dsn, checks, c.timeout)).map_err(|e| e.to_string())?;
+                let mut v = serde_json::to_value(&outcomes).map_err(|e| e.to_string())?;
+                b.masker().json(&mut v);
+                let bytes = serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())?;
+                b.add("postgres/checks.json", &bytes, ROLE_CHECKS, &dsn.shown, Extra::default())
+            }
+            PgSpec::ActivityFile { display, .. } | PgSpec::ChecksFile { display, .. } => {
+                Err(format!("{display} is saved already"))
+            }
         }
     }
 
     fn is_live(&self) -> bool {
-        matches!(self, PgSpec::ActivityLive { .. })
+        matches!(self, PgSpec::ActivityLive { .. } | PgSpec::Checks { .. })
     }
 
     fn identity(&self) -> Identity {
         match self {
-            PgSpec::ActivityLive { .. } => Identity::Live,
+            PgSpec::ActivityLive { .. } | PgSpec::Checks { .. } => Identity::Live,
             // A server log named twice, or also reached as a plain log, is
             // read once, by this reader, which knows its format.
             PgSpec::ServerLog { file, .. } => Identity::File { path: file.clone(), specific: true },
-            PgSpec::ActivityFile { .. } => Identity::Saved,
+            PgSpec::ActivityFile { .. } | PgSpec::ChecksFile { .. } => Identity::Saved,
         }
     }
 
