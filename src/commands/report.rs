@@ -403,20 +403,25 @@ fn facts(f: &Findings, outcomes: &[Outcome]) -> Vec<String> {
 fn write_json(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> std::io::Result<()> {
     let t = c.timeline(false);
     let doc = crate::render::json::document(&t);
-    let fields: serde_json::Map<String, serde_json::Value> =
-        h.fields.iter().map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone()))).collect();
-    let report = serde_json::json!({
-        "incident": { "id": h.id, "header": fields, "summary": f.summary, "severity": f.severity, "affected": f.affected },
-        "findings": {
-            "clock": f.clock,
-            "impact": f.impact,
-            "fix": f.fix,
-            "checks": f.checks,
-            "monitoring_gaps": f.monitoring_gaps,
+    let header = h.fields.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect();
+    let report = findings::Document {
+        incident: findings::Incident {
+            id: h.id.clone(),
+            header,
+            summary: f.summary.clone(),
+            severity: f.severity.clone(),
+            affected: f.affected.clone(),
         },
-        "timeline": doc.get("events"),
-        "coverage": doc.get("coverage"),
-    });
+        findings: findings::Parts {
+            clock: f.clock.clone(),
+            impact: f.impact.clone(),
+            fix: f.fix.clone(),
+            checks: f.checks.clone(),
+            monitoring_gaps: f.monitoring_gaps.clone(),
+        },
+        timeline: doc.get("events").cloned().unwrap_or_default(),
+        coverage: doc.get("coverage").cloned().unwrap_or_default(),
+    };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     out.write_all(b"\n")
 }

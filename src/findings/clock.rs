@@ -37,7 +37,7 @@ pub const DURATIONS: [(&str, &str); 4] = [
 ];
 
 /// One milestone of the clock.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Milestone {
     #[serde(flatten)]
     pub cited: Cited,
@@ -58,7 +58,7 @@ impl Milestone {
 }
 
 /// The incident clock.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Clock {
     pub onset: Option<Milestone>,
     pub detection: Option<Milestone>,

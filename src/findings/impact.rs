@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::{is_error, Cited};
 
 /// One operation's outcome over the incident.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Operation {
     /// `POST /api/v1/orders/{id}`, or `tool generate_schedule`.
     pub operation: String,
@@ -26,15 +26,16 @@ pub struct Operation {
 }
 
 /// Errors of one component in one minute.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Volume {
     pub component: String,
+    #[schemars(with = "String")]
     pub minute: Timestamp,
     pub errors: u64,
 }
 
 /// The impact of the incident.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Impact {
     /// Failing operations first (most failures first), then those that kept working.
     pub operations: Vec<Operation>,

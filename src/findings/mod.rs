@@ -17,8 +17,9 @@ pub use clock::{Clock, Milestone};
 pub use impact::Impact;
 
 /// One event as a finding cites it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Cited {
+    #[schemars(with = "String")]
     pub time: Timestamp,
     pub summary: String,
     pub component: String,
@@ -46,7 +47,7 @@ fn clip(s: &str, n: usize) -> String {
 }
 
 /// What kind of change a commit is, from the paths it touched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ChangeType {
     Database,
@@ -106,7 +107,7 @@ impl ChangeType {
 }
 
 /// A change landed during the incident (Phase 5).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Change {
     #[serde(flatten)]
     pub cited: Cited,
@@ -119,7 +120,7 @@ pub struct Change {
 }
 
 /// An action taken on a running system: a restart, a deploy, a rollback.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Action {
     #[serde(flatten)]
     pub cited: Cited,
@@ -127,7 +128,7 @@ pub struct Action {
 }
 
 /// Phase 5: what was changed and done during the incident, and what shows it worked.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Fix {
     pub changes: Vec<Change>,
     pub actions: Vec<Action>,
@@ -136,7 +137,7 @@ pub struct Fix {
 }
 
 /// A data-integrity check's verdict (`[[check]]`), with the command that runs it again.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct CheckFinding {
     pub name: String,
     /// `passed`, `failed`, `error` or `timed_out`.
@@ -148,7 +149,7 @@ pub struct CheckFinding {
 }
 
 /// A component that failed with no alert firing for it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Gap {
     pub component: String,
     /// Its first error in the incident.
@@ -157,7 +158,7 @@ pub struct Gap {
 }
 
 /// A severity the evidence suggests, by the workflow's classification, with why.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Suggested {
     /// CRITICAL, HIGH, MEDIUM or LOW.
     pub level: &'static str,
@@ -165,7 +166,7 @@ pub struct Suggested {
 }
 
 /// Everything the findings stage concluded.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Findings {
     pub clock: Clock,
     pub impact: Impact,
@@ -177,6 +178,45 @@ pub struct Findings {
     pub affected: Vec<String>,
     /// Two sentences: the symptom with its counts, then the fix and the recovery, each with its evidence.
     pub summary: Option<String>,
+}
+
+/// `report --format json`: the incident's header, the findings, the
+/// timeline's rows and the coverage, as one document. Its JSON Schema is
+/// [`document_schema`], generated from these types.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Document {
+    pub incident: Incident,
+    pub findings: Parts,
+    /// The rows of the Phase 2 table, as `--format json` writes its events.
+    pub timeline: serde_json::Value,
+    /// The coverage of each source, as `--format json` writes it.
+    pub coverage: serde_json::Value,
+}
+
+/// Phase 1, filled from the findings.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Incident {
+    pub id: String,
+    /// The header's fields as the markdown report writes them (Date/Time, Duration, …).
+    pub header: BTreeMap<String, String>,
+    pub summary: Option<String>,
+    pub severity: Suggested,
+    pub affected: Vec<String>,
+}
+
+/// The findings proper.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Parts {
+    pub clock: Clock,
+    pub impact: Impact,
+    pub fix: Fix,
+    pub checks: Vec<CheckFinding>,
+    pub monitoring_gaps: Vec<Gap>,
+}
+
+/// The JSON Schema of [`Document`].
+pub fn document_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Document)).unwrap_or_default()
 }
 
 /// A change as it landed: the event, its commit and subject when it is one, its files.
