@@ -82,6 +82,13 @@ fn the_seed_incident_clock_fix_and_gap() {
     assert!(md.contains("**Time to detect**: 105s"), "{md}");
     assert!(md.contains("**Monitoring gap**: mcp-server failed"), "{md}");
     assert!(md.contains("**Type**: DATABASE"), "{md}");
+    // The HTML page draws the milestones on its picture.
+    let mut a = vec!["report", "--format", "html"];
+    a.extend(SEED);
+    let page = String::from_utf8(run_in(&root(), &a).stdout).unwrap();
+    for m in ["onset 14:30:15", "detection 14:32:00", "fix 14:42:00", "mitigation 14:43:00", "recovery 14:45:30"] {
+        assert!(page.contains(&format!(">{m}</text>")), "{m} on the picture");
+    }
 }
 
 /// The evidence of every finding, wherever it is in the document.

@@ -196,6 +196,25 @@ fn clock_section(f: &Findings) -> String {
     s
 }
 
+/// The clock's milestones, as the picture draws them.
+fn pins(f: &Findings) -> Vec<html::Pin> {
+    let k = &f.clock;
+    [
+        ("onset", &k.onset),
+        ("detection", &k.detection),
+        ("fix", &k.fix),
+        ("mitigation", &k.mitigation),
+        ("recovery", &k.recovery),
+    ]
+    .into_iter()
+    .filter_map(|(label, m)| {
+        let m = m.as_ref()?;
+        let title = format!("{label} {}: {} ({})", m.time().hms(), m.cited.summary, m.evidence.join(", "));
+        Some(html::Pin { label, time: m.time(), title })
+    })
+    .collect()
+}
+
 fn capital(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
@@ -441,7 +460,7 @@ fn write_html(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> s
         h2 { "Summary" }
         p { (summary_text(f)) }
         (html::markdown(&clock_section(f)))
-        (html::timeline_sections(&t))
+        (html::timeline_sections_with(&t, &pins(f)))
         @if !spots.is_empty() {
             h2 { "Known blind spots" }
             ul { @for s in &spots { li { (s) } } }

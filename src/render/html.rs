@@ -96,9 +96,22 @@ pub fn page(title: &str, body: Markup) -> Markup {
 /// The picture, the Phase 2 table and the coverage: what the timeline page
 /// shows, and what the report shows in its Phase 2.
 pub fn timeline_sections(t: &Timeline<'_>) -> Markup {
+    timeline_sections_with(t, &[])
+}
+
+/// A moment drawn across the picture: one of the report's clock milestones.
+pub struct Pin {
+    pub label: &'static str,
+    pub time: Timestamp,
+    /// Its time, event and evidence, shown on hover.
+    pub title: String,
+}
+
+/// [`timeline_sections`], with the report's milestones drawn on the picture.
+pub fn timeline_sections_with(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
     html! {
         p.window { "Window: " (t.window.since) " to " (t.window.until) " (UTC)" }
-        (picture(t))
+        (picture(t, pins))
         h2 { "Timeline" }
         (table(t))
         h2 { "Evidence coverage" }
@@ -167,7 +180,7 @@ fn alert_key(r: &Row) -> Option<String> {
     }
 }
 
-fn picture(t: &Timeline<'_>) -> Markup {
+fn picture(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
     let since = t.window.since.unix_nanos();
     let span = (t.window.until.unix_nanos().saturating_sub(since)).max(1) as f64;
     let axis = Axis { since, span };
@@ -180,7 +193,7 @@ fn picture(t: &Timeline<'_>) -> Markup {
     }
     let lane_of = |c: &str| lanes.iter().position(|l| *l == c).unwrap_or(0);
     let lane_y = |i: usize| TOP + i as f64 * LANE;
-    let height = TOP + lanes.len().max(1) as f64 * LANE + 26.0;
+    let height = TOP + lanes.len().max(1) as f64 * LANE + if pins.is_empty() { 26.0 } else { 50.0 };
     let bottom = TOP + lanes.len().max(1) as f64 * LANE;
     // Ticks.
     let step = tick_step(span / 1e9);
@@ -242,6 +255,16 @@ fn picture(t: &Timeline<'_>) -> Markup {
                 line class="tick" x1=(px(axis.x(*tick))) x2=(px(axis.x(*tick))) y1=(px(TOP)) y2=(px(bottom)) {}
                 text class="tick-label" x=(px(axis.x(*tick))) y=(px(bottom + 16.0)) text-anchor="middle" {
                     (if days { tick.date_hms() } else { tick.to_datetime().format("%H:%M").to_string() })
+                }
+            }
+            @for (i, p) in pins.iter().enumerate() {
+                // Styled in place: only the report's page draws milestones.
+                line class="milestone" stroke="#6a1b9a" stroke-width="2" stroke-dasharray="1 2"
+                    x1=(px(axis.x(p.time))) x2=(px(axis.x(p.time))) y1=(px(TOP - 2.0)) y2=(px(bottom)) {
+                    title { (p.title) }
+                }
+                text class="milestone-label" font-size="10" fill="#6a1b9a" x=(px(axis.x(p.time) + 2.0)) y=(px(bottom + 28.0 + (i % 2) as f64 * 11.0)) {
+                    (p.label) " " (p.time.hms())
                 }
             }
             @for (lane, from, to, class, label) in &bars {
