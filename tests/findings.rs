@@ -235,3 +235,23 @@ fn a_routine_retry_all_day_is_not_the_onset() {
     assert!(onset["rule"].as_str().unwrap().contains("background"), "{onset}");
     assert_eq!(hms(&r["findings"]["clock"]["recovery"]), "14:20:00");
 }
+
+#[test]
+fn with_no_health_check_the_first_request_served_after_the_errors_is_the_recovery() {
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..10 {
+        log.push_str(&format!("2025-12-26T14:10:{:02}Z ERROR GET /api/items 500 db down\n", i * 3));
+    }
+    log.push_str("2025-12-26T14:12:00Z INFO GET /api/items 200 8ms\n");
+    support::write(d.path(), "logs/app.log", log.as_bytes());
+    let window =
+        ["--log", "logs/app.log", "--no-git", "--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T14:30:00Z"];
+    let r = report(d.path(), &window);
+    let rec = &r["findings"]["clock"]["recovery"];
+    assert_eq!(hms(rec), "14:12:00", "{rec}");
+    assert_eq!(rec["evidence"][0], "logs/app.log:11");
+    assert!(rec["rule"].as_str().unwrap().contains("request served"), "{rec}");
+    assert!(r["findings"]["clock"]["detection"].is_null());
+    assert!(r["findings"]["clock"]["notes"].to_string().contains("not detected by monitoring"));
+}

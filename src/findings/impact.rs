@@ -52,7 +52,10 @@ struct Outcome {
     time: Timestamp,
     failed: bool,
     http: bool,
+    /// A failure's citation.
     cited: Option<Cited>,
+    /// A request served: its evidence, for the recovery it may show.
+    served: Option<String>,
 }
 
 /// What impact keeps while the events go by: compact outcomes, not events.
@@ -143,14 +146,21 @@ impl Observed {
         if let Some((method, path, status)) = request {
             let failed = status >= 500;
             let cited = failed.then(|| Cited::of(e));
+            let served = (!failed).then(|| e.evidence.locator.to_string());
             let op = format!("{method} {path}");
-            self.operations.entry(op).or_default().push(Outcome { time: e.time, failed, http: true, cited });
+            self.operations.entry(op).or_default().push(Outcome { time: e.time, failed, http: true, cited, served });
         } else if let Some(c) = tool().captures(text).filter(|_| e.kind == reconstruct_core::EventKind::Log) {
             let kind = c.get(1).map_or("", |m| m.as_str());
             let name = c.get(2).map_or("", |m| m.as_str());
             let cited = error.then(|| Cited::of(e));
             let op = format!("{kind} {name}");
-            self.operations.entry(op).or_default().push(Outcome { time: e.time, failed: error, http: false, cited });
+            self.operations.entry(op).or_default().push(Outcome {
+                time: e.time,
+                failed: error,
+                http: false,
+                cited,
+                served: None,
+            });
         }
         if error {
             self.errors.push((e.time, e.component.to_string()));
@@ -168,13 +178,13 @@ impl Observed {
     pub fn first_success_after(&self, t: Timestamp) -> Option<Cited> {
         self.operations
             .iter()
-            .flat_map(|(op, v)| v.iter().filter(|o| o.http && !o.failed && o.time >= t).map(move |o| (op, o.time)))
-            .min_by_key(|(_, time)| *time)
-            .map(|(op, time)| Cited {
-                time,
+            .flat_map(|(op, v)| v.iter().filter(|o| o.http && !o.failed && o.time >= t).map(move |o| (op, o)))
+            .min_by_key(|(_, o)| o.time)
+            .map(|(op, o)| Cited {
+                time: o.time,
                 summary: format!("{op} served"),
                 component: String::new(),
-                evidence: String::new(),
+                evidence: o.served.clone().unwrap_or_default(),
             })
     }
 
