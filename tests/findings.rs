@@ -57,6 +57,12 @@ fn the_seed_incident_clock_fix_and_gap() {
     assert_eq!(change["type"], "DATABASE");
     let files: Vec<&str> = change["files"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
     assert!(files.iter().any(|f| f.contains("alembic/versions")), "{files:?}");
+    // The migration it applied, among the actions.
+    let actions = f["fix"]["actions"].as_array().unwrap();
+    assert!(
+        actions.iter().any(|a| a["action"] == "migration" && a["evidence"] == "logs/backend.log:2006"),
+        "{actions:?}"
+    );
     // The failing operation, and the component that failed with no alert of its own.
     assert_eq!(f["impact"]["operations"][0]["operation"], "POST /api/v1/schedule/generate");
     let gaps: Vec<&str> =

@@ -316,13 +316,7 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
     }
     for a in &fix.actions {
         n += 1;
-        s.push_str(&format!(
-            "{n}. {} of {} at {} `{}`\n",
-            a.action,
-            cell(&a.cited.component),
-            a.cited.time.hms(),
-            cell(&a.cited.evidence)
-        ));
+        s.push_str(&format!("{n}. {} at {} `{}`\n", action_words(a), a.cited.time.hms(), cell(&a.cited.evidence)));
     }
     if n == 0 {
         s.push_str("1. [change] (no change or restart in the evidence during the incident)\n");
@@ -347,12 +341,7 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
         s.push_str("| [action] | [owner] | [status] | [HH:MM UTC] |\n");
     }
     for a in &fix.actions {
-        s.push_str(&format!(
-            "| {} of {} | [owner] | Complete | {} UTC |\n",
-            a.action,
-            cell(&a.cited.component),
-            a.cited.time.hms()
-        ));
+        s.push_str(&format!("| {} | [owner] | Complete | {} UTC |\n", action_words(a), a.cited.time.hms()));
     }
     s.push_str(TEMPLATE_PREVENTION);
     s.push_str("### Lessons Learned\n\n");
@@ -390,6 +379,15 @@ fn data_integrity(f: &Findings) -> String {
     }
     s.push('\n');
     s
+}
+
+/// "restart of backend", "migration applied: Running upgrade …".
+fn action_words(a: &findings::Action) -> String {
+    if a.action == "migration" {
+        format!("migration applied: {}", cell(&a.cited.summary))
+    } else {
+        format!("{} of {}", a.action, cell(&a.cited.component))
+    }
 }
 
 fn type_word(t: findings::ChangeType) -> &'static str {

@@ -207,6 +207,14 @@ impl Observed {
             }
             _ => {}
         }
+        if matches!(e.kind, EventKind::Log | EventKind::StateChange)
+            && e.severity.is_none_or(|s| s <= reconstruct_core::Severity::Notice)
+            && is_migration(&e.summary)
+        {
+            let c = Cited::of(e);
+            let ev = vec![c.evidence.clone()];
+            self.actions.push((super::Action { cited: c, action: "migration" }, ev));
+        }
         if e.kind == EventKind::StateChange && e.collector == SourceKind::Postgres {
             let l = e.summary.to_ascii_lowercase();
             if l.contains("ready to accept connections") {
@@ -343,7 +351,8 @@ impl Observed {
             .filter(|(a, _)| a.cited.time >= t0 && end.is_none_or(|e| a.cited.time <= e))
             .collect();
         actions.sort_by_key(|(a, _)| a.cited.time);
-        let mitigation = actions.last().map(|(a, ev)| {
+        // A migration is part of the fix, not what mitigated it.
+        let mitigation = actions.iter().rev().find(|(a, _)| a.action != "migration").map(|(a, ev)| {
             let mut m =
                 Milestone::of(a.cited.clone(), format!("mitigation: the last {} before the recovery", a.action));
             m.evidence = ev.clone();
@@ -414,6 +423,18 @@ impl Clock {
             notes,
         }
     }
+}
+
+/// A schema migration applied, as the common tools log it: Alembic's
+/// "Running upgrade", Django's "Applying app.0002… OK", Rails' "Migrating",
+/// Flyway's "Successfully applied", Liquibase's "ran successfully".
+fn is_migration(text: &str) -> bool {
+    let l = text.to_ascii_lowercase();
+    l.contains("running upgrade ")
+        || (l.contains("applying ") && l.trim_end().ends_with("ok"))
+        || l.contains("migrating to ")
+        || (l.contains("successfully applied") && l.contains("migration"))
+        || (l.contains("changeset") && l.contains("ran successfully"))
 }
 
 /// Whether errors recur at a steady pace: at least four, their usual gap
