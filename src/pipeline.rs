@@ -118,7 +118,11 @@ pub fn collect_observed(
             filtered = filtered.saturating_add(1);
             continue;
         }
-        if !keep_secrets {
+        // Reading every event for the findings, a routine one is never
+        // shown (the summary counts it), and the findings mask what they
+        // quote of it: masking it here would cost a busy log its speed.
+        let shown_as_read = findings.is_some() && !all && !reconstruct_core::notable::event(&e);
+        if !keep_secrets && !shown_as_read {
             masked += redact::event(&mut e);
         }
         events += 1;

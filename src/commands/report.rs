@@ -24,7 +24,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     }
     let settings = super::resolve(&args.sources)?;
     let (quiet, verbose) = (settings.quiet, settings.verbose);
-    let mut observer = Observer::new();
+    let mut observer = Observer::new(settings.redact);
     let c = pipeline::collect_observed(settings, false, args.max_rows, None, Some(&mut observer))
         .context("cannot collect")?;
     let findings = observer.finish();

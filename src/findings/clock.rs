@@ -429,6 +429,10 @@ impl Clock {
 /// "Running upgrade", Django's "Applying app.0002… OK", Rails' "Migrating",
 /// Flyway's "Successfully applied", Liquibase's "ran successfully".
 fn is_migration(text: &str) -> bool {
+    // Cheap test first: it runs on every line.
+    if !["pgrade", "pplying", "igrat", "pplied", "hange"].iter().any(|w| text.contains(w)) {
+        return false;
+    }
     let l = text.to_ascii_lowercase();
     l.contains("running upgrade ")
         || (l.contains("applying ") && l.trim_end().ends_with("ok"))

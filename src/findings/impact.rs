@@ -53,9 +53,9 @@ struct Outcome {
     failed: bool,
     http: bool,
     /// A failure's citation.
-    cited: Option<Cited>,
+    cited: Option<Box<Cited>>,
     /// A request served: its evidence, for the recovery it may show.
-    served: Option<String>,
+    served: Option<reconstruct_core::Locator>,
 }
 
 /// What impact keeps while the events go by: compact outcomes, not events.
@@ -64,9 +64,43 @@ pub struct Observed {
     operations: HashMap<String, Vec<Outcome>>,
     /// A hash of each user value named by an error, with its time.
     users: Vec<(Timestamp, u64)>,
-    errors: Vec<(Timestamp, String)>,
+    errors: Vec<(Timestamp, std::sync::Arc<str>)>,
+    /// Buffers kept between lines.
+    key: String,
+    routed: String,
 }
 
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// A request line read by its words, not a pattern (it runs on every line
+/// of a busy log): a method, the path after it, and the first status code
+/// among the next few words (`-> 500`, `HTTP/1.1" 200`, `status=503`).
+pub fn request(text: &str) -> Option<(&str, &str, u16)> {
+    // Cheap test first: a method needs a path.
+    if !text.contains(" /") && !text.contains("\"/") {
+        return None;
+    }
+    let mut words = text.split_ascii_whitespace();
+    while let Some(w) = words.next() {
+        let Some(method) = METHODS.iter().find(|m| w.trim_start_matches('"') == **m) else { continue };
+        let mut after = words.clone();
+        let Some(path) = after.next().filter(|p| p.starts_with('/')) else { continue };
+        let path = path.split(['?', '"', '\'', '#']).next().unwrap_or(path);
+        let status = after.take(4).find_map(|w| {
+            let w = w
+                .trim_start_matches("status=")
+                .trim_start_matches("status:")
+                .trim_matches(|c: char| !c.is_ascii_digit());
+            (w.len() == 3 && w.starts_with(['1', '2', '3', '4', '5'])).then(|| w.parse().ok()).flatten()
+        });
+        if let Some(status) = status {
+            return Some((*method, path, status));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
 fn http() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
@@ -112,24 +146,29 @@ pub fn mask_users(text: &str) -> String {
 
 /// A route with its ids taken out: numbers, UUIDs and long hex become `{id}`.
 pub fn route(path: &str) -> String {
-    let segs: Vec<String> = path
-        .split('/')
-        .map(|s| {
-            let digits = s.bytes().filter(u8::is_ascii_digit).count();
-            let hexish = s.len() >= 8 && digits > 0 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-            // `v1` is a version, not an id; `12345`, a UUID and `ord_8812f0a3` are ids.
-            if !s.is_empty() && (digits == s.len() || hexish || (s.len() >= 6 && digits * 2 >= s.len())) {
-                "{id}".to_string()
-            } else {
-                s.to_string()
-            }
-        })
-        .collect();
-    let r = segs.join("/");
-    if r.len() > 1 {
-        r.trim_end_matches('/').to_string()
-    } else {
-        r
+    let mut r = String::with_capacity(path.len());
+    route_into(path, &mut r);
+    r
+}
+
+/// [`route`], written into `out` (cleared first): it runs on every request line.
+fn route_into(path: &str, out: &mut String) {
+    out.clear();
+    for (i, s) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let digits = s.bytes().filter(u8::is_ascii_digit).count();
+        let hexish = s.len() >= 8 && digits > 0 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        // `v1` is a version, not an id; `12345`, a UUID and `ord_8812f0a3` are ids.
+        if !s.is_empty() && (digits == s.len() || hexish || (s.len() >= 6 && digits * 2 >= s.len())) {
+            out.push_str("{id}");
+        } else {
+            out.push_str(s);
+        }
+    }
+    while out.len() > 1 && out.ends_with('/') {
+        out.pop();
     }
 }
 
@@ -139,20 +178,35 @@ impl Observed {
         let error = is_error(e);
         // A request is counted by its status: a line that only mentions a
         // route (a client's timeout naming the call it made) is not one.
-        let request = http().captures(text).and_then(|c| {
-            let status: u16 = c.get(3)?.as_str().parse().ok()?;
-            Some((c.get(1)?.as_str().to_string(), route(c.get(2)?.as_str()), status))
-        });
-        if let Some((method, path, status)) = request {
+        if let Some((method, path, status)) = request(text) {
+            // The operation's name built in a buffer kept between lines: no allocation for a known one.
+            let mut key = std::mem::take(&mut self.key);
+            key.clear();
+            key.push_str(method);
+            key.push(' ');
+            let mut routed = std::mem::take(&mut self.routed);
+            route_into(path, &mut routed);
+            key.push_str(&routed);
+            self.routed = routed;
             let failed = status >= 500;
-            let cited = failed.then(|| Cited::of(e));
-            let served = (!failed).then(|| e.evidence.locator.to_string());
-            let op = format!("{method} {path}");
-            self.operations.entry(op).or_default().push(Outcome { time: e.time, failed, http: true, cited, served });
-        } else if let Some(c) = tool().captures(text).filter(|_| e.kind == reconstruct_core::EventKind::Log) {
+            let cited = failed.then(|| Box::new(Cited::of(e)));
+            let served = (!failed).then(|| e.evidence.locator.clone());
+            let outcome = Outcome { time: e.time, failed, http: true, cited, served };
+            match self.operations.get_mut(key.as_str()) {
+                Some(v) => v.push(outcome),
+                None => {
+                    self.operations.insert(key.clone(), vec![outcome]);
+                }
+            }
+            self.key = key;
+        } else if let Some(c) = (e.kind == reconstruct_core::EventKind::Log
+            && (text.contains("tool") || text.contains("job") || text.contains("task")))
+        .then(|| tool().captures(text))
+        .flatten()
+        {
             let kind = c.get(1).map_or("", |m| m.as_str());
             let name = c.get(2).map_or("", |m| m.as_str());
-            let cited = error.then(|| Cited::of(e));
+            let cited = error.then(|| Box::new(Cited::of(e)));
             let op = format!("{kind} {name}");
             self.operations.entry(op).or_default().push(Outcome {
                 time: e.time,
@@ -163,7 +217,7 @@ impl Observed {
             });
         }
         if error {
-            self.errors.push((e.time, e.component.to_string()));
+            self.errors.push((e.time, e.component.clone()));
             for c in user().captures_iter(text) {
                 if let Some(v) = c.get(1).or_else(|| c.get(2)) {
                     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -184,7 +238,7 @@ impl Observed {
                 time: o.time,
                 summary: format!("{op} served"),
                 component: String::new(),
-                evidence: o.served.clone().unwrap_or_default(),
+                evidence: o.served.as_ref().map(ToString::to_string).unwrap_or_default(),
             })
     }
 
@@ -207,7 +261,7 @@ impl Observed {
                 }
                 let failed = within.iter().filter(|o| o.failed).count() as u64;
                 let first_failure =
-                    within.iter().filter(|o| o.failed).min_by_key(|o| o.time).and_then(|o| o.cited.clone());
+                    within.iter().filter(|o| o.failed).min_by_key(|o| o.time).and_then(|o| o.cited.as_deref().cloned());
                 Some(Operation { operation, failed, succeeded: within.len() as u64 - failed, first_failure })
             })
             .collect();
@@ -221,7 +275,7 @@ impl Observed {
         let mut volume: BTreeMap<(i64, String), u64> = BTreeMap::new();
         for (t, c) in self.errors.iter().filter(|(t, _)| inside(*t)) {
             let minute = t.unix_seconds().div_euclid(60).saturating_mul(60);
-            *volume.entry((minute, c.clone())).or_insert(0) += 1;
+            *volume.entry((minute, c.to_string())).or_insert(0) += 1;
         }
         let error_volume = volume
             .into_iter()
@@ -248,6 +302,20 @@ mod tests {
         assert_eq!(route("/api/v1/schedule/generate"), "/api/v1/schedule/generate");
         assert_eq!(route("/u/3f2a9c1e-77aa-4b1c-9d2e-001122334455"), "/u/{id}");
         assert_eq!(route("/"), "/");
+    }
+
+    #[test]
+    fn request_lines_are_read_by_their_words() {
+        assert_eq!(
+            request("ERROR POST /api/v1/schedule/generate -> 500 Internal Server Error"),
+            Some(("POST", "/api/v1/schedule/generate", 500))
+        );
+        assert_eq!(
+            request("10.0.0.1 - - [26/Dec/2025:14:30:15 +0000] \"GET /api/items/42?x=1 HTTP/1.1\" 200 512"),
+            Some(("GET", "/api/items/42", 200))
+        );
+        assert_eq!(request("INFO POST /api/checkout 201 80ms user_id=3"), Some(("POST", "/api/checkout", 201)));
+        assert_eq!(request("tool timeout (backend POST /api/v1/schedule/generate)"), None, "no status: not a request");
     }
 
     #[test]

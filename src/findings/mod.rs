@@ -28,11 +28,12 @@ pub struct Cited {
 }
 
 impl Cited {
-    /// An event cited, the users it names masked (findings count users, never show them).
+    /// An event cited (the users it names are masked when the findings
+    /// are done: [`Findings::mask_users`]).
     pub fn of(e: &Event) -> Self {
         Cited {
             time: e.time,
-            summary: clip(&impact::mask_users(&e.summary), 200),
+            summary: clip(&e.summary, 200),
             component: e.component.to_string(),
             evidence: e.evidence.locator.to_string(),
         }
@@ -219,6 +220,32 @@ pub fn document_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Document)).unwrap_or_default()
 }
 
+impl Findings {
+    /// Findings count the users an incident hit, and never show them: every
+    /// citation's text has its user names and addresses masked.
+    fn mask(&mut self, secrets: bool) {
+        let mut cited: Vec<&mut Cited> = Vec::new();
+        let k = &mut self.clock;
+        for m in [&mut k.onset, &mut k.detection, &mut k.fix, &mut k.mitigation, &mut k.recovery].into_iter().flatten()
+        {
+            cited.push(&mut m.cited);
+        }
+        cited.extend(self.impact.operations.iter_mut().filter_map(|o| o.first_failure.as_mut()));
+        cited.extend(self.fix.changes.iter_mut().map(|c| &mut c.cited));
+        cited.extend(self.fix.actions.iter_mut().map(|a| &mut a.cited));
+        cited.extend(self.fix.verification.iter_mut());
+        cited.extend(self.monitoring_gaps.iter_mut().map(|g| &mut g.first_error));
+        cited.extend(self.checks.iter_mut().map(|c| &mut c.cited));
+        for c in cited {
+            c.summary = impact::mask_users(&c.summary);
+            if secrets {
+                crate::redact::string(&mut c.summary);
+                crate::redact::string(&mut c.evidence);
+            }
+        }
+    }
+}
+
 /// A change as it landed: the event, its commit and subject when it is one, its files.
 pub type Landed = (Cited, Option<(String, String)>, Vec<String>);
 
@@ -227,6 +254,8 @@ pub type Landed = (Cited, Option<(String, String)>, Vec<String>);
 /// are times, not events), and concludes at the end.
 #[derive(Default)]
 pub struct Observer {
+    /// Mask secrets in what the findings quote (unless `--no-redact`).
+    redact: bool,
     clock: clock::Observed,
     impact: impact::Observed,
     /// Firing alerts by component root, and by the collector they watch.
@@ -236,8 +265,10 @@ pub struct Observer {
 }
 
 impl Observer {
-    pub fn new() -> Self {
-        Observer::default()
+    /// An observer; `redact`: mask secrets in what the findings quote, as
+    /// the events they come from may not have been masked yet.
+    pub fn new(redact: bool) -> Self {
+        Observer { redact, ..Observer::default() }
     }
 
     pub fn observe(&mut self, e: &Event) {
@@ -275,7 +306,7 @@ impl Observer {
     }
 
     pub fn finish(self) -> Findings {
-        let Observer { clock, impact, alerted, changes, checks } = self;
+        let Observer { redact, clock, impact, alerted, changes, checks } = self;
         let (clock, errors) = clock.conclude(&changes, &impact);
         let span_end = clock.recovery.as_ref().map(|m| m.time());
         let span = clock.onset.as_ref().map(|m| (m.time(), span_end));
@@ -295,6 +326,18 @@ impl Observer {
             verification: clock.recovery.iter().map(|m| m.cited.clone()).collect(),
         };
         let monitoring_gaps = gaps(&errors, span, &alerted);
+        let mut f = Findings {
+            clock,
+            impact,
+            fix,
+            monitoring_gaps,
+            checks,
+            severity: Suggested { level: "LOW", reasons: Vec::new() },
+            affected: Vec::new(),
+            summary: None,
+        };
+        f.mask(redact);
+        let Findings { clock, impact, fix, monitoring_gaps, checks, .. } = f;
         let severity = severity(&errors, &impact, span);
         let affected = affected(&errors, span);
         let summary = summary(&clock, &impact, &fix, &affected);
@@ -341,7 +384,11 @@ fn severity(errors: &clock::Errors, impact: &Impact, span: Option<(Timestamp, Op
     for s in errors.signatures.iter().filter(|s| !s.background) {
         let l = s.first.summary.to_ascii_lowercase();
         if l.contains("data loss") || l.contains("corrupt") {
-            critical.push(format!("a data-loss signal: {} ({})", s.first.summary, s.first.evidence));
+            critical.push(format!(
+                "a data-loss signal: {} ({})",
+                impact::mask_users(&s.first.summary),
+                s.first.evidence
+            ));
         }
     }
     if !critical.is_empty() {
@@ -485,7 +532,7 @@ pub fn is_health_green(e: &Event) -> bool {
     if e.container_action() == Some(&ContainerAction::Healthy) {
         return true;
     }
-    if e.severity.is_some_and(|s| s > reconstruct_core::Severity::Info) {
+    if e.severity.is_some_and(|s| s > reconstruct_core::Severity::Info) || !e.summary.contains("ealth") {
         return false;
     }
     let l = e.summary.to_ascii_lowercase();
