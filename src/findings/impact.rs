@@ -82,17 +82,26 @@ pub fn request(text: &str) -> Option<(&str, &str, u16)> {
     }
     let mut words = text.split_ascii_whitespace();
     while let Some(w) = words.next() {
-        let Some(method) = METHODS.iter().find(|m| w.trim_start_matches('"') == **m) else { continue };
+        // `GET`, `"GET` (an access log), `msg="GET` (logfmt).
+        let word = w.rsplit(['"', '=', '\'']).next().unwrap_or(w);
+        let Some(method) = METHODS.iter().find(|m| word == **m) else { continue };
         let mut after = words.clone();
         let Some(path) = after.next().filter(|p| p.starts_with('/')) else { continue };
         let path = path.split(['?', '"', '\'', '#']).next().unwrap_or(path);
-        let status = after.take(4).find_map(|w| {
-            let w = w
-                .trim_start_matches("status=")
-                .trim_start_matches("status:")
-                .trim_matches(|c: char| !c.is_ascii_digit());
-            (w.len() == 3 && w.starts_with(['1', '2', '3', '4', '5'])).then(|| w.parse().ok()).flatten()
-        });
+        // The status is the next word after the protocol and the arrow, if
+        // it is one: a port or an address further on is not.
+        let status = after
+            .find(|w| {
+                let w = w.trim_matches('"');
+                !(w.starts_with("HTTP/") || ["->", "=>", "→", "returned", "status", "status:", "with"].contains(&w))
+            })
+            .and_then(|w| {
+                let w = w
+                    .trim_start_matches("status=")
+                    .trim_start_matches("status:")
+                    .trim_matches(|c: char| !c.is_ascii_digit());
+                (w.len() == 3 && w.starts_with(['1', '2', '3', '4', '5'])).then(|| w.parse().ok()).flatten()
+            });
         if let Some(status) = status {
             return Some((*method, path, status));
         }
@@ -316,6 +325,12 @@ mod tests {
         );
         assert_eq!(request("INFO POST /api/checkout 201 80ms user_id=3"), Some(("POST", "/api/checkout", 201)));
         assert_eq!(request("tool timeout (backend POST /api/v1/schedule/generate)"), None, "no status: not a request");
+        assert_eq!(request("level=info msg=\"GET /checkout 200\" duration_ms=40"), Some(("GET", "/checkout", 200)));
+        assert_eq!(
+            request("2025-12-26 14:05:00 10.0.0.1 GET /api/0 - 443 - 10.0.0.0 500 0 15"),
+            None,
+            "a port is not a status"
+        );
     }
 
     #[test]
