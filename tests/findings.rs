@@ -68,6 +68,16 @@ fn the_seed_incident_clock_fix_and_gap() {
     let gaps: Vec<&str> =
         f["monitoring_gaps"].as_array().unwrap().iter().map(|g| g["component"].as_str().unwrap()).collect();
     assert_eq!(gaps, ["mcp-server"]);
+    // Where it started: the backend first, then the MCP server; the slow queries from 14:24 came before.
+    let spread: Vec<&str> = f["spread"].as_array().unwrap().iter().map(|s| s["service"].as_str().unwrap()).collect();
+    assert_eq!(spread.first(), Some(&"backend"), "{spread:?}");
+    assert_eq!(spread.get(1), Some(&"mcp-server"), "{spread:?}");
+    assert_eq!(f["spread"][1]["lag_s"], 3);
+    let precursors = f["precursors"].as_array().unwrap();
+    assert!(
+        precursors.iter().any(|p| p["evidence"] == "logs/backend.log:853" && hms(p) == "14:24:00"),
+        "{precursors:?}"
+    );
     // The summary draft names the symptom, the fix and the recovery, each with its evidence.
     let s = r["incident"]["summary"].as_str().unwrap();
     for want in [

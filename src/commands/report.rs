@@ -24,7 +24,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     }
     let settings = super::resolve(&args.sources)?;
     let (quiet, verbose) = (settings.quiet, settings.verbose);
-    let mut observer = Observer::new(settings.redact);
+    let mut observer = Observer::new(settings.redact, settings.window.since);
     let c = pipeline::collect_observed(settings, false, args.max_rows, None, Some(&mut observer))
         .context("cannot collect")?;
     let findings = observer.finish();
@@ -278,6 +278,7 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
     s.push_str("**Workaround Available**: [YES/NO]\n\n");
     s.push_str(&data_integrity(f));
     s.push_str("**Compliance Status**: [MAINTAINED|AT RISK|VIOLATED]\n\n");
+    s.push_str(&where_it_started(f));
     s.push_str(TEMPLATE_RCA);
     s.push_str("### Contributing Factors\n\n");
     if f.monitoring_gaps.is_empty() {
@@ -354,6 +355,57 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
         s.push('\n');
     }
     s.push_str(TEMPLATE_LESSONS);
+    s
+}
+
+/// Phase 4's evidence: the services in the order they began to fail, and the precursors.
+fn where_it_started(f: &Findings) -> String {
+    if f.spread.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("### Where It Started\n\n");
+    let chain: Vec<String> = f
+        .spread
+        .iter()
+        .map(|v| match v.lag_s {
+            None => format!("{} {}", cell(&v.service), v.first_error.time.hms()),
+            Some(l) => format!("{} +{}", cell(&v.service), span(l)),
+        })
+        .collect();
+    if let Some(first) = f.spread.first() {
+        s.push_str(&format!(
+            "**First failing service**: {} (`{}`)\n\n",
+            cell(&first.service),
+            cell(&first.first_error.evidence)
+        ));
+    }
+    s.push_str(&format!("**Spread**: {}\n\n", chain.join(" → ")));
+    s.push_str("| Service | First anomaly | First error | Last error |\n|---------|---------------|-------------|------------|\n");
+    for v in &f.spread {
+        let anomaly =
+            v.first_anomaly.as_ref().map_or("-".to_string(), |a| format!("{} `{}`", a.time.hms(), cell(&a.evidence)));
+        s.push_str(&format!(
+            "| {} | {anomaly} | {} `{}` | {} `{}` |\n",
+            cell(&v.service),
+            v.first_error.time.hms(),
+            cell(&v.first_error.evidence),
+            v.last_error.time.hms(),
+            cell(&v.last_error.evidence)
+        ));
+    }
+    if !f.precursors.is_empty() {
+        s.push_str("\n**Precursors** (warnings that rose before the onset):\n");
+        for p in &f.precursors {
+            s.push_str(&format!(
+                "- {}: {} before the onset, from {} `{}`\n",
+                cell(&p.first.summary),
+                p.before_onset,
+                p.first.time.hms(),
+                cell(&p.first.evidence)
+            ));
+        }
+    }
+    s.push('\n');
     s
 }
 
@@ -435,6 +487,8 @@ fn write_json(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> s
             fix: f.fix.clone(),
             checks: f.checks.clone(),
             monitoring_gaps: f.monitoring_gaps.clone(),
+            spread: f.spread.clone(),
+            precursors: f.precursors.clone(),
         },
         timeline: doc.get("events").cloned().unwrap_or_default(),
         coverage: doc.get("coverage").cloned().unwrap_or_default(),

@@ -77,6 +77,8 @@ pub struct Clock {
 #[derive(Clone, Debug)]
 pub struct Signature {
     pub first: Cited,
+    /// Where its latest occurrence is (its time and evidence).
+    pub last: (Timestamp, reconstruct_core::Locator),
     pub collector: SourceKind,
     pub times: Vec<Timestamp>,
     /// Recurs at its usual pace, from before the onset: not the incident.
@@ -151,6 +153,7 @@ impl Observed {
             let i = *self.index.entry(key).or_insert_with(|| {
                 self.signatures.push(Signature {
                     first: Cited::of(e),
+                    last: (e.time, e.evidence.locator.clone()),
                     collector: e.collector,
                     times: Vec::new(),
                     background: false,
@@ -159,6 +162,9 @@ impl Observed {
             });
             if let Some(s) = self.signatures.get_mut(i) {
                 s.times.push(e.time);
+                if e.time >= s.last.0 {
+                    s.last = (e.time, e.evidence.locator.clone());
+                }
             }
         }
         if is_health_green(e) {

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod impact;
+pub mod spread;
 
 use std::collections::BTreeMap;
 
@@ -174,6 +175,10 @@ pub struct Findings {
     pub fix: Fix,
     pub monitoring_gaps: Vec<Gap>,
     pub checks: Vec<CheckFinding>,
+    /// The services in the order they began to fail (Phase 4).
+    pub spread: Vec<spread::Service>,
+    /// Warnings that rose before the onset (Phase 4).
+    pub precursors: Vec<spread::Precursor>,
     pub severity: Suggested,
     /// The components that failed during the incident.
     pub affected: Vec<String>,
@@ -213,6 +218,8 @@ pub struct Parts {
     pub fix: Fix,
     pub checks: Vec<CheckFinding>,
     pub monitoring_gaps: Vec<Gap>,
+    pub spread: Vec<spread::Service>,
+    pub precursors: Vec<spread::Precursor>,
 }
 
 /// The JSON Schema of [`Document`].
@@ -236,6 +243,12 @@ impl Findings {
         cited.extend(self.fix.verification.iter_mut());
         cited.extend(self.monitoring_gaps.iter_mut().map(|g| &mut g.first_error));
         cited.extend(self.checks.iter_mut().map(|c| &mut c.cited));
+        for s in &mut self.spread {
+            cited.extend(s.first_anomaly.as_mut());
+            cited.push(&mut s.first_error);
+            cited.push(&mut s.last_error);
+        }
+        cited.extend(self.precursors.iter_mut().map(|p| &mut p.first));
         for c in cited {
             c.summary = impact::mask_users(&c.summary);
             if secrets {
@@ -256,6 +269,9 @@ pub type Landed = (Cited, Option<(String, String)>, Vec<String>);
 pub struct Observer {
     /// Mask secrets in what the findings quote (unless `--no-redact`).
     redact: bool,
+    spread: spread::Observed,
+    /// Where the window begins: a precursor must be seen rising within it.
+    since: Option<Timestamp>,
     clock: clock::Observed,
     impact: impact::Observed,
     /// Firing alerts by component root, and by the collector they watch.
@@ -267,13 +283,14 @@ pub struct Observer {
 impl Observer {
     /// An observer; `redact`: mask secrets in what the findings quote, as
     /// the events they come from may not have been masked yet.
-    pub fn new(redact: bool) -> Self {
-        Observer { redact, ..Observer::default() }
+    pub fn new(redact: bool, since: Timestamp) -> Self {
+        Observer { redact, since: Some(since), ..Observer::default() }
     }
 
     pub fn observe(&mut self, e: &Event) {
         self.clock.observe(e);
         self.impact.observe(e);
+        self.spread.observe(e);
         if let Some(Fact::Alert { state: AlertState::Firing, labels, .. }) = e.fact.as_deref() {
             let mut names: Vec<String> = labels
                 .iter()
@@ -306,7 +323,7 @@ impl Observer {
     }
 
     pub fn finish(self) -> Findings {
-        let Observer { redact, clock, impact, alerted, changes, checks } = self;
+        let Observer { redact, clock, impact, alerted, changes, checks, spread, since } = self;
         let (clock, errors) = clock.conclude(&changes, &impact);
         let span_end = clock.recovery.as_ref().map(|m| m.time());
         let span = clock.onset.as_ref().map(|m| (m.time(), span_end));
@@ -326,22 +343,26 @@ impl Observer {
             verification: clock.recovery.iter().map(|m| m.cited.clone()).collect(),
         };
         let monitoring_gaps = gaps(&errors, span, &alerted);
+        let onset = clock.onset.as_ref().map(|m| m.time());
+        let (spread, precursors) = spread.conclude(&errors, onset, since.unwrap_or(Timestamp::MIN));
         let mut f = Findings {
             clock,
             impact,
             fix,
             monitoring_gaps,
             checks,
+            spread,
+            precursors,
             severity: Suggested { level: "LOW", reasons: Vec::new() },
             affected: Vec::new(),
             summary: None,
         };
         f.mask(redact);
-        let Findings { clock, impact, fix, monitoring_gaps, checks, .. } = f;
+        let Findings { clock, impact, fix, monitoring_gaps, checks, spread, precursors, .. } = f;
         let severity = severity(&errors, &impact, span);
         let affected = affected(&errors, span);
         let summary = summary(&clock, &impact, &fix, &affected);
-        Findings { clock, impact, fix, monitoring_gaps, checks, severity, affected, summary }
+        Findings { clock, impact, fix, monitoring_gaps, checks, spread, precursors, severity, affected, summary }
     }
 }
 
