@@ -160,7 +160,7 @@ impl Collector for AnnotationFile {
         }
         let mut events = Vec::new();
         for r in rows {
-            let Some(time) = date(&r.time, &ctx.window, &self.zone) else {
+            let Some(time) = date(&r.time, &ctx.anchor(), &self.zone) else {
                 sink.diagnostic(Diagnostic {
                     locator: Some(Locator::Line { path: path.clone(), line: r.line }),
                     message: format!("cannot read {:?} as a time", r.time),

@@ -64,6 +64,13 @@ pub struct SourceArgs {
     /// How far either side of --around the window reaches [default: 15m].
     #[arg(long, value_name = "DURATION", requires = "around")]
     pub span: Option<String>,
+    /// How far before the onset the report looks for changes (commits, deploys, restarts, migrations) [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    pub lookback: Option<String>,
+    /// The span before --since whose messages are the usual ones, for what is new and what went quiet
+    /// [default: the window's length, at least 1h]; 'off' turns it off.
+    #[arg(long, value_name = "DURATION")]
+    pub baseline: Option<String>,
     /// Only events whose text or excerpt matches this regular expression (case-insensitive unless it has a capital).
     #[arg(long, value_name = "REGEX")]
     pub grep: Option<String>,

@@ -30,6 +30,8 @@ pub struct Merge {
     heap: BinaryHeap<Reverse<Sequenced>>,
     broken: Vec<Broken>,
     primed: bool,
+    /// Events before this are read for the findings, not counted as the window's.
+    shown_from: reconstruct_core::Timestamp,
 }
 
 impl Merge {
@@ -46,7 +48,14 @@ impl Merge {
                 last: None,
             })
             .collect();
-        Merge { streams, heap: BinaryHeap::new(), broken, primed: false }
+        Merge { streams, heap: BinaryHeap::new(), broken, primed: false, shown_from: reconstruct_core::Timestamp::MIN }
+    }
+
+    /// Coverage counts only the events from `since` on: those before it
+    /// were read for the findings (the lookback and the baseline).
+    pub fn shown_from(mut self, since: reconstruct_core::Timestamp) -> Self {
+        self.shown_from = since;
+        self
     }
 
     /// The next event of stream `i`, waiting for its collector until its deadline.
@@ -139,7 +148,7 @@ impl Iterator for Merge {
         }
         let Reverse(Sequenced { event, tie }) = self.heap.pop()?;
         let stream = usize::try_from(tie).unwrap_or(usize::MAX);
-        if let Some(s) = self.streams.get_mut(stream) {
+        if let Some(s) = self.streams.get_mut(stream).filter(|_| event.time >= self.shown_from) {
             s.events += 1;
             s.continuation_lines += u64::from(event.continuation_lines);
             s.first = Some(s.first.map_or(event.time, |f| f.min(event.time)));
@@ -243,7 +252,8 @@ mod tests {
     }
 
     fn run(sources: Vec<Source>, broken: Vec<Broken>, timeout: Duration) -> (Vec<Event>, Vec<Outcome>) {
-        let started = runner::start(sources, window(), Detail::All, timeout);
+        let started =
+            runner::start(sources, CollectContext { window: window(), detail: Detail::All, anchor: None }, timeout);
         let mut merge = Merge::new(started.running, broken);
         let events: Vec<Event> = merge.by_ref().collect();
         (events, merge.outcomes())
@@ -372,7 +382,11 @@ mod tests {
                 blocking(Fake::new(Box::leak(format!("src{s}").into_boxed_str()), evs))
             })
             .collect();
-        let started = runner::start(sources, window(), Detail::All, Duration::from_secs(60));
+        let started = runner::start(
+            sources,
+            CollectContext { window: window(), detail: Detail::All, anchor: None },
+            Duration::from_secs(60),
+        );
         let threads_at_start = started.threads();
         let mut merge = Merge::new(started.running, Vec::new());
         let times: Vec<i64> = merge.by_ref().map(|e| e.time.unix_seconds()).collect();

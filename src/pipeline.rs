@@ -93,15 +93,20 @@ pub fn collect_observed(
     let bundle = settings.bundle.clone();
     let filter = settings.filter.clone();
     let mut filtered = 0u64;
+    // The findings look before the window (the lookback's changes, the
+    // baseline's messages); the table shows the window alone.
+    let read = if findings.is_some() { settings.reach() } else { settings.window };
+    let shown_from = settings.window.since;
     let common = Common {
-        window: settings.window,
+        window: read,
         timeout: settings.timeout,
         keep_literals: !settings.redact,
         cache_dir: settings.cache_dir.clone(),
     };
     let sources = settings.sources.into_iter().map(|s| s.open(&common)).collect();
-    let started = runner::start(sources, settings.window, detail, settings.timeout);
-    let mut merge = Merge::new(started.running, settings.unavailable);
+    let ctx = reconstruct_core::CollectContext { window: read, detail, anchor: Some(settings.window) };
+    let started = runner::start(sources, ctx, settings.timeout);
+    let mut merge = Merge::new(started.running, settings.unavailable).shown_from(shown_from);
     let mut progress = Progress::new(settings.quiet);
     let keep_secrets = !settings.redact;
     let mut masked = 0u64;
@@ -114,6 +119,12 @@ pub fn collect_observed(
     let mut result = Ok(());
     while let Some(mut e) = merge.next() {
         progress.tick(&merge);
+        if e.time < shown_from {
+            if let Some(f) = findings.as_deref_mut() {
+                f.observe_before(&e);
+            }
+            continue;
+        }
         if filter.as_ref().is_some_and(|f| !f.keeps(&e)) {
             filtered = filtered.saturating_add(1);
             continue;

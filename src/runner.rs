@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use reconstruct_core::reorder::ReorderBuffer;
 use reconstruct_core::{
-    CollectContext, CollectError, Collector, Detail, Diagnostic, Event, EventSink, NetworkCollector, Source, SourceId,
-    Stopped, TimeWindow, Timestamp,
+    CollectContext, CollectError, Collector, Diagnostic, Event, EventSink, NetworkCollector, Source, SourceId, Stopped,
+    TimeWindow, Timestamp,
 };
 
 /// Events handed over per message: amortises the channel's cost per event.
@@ -131,8 +131,7 @@ pub struct Running {
     flow: Arc<Flow>,
     /// The pool, for a blocking source: told when the source's thread is lost to a timeout.
     pool: Option<Arc<Pool>>,
-    window: TimeWindow,
-    detail: Detail,
+    ctx: CollectContext,
 }
 
 impl Running {
@@ -176,7 +175,7 @@ impl Running {
                 !st.queue.is_empty()
             };
             if replace {
-                spawn_worker(pool.clone(), self.window, self.detail);
+                spawn_worker(pool.clone(), self.ctx);
             }
         }
         let (_, rx) = channel();
@@ -368,7 +367,7 @@ pub fn pool_size(blocking: usize) -> usize {
     cores.max(2).min(blocking.max(1))
 }
 
-fn spawn_worker(pool: Arc<Pool>, window: TimeWindow, detail: Detail) {
+fn spawn_worker(pool: Arc<Pool>, ctx: CollectContext) {
     {
         let mut st = lock(&pool.state);
         st.workers = st.workers.saturating_add(1);
@@ -379,7 +378,6 @@ fn spawn_worker(pool: Arc<Pool>, window: TimeWindow, detail: Detail) {
         while let Some(job) = p.next() {
             let flow = job.sink.flow.clone();
             lock(&flow.state).started = Some(Instant::now());
-            let ctx = CollectContext { window, detail };
             let Job { collector, mut sink } = job;
             // A panic in a collector is that source's failure, not the run's.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| collector.collect(&ctx, &mut sink)));
@@ -403,7 +401,8 @@ fn spawn_worker(pool: Arc<Pool>, window: TimeWindow, detail: Detail) {
 }
 
 /// Starts every source: blocking ones on the pool, network ones on the runtime thread.
-pub fn start(sources: Vec<Source>, window: TimeWindow, detail: Detail, timeout: Duration) -> Started {
+pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> Started {
+    let window = ctx.window;
     let n = sources.len().max(1);
     let reorder = (REORDER_TOTAL / n).max(REORDER_MIN);
     let batch_size = (BATCH_TOTAL / n).clamp(BATCH_MIN, BATCH);
@@ -445,28 +444,23 @@ pub fn start(sources: Vec<Source>, window: TimeWindow, detail: Detail, timeout: 
             }
             Source::Network(c) => network.push((c, sink)),
         }
-        running.push(Running { source: id, rx, tally, held, timeout, flow, pool: on_pool, window, detail });
+        running.push(Running { source: id, rx, tally, held, timeout, flow, pool: on_pool, ctx });
     }
     if let Some(p) = &pool {
         for _ in 0..pool_size(blocking) {
-            spawn_worker(p.clone(), window, detail);
+            spawn_worker(p.clone(), ctx);
         }
     }
     let network_thread = !network.is_empty();
     if network_thread {
-        start_network(network, window, detail, timeout);
+        start_network(network, ctx, timeout);
     }
     Started { running, pool, network_thread }
 }
 
 /// One thread, one async runtime, every network source as a task on it,
 /// each cancelled at its deadline.
-fn start_network(
-    tasks: Vec<(Box<dyn NetworkCollector>, ChannelSink)>,
-    window: TimeWindow,
-    detail: Detail,
-    timeout: Duration,
-) {
+fn start_network(tasks: Vec<(Box<dyn NetworkCollector>, ChannelSink)>, ctx: CollectContext, timeout: Duration) {
     let now = Instant::now();
     for (_, sink) in &tasks {
         lock(&sink.flow.state).started = Some(now);
@@ -482,7 +476,6 @@ fn start_network(
             }
         };
         let all = tasks.into_iter().map(|(c, mut sink)| async move {
-            let ctx = CollectContext { window, detail };
             // The merge marks the source timed out at its deadline; this
             // cancels the task's I/O a moment later, so nothing is left waiting.
             let cancel = timeout.saturating_add(Duration::from_secs(1));
@@ -520,8 +513,7 @@ pub fn detached(source: SourceId) -> (Sender<Msg>, Running) {
         timeout: Duration::from_secs(5),
         flow,
         pool: None,
-        window,
-        detail: Detail::All,
+        ctx: CollectContext { window, detail: Detail::All, anchor: None },
     };
     (tx, running)
 }

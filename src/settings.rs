@@ -45,6 +45,56 @@ pub struct Settings {
     pub bundle: Option<bundle::BundleCheck>,
     /// `--grep`, `--component`, `--level`: which events make the timeline.
     pub filter: Option<crate::filter::EventFilter>,
+    /// What the findings read before the window.
+    pub before: Before,
+}
+
+/// What the findings read before the window: the changes of the lookback
+/// and the usual messages of the baseline. The report reads them with the
+/// window, and capture saves them, from the same sources.
+#[derive(Clone, Copy, Debug)]
+pub struct Before {
+    /// Changes from this time on may be suspects (`--lookback` before `--since`).
+    pub lookback_from: Timestamp,
+    /// The baseline, just before `--since` (`None`: `--baseline off`).
+    pub baseline: Option<TimeWindow>,
+}
+
+impl Settings {
+    /// The window the sources are read in when the findings look before
+    /// it: from the earlier of the lookback and the baseline to `--until`.
+    pub fn reach(&self) -> TimeWindow {
+        let from = self.before.baseline.map_or(self.before.lookback_from, |b| b.since.min(self.before.lookback_from));
+        TimeWindow { since: from.min(self.window.since), until: self.window.until }
+    }
+}
+
+/// `--lookback` (24 h unless given) and `--baseline` (the window's own
+/// length, an hour at least, unless given; `off`: none).
+fn before(args: &SourceArgs, window: TimeWindow) -> anyhow::Result<Before> {
+    const HOUR: i64 = 3_600_000_000_000;
+    let duration = |flag: &str, text: &str| {
+        reconstruct_core::window::parse_duration_nanos(text)
+            .filter(|n| *n >= 0)
+            .with_context(|| format!("{flag} {text:?}: give a duration (30m, 24h, 7d)"))
+    };
+    let lookback = match args.lookback.as_deref() {
+        Some(t) => duration("--lookback", t)?,
+        None => 24 * HOUR,
+    };
+    let baseline = match args.baseline.as_deref() {
+        Some("off" | "none" | "0") => None,
+        Some(t) => Some(duration("--baseline", t)?).filter(|n| *n > 0),
+        None => {
+            let len = window.until.unix_nanos().saturating_sub(window.since.unix_nanos());
+            Some(len.max(HOUR))
+        }
+    };
+    let since = window.since;
+    Ok(Before {
+        lookback_from: since.saturating_add_nanos(lookback.saturating_neg()),
+        baseline: baseline.map(|n| TimeWindow { since: since.saturating_add_nanos(n.saturating_neg()), until: since }),
+    })
 }
 
 /// `RECONSTRUCT_CACHE_DIR` (empty or `off`: no cache), else the XDG cache
@@ -143,7 +193,9 @@ pub fn resolve_with(args: &SourceArgs, loaded: &config::Loaded, env: &Environmen
         anyhow::bail!("--timeout must be a positive number of seconds");
     }
     let timeout = Duration::from_secs_f64(secs.min(86_400.0));
+    let before = before(args, window)?;
     let mut s = Settings {
+        before,
         window,
         zone,
         timeout,

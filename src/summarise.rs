@@ -53,6 +53,8 @@ pub enum Marker {
     Onset,
     /// The first sign of health after the last error.
     Recovery,
+    /// The change ranked first among the suspects (it may lie before the window).
+    Suspect,
 }
 
 /// Why a row is in the table, from most to least news.
@@ -79,6 +81,8 @@ pub enum Reason {
     Lifecycle,
     /// A change that landed in the hours before the incident.
     ChangeBeforeOnset,
+    /// The change the findings rank first among the suspects.
+    Suspect,
     /// The first error of a component that had none before.
     FirstErrorOfComponent,
     /// Another alert fired.
@@ -108,7 +112,7 @@ impl Reason {
             Reason::Annotation => 100,
             Reason::Onset | Reason::Recovery => 95,
             Reason::Detection | Reason::DetectionResolved | Reason::Fix => 90,
-            Reason::Corroborated | Reason::ChangeBeforeOnset => 85,
+            Reason::Corroborated | Reason::ChangeBeforeOnset | Reason::Suspect => 85,
             // What the engine saw happen outranks what a log line says.
             Reason::Lifecycle => 80,
             Reason::Escalation => 75,

@@ -136,9 +136,11 @@ fn every_finding_cites_an_event_of_the_whole_timeline() {
         let mut cited = Vec::new();
         evidences(&r["findings"], &mut cited);
         assert!(cited.len() > 3, "{bundle}: {cited:?}");
-        let mut a = vec!["--all", "--format", "json"];
-        a.extend(window);
-        let all = json_of(&root(), &a);
+        // The findings read the lookback's changes and the baseline before
+        // the window: their evidence is among the events of that reach.
+        let reach = (chrono::DateTime::parse_from_rfc3339(since).unwrap() - chrono::Duration::hours(24)).to_rfc3339();
+        let all =
+            json_of(&root(), &["--all", "--format", "json", "--fixtures", bundle, "--since", &reach, "--until", until]);
         let known: BTreeSet<String> =
             all["events"].as_array().unwrap().iter().map(|e| e["evidence"].as_str().unwrap().to_string()).collect();
         for c in cited {

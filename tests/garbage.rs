@@ -58,7 +58,7 @@ fn timestamp_layouts_survive_garbage() {
 
 #[test]
 fn log_scanner_survives_garbage() {
-    let ctx = CollectContext { window: window(), detail: Detail::All };
+    let ctx = CollectContext { window: window(), detail: Detail::All, anchor: None };
     for input in inputs() {
         let cfg = reconstruct_logfile::ScanConfig {
             path: "soup.log".into(),

@@ -24,8 +24,10 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
     }
     let now = Timestamp::from_datetime(&chrono::Utc::now()).context("the system clock is out of range")?;
     let mut b = BundleWriter::start(&c.out, now, c.redact)?;
+    // The bundle holds what the report reads: the window, and before it
+    // the lookback's changes and the baseline.
     let common = Common {
-        window: settings.window,
+        window: settings.reach(),
         timeout: settings.timeout,
         keep_literals: !settings.redact,
         cache_dir: settings.cache_dir.clone(),

@@ -23,17 +23,40 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
         }
     }
     let settings = super::resolve(&args.sources)?;
-    let (quiet, verbose) = (settings.quiet, settings.verbose);
-    let mut observer = Observer::new(settings.redact, settings.window.since);
-    let c = pipeline::collect_observed(settings, false, args.max_rows, None, Some(&mut observer))
+    let (quiet, verbose, redact) = (settings.quiet, settings.verbose, settings.redact);
+    let mut observer =
+        Observer::new(settings.redact, settings.window, settings.before.lookback_from, settings.before.baseline);
+    let mut c = pipeline::collect_observed(settings, false, args.max_rows, None, Some(&mut observer))
         .context("cannot collect")?;
     let findings = observer.finish();
+    mark_suspect(&mut c.rows, &findings, redact);
     let mut out = pipeline::open_output(args.output.as_deref())?;
     write(&c, &findings, args, &mut out)
         .and_then(|()| out.flush())
         .or_else(pipeline::ignore_broken_pipe)
         .context("cannot write the report")?;
     Ok(pipeline::conclude(&c.outcomes, quiet, verbose))
+}
+
+/// The top suspect's row in the table, marked: its own row when the table
+/// has it, else a row of its own, even before the window.
+fn mark_suspect(rows: &mut Vec<crate::summarise::Row>, f: &Findings, redact: bool) {
+    use crate::summarise::{Marker, Reason, Row};
+    let Some(top) = f.suspects.first() else { return };
+    let Some(event) = top.event.as_deref() else { return };
+    if let Some(r) = rows.iter_mut().find(|r| r.event.evidence.locator == event.evidence.locator) {
+        r.marker.get_or_insert(Marker::Suspect);
+        return;
+    }
+    let mut e = event.clone();
+    if redact {
+        crate::redact::event(&mut e);
+    }
+    let mut row = Row::new(e);
+    row.marker = Some(Marker::Suspect);
+    row.reason = Some(Reason::Suspect);
+    let at = rows.partition_point(|r| r.event.order(&row.event).is_lt());
+    rows.insert(at, row);
 }
 
 fn minutes(a: Timestamp, b: Timestamp) -> String {
@@ -197,7 +220,7 @@ fn clock_section(f: &Findings) -> String {
 }
 
 /// The clock's milestones, as the picture draws them.
-fn pins(f: &Findings) -> Vec<html::Pin> {
+fn pins(f: &Findings, window: reconstruct_core::TimeWindow) -> Vec<html::Pin> {
     let k = &f.clock;
     [
         ("onset", &k.onset),
@@ -212,6 +235,11 @@ fn pins(f: &Findings) -> Vec<html::Pin> {
         let title = format!("{label} {}: {} ({})", m.time().hms(), m.cited.summary, m.evidence.join(", "));
         Some(html::Pin { label, time: m.time(), title })
     })
+    .chain(f.suspects.first().filter(|s| s.time >= window.since).map(|s| html::Pin {
+        label: "suspect",
+        time: s.time,
+        title: format!("suspect #1 {}: {} ({})", s.time.hms(), s.summary, s.evidence.join(", ")),
+    }))
     .collect()
 }
 
@@ -279,6 +307,8 @@ fn later_phases(f: &Findings, outcomes: &[Outcome]) -> String {
     s.push_str(&data_integrity(f));
     s.push_str("**Compliance Status**: [MAINTAINED|AT RISK|VIOLATED]\n\n");
     s.push_str(&where_it_started(f));
+    s.push_str(&what_changed(f));
+    s.push_str(&what_was_new(f));
     s.push_str(TEMPLATE_RCA);
     s.push_str("### Contributing Factors\n\n");
     if f.monitoring_gaps.is_empty() {
@@ -409,6 +439,116 @@ fn where_it_started(f: &Findings) -> String {
     s
 }
 
+/// Phase 4's evidence: the changes before the onset, ranked, each with its reasons.
+fn what_changed(f: &Findings) -> String {
+    if f.clock.onset.is_none() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "### What Changed Before It Broke
+
+",
+    );
+    if f.suspects.is_empty() {
+        s.push_str(
+            "No change precedes the onset in the evidence: no commit, deploy, restart, migration or new version.
+
+",
+        );
+        return s;
+    }
+    s.push_str("| # | Time (UTC) | Change | Component | Deployed | Evidence |\n|---|------------|--------|-----------|----------|----------|\n");
+    for x in &f.suspects {
+        let deployed = match (&x.deployed, x.kind) {
+            (Some(d), _) => format!("{} to {} ({})", d.time.date_hms(), cell(&d.service), cell(&d.how)),
+            (None, findings::changes::Kind::Commit) => "merged, no deploy seen".to_string(),
+            (None, _) => "-".to_string(),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {deployed} | {} |\n",
+            x.rank,
+            x.time.date_hms(),
+            cell(&x.summary),
+            cell(&x.component),
+            x.evidence.iter().map(|e| format!("`{}`", cell(e))).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some(top) = f.suspects.first() {
+        s.push_str(&format!("\n**Why #1 ranks first** (score {}):\n", top.score));
+        for r in &top.reasons {
+            s.push_str(&format!("- {}\n", cell(r)));
+        }
+    }
+    s.push_str("\nA suspect is a change before the onset, not a cause: confirm it in the 5-whys. Ranked by: deployed before the onset over merged only; a change to the first failing service; a short lag to the onset; files under the failing service's paths or named in the errors; routine changes (docs, tests, chores) lower.\n\n");
+    s
+}
+
+/// Phase 4's evidence: what went quiet, and which warnings and errors are new against the baseline.
+fn what_was_new(f: &Findings) -> String {
+    let mut s = String::new();
+    if f.clock.onset.is_none() && f.new_messages.is_empty() {
+        return s;
+    }
+    s.push_str("### What Was New\n\n");
+    if let Some(b) = &f.baseline {
+        if let (Some(a), Some(z)) = (b.since, b.until) {
+            s.push_str(&format!("**Baseline**: {} to {} UTC, {} events.\n\n", a.date_hms(), z.date_hms(), b.events));
+        }
+    }
+    for x in &f.silences {
+        let until = x.until.map_or("the window's end".to_string(), |u| u.hms());
+        s.push_str(&format!(
+            "- **Silence**: {} logged nothing from {} to {until} ({}; usually every {:.1}s) {}\n",
+            cell(&x.service),
+            x.from.hms(),
+            span(x.silent_s),
+            x.usual_gap_s,
+            x.evidence.iter().map(|e| format!("`{}`", cell(e))).collect::<Vec<_>>().join(" → ")
+        ));
+    }
+    if !f.silences.is_empty() {
+        s.push('\n');
+    }
+    if !f.new_messages.is_empty() {
+        s.push_str("**New in the incident** (never in the baseline):\n\n| First seen | Service | Message | Count | Evidence |\n|------------|---------|---------|-------|----------|\n");
+        for m in f.new_messages.iter().take(20) {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | `{}` |\n",
+                m.first_seen.hms(),
+                cell(&m.service),
+                cell(&m.template),
+                m.count,
+                cell(&m.evidence)
+            ));
+        }
+        if f.new_messages.len() > 20 {
+            s.push_str(&format!("\n{} more in `report --format json`.\n", f.new_messages.len() - 20));
+        }
+        s.push('\n');
+    }
+    if !f.recurring.is_empty() {
+        s.push_str("**Seen before** (in the baseline too):\n");
+        for m in f.recurring.iter().take(10) {
+            s.push_str(&format!(
+                "- {}: {} — {} in the window, seen before ({} times) `{}`\n",
+                cell(&m.service),
+                cell(&m.template),
+                m.count,
+                m.baseline_count,
+                cell(&m.evidence)
+            ));
+        }
+        s.push('\n');
+    }
+    for n in &f.notes {
+        s.push_str(&format!("- {}\n", cell(n)));
+    }
+    if !f.notes.is_empty() {
+        s.push('\n');
+    }
+    s
+}
+
 /// The database's state as the `[[check]]` queries found it, each check with its evidence.
 fn data_integrity(f: &Findings) -> String {
     if f.checks.is_empty() {
@@ -489,6 +629,12 @@ fn write_json(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> s
             monitoring_gaps: f.monitoring_gaps.clone(),
             spread: f.spread.clone(),
             precursors: f.precursors.clone(),
+            suspects: f.suspects.clone(),
+            silences: f.silences.clone(),
+            new_messages: f.new_messages.clone(),
+            recurring: f.recurring.clone(),
+            baseline: f.baseline.clone(),
+            notes: f.notes.clone(),
         },
         timeline: doc.get("events").cloned().unwrap_or_default(),
         coverage: doc.get("coverage").cloned().unwrap_or_default(),
@@ -512,7 +658,7 @@ fn write_html(c: &Collected, f: &Findings, h: &Header, out: &mut dyn Write) -> s
         h2 { "Summary" }
         p { (summary_text(f)) }
         (html::markdown(&clock_section(f)))
-        (html::timeline_sections_with(&t, &pins(f)))
+        (html::timeline_sections_with(&t, &pins(f, c.window), &f.spread.iter().map(|s| s.service.clone()).collect::<Vec<_>>()))
         @if !spots.is_empty() {
             h2 { "Known blind spots" }
             ul { @for s in &spots { li { (s) } } }

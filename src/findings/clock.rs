@@ -434,7 +434,7 @@ impl Clock {
 /// A schema migration applied, as the common tools log it: Alembic's
 /// "Running upgrade", Django's "Applying app.0002… OK", Rails' "Migrating",
 /// Flyway's "Successfully applied", Liquibase's "ran successfully".
-fn is_migration(text: &str) -> bool {
+pub fn is_migration(text: &str) -> bool {
     // Cheap test first: it runs on every line.
     if !["pgrade", "pplying", "igrat", "pplied", "hange"].iter().any(|w| text.contains(w)) {
         return false;

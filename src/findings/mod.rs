@@ -5,13 +5,15 @@
 //! of the events it was drawn from and names the rule that chose it; where
 //! the evidence is missing it says so (`None`, or a note) instead of guessing.
 
+pub mod changes;
 pub mod clock;
 pub mod impact;
+pub mod novelty;
 pub mod spread;
 
 use std::collections::BTreeMap;
 
-use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, SourceKind, Timestamp};
+use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, SourceKind, TimeWindow, Timestamp};
 use serde::Serialize;
 
 pub use clock::{Clock, Milestone};
@@ -179,6 +181,18 @@ pub struct Findings {
     pub spread: Vec<spread::Service>,
     /// Warnings that rose before the onset (Phase 4).
     pub precursors: Vec<spread::Precursor>,
+    /// Changes before the onset, best suspect first (Phase 4).
+    pub suspects: Vec<changes::Suspect>,
+    /// Services that went quiet during the incident (Phase 4).
+    pub silences: Vec<novelty::Silence>,
+    /// Warnings and errors never seen in the baseline (Phase 4).
+    pub new_messages: Vec<novelty::NewMessage>,
+    /// Warnings and errors seen in the baseline too.
+    pub recurring: Vec<novelty::Recurring>,
+    /// The baseline they were judged against (`None`: `--baseline off`).
+    pub baseline: Option<novelty::Baseline>,
+    /// What Phase 4's findings could not say.
+    pub notes: Vec<String>,
     pub severity: Suggested,
     /// The components that failed during the incident.
     pub affected: Vec<String>,
@@ -220,6 +234,13 @@ pub struct Parts {
     pub monitoring_gaps: Vec<Gap>,
     pub spread: Vec<spread::Service>,
     pub precursors: Vec<spread::Precursor>,
+    pub suspects: Vec<changes::Suspect>,
+    pub silences: Vec<novelty::Silence>,
+    pub new_messages: Vec<novelty::NewMessage>,
+    pub recurring: Vec<novelty::Recurring>,
+    pub baseline: Option<novelty::Baseline>,
+    /// What Phase 4's findings could not say.
+    pub notes: Vec<String>,
 }
 
 /// The JSON Schema of [`Document`].
@@ -256,6 +277,40 @@ impl Findings {
                 crate::redact::string(&mut c.evidence);
             }
         }
+        // The texts Phase 4 quotes, and the evidence it names.
+        let mut texts: Vec<&mut String> = Vec::new();
+        let mut evidence: Vec<&mut String> = Vec::new();
+        for s in &mut self.suspects {
+            texts.push(&mut s.summary);
+            texts.extend(s.reasons.iter_mut());
+            evidence.extend(s.evidence.iter_mut());
+            if let Some(d) = &mut s.deployed {
+                texts.push(&mut d.summary);
+                evidence.push(&mut d.evidence);
+            }
+        }
+        for m in &mut self.new_messages {
+            texts.push(&mut m.template);
+            evidence.push(&mut m.evidence);
+        }
+        for m in &mut self.recurring {
+            texts.push(&mut m.template);
+            evidence.push(&mut m.evidence);
+        }
+        for m in &mut self.silences {
+            evidence.extend(m.evidence.iter_mut());
+        }
+        for t in texts {
+            *t = impact::mask_users(t);
+            if secrets {
+                crate::redact::string(t);
+            }
+        }
+        if secrets {
+            for e in evidence {
+                crate::redact::string(e);
+            }
+        }
     }
 }
 
@@ -272,6 +327,10 @@ pub struct Observer {
     spread: spread::Observed,
     /// Where the window begins: a precursor must be seen rising within it.
     since: Option<Timestamp>,
+    /// Changes from this time on may be suspects.
+    lookback_from: Option<Timestamp>,
+    changes_seen: changes::Observed,
+    novelty: Option<novelty::Observed>,
     clock: clock::Observed,
     impact: impact::Observed,
     /// Firing alerts by component root, and by the collector they watch.
@@ -283,11 +342,35 @@ pub struct Observer {
 impl Observer {
     /// An observer; `redact`: mask secrets in what the findings quote, as
     /// the events they come from may not have been masked yet.
-    pub fn new(redact: bool, since: Timestamp) -> Self {
-        Observer { redact, since: Some(since), ..Observer::default() }
+    /// `lookback_from`: where changes may be suspects from; `baseline`: the
+    /// span before the window whose messages are the usual ones.
+    pub fn new(redact: bool, window: TimeWindow, lookback_from: Timestamp, baseline: Option<TimeWindow>) -> Self {
+        Observer {
+            redact,
+            since: Some(window.since),
+            lookback_from: Some(lookback_from),
+            novelty: Some(novelty::Observed::new(baseline, window.until)),
+            ..Observer::default()
+        }
+    }
+
+    /// An event read before the window (the lookback and the baseline):
+    /// the changes and the usual messages, never the incident.
+    pub fn observe_before(&mut self, e: &Event) {
+        self.changes_seen.observe(e);
+        if let Some(n) = &mut self.novelty {
+            n.before(e);
+        }
     }
 
     pub fn observe(&mut self, e: &Event) {
+        self.changes_seen.observe(e);
+        if is_error(e) {
+            self.changes_seen.error(e);
+        }
+        if let Some(n) = &mut self.novelty {
+            n.observe(e);
+        }
         self.clock.observe(e);
         self.impact.observe(e);
         self.spread.observe(e);
@@ -323,7 +406,19 @@ impl Observer {
     }
 
     pub fn finish(self) -> Findings {
-        let Observer { redact, clock, impact, alerted, changes, checks, spread, since } = self;
+        let Observer {
+            redact,
+            clock,
+            impact,
+            alerted,
+            changes,
+            checks,
+            spread,
+            since,
+            lookback_from,
+            changes_seen,
+            novelty,
+        } = self;
         let (clock, errors) = clock.conclude(&changes, &impact);
         let span_end = clock.recovery.as_ref().map(|m| m.time());
         let span = clock.onset.as_ref().map(|m| (m.time(), span_end));
@@ -345,7 +440,32 @@ impl Observer {
         let monitoring_gaps = gaps(&errors, span, &alerted);
         let onset = clock.onset.as_ref().map(|m| m.time());
         let (spread, precursors) = spread.conclude(&errors, onset, since.unwrap_or(Timestamp::MIN));
+        let (suspects, mut notes) =
+            changes_seen.conclude(onset, lookback_from.or(since).unwrap_or(Timestamp::MIN), &spread);
+        let (new_messages, recurring, silences, baseline) = match novelty {
+            Some(n) => n.conclude(span),
+            None => Default::default(),
+        };
+        match &baseline {
+            None => notes.push("no baseline (--baseline off): no message is called new".to_string()),
+            Some(b) if b.events == 0 => notes.push(format!(
+                "the baseline ({} to {}) holds no events: no message is called new",
+                b.since.map(Timestamp::rfc3339).unwrap_or_default(),
+                b.until.map(Timestamp::rfc3339).unwrap_or_default()
+            )),
+            Some(b) if !b.unseen_services.is_empty() => notes.push(format!(
+                "no events of {} in the baseline: their messages are not called new",
+                b.unseen_services.join(", ")
+            )),
+            Some(_) => {}
+        }
         let mut f = Findings {
+            suspects,
+            silences,
+            new_messages,
+            recurring,
+            baseline,
+            notes,
             clock,
             impact,
             fix,
@@ -358,11 +478,10 @@ impl Observer {
             summary: None,
         };
         f.mask(redact);
-        let Findings { clock, impact, fix, monitoring_gaps, checks, spread, precursors, .. } = f;
-        let severity = severity(&errors, &impact, span);
+        let severity = severity(&errors, &f.impact, span);
         let affected = affected(&errors, span);
-        let summary = summary(&clock, &impact, &fix, &affected);
-        Findings { clock, impact, fix, monitoring_gaps, checks, spread, precursors, severity, affected, summary }
+        let summary = summary(&f.clock, &f.impact, &f.fix, &affected);
+        Findings { severity, affected, summary, ..f }
     }
 }
 

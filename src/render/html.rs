@@ -58,6 +58,7 @@ td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
 .badge { display: inline-block; font-size: 11px; font-weight: 600; padding: 0 6px; border-radius: 8px; margin-left: 6px; }
 .badge.onset { background: #fde3e1; color: #b3261e; } .badge.recovery { background: #e2f3e4; color: #1b5e20; }
+.badge.suspect { background: #fff1c2; color: #7a5200; }
 .sev { font-size: 11px; text-transform: uppercase; color: #666; }
 .totals, .note { color: #555; }
 pre.phases { white-space: pre-wrap; }
@@ -96,7 +97,7 @@ pub fn page(title: &str, body: Markup) -> Markup {
 /// The picture, the Phase 2 table and the coverage: what the timeline page
 /// shows, and what the report shows in its Phase 2.
 pub fn timeline_sections(t: &Timeline<'_>) -> Markup {
-    timeline_sections_with(t, &[])
+    timeline_sections_with(t, &[], &[])
 }
 
 /// A moment drawn across the picture: one of the report's clock milestones.
@@ -107,11 +108,13 @@ pub struct Pin {
     pub title: String,
 }
 
-/// [`timeline_sections`], with the report's milestones drawn on the picture.
-pub fn timeline_sections_with(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
+/// [`timeline_sections`], with the report's milestones drawn on the picture
+/// and, given the services in the order they failed, one lane a service
+/// (its components grouped), numbered in that order.
+pub fn timeline_sections_with(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
     html! {
         p.window { "Window: " (t.window.since) " to " (t.window.until) " (UTC)" }
-        (picture(t, pins))
+        (picture(t, pins, failed))
         h2 { "Timeline" }
         (table(t))
         h2 { "Evidence coverage" }
@@ -180,18 +183,31 @@ fn alert_key(r: &Row) -> Option<String> {
     }
 }
 
-fn picture(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
+fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
     let since = t.window.since.unix_nanos();
     let span = (t.window.until.unix_nanos().saturating_sub(since)).max(1) as f64;
     let axis = Axis { since, span };
-    // One lane per component, in order of first appearance.
-    let mut lanes: Vec<&str> = Vec::new();
-    for r in t.rows {
-        if !lanes.contains(&&*r.event.component) {
-            lanes.push(&r.event.component);
+    // The picture is of the window: a row from before it (a suspect) is in the table only.
+    let shown: Vec<&Row> = t.rows.iter().filter(|r| t.window.contains(r.event.time)).collect();
+    // One lane per component in order of first appearance; or, given the
+    // order in which services failed, one per service, the failing first.
+    let key = |c: &str| if failed.is_empty() { c.to_string() } else { crate::findings::root(c) };
+    let mut lanes: Vec<String> = failed.to_vec();
+    for r in &shown {
+        let k = key(&r.event.component);
+        if !lanes.contains(&k) {
+            lanes.push(k);
         }
     }
-    let lane_of = |c: &str| lanes.iter().position(|l| *l == c).unwrap_or(0);
+    let labels: Vec<String> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if i < failed.len() { format!("{} {l}", i + 1) } else { l.clone() })
+        .collect();
+    let lane_of = |c: &str| {
+        let k = key(c);
+        lanes.iter().position(|l| *l == k).unwrap_or(0)
+    };
     let lane_y = |i: usize| TOP + i as f64 * LANE;
     let height = TOP + lanes.len().max(1) as f64 * LANE + if pins.is_empty() { 26.0 } else { 50.0 };
     let bottom = TOP + lanes.len().max(1) as f64 * LANE;
@@ -213,7 +229,7 @@ fn picture(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
     // Alert intervals: pending until firing, firing until resolved (or the window's end).
     let mut bars: Vec<(usize, Timestamp, Timestamp, &'static str, String)> = Vec::new();
     let mut by_alert: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for r in t.rows {
+    for r in shown.iter().copied() {
         if let Some(k) = alert_key(r) {
             by_alert.entry(k).or_default().push(r);
         }
@@ -236,11 +252,11 @@ fn picture(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
         let mins = (r.last.unix_nanos().saturating_sub(r.event.time.unix_nanos()) as f64 / 6e10).max(1.0);
         r.count as f64 / mins
     };
-    let max_rate = t.rows.iter().filter(|r| r.count > 1).map(rate).fold(0.0, f64::max).max(1e-9);
+    let max_rate = shown.iter().filter(|r| r.count > 1).map(|r| rate(r)).fold(0.0, f64::max).max(1e-9);
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(px(WIDTH)) height=(px(height))
             viewBox={ "0 0 " (px(WIDTH)) " " (px(height)) } role="img" aria-label="Incident timeline" {
-            @for (i, name) in lanes.iter().enumerate() {
+            @for (i, name) in labels.iter().enumerate() {
                 rect class=(if i % 2 == 1 { "lane odd" } else { "lane" }) x="0" y=(px(lane_y(i))) width=(px(WIDTH)) height=(px(LANE)) {}
                 text class="lane-label" x="8" y=(px(lane_y(i) + LANE / 2.0 + 4.0)) { (truncate(name, 30)) }
             }
@@ -273,7 +289,7 @@ fn picture(t: &Timeline<'_>, pins: &[Pin]) -> Markup {
                     title { (label) }
                 }
             }
-            @for (i, r) in t.rows.iter().enumerate() {
+            @for (i, r) in t.rows.iter().enumerate().filter(|(_, r)| t.window.contains(r.event.time)) {
                 @if r.count > 1 {
                     rect class="density" x=(px(axis.x(r.event.time))) y=(px(lane_y(lane_of(&r.event.component)) + LANE / 2.0 - 4.0))
                         width=(px((axis.x(r.last) - axis.x(r.event.time)).max(2.0))) height="8"
@@ -310,7 +326,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 fn table(t: &Timeline<'_>) -> Markup {
-    let days = t.window.spans_days();
+    let days = t.window.spans_days() || t.rows.iter().any(|r| r.event.time.date() != t.window.since.date());
     html! {
         table.timeline {
             thead { tr { th { "Time (UTC)" } th { "Event" } th { "Component" } th { "Evidence" } } }
@@ -323,6 +339,7 @@ fn table(t: &Timeline<'_>) -> Markup {
                             @match r.marker {
                                 Some(Marker::Onset) => span.badge.onset { "incident starts" },
                                 Some(Marker::Recovery) => span.badge.recovery { "recovered" },
+                                Some(Marker::Suspect) => span.badge.suspect { "suspect" },
                                 None => {},
                             }
                             @if let Some(s) = r.event.severity { " " span.sev { (s.as_str()) } }

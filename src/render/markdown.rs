@@ -13,7 +13,8 @@ use super::{fold_suffix, thousands, Timeline};
 const CELL_MAX: usize = 200;
 
 pub fn render(t: &Timeline<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let days = t.window.spans_days();
+    // A row from before the window (the report's suspect) on another day shows its date.
+    let days = t.window.spans_days() || t.rows.iter().any(|r| r.event.time.date() != t.window.since.date());
     let when = |ts: Timestamp| if days { ts.date_hms() } else { ts.hms() };
     writeln!(out, "### Timeline")?;
     writeln!(out)?;

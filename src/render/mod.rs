@@ -134,6 +134,7 @@ pub fn marker_text(m: crate::summarise::Marker) -> &'static str {
     match m {
         crate::summarise::Marker::Onset => "incident starts",
         crate::summarise::Marker::Recovery => "recovered",
+        crate::summarise::Marker::Suspect => "suspect",
     }
 }
 

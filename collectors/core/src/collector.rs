@@ -32,9 +32,21 @@ pub enum Detail {
     Notable,
 }
 
+#[derive(Clone, Copy, Debug)]
 pub struct CollectContext {
+    /// What to read: the window, and before it what the findings look back on.
     pub window: TimeWindow,
     pub detail: Detail,
+    /// The window asked for, when the read reaches before it: a time of day
+    /// without a date (an annotation, a log without dates) is placed by it.
+    pub anchor: Option<TimeWindow>,
+}
+
+impl CollectContext {
+    /// Where a time of day without a date is placed: the window asked for.
+    pub fn anchor(&self) -> TimeWindow {
+        self.anchor.unwrap_or(self.window)
+    }
 }
 
 /// Something a collector could not read, and where.

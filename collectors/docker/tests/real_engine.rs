@@ -76,7 +76,8 @@ impl Project {
             from_disk,
         });
         let mut sink = VecSink::default();
-        reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+        reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All, anchor: None }, &mut sink)
+            .unwrap();
         sink
     }
 }
@@ -258,9 +259,13 @@ fn an_engine_that_cannot_be_reached_is_a_clear_error() {
         from_disk: true,
     });
     let mut sink = VecSink::default();
-    let err = reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink)
-        .unwrap_err()
-        .to_string();
+    let err = reconstruct_core::collect_now(
+        c,
+        &CollectContext { window: wide(), detail: Detail::All, anchor: None },
+        &mut sink,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("cannot reach the docker engine at unix:///nonexistent/docker.sock"), "{err}");
 }
 
@@ -275,7 +280,8 @@ fn a_misspelt_project_names_the_projects_there_are() {
         from_disk: true,
     });
     let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink).unwrap();
+    reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All, anchor: None }, &mut sink)
+        .unwrap();
     assert!(sink.events.is_empty());
     let note = sink.notes.iter().find(|n| n.starts_with("no container of compose project")).expect("a note");
     assert!(note.contains(&p.name), "{note}");
@@ -306,7 +312,8 @@ fn a_plain_container_gets_a_docker_logs_command() {
         from_disk: true,
     });
     let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All }, &mut sink).unwrap();
+    reconstruct_core::collect_now(c, &CollectContext { window: wide(), detail: Detail::All, anchor: None }, &mut sink)
+        .unwrap();
     let e = sink.events.iter().find(|e| e.summary.contains("plain boom")).expect("the plain container's line");
     assert_eq!(&*e.component, name.as_str());
     assert!(

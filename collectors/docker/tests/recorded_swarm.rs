@@ -62,7 +62,7 @@ fn a_service_whose_logs_hang_is_named_and_the_rest_kept() {
     .unwrap();
     let mut sink = VecSink::default();
     let t = Instant::now();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All, anchor: None }, &mut sink).unwrap();
     assert!(t.elapsed() < Duration::from_secs(4));
     let rows: Vec<String> =
         sink.events.iter().map(|e| format!("{} {} {}", e.time.rfc3339(), e.component, e.summary)).collect();

@@ -85,14 +85,21 @@ impl CommitInfo {
 fn emit_sorted(
     mut commits: Vec<CommitInfo>,
     component: &Arc<str>,
+    ctx: &CollectContext,
     sink: &mut dyn EventSink,
 ) -> Result<(), CollectError> {
     commits.sort_by(|a, b| a.committed.cmp(&b.committed).then_with(|| a.id.cmp(&b.id)));
-    let n = commits.len();
+    let anchor = ctx.anchor();
+    let n = commits.iter().filter(|c| anchor.contains(c.committed)).count();
+    let before = commits.len().saturating_sub(n);
     for c in commits {
         sink.emit(c.into_event(component))?;
     }
-    sink.note(format!("{n} commits in the window"));
+    if before > 0 {
+        sink.note(format!("{n} commits in the window, {before} before it (read for the findings)"));
+    } else {
+        sink.note(format!("{n} commits in the window"));
+    }
     Ok(())
 }
 
@@ -121,7 +128,7 @@ impl Collector for GitRepoCollector {
             count(stats.refs as u64, "ref", "refs"),
             count(stats.visited as u64, "commit", "commits")
         ));
-        emit_sorted(commits, &self.component, sink)
+        emit_sorted(commits, &self.component, ctx, sink)
     }
 }
 
@@ -152,6 +159,6 @@ impl Collector for GitLogFileCollector {
             );
         }
         let inside = parsed.commits.into_iter().filter(|c| ctx.window.contains(c.committed)).collect();
-        emit_sorted(inside, &self.component, sink)
+        emit_sorted(inside, &self.component, ctx, sink)
     }
 }

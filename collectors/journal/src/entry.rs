@@ -181,7 +181,7 @@ mod tests {
 
     fn ctx(detail: Detail) -> CollectContext {
         let t = |s: i64| Timestamp::from_unix_seconds(s, 0).unwrap();
-        CollectContext { window: TimeWindow::new(t(1_766_759_000), t(1_766_760_000)).unwrap(), detail }
+        CollectContext { window: TimeWindow::new(t(1_766_759_000), t(1_766_760_000)).unwrap(), detail, anchor: None }
     }
 
     #[test]

@@ -112,7 +112,7 @@ fn a_directory_of_two_hosts_reads_as_journalctl_shows_it() {
         let w = window(from, to);
         let c = Box::new(JournalLive { target: Target::Directory(remote.clone()), filter: Filter::default() });
         let mut sink = VecSink::default();
-        c.collect(&CollectContext { window: w, detail: Detail::All }, &mut sink).unwrap();
+        c.collect(&CollectContext { window: w, detail: Detail::All, anchor: None }, &mut sink).unwrap();
         let mut got: Vec<(String, i64, String)> = sink
             .events
             .iter()
@@ -134,7 +134,7 @@ fn a_directory_of_two_hosts_reads_as_journalctl_shows_it() {
     // Severity, component and evidence of one error.
     let c = Box::new(JournalLive { target: Target::Directory(remote.clone()), filter: Filter::default() });
     let mut sink = VecSink::default();
-    c.collect(&CollectContext { window: window(0, 60), detail: Detail::Notable }, &mut sink).unwrap();
+    c.collect(&CollectContext { window: window(0, 60), detail: Detail::Notable, anchor: None }, &mut sink).unwrap();
     let e = sink.events.iter().find(|e| e.summary.starts_with("request 3 failed")).unwrap();
     assert_eq!((&*e.component, e.severity), ("web01/app", Some(Severity::Error)));
     assert_eq!(e.continuation_lines, 1);
@@ -164,7 +164,7 @@ fn a_unit_filter_and_a_saved_export_give_the_same_events() {
     reconstruct_journal::fetch::save(&Target::Directory(remote.clone()), &filter, &w, &mut saved, &mut |_| {}).unwrap();
     let file = d.path().join("saved.export");
     std::fs::write(&file, &saved).unwrap();
-    let ctx = CollectContext { window: w, detail: Detail::All };
+    let ctx = CollectContext { window: w, detail: Detail::All, anchor: None };
     let mut live = VecSink::default();
     Box::new(JournalLive { target: Target::Directory(remote), filter }).collect(&ctx, &mut live).unwrap();
     let mut back = VecSink::default();
@@ -207,14 +207,14 @@ fn a_corrupt_journal_file_is_reported_and_the_other_hosts_still_read() {
     std::fs::write(remote.join("broken.journal"), &good[..100]).unwrap();
     let c = Box::new(JournalLive { target: Target::Directory(remote.clone()), filter: Filter::default() });
     let mut sink = VecSink::default();
-    c.collect(&CollectContext { window: window(0, 60), detail: Detail::All }, &mut sink).unwrap();
+    c.collect(&CollectContext { window: window(0, 60), detail: Detail::All, anchor: None }, &mut sink).unwrap();
     assert_eq!(sink.events.len(), 80, "both good hosts are read");
     let said: Vec<&str> = sink.diagnostics.iter().map(|d| d.message.as_str()).collect();
     assert!(said.iter().any(|m| m.contains("broken.journal")), "{said:?}");
     // A directory that does not exist fails the source with journalctl's words.
     let c = Box::new(JournalLive { target: Target::Directory(d.path().join("nope")), filter: Filter::default() });
     let err = c
-        .collect(&CollectContext { window: window(0, 60), detail: Detail::All }, &mut VecSink::default())
+        .collect(&CollectContext { window: window(0, 60), detail: Detail::All, anchor: None }, &mut VecSink::default())
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("journalctl failed") && err.contains("No such file or directory"), "{err}");

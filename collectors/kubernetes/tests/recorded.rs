@@ -261,7 +261,7 @@ fn pods_events_and_logs_from_a_recorded_cluster() {
         budget: reconstruct_core::HELD_BUDGET,
     });
     let mut sink = VecSink::default();
-    let ctx = CollectContext { window: window(), detail: Detail::All };
+    let ctx = CollectContext { window: window(), detail: Detail::All, anchor: None };
     reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
     assert!(t.elapsed() < Duration::from_secs(10), "the endless log was left past the window");
     let rows = summaries(&sink);
@@ -387,7 +387,7 @@ fn a_cluster_that_cannot_be_reached_or_read_is_named() {
             budget: reconstruct_core::HELD_BUDGET,
         });
         let mut sink = VecSink::default();
-        let ctx = CollectContext { window: window(), detail: Detail::All };
+        let ctx = CollectContext { window: window(), detail: Detail::All, anchor: None };
         let r = reconstruct_core::collect_now(c, &ctx, &mut sink).map_err(|e| e.to_string());
         (sink, r)
     };
@@ -476,7 +476,7 @@ fn many_pods_logs_are_read_a_few_at_a_time() {
     let c =
         Box::new(KubernetesLive { target, timeout: Duration::from_secs(20), budget: reconstruct_core::HELD_BUDGET });
     let mut sink = VecSink::default();
-    let ctx = CollectContext { window: window(), detail: Detail::All };
+    let ctx = CollectContext { window: window(), detail: Detail::All, anchor: None };
     reconstruct_core::collect_now(c, &ctx, &mut sink).unwrap();
     let rows = summaries(&sink);
     assert_eq!(rows.len(), 16, "{rows:#?}");

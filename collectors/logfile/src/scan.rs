@@ -194,7 +194,7 @@ fn scan_from<'a>(
     };
     let stopped =
         |line: u64, source| ScanError::Stopped { path: cfg.path.to_string(), what: what.clone(), line, source };
-    let pctx = ParseContext::new(cfg.zone, ctx.window.until).with_first_day(ctx.window.since);
+    let pctx = ParseContext::new(cfg.zone, ctx.window.until).with_first_day(ctx.anchor().since);
     let mut reader: LineReader<Box<dyn Read + 'a>> = LineReader::new(input, MAX_LINE);
     let mut sample: Vec<(u64, Vec<u8>, bool)> = Vec::new();
     let mut failure = None;
@@ -775,7 +775,7 @@ mod tests {
             codec: None,
             found: false,
         };
-        let ctx = CollectContext { window: window(), detail };
+        let ctx = CollectContext { window: window(), detail, anchor: None };
         let mut out = VecSink::default();
         scan(input, &cfg, &ctx, &mut out)?;
         Ok(out)

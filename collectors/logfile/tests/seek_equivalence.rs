@@ -59,7 +59,7 @@ fn run(path: &std::path::Path, since: i64, until: i64, seek: bool, cache: &std::
         Timestamp::from_unix_seconds(until, 0).unwrap(),
     )
     .unwrap();
-    let ctx = CollectContext { window, detail: Detail::All };
+    let ctx = CollectContext { window, detail: Detail::All, anchor: None };
     let mut out = VecSink::default();
     let file = File::open(path).unwrap();
     if seek {

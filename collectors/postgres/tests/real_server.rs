@@ -42,8 +42,12 @@ fn sample(dsn_text: &str, since: Timestamp) -> Result<Vec<Event>, String> {
     let d = dsn::resolve(Some(dsn_text), &Default::default()).map_err(|e| e.to_string())?;
     let c = Box::new(ActivityLive { dsn: d, keep_literals: false, connect_timeout: Duration::from_secs(5) });
     let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window: window(since), detail: Detail::All }, &mut sink)
-        .map_err(|e| e.to_string())?;
+    reconstruct_core::collect_now(
+        c,
+        &CollectContext { window: window(since), detail: Detail::All, anchor: None },
+        &mut sink,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(sink.events)
 }
 
@@ -119,7 +123,7 @@ fn server_log_events(path: PathBuf, since: Timestamp) -> Vec<Event> {
     let c =
         Box::new(ServerLog { display: path.display().to_string(), file: path, zone: Zone::Utc, keep_literals: false });
     let mut sink = VecSink::default();
-    c.collect(&CollectContext { window: window(since), detail: Detail::All }, &mut sink).unwrap();
+    c.collect(&CollectContext { window: window(since), detail: Detail::All, anchor: None }, &mut sink).unwrap();
     sink.events
 }
 

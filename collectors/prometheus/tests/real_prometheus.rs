@@ -30,7 +30,7 @@ fn collect(url: &str, window: TimeWindow, timeout: Duration) -> Result<VecSink, 
     let endpoint = endpoint(url, &Default::default()).map_err(|e| e.to_string())?;
     let c = Box::new(PrometheusLive { endpoint, timeout });
     let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink)
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All, anchor: None }, &mut sink)
         .map_err(|e| e.to_string())?;
     Ok(sink)
 }
@@ -248,7 +248,7 @@ fn alertmanager_silences_and_the_alerts_they_suppress() {
     let mut sink = VecSink::default();
     let window =
         TimeWindow::new(since.saturating_add_nanos(-2_000_000_000), now().saturating_add_nanos(1_000_000_000)).unwrap();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All, anchor: None }, &mut sink).unwrap();
     let rows: Vec<String> = sink.events.iter().map(|e| e.summary.clone()).collect();
     assert!(
         rows.iter().any(|r| r
@@ -270,7 +270,7 @@ fn collect_am(url: &str) -> String {
     let endpoint = alertmanager(endpoint(url, &Default::default()).unwrap());
     let c = Box::new(reconstruct_prometheus::AlertmanagerLive { endpoint, timeout: Duration::from_secs(2) });
     let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window: window(), detail: Detail::All }, &mut sink)
+    reconstruct_core::collect_now(c, &CollectContext { window: window(), detail: Detail::All, anchor: None }, &mut sink)
         .unwrap_err()
         .to_string()
 }

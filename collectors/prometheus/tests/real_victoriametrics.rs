@@ -107,7 +107,7 @@ fn vmalert_intervals_match_what_vmalert_showed() {
     let c = Box::new(PrometheusLive { endpoint, timeout: Duration::from_secs(10) });
     let mut sink = VecSink::default();
     let window = TimeWindow::new(start, now()).unwrap();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All, anchor: None }, &mut sink).unwrap();
     let observed = seen.lock().unwrap().clone();
     let rows: Vec<String> = sink.events.iter().map(|e| format!("{} {}", e.time, e.summary)).collect();
     let ours = |verb: &str| -> Vec<Timestamp> {

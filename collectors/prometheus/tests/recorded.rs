@@ -20,7 +20,7 @@ fn read(endpoint: Endpoint) -> VecSink {
     )
     .unwrap();
     let mut sink = VecSink::default();
-    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All }, &mut sink).unwrap();
+    reconstruct_core::collect_now(c, &CollectContext { window, detail: Detail::All, anchor: None }, &mut sink).unwrap();
     sink
 }
 

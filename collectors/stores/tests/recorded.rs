@@ -82,7 +82,11 @@ fn loki_source(url: &str, limit: u32, timeout: Duration) -> LokiLive {
 
 fn run(c: Box<dyn reconstruct_core::NetworkCollector>) -> (VecSink, Result<(), String>) {
     let mut sink = VecSink::default();
-    let r = reconstruct_core::collect_now(c, &CollectContext { window: window(), detail: Detail::All }, &mut sink);
+    let r = reconstruct_core::collect_now(
+        c,
+        &CollectContext { window: window(), detail: Detail::All, anchor: None },
+        &mut sink,
+    );
     (sink, r.map_err(|e| e.to_string()))
 }
 
@@ -340,7 +344,7 @@ fn loki_with_no_query_reads_the_label_most_streams_carry_and_names_the_rest() {
     ))
     .unwrap();
     let mut back = VecSink::default();
-    let ctx = CollectContext { window: window(), detail: Detail::All };
+    let ctx = CollectContext { window: window(), detail: Detail::All, anchor: None };
     reconstruct_stores::read_saved(&saved[..], "loki/a.jsonl", reconstruct_core::SourceKind::Loki, &ctx, &mut back)
         .unwrap();
     assert_eq!(back.events.len(), 2);

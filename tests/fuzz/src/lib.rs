@@ -29,7 +29,7 @@ fn window() -> Option<TimeWindow> {
 /// Runs the target `name` on `data`.
 pub fn run(name: &str, data: &[u8]) {
     let Some(window) = window() else { return };
-    let ctx = CollectContext { window, detail: Detail::All };
+    let ctx = CollectContext { window, detail: Detail::All, anchor: None };
     let text = String::from_utf8_lossy(data);
     match name {
         "logfile" => {

@@ -1,0 +1,321 @@
+//! What was new, and what went quiet: the templates of the window's
+//! warnings and errors against the baseline read just before `--since`
+//! (new ones, and those seen before with their count), and the services
+//! that logged steadily in the baseline and went quiet during the incident
+//! for much longer than their usual gap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use reconstruct_core::{Event, EventKind, Locator, Severity, TimeWindow, Timestamp};
+use serde::Serialize;
+
+use super::{root, Cited};
+
+const SECOND: i64 = 1_000_000_000;
+/// Distinct templates kept; a log of ever-new messages stops being counted there.
+const MAX_TEMPLATES: usize = 50_000;
+
+/// A message never seen in the baseline.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct NewMessage {
+    #[schemars(with = "String")]
+    pub first_seen: Timestamp,
+    pub service: String,
+    pub template: String,
+    /// How many times the window holds it.
+    pub count: u64,
+    /// Its first occurrence.
+    pub evidence: String,
+}
+
+/// A message of the window seen in the baseline too.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Recurring {
+    #[schemars(with = "String")]
+    pub first_seen: Timestamp,
+    pub service: String,
+    pub template: String,
+    pub count: u64,
+    /// How many times the baseline holds it: `seen before (N times)`.
+    pub baseline_count: u64,
+    pub evidence: String,
+}
+
+/// A service that went quiet during the incident.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Silence {
+    pub service: String,
+    /// Its last event before the silence.
+    #[schemars(with = "String")]
+    pub from: Timestamp,
+    /// Its first event after it (`None`: not again in the window).
+    #[schemars(with = "Option<String>")]
+    pub until: Option<Timestamp>,
+    pub silent_s: i64,
+    /// Its usual gap between events in the baseline.
+    pub usual_gap_s: f64,
+    /// The events on either side of the silence.
+    pub evidence: Vec<String>,
+}
+
+/// The baseline the novelty was judged against.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Baseline {
+    #[schemars(with = "Option<String>")]
+    pub since: Option<Timestamp>,
+    #[schemars(with = "Option<String>")]
+    pub until: Option<Timestamp>,
+    /// Events read in it.
+    pub events: u64,
+    /// Services with events in the window and none in the baseline: their messages are not called new.
+    pub unseen_services: Vec<String>,
+}
+
+struct Activity {
+    name: String,
+    base_n: u64,
+    base_first: Option<Timestamp>,
+    base_last: Option<Timestamp>,
+    /// Steady in the baseline: its usual gap, and how long a gap must be to be a silence.
+    steady: Option<(i64, i64)>,
+    judged: bool,
+    last: Option<(Timestamp, Locator)>,
+    gaps: Vec<(Timestamp, Locator, Timestamp, Locator)>,
+    window_n: u64,
+}
+
+struct Template {
+    service: usize,
+    template: String,
+    base_n: u64,
+    window_n: u64,
+    first: Option<Cited>,
+}
+
+/// What the novelty keeps while the events go by.
+pub struct Observed {
+    baseline: Option<TimeWindow>,
+    until: Timestamp,
+    services: HashMap<Arc<str>, usize>,
+    activity: Vec<Activity>,
+    index: HashMap<(usize, String), usize>,
+    templates: Vec<Template>,
+    base_events: u64,
+}
+
+/// An event that is a service's own doing (not a change, an alert or a note about it).
+fn own(e: &Event) -> bool {
+    !matches!(e.kind, EventKind::Change | EventKind::Alert | EventKind::Annotation)
+}
+
+fn notable(e: &Event) -> bool {
+    own(e) && e.severity.is_some_and(|s| s >= Severity::Warning)
+}
+
+impl Observed {
+    pub fn new(baseline: Option<TimeWindow>, until: Timestamp) -> Self {
+        Observed {
+            baseline,
+            until,
+            services: HashMap::new(),
+            activity: Vec::new(),
+            index: HashMap::new(),
+            templates: Vec::new(),
+            base_events: 0,
+        }
+    }
+
+    fn service(&mut self, component: &Arc<str>) -> usize {
+        if let Some(i) = self.services.get(component) {
+            return *i;
+        }
+        let name = root(component);
+        let i = match self.activity.iter().position(|a| a.name == name) {
+            Some(i) => i,
+            None => {
+                self.activity.push(Activity {
+                    name,
+                    base_n: 0,
+                    base_first: None,
+                    base_last: None,
+                    steady: None,
+                    judged: false,
+                    last: None,
+                    gaps: Vec::new(),
+                    window_n: 0,
+                });
+                self.activity.len() - 1
+            }
+        };
+        self.services.insert(component.clone(), i);
+        i
+    }
+
+    fn template(&mut self, service: usize, e: &Event, in_baseline: bool) {
+        let template = crate::summarise::template(&e.summary);
+        let key = (service, template);
+        let i = match self.index.get(&key) {
+            Some(i) => *i,
+            None if self.templates.len() < MAX_TEMPLATES => {
+                self.templates.push(Template { service, template: key.1.clone(), base_n: 0, window_n: 0, first: None });
+                self.index.insert(key, self.templates.len() - 1);
+                self.templates.len() - 1
+            }
+            None => return,
+        };
+        if let Some(t) = self.templates.get_mut(i) {
+            if in_baseline {
+                t.base_n = t.base_n.saturating_add(1);
+            } else {
+                t.window_n = t.window_n.saturating_add(1);
+                if t.first.is_none() {
+                    t.first = Some(Cited::of(e));
+                }
+            }
+        }
+    }
+
+    /// An event read before the window: in the baseline, it counts.
+    pub fn before(&mut self, e: &Event) {
+        let Some(b) = self.baseline else { return };
+        if e.time < b.since || !own(e) {
+            return;
+        }
+        self.base_events = self.base_events.saturating_add(1);
+        let s = self.service(&e.component);
+        if let Some(a) = self.activity.get_mut(s) {
+            a.base_n = a.base_n.saturating_add(1);
+            a.base_first.get_or_insert(e.time);
+            a.base_last = Some(e.time);
+            // Its last baseline event begins any silence that runs into the window.
+            a.last = Some((e.time, e.evidence.locator.clone()));
+        }
+        if notable(e) {
+            self.template(s, e, true);
+        }
+    }
+
+    /// An event of the window.
+    pub fn observe(&mut self, e: &Event) {
+        if !own(e) {
+            return;
+        }
+        let s = self.service(&e.component);
+        if notable(e) && self.baseline.is_some() {
+            self.template(s, e, false);
+        }
+        let Some(b) = self.baseline else { return };
+        let Some(a) = self.activity.get_mut(s) else { return };
+        a.window_n = a.window_n.saturating_add(1);
+        if !a.judged {
+            a.judged = true;
+            a.steady = steady(a, b);
+        }
+        let Some((_, silent)) = a.steady else { return };
+        if let Some((t, loc)) = &a.last {
+            if e.time.unix_nanos().saturating_sub(t.unix_nanos()) >= silent && a.gaps.len() < 20 {
+                a.gaps.push((*t, loc.clone(), e.time, e.evidence.locator.clone()));
+            }
+        }
+        a.last = Some((e.time, e.evidence.locator.clone()));
+    }
+
+    /// The new and recurring messages, the silences within `span` (the
+    /// incident, from its onset), and the baseline judged against.
+    pub fn conclude(
+        self,
+        span: Option<(Timestamp, Option<Timestamp>)>,
+    ) -> (Vec<NewMessage>, Vec<Recurring>, Vec<Silence>, Option<Baseline>) {
+        let Some(b) = self.baseline else { return (Vec::new(), Vec::new(), Vec::new(), None) };
+        let name = |i: usize| self.activity.get(i).map(|a| a.name.clone()).unwrap_or_default();
+        let unseen: Vec<usize> =
+            (0..self.activity.len()).filter(|i| self.activity.get(*i).is_some_and(|a| a.base_n == 0)).collect();
+        let mut new = Vec::new();
+        let mut recurring = Vec::new();
+        for t in &self.templates {
+            let Some(first) = &t.first else { continue };
+            if t.base_n == 0 && !unseen.contains(&t.service) {
+                new.push(NewMessage {
+                    first_seen: first.time,
+                    service: name(t.service),
+                    template: t.template.clone(),
+                    count: t.window_n,
+                    evidence: first.evidence.clone(),
+                });
+            } else if t.base_n > 0 {
+                recurring.push(Recurring {
+                    first_seen: first.time,
+                    service: name(t.service),
+                    template: t.template.clone(),
+                    count: t.window_n,
+                    baseline_count: t.base_n,
+                    evidence: first.evidence.clone(),
+                });
+            }
+        }
+        new.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.template.cmp(&b.template)));
+        recurring.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.first_seen.cmp(&b.first_seen)));
+        let mut silences = Vec::new();
+        if let Some((onset, end)) = span {
+            let end = end.unwrap_or(self.until);
+            for a in &self.activity {
+                let Some((usual, silent)) = a.steady else { continue };
+                let mut gaps: Vec<(Timestamp, Option<&Locator>, Option<Timestamp>, Option<&Locator>)> =
+                    a.gaps.iter().map(|(f, fl, u, ul)| (*f, Some(fl), Some(*u), Some(ul))).collect();
+                // Quiet to the window's end.
+                if let Some((t, l)) = &a.last {
+                    if self.until.unix_nanos().saturating_sub(t.unix_nanos()) >= silent {
+                        gaps.push((*t, Some(l), None, None));
+                    }
+                }
+                for (from, fl, until, ul) in gaps {
+                    let stop = until.unwrap_or(self.until);
+                    if stop < onset || from > end {
+                        continue;
+                    }
+                    let evidence: Vec<String> =
+                        [fl, ul].into_iter().flatten().map(ToString::to_string).filter(|s| !s.is_empty()).collect();
+                    silences.push(Silence {
+                        service: a.name.clone(),
+                        from,
+                        until,
+                        silent_s: stop.unix_seconds().saturating_sub(from.unix_seconds()),
+                        usual_gap_s: (usual as f64 / SECOND as f64 * 10.0).round() / 10.0,
+                        evidence,
+                    });
+                }
+            }
+        }
+        silences.sort_by(|a, b| a.from.cmp(&b.from).then_with(|| a.service.cmp(&b.service)));
+        let baseline = Baseline {
+            since: Some(b.since),
+            until: Some(b.until),
+            events: self.base_events,
+            unseen_services: unseen
+                .iter()
+                .filter(|i| {
+                    self.activity
+                        .get(**i)
+                        .is_some_and(|a| a.window_n > 0 || self.templates.iter().any(|t| t.service == **i))
+                })
+                .map(|i| name(*i))
+                .collect(),
+        };
+        (new, recurring, silences, Some(baseline))
+    }
+}
+
+/// A service logged steadily through the baseline when it has ten events
+/// or more spread over half of it at least; its usual gap is their mean
+/// spacing, and a silence is ten of them, a minute at least.
+fn steady(a: &Activity, b: TimeWindow) -> Option<(i64, i64)> {
+    let (first, last) = (a.base_first?, a.base_last?);
+    let span = last.unix_nanos().saturating_sub(first.unix_nanos());
+    let length = b.until.unix_nanos().saturating_sub(b.since.unix_nanos());
+    if a.base_n < 10 || span.saturating_mul(2) < length {
+        return None;
+    }
+    let usual = span / i64::try_from(a.base_n - 1).unwrap_or(i64::MAX).max(1);
+    Some((usual, usual.saturating_mul(10).max(60 * SECOND)))
+}
