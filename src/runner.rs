@@ -513,7 +513,7 @@ pub fn detached(source: SourceId) -> (Sender<Msg>, Running) {
         timeout: Duration::from_secs(5),
         flow,
         pool: None,
-        ctx: CollectContext { window, detail: Detail::All, anchor: None },
+        ctx: CollectContext { window, detail: reconstruct_core::Detail::All, anchor: None },
     };
     (tx, running)
 }

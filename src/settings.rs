@@ -76,7 +76,7 @@ fn before(args: &SourceArgs, window: TimeWindow) -> anyhow::Result<Before> {
     let duration = |flag: &str, text: &str| {
         reconstruct_core::window::parse_duration_nanos(text)
             .filter(|n| *n >= 0)
-            .with_context(|| format!("{flag} {text:?}: give a duration (30m, 24h, 7d)"))
+            .ok_or_else(|| UsageError(format!("{flag} {text:?}: give a duration (30m, 24h, 7d)")))
     };
     let lookback = match args.lookback.as_deref() {
         Some(t) => duration("--lookback", t)?,

@@ -30,6 +30,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
         .context("cannot collect")?;
     let findings = observer.finish();
     mark_suspect(&mut c.rows, &findings, redact);
+    silence_rows(&mut c.rows, &findings);
     let mut out = pipeline::open_output(args.output.as_deref())?;
     write(&c, &findings, args, &mut out)
         .and_then(|()| out.flush())
@@ -42,7 +43,8 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
 /// has it, else a row of its own, even before the window.
 fn mark_suspect(rows: &mut Vec<crate::summarise::Row>, f: &Findings, redact: bool) {
     use crate::summarise::{Marker, Reason, Row};
-    let Some(top) = f.suspects.first() else { return };
+    // A merged commit nobody deployed, or a restart, is listed, not marked.
+    let Some(top) = f.suspects.first().filter(|s| s.reached) else { return };
     let Some(event) = top.event.as_deref() else { return };
     if let Some(r) = rows.iter_mut().find(|r| r.event.evidence.locator == event.evidence.locator) {
         r.marker.get_or_insert(Marker::Suspect);
@@ -57,6 +59,40 @@ fn mark_suspect(rows: &mut Vec<crate::summarise::Row>, f: &Findings, redact: boo
     row.reason = Some(Reason::Suspect);
     let at = rows.partition_point(|r| r.event.order(&row.event).is_lt());
     rows.insert(at, row);
+}
+
+/// Each silence a row of the table, at its start, citing the events on either side.
+fn silence_rows(rows: &mut Vec<crate::summarise::Row>, f: &Findings) {
+    use reconstruct_core::{Event, EventKind, Evidence, Locator, Severity};
+    for x in &f.silences {
+        let Some(collector) = x.collector else { continue };
+        let until = x.until.map_or("the window's end".to_string(), |u| u.hms());
+        let e = Event {
+            time: x.from,
+            basis: reconstruct_core::TimeBasis::Explicit,
+            collector,
+            component: std::sync::Arc::from(x.service.as_str()),
+            kind: EventKind::StateChange,
+            severity: Some(Severity::Warning),
+            summary: format!(
+                "{} went quiet: nothing from {} to {until} ({}; usually every {:.1}s)",
+                x.service,
+                x.from.hms(),
+                span(x.silent_s),
+                x.usual_gap_s
+            ),
+            evidence: Evidence {
+                locator: Locator::Text(x.evidence.join(" → ")),
+                excerpt: format!("silence of {}s; usual gap {:.1}s in the baseline", x.silent_s, x.usual_gap_s),
+            },
+            continuation_lines: 0,
+            fact: None,
+        };
+        let mut row = crate::summarise::Row::new(e);
+        row.reason = Some(crate::summarise::Reason::Change);
+        let at = rows.partition_point(|r| r.event.order(&row.event).is_lt());
+        rows.insert(at, row);
+    }
 }
 
 fn minutes(a: Timestamp, b: Timestamp) -> String {
@@ -472,6 +508,9 @@ fn what_changed(f: &Findings) -> String {
             cell(&x.component),
             x.evidence.iter().map(|e| format!("`{}`", cell(e))).collect::<Vec<_>>().join(", ")
         ));
+    }
+    if !f.suspects.first().is_some_and(|t| t.reached) {
+        s.push_str("\nNo change is seen reaching the running system before the onset (no deploy, new version or migration): the changes above are listed, none is marked as the suspect.\n");
     }
     if let Some(top) = f.suspects.first() {
         s.push_str(&format!("\n**Why #1 ranks first** (score {}):\n", top.score));

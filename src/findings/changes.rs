@@ -60,6 +60,10 @@ pub struct Suspect {
     pub commit: Option<String>,
     /// For a commit: where and when it went out; `None`: merged, no deploy seen.
     pub deployed: Option<Deployed>,
+    /// Whether it reached the running system before the onset (a deployed
+    /// commit, a deploy, a new version, a migration): only such a change is
+    /// marked in the table.
+    pub reached: bool,
     /// Why it ranks where it does, each with its weight's sign.
     pub reasons: Vec<String>,
     /// The sum of the reasons' weights, by which suspects are ordered.
@@ -78,6 +82,8 @@ struct Candidate {
     service: Option<String>,
     /// Versions it carries: a commit's tags, an image's tag, a version announced.
     versions: Vec<String>,
+    /// For a version announced: the one the service announced before it, if seen.
+    previous: Option<String>,
     /// What a short sha may be found in (a deploy's images, a startup line), lowercased.
     text: String,
     hash: Option<String>,
@@ -104,6 +110,25 @@ fn normal(v: &str) -> String {
     v.trim_start_matches(['v', 'V']).to_ascii_lowercase()
 }
 
+/// The versions a tag names: itself, and the version at its end
+/// (`catalog-3.4.1`, `payments/v1.8.3` and `api@2.0.1` name `3.4.1`, `1.8.3`, `2.0.1`).
+fn tag_versions(tag: &str) -> Vec<String> {
+    let mut v = vec![normal(tag)];
+    let tail = tag.rsplit(['/', '@']).next().unwrap_or(tag);
+    let tail = tail.find(|c: char| c.is_ascii_digit()).map_or(tail, |i| {
+        let head = tail.get(..i).unwrap_or_default();
+        if head.ends_with('-') || head.ends_with('_') || head.ends_with("-v") {
+            tail.get(i..).unwrap_or(tail)
+        } else {
+            tail
+        }
+    });
+    if is_version(tail) && normal(tail) != normal(tag) {
+        v.push(normal(tail));
+    }
+    v
+}
+
 /// Whether a token is a version: digits and dots (two or three parts),
 /// with an optional `v` and a suffix (`1.8.3`, `v2.14.0`, `2.1.0-rc1`);
 /// an address (four numeric parts) is not.
@@ -125,7 +150,7 @@ pub fn announced(text: &str) -> Option<String> {
     }
     let lower = text.to_ascii_lowercase();
     let token = |s: &str| -> Option<String> {
-        let s = s.trim_start_matches(|c: char| matches!(c, '=' | ':' | ' ' | '"' | '\''));
+        let s = s.trim_start_matches(['=', ':', ' ', '"', '\'']);
         let end =
             s.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))).unwrap_or(s.len());
         let tok = s.get(..end)?.trim_end_matches('.');
@@ -212,6 +237,7 @@ impl Observed {
             kind,
             service,
             versions: Vec::new(),
+            previous: None,
             text: String::new(),
             hash: None,
             subject: None,
@@ -222,7 +248,7 @@ impl Observed {
         };
         let c = match e.fact.as_deref() {
             Some(Fact::Commit { hash, tags, merge, subject, files }) => Some(Candidate {
-                versions: tags.iter().map(|t| normal(t)).collect(),
+                versions: tags.iter().flat_map(|t| tag_versions(t)).collect(),
                 hash: Some(hash.to_ascii_lowercase()),
                 subject: Some(subject.clone()),
                 files: files.clone(),
@@ -252,6 +278,7 @@ impl Observed {
                     let kind =
                         if before.as_deref() == Some(normal(&v).as_str()) { Kind::Restart } else { Kind::Version };
                     Some(Candidate {
+                        previous: before,
                         versions: vec![normal(&v)],
                         text: e.summary.to_ascii_lowercase(),
                         ..candidate(kind, Some(service))
@@ -288,6 +315,7 @@ impl Observed {
         // Link each commit to the first later deploy, version or restart that carries it.
         let mut links: Vec<Option<(usize, String)>> = vec![None; all.len()];
         let mut absorbed = vec![false; all.len()];
+        let mut also: Vec<(usize, String)> = Vec::new();
         for (i, c) in all.iter().enumerate() {
             let Some(hash) = &c.hash else { continue };
             let short: String = hash.chars().take(7).collect();
@@ -304,12 +332,32 @@ impl Observed {
                 (short.len() == 7 && d.text.contains(&short)).then(|| (j, format!("short sha {short}")))
             });
             if let Some((j, how)) = hit {
-                if let Some(a) = absorbed.get_mut(j) {
-                    *a = true;
+                // The same release reaching the same service again (its
+                // startup line after the engine's deploy, another replica)
+                // is this commit's deploy too.
+                let service = all.get(j).and_then(|d| d.service.clone());
+                for (k, d) in all.iter().enumerate() {
+                    let same = k == j
+                        || (d.hash.is_none()
+                            && d.service == service
+                            && d.cited.time >= c.cited.time
+                            && matches!(d.kind, Kind::Deploy | Kind::Version)
+                            && c.versions.iter().any(|v| d.versions.contains(v)));
+                    if let (true, Some(a)) = (same, absorbed.get_mut(k)) {
+                        *a = true;
+                        if k != j {
+                            also.push((i, d.cited.evidence.clone()));
+                        }
+                    }
                 }
                 if let Some(l) = links.get_mut(i) {
                     *l = Some((j, how));
                 }
+            }
+        }
+        for (i, ev) in also {
+            if let Some(c) = all.get_mut(i) {
+                c.also.push(ev);
             }
         }
         // A restart of a service within two minutes of its deploy is the deploy's.
@@ -320,10 +368,16 @@ impl Observed {
                 .iter()
                 .enumerate()
                 .filter(|(k, r)| {
+                    let near = r.cited.time.unix_seconds().abs_diff(t.unix_seconds());
+                    // Its restart, and the startup line that names the version it deployed.
                     *k != j
-                        && r.kind == Kind::Restart
                         && r.service == service
-                        && r.cited.time.unix_seconds().abs_diff(t.unix_seconds()) <= 120
+                        && ((r.kind == Kind::Restart && near <= 120)
+                            || (r.kind == Kind::Version
+                                && d.kind == Kind::Deploy
+                                && r.cited.time >= t
+                                && near <= 600
+                                && r.versions.iter().any(|v| d.versions.contains(v))))
                 })
                 .map(|(k, _)| k)
                 .collect();
@@ -377,7 +431,15 @@ impl Observed {
                     (Some(c.cited.time), c.service.clone())
                 }
                 (Kind::Version, _) => {
-                    reasons.push((35, format!("came up as a new version ({})", c.versions.join(", "))));
+                    match &c.previous {
+                        Some(p) => {
+                            reasons.push((35, format!("came up as a new version ({}, was {p})", c.versions.join(", "))))
+                        }
+                        None => reasons.push((
+                            15,
+                            format!("announced version {} (no earlier version seen to compare)", c.versions.join(", ")),
+                        )),
+                    }
                     (Some(c.cited.time), c.service.clone())
                 }
                 (Kind::Migration, _) => {
@@ -438,6 +500,11 @@ impl Observed {
                 }
             }
             let score = reasons.iter().map(|(w, _)| *w).sum();
+            let reached_system = match c.kind {
+                Kind::Commit => deployed.as_ref().is_some_and(|d| d.time < onset),
+                Kind::Restart | Kind::Other => false,
+                _ => true,
+            };
             out.push((
                 i,
                 Suspect {
@@ -449,6 +516,7 @@ impl Observed {
                     evidence,
                     commit: c.hash.as_ref().map(|h| h.chars().take(7).collect()),
                     deployed,
+                    reached: reached_system,
                     reasons: reasons.into_iter().map(|(w, r)| format!("{w:+} {r}")).collect(),
                     score,
                     event: None,
@@ -499,6 +567,9 @@ mod tests {
         assert_eq!(image_tag("registry:5000/shop/api:2.14.0").as_deref(), Some("2.14.0"));
         assert_eq!(image_tag("shop/api:latest"), None);
         assert_eq!(image_tag("registry:5000/shop/api"), None);
+        assert_eq!(tag_versions("catalog-3.4.1"), ["catalog-3.4.1", "3.4.1"]);
+        assert_eq!(tag_versions("payments/v1.8.3"), ["payments/v1.8.3", "1.8.3"]);
+        assert_eq!(tag_versions("v2.14.0"), ["2.14.0"]);
         assert!(routine("docs: explain retries", &[]).is_some());
         assert!(routine("fix(api): retry", &["README.md".into()]).is_some());
         assert!(routine("feat: batch load", &["backend/app/x.py".into()]).is_none());

@@ -57,6 +57,9 @@ pub struct Silence {
     pub usual_gap_s: f64,
     /// The events on either side of the silence.
     pub evidence: Vec<String>,
+    /// The kind of source the service's events came from, for its row.
+    #[serde(skip)]
+    pub collector: Option<reconstruct_core::SourceKind>,
 }
 
 /// The baseline the novelty was judged against.
@@ -74,9 +77,12 @@ pub struct Baseline {
 
 struct Activity {
     name: String,
+    collector: reconstruct_core::SourceKind,
     base_n: u64,
     base_first: Option<Timestamp>,
     base_last: Option<Timestamp>,
+    /// The longest gap between two of its baseline events.
+    base_max_gap: i64,
     /// Steady in the baseline: its usual gap, and how long a gap must be to be a silence.
     steady: Option<(i64, i64)>,
     judged: bool,
@@ -126,7 +132,8 @@ impl Observed {
         }
     }
 
-    fn service(&mut self, component: &Arc<str>) -> usize {
+    fn service(&mut self, e: &Event) -> usize {
+        let component = &e.component;
         if let Some(i) = self.services.get(component) {
             return *i;
         }
@@ -136,9 +143,11 @@ impl Observed {
             None => {
                 self.activity.push(Activity {
                     name,
+                    collector: e.collector,
                     base_n: 0,
                     base_first: None,
                     base_last: None,
+                    base_max_gap: 0,
                     steady: None,
                     judged: false,
                     last: None,
@@ -183,10 +192,13 @@ impl Observed {
             return;
         }
         self.base_events = self.base_events.saturating_add(1);
-        let s = self.service(&e.component);
+        let s = self.service(e);
         if let Some(a) = self.activity.get_mut(s) {
             a.base_n = a.base_n.saturating_add(1);
             a.base_first.get_or_insert(e.time);
+            if let Some(l) = a.base_last {
+                a.base_max_gap = a.base_max_gap.max(e.time.unix_nanos().saturating_sub(l.unix_nanos()));
+            }
             a.base_last = Some(e.time);
             // Its last baseline event begins any silence that runs into the window.
             a.last = Some((e.time, e.evidence.locator.clone()));
@@ -201,7 +213,7 @@ impl Observed {
         if !own(e) {
             return;
         }
-        let s = self.service(&e.component);
+        let s = self.service(e);
         if notable(e) && self.baseline.is_some() {
             self.template(s, e, false);
         }
@@ -261,7 +273,7 @@ impl Observed {
             let end = end.unwrap_or(self.until);
             for a in &self.activity {
                 let Some((usual, silent)) = a.steady else { continue };
-                let mut gaps: Vec<(Timestamp, Option<&Locator>, Option<Timestamp>, Option<&Locator>)> =
+                let mut gaps: Vec<Gap<'_>> =
                     a.gaps.iter().map(|(f, fl, u, ul)| (*f, Some(fl), Some(*u), Some(ul))).collect();
                 // Quiet to the window's end.
                 if let Some((t, l)) = &a.last {
@@ -283,6 +295,7 @@ impl Observed {
                         silent_s: stop.unix_seconds().saturating_sub(from.unix_seconds()),
                         usual_gap_s: (usual as f64 / SECOND as f64 * 10.0).round() / 10.0,
                         evidence,
+                        collector: Some(a.collector),
                     });
                 }
             }
@@ -306,9 +319,13 @@ impl Observed {
     }
 }
 
+/// A silence: its last event before, and its first after (none: quiet to the window's end).
+type Gap<'a> = (Timestamp, Option<&'a Locator>, Option<Timestamp>, Option<&'a Locator>);
+
 /// A service logged steadily through the baseline when it has ten events
 /// or more spread over half of it at least; its usual gap is their mean
-/// spacing, and a silence is ten of them, a minute at least.
+/// spacing, and a silence is five of them, half as long again as its
+/// longest gap in the baseline, and a minute, whichever is longest.
 fn steady(a: &Activity, b: TimeWindow) -> Option<(i64, i64)> {
     let (first, last) = (a.base_first?, a.base_last?);
     let span = last.unix_nanos().saturating_sub(first.unix_nanos());
@@ -317,5 +334,6 @@ fn steady(a: &Activity, b: TimeWindow) -> Option<(i64, i64)> {
         return None;
     }
     let usual = span / i64::try_from(a.base_n - 1).unwrap_or(i64::MAX).max(1);
-    Some((usual, usual.saturating_mul(10).max(60 * SECOND)))
+    let longest = a.base_max_gap.saturating_add(a.base_max_gap / 2);
+    Some((usual, usual.saturating_mul(5).max(longest).max(60 * SECOND)))
 }

@@ -177,7 +177,13 @@ fn finish(
     sink: &mut dyn EventSink,
 ) -> Result<(), CollectError> {
     let component: HashMap<&str, &str> = containers.iter().map(|c| (c.name.as_str(), c.component.as_str())).collect();
-    for f in parse::dedupe(from_events, from_inspect) {
+    let facts = parse::dedupe(from_events, from_inspect);
+    for (time, _, e) in parse::deploys(&facts) {
+        if ctx.window.contains(time) {
+            events.push(e);
+        }
+    }
+    for f in facts {
         if ctx.window.contains(f.time) {
             let comp = component.get(f.container.as_str()).map_or(f.service.clone(), |c| c.to_string());
             events.push(f.into_event(&comp));

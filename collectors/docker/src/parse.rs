@@ -257,6 +257,9 @@ pub struct Fact {
     pub detail: Option<String>,
     /// Where it was read.
     pub from: Origin,
+    /// The image the container runs, and its id, where the engine says.
+    pub image: Option<String>,
+    pub id: Option<String>,
 }
 
 impl Fact {
@@ -286,6 +289,15 @@ impl Fact {
                     self.detail.as_deref().map(|d| format!(": {}", d.trim())).unwrap_or_default()
                 ),
             ),
+            "create" => (
+                Severity::Notice,
+                format!(
+                    "container {name} created{}",
+                    self.image.as_deref().map(|i| format!(" (image {i})")).unwrap_or_default()
+                ),
+            ),
+            "destroy" => (Severity::Notice, format!("container {name} removed")),
+            "stop" => (Severity::Notice, format!("container {name} stopped")),
             other => (Severity::Notice, format!("container {name} {other}")),
         };
         let locator = match self.from {
@@ -397,7 +409,7 @@ pub fn event_fact(v: &Value) -> Option<Fact> {
     let service =
         label(attrs, "com.docker.compose.service").map(str::to_string).unwrap_or_else(|| service_of_name(&name));
     let (what, detail) = match action {
-        "start" | "die" | "oom" | "restart" => (action_of(action), None),
+        "start" | "die" | "oom" | "restart" | "create" | "destroy" | "stop" => (action_of(action), None),
         "kill" => (ContainerAction::Kill, label(attrs, "signal").map(str::to_string)),
         a if a.starts_with("health_status: ") => {
             (action_of(&format!("health:{}", a.trim_start_matches("health_status: "))), None)
@@ -405,7 +417,19 @@ pub fn event_fact(v: &Value) -> Option<Fact> {
         _ => return None,
     };
     let exit_code = label(attrs, "exitCode").and_then(|c| c.parse().ok());
-    Some(Fact { time, container: name, service, what, exit_code, detail, from: Origin::Events })
+    let image = label(attrs, "image").or_else(|| v.get("from").and_then(Value::as_str)).map(str::to_string);
+    let id = v.get("Actor").and_then(|a| a.get("ID")).or_else(|| v.get("id")).and_then(Value::as_str);
+    Some(Fact {
+        time,
+        container: name,
+        service,
+        what,
+        exit_code,
+        detail,
+        from: Origin::Events,
+        image,
+        id: id.map(|i| i.chars().take(12).collect()),
+    })
 }
 
 fn time_field(v: Option<&Value>) -> Option<Timestamp> {
@@ -423,6 +447,8 @@ pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
     let service = label(labels, "com.docker.compose.service").map(str::to_string).unwrap_or_else(|| name.clone());
     let replica = label(labels, "com.docker.compose.container-number").map(str::to_string);
     let state = v.get("State");
+    let image = v.get("Config").and_then(|c| c.get("Image")).and_then(Value::as_str).map(str::to_string);
+    let id = v.get("Id").and_then(Value::as_str).map(|i| i.chars().take(12).collect::<String>());
     let mut facts = Vec::new();
     let fact = |time, what: &str, exit_code, detail| Fact {
         time,
@@ -432,6 +458,8 @@ pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
         exit_code,
         detail,
         from: Origin::Inspect,
+        image: image.clone(),
+        id: id.clone(),
     };
     if let Some(t) = time_field(state.and_then(|s| s.get("StartedAt"))) {
         facts.push(fact(t, "start", None, None));
@@ -479,6 +507,54 @@ pub fn inspect_facts(v: &Value) -> Option<(Naming, Vec<Fact>)> {
         }
     }
     Some(((name.clone(), service.clone(), replica), facts))
+}
+
+/// A deploy: a service's container created with an image other than the
+/// one its containers ran before (compose recreating it, `docker run` of
+/// a new tag). The event names the old and the new image and the new
+/// container; a container created again with the same image is not one.
+pub fn deploys(facts: &[Fact]) -> Vec<(Timestamp, String, Event)> {
+    let mut image_of: HashMap<&str, &str> = HashMap::new();
+    let mut out = Vec::new();
+    for f in facts {
+        let Some(image) = f.image.as_deref() else { continue };
+        if f.what == ContainerAction::Other("create".into()) {
+            if let Some(before) = image_of.get(f.service.as_str()).filter(|b| **b != image) {
+                out.push((f.time, f.service.clone(), deploy_event(f, before, image)));
+            }
+        }
+        image_of.insert(f.service.as_str(), image);
+    }
+    out
+}
+
+fn deploy_event(f: &Fact, before: &str, image: &str) -> Event {
+    let id = f.id.as_deref().unwrap_or("?");
+    let from = Timestamp::from_unix_seconds(f.time.unix_seconds(), 0).unwrap_or(f.time);
+    Event {
+        time: f.time,
+        basis: TimeBasis::Explicit,
+        collector: SourceKind::Docker,
+        component: Arc::from(f.service.as_str()),
+        kind: EventKind::Change,
+        severity: Some(Severity::Notice),
+        summary: format!("service {} deployed: image {image} (was {before}), new container {id}", f.service),
+        evidence: Evidence {
+            locator: Locator::Text(format!(
+                "docker events --filter container={} --since {} --until {} (create)",
+                f.container,
+                from.rfc3339(),
+                from.saturating_add_nanos(1_000_000_000).rfc3339()
+            )),
+            excerpt: format!("create {} image={image} previous={before} id={id}", f.time.rfc3339()),
+        },
+        continuation_lines: 0,
+        fact: Some(Box::new(EventFact::Rollout {
+            workload: f.service.clone(),
+            revision: f.id.clone(),
+            images: vec![image.to_string()],
+        })),
+    }
 }
 
 /// The same container, the same change, within two seconds.
@@ -619,6 +695,34 @@ mod tests {
             Line::Outside
         ));
         assert!(matches!(log_line(&c, "stdout", b"no stamp", &window(), false, &mut skew), Line::Unreadable));
+    }
+
+    #[test]
+    fn a_container_created_with_another_image_is_a_deploy_and_the_same_image_is_not() {
+        let ev = |t: i64, action: &str, id: &str, image: &str| {
+            event_fact(&serde_json::json!({
+                "Type": "container", "Action": action, "time": t, "from": image,
+                "Actor": {"ID": id, "Attributes": {"name": "shop-pay-1", "image": image,
+                    "com.docker.compose.service": "pay"}}
+            }))
+            .unwrap()
+        };
+        let facts = vec![
+            ev(100, "start", "aaaaaaaaaaaaaaaa", "shop/pay:1.8.2"),
+            ev(200, "destroy", "aaaaaaaaaaaaaaaa", "shop/pay:1.8.2"),
+            ev(201, "create", "bbbbbbbbbbbbbbbb", "shop/pay:1.8.3"),
+            ev(300, "create", "cccccccccccccccc", "shop/pay:1.8.3"),
+        ];
+        let d = deploys(&facts);
+        assert_eq!(d.len(), 1, "only the new image is a deploy");
+        let e = &d[0].2;
+        assert_eq!(
+            e.summary,
+            "service pay deployed: image shop/pay:1.8.3 (was shop/pay:1.8.2), new container bbbbbbbbbbbb"
+        );
+        assert_eq!(e.kind, EventKind::Change);
+        assert!(matches!(e.fact.as_deref(), Some(EventFact::Rollout { images, .. }) if images == &["shop/pay:1.8.3"]));
+        assert_eq!(facts[1].clone().into_event("pay").summary, "container shop-pay-1 removed");
     }
 
     #[test]
