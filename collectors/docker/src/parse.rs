@@ -557,9 +557,14 @@ fn deploy_event(f: &Fact, before: &str, image: &str) -> Event {
     }
 }
 
-/// The same container, the same change, within two seconds.
+/// The same container, the same change, within two seconds. A container
+/// recreated under the same name is another container: its id tells.
 fn same_fact(a: &Fact, b: &Fact) -> bool {
-    a.container == b.container && a.what == b.what && a.time.unix_nanos().abs_diff(b.time.unix_nanos()) <= 2_000_000_000
+    let other = matches!((&a.id, &b.id), (Some(x), Some(y)) if x != y);
+    !other
+        && a.container == b.container
+        && a.what == b.what
+        && a.time.unix_nanos().abs_diff(b.time.unix_nanos()) <= 2_000_000_000
 }
 
 /// The same fact from the events API and from inspection is reported once:
@@ -575,11 +580,7 @@ pub fn dedupe(events: Vec<Fact>, from_inspect: Vec<Fact>) -> Vec<Fact> {
         }
     }
     for f in from_inspect {
-        let dup = from_events.iter().any(|e| {
-            e.container == f.container
-                && e.what == f.what
-                && e.time.unix_nanos().abs_diff(f.time.unix_nanos()) <= 2_000_000_000
-        });
+        let dup = from_events.iter().any(|e| same_fact(e, &f));
         if !dup {
             from_events.push(f);
         }

@@ -38,10 +38,13 @@ impl Project {
     }
 
     fn run(&mut self, service: &str, extra: &[&str], script: &str) -> String {
+        self.run_image(service, &env("RECONSTRUCT_TEST_DOCKER_IMAGE"), extra, script)
+    }
+
+    fn run_image(&mut self, service: &str, image: &str, extra: &[&str], script: &str) -> String {
         let project = format!("com.docker.compose.project={}", self.name);
         let svc = format!("com.docker.compose.service={service}");
         let name = format!("{}_{service}_1", self.name);
-        let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
         let mut args = vec![
             "run",
             "-d",
@@ -57,7 +60,7 @@ impl Project {
             "com.docker.compose.container-number=1",
         ];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&[&image, "sh", "-c", script]);
+        args.extend_from_slice(&[image, "sh", "-c", script]);
         let id = docker(&args).trim().to_string();
         self.ids.push(id.clone());
         id
@@ -169,6 +172,39 @@ fn log_lines_match_docker_logs_in_every_window() {
     assert_eq!(&*e.component, "web");
     assert_eq!(e.severity, Some(Severity::Error));
     assert!(e.evidence.locator.to_string().starts_with("docker-compose logs web --since "));
+}
+
+#[test]
+fn a_container_recreated_with_another_image_is_a_deploy_and_with_the_same_one_is_not() {
+    let mut p = Project::new("deploy");
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    let next = format!("{}-pay:2.0.0", p.name);
+    docker(&["tag", &image, &next]);
+    let first = p.run("pay", &[], "echo starting pay 1.0.0; sleep 60");
+    docker(&["rm", "-f", &first]);
+    // Recreated with the same image: a restart of sorts, not a deploy.
+    let again = p.run("pay", &[], "echo starting pay 1.0.0; sleep 60");
+    docker(&["rm", "-f", &again]);
+    let new = p.run_image("pay", &next, &[], "echo starting pay 2.0.0; sleep 60");
+    let (events, _) = p.collect(wide());
+    let _ = Command::new("docker").args(["-H", &env("RECONSTRUCT_TEST_DOCKER_HOST"), "rmi", &next]).output();
+    let changes: Vec<&Event> = events.iter().filter(|e| e.kind == EventKind::Change).collect();
+    let rows: Vec<&str> = events.iter().map(|e| e.summary.as_str()).collect();
+    assert_eq!(changes.len(), 1, "{rows:#?}");
+    let short: String = new.chars().take(12).collect();
+    assert_eq!(changes[0].summary, format!("service pay deployed: image {next} (was {image}), new container {short}"));
+    assert_eq!(&*changes[0].component, "pay");
+    match changes[0].fact.as_deref() {
+        Some(reconstruct_core::Fact::Rollout { workload, images, revision }) => {
+            assert_eq!(workload, "pay");
+            assert_eq!(images, std::slice::from_ref(&next));
+            assert_eq!(revision.as_deref(), Some(short.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Every create and removal is a row the reviewer can see.
+    assert_eq!(rows.iter().filter(|r| r.ends_with("_pay_1 removed")).count(), 2, "{rows:#?}");
+    assert_eq!(rows.iter().filter(|r| r.contains("_pay_1 created (image ")).count(), 3, "{rows:#?}");
 }
 
 #[test]
