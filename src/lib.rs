@@ -22,6 +22,7 @@ pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod settings;
+pub mod shape;
 pub mod summarise;
 
 use std::ffi::OsString;

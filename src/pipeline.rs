@@ -137,9 +137,9 @@ pub fn collect_observed(
             masked += redact::event(&mut e);
         }
         events += 1;
-        if let Some(f) = findings.as_deref_mut() {
-            f.observe(&e);
-        }
+        // The baseline came first (the merge is in time order): the
+        // findings know whether this message is new.
+        let seen_before = findings.as_deref_mut().and_then(|f| f.observe(&e));
         match (&mut stream, all) {
             (Some(f), _) => {
                 if result.is_ok() {
@@ -147,7 +147,7 @@ pub fn collect_observed(
                 }
             }
             (None, true) => rows.push(render::single(e)),
-            (None, false) => summariser.add(e),
+            (None, false) => summariser.add_seen(e, seen_before),
         }
     }
     progress.finish();

@@ -37,11 +37,14 @@ pub struct Row {
     pub reason: Option<Reason>,
     /// Whether the row opens or closes the incident.
     pub marker: Option<Marker>,
+    /// How many times the baseline before the window holds its message
+    /// (the report's findings judge it): `seen before (N times)`.
+    pub seen_before: Option<u64>,
 }
 
 impl Row {
     pub fn new(event: Event) -> Self {
-        Row { last: event.time, event, count: 1, also: Vec::new(), reason: None, marker: None }
+        Row { last: event.time, event, count: 1, also: Vec::new(), reason: None, marker: None, seen_before: None }
     }
 }
 
@@ -93,6 +96,8 @@ pub enum Reason {
     StateChange,
     /// The first occurrence of another error message.
     NewError,
+    /// An error whose message the baseline holds too: below new ones.
+    SeenBefore,
     /// A database condition (waits, long transactions, saturation).
     Database,
     /// Another change of state, a container event, a silence.
@@ -119,6 +124,7 @@ impl Reason {
             Reason::FirstErrorOfComponent | Reason::AlertFired => 70,
             Reason::Resolved | Reason::StateChange => 60,
             Reason::NewError => 50,
+            Reason::SeenBefore => 44,
             Reason::Database => 45,
             Reason::Change | Reason::AlertPending => 40,
             Reason::Warning => 35,
@@ -232,6 +238,13 @@ impl Summariser {
     }
 
     pub fn add(&mut self, e: Event) {
+        self.add_seen(e, None);
+    }
+
+    /// [`Summariser::add`], with how many times the baseline holds the
+    /// event's message (`None`: never, or no baseline): a row of a message
+    /// seen before ranks below a new one.
+    pub fn add_seen(&mut self, e: Event, seen_before: Option<u64>) {
         self.totals.events = self.totals.events.saturating_add(1);
         if !reconstruct_core::notable::event(&e) {
             self.totals.routine = self.totals.routine.saturating_add(1);
@@ -283,7 +296,9 @@ impl Summariser {
             return;
         }
         self.index.insert(key, self.order.len());
-        self.order.push(Row::new(e));
+        let mut row = Row::new(e);
+        row.seen_before = seen_before;
+        self.order.push(row);
     }
 
     pub fn finish(self) -> Summary {
@@ -385,7 +400,7 @@ pub fn is_error(r: &Row) -> bool {
 }
 
 fn is_health_green(r: &Row) -> bool {
-    std::iter::once(&r.event).chain(&r.also).any(|e| e.container_action() == Some(&ContainerAction::Healthy))
+    std::iter::once(&r.event).chain(&r.also).any(crate::shape::is_health_green)
 }
 
 fn alert_severity(e: &Event) -> Severity {
@@ -407,10 +422,18 @@ impl Span {
                 .filter(|(_, r)| pred(r))
                 .min_by(|(a, x), (b, y)| x.event.order(&y.event).then(a.cmp(b)))
         };
-        let onset = first(&|r: &Row| is_error(r) && r.event.kind != EventKind::Alert).or_else(|| first(&is_error));
+        // An error the baseline holds too (a retry every day) neither opens
+        // the incident nor keeps it open, unless no other error is there.
+        let new_error = |r: &Row| is_error(r) && r.seen_before.is_none();
+        let onset = first(&|r: &Row| new_error(r) && r.event.kind != EventKind::Alert)
+            .or_else(|| first(&|r: &Row| is_error(r) && r.event.kind != EventKind::Alert))
+            .or_else(|| first(&is_error));
         let start = onset.map(|(_, r)| r.event.time);
         // The last sign of trouble: the end of the last error's repeats.
-        let last_error = rows.iter().filter(|r| is_error(r) && r.event.kind != EventKind::Alert).map(|r| r.last).max();
+        let last_of = |pred: &dyn Fn(&Row) -> bool| {
+            rows.iter().filter(|r| pred(r) && r.event.kind != EventKind::Alert).map(|r| r.last).max()
+        };
+        let last_error = last_of(&new_error).or_else(|| last_of(&is_error));
         // Detection: the earliest alert of the highest severity that fired during the incident.
         let detection = start.and_then(|s| {
             rows.iter()
@@ -427,6 +450,21 @@ impl Span {
         let recovery = after.and_then(|end| {
             let after_end = |r: &Row| r.event.time >= end;
             first(&|r: &Row| after_end(r) && is_health_green(r))
+                .map(|(i, green)| {
+                    // Within two seconds, the engine's account over a log line's.
+                    let engine = |r: &Row| {
+                        std::iter::once(&r.event)
+                            .chain(&r.also)
+                            .any(|e| e.container_action() == Some(&ContainerAction::Healthy))
+                    };
+                    rows.iter()
+                        .enumerate()
+                        .find(|(_, r)| {
+                            r.event.time.unix_nanos().abs_diff(green.event.time.unix_nanos()) <= 2_000_000_000
+                                && engine(r)
+                        })
+                        .unwrap_or((i, green))
+                })
                 .or_else(|| {
                     let d = detection.and_then(|i| rows.get(i)).and_then(|r| alert_identity(&r.event));
                     first(&|r: &Row| {
@@ -492,7 +530,10 @@ fn reason(r: &Row, i: usize, span: &Span, seen_error: &mut HashSet<Arc<str>>) ->
     let e = &r.event;
     let sev = e.severity.unwrap_or(Severity::Info);
     let error = is_error(r);
-    let first_of_component = error && e.kind != EventKind::Alert && seen_error.insert(e.component.clone());
+    // A message the baseline holds too is not the component's first news.
+    let recurring = r.seen_before.is_some();
+    let first_of_component =
+        error && !recurring && e.kind != EventKind::Alert && seen_error.insert(e.component.clone());
     if e.kind == EventKind::Annotation {
         return Reason::Annotation;
     }
@@ -533,6 +574,7 @@ fn reason(r: &Row, i: usize, span: &Span, seen_error: &mut HashSet<Arc<str>>) ->
         EventKind::Lifecycle if error => Reason::NewError,
         EventKind::Lifecycle => Reason::Change,
         _ if error && is_state_change(e.summary.as_bytes()) => Reason::Escalation,
+        _ if error && recurring => Reason::SeenBefore,
         _ if first_of_component => Reason::FirstErrorOfComponent,
         _ if error => Reason::NewError,
         EventKind::StateChange if span.during(e.time) => Reason::StateChange,

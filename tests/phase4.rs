@@ -119,6 +119,32 @@ fn the_culprit_ranks_first_among_five_changes_and_the_spread_is_exact() {
 }
 
 #[test]
+fn in_the_table_a_message_seen_before_ranks_below_new_errors_and_does_not_open_the_incident() {
+    let mut a = vec!["report", "--max-rows", "4"];
+    a.extend(SHOP);
+    let md = String::from_utf8(run_in(&root(), &a).stdout).unwrap();
+    let table: Vec<&str> =
+        md.lines().skip_while(|l| !l.starts_with("| Time (UTC)")).take_while(|l| l.starts_with('|')).collect();
+    let row = |needle: &str| table.iter().find(|l| l.contains(needle)).copied();
+    let onset = row("card tokenization failed").unwrap_or_else(|| panic!("{table:#?}"));
+    assert!(onset.contains("**(incident starts)**"), "{onset}");
+    assert!(row("POST /api/checkout").is_some(), "{table:#?}");
+    assert!(row("health check passed").is_some_and(|r| r.contains("**(recovered)**")), "{table:#?}");
+    assert!(row("retrying upstream inventory").is_none(), "a daily retry yields to new errors: {table:#?}");
+    // With room, it is there, and says it was seen before.
+    let mut a = vec!["report"];
+    a.extend(SHOP);
+    let md = String::from_utf8(run_in(&root(), &a).stdout).unwrap();
+    let retry = md.lines().find(|l| l.starts_with('|') && l.contains("retrying upstream inventory")).unwrap();
+    assert!(retry.contains("(seen before: 120 times)") && !retry.contains("incident starts"), "{retry}");
+    let j = report(&root(), &SHOP);
+    let r =
+        j["timeline"].as_array().unwrap().iter().find(|r| r["event"].as_str().unwrap().contains("retrying")).unwrap();
+    assert_eq!(r["seen_before"], 120);
+    assert_eq!(r["reason"], "seen_before");
+}
+
+#[test]
 fn a_cascade_with_no_code_change_starts_in_the_database_and_its_silence_is_found() {
     let r = report(&root(), &CASCADE);
     let f = &r["findings"];

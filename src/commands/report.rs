@@ -29,6 +29,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     let mut c = pipeline::collect_observed(settings, false, args.max_rows, None, Some(&mut observer))
         .context("cannot collect")?;
     let findings = observer.finish();
+    mark_clock(&mut c.rows, &findings);
     mark_suspect(&mut c.rows, &findings, redact);
     silence_rows(&mut c.rows, &findings);
     let mut out = pipeline::open_output(args.output.as_deref())?;
@@ -37,6 +38,31 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
         .or_else(pipeline::ignore_broken_pipe)
         .context("cannot write the report")?;
     Ok(pipeline::conclude(&c.outcomes, quiet, verbose))
+}
+
+/// The table's onset and recovery are the clock's, when the table has
+/// their rows: the findings see every event (and the baseline), the table's
+/// own rule only its rows.
+fn mark_clock(rows: &mut [crate::summarise::Row], f: &Findings) {
+    use crate::summarise::Marker;
+    for (marker, milestone) in [(Marker::Onset, &f.clock.onset), (Marker::Recovery, &f.clock.recovery)] {
+        let Some(m) = milestone else { continue };
+        // The milestone may stand for several events (health green from two sources at once).
+        let cites = |r: &crate::summarise::Row| {
+            std::iter::once(&r.event)
+                .chain(&r.also)
+                .any(|e| m.evidence.iter().any(|ev| *ev == e.evidence.locator.to_string()))
+        };
+        let marked = rows.iter().position(|r| r.marker == Some(marker) && cites(r));
+        let Some(at) = marked.or_else(|| rows.iter().position(cites)) else { continue };
+        for (i, r) in rows.iter_mut().enumerate() {
+            if i == at {
+                r.marker = Some(marker);
+            } else if r.marker == Some(marker) {
+                r.marker = None;
+            }
+        }
+    }
 }
 
 /// The top suspect's row in the table, marked: its own row when the table

@@ -330,8 +330,16 @@ impl Observed {
         let after_last = |c: &&Cited| c.time >= last_error;
         let green = self.greens.iter().filter(after_last).min_by_key(|c| c.time).cloned();
         let recovery = if let Some(g) = green {
-            let same: Vec<String> =
-                self.greens.iter().filter(|c| c.time == g.time).map(|c| c.evidence.clone()).take(3).collect();
+            // Health green from several sources at once (a log line, the engine) is one recovery.
+            let same: Vec<String> = self
+                .greens
+                .iter()
+                .filter(|c| {
+                    c.time >= g.time && c.time.unix_nanos().saturating_sub(g.time.unix_nanos()) <= 2_000_000_000
+                })
+                .map(|c| c.evidence.clone())
+                .take(3)
+                .collect();
             let mut m = Milestone::of(g, "recovery: health green after the last error".to_string());
             m.evidence = same;
             Some(m)

@@ -13,9 +13,10 @@ pub mod spread;
 
 use std::collections::BTreeMap;
 
-use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, SourceKind, TimeWindow, Timestamp};
+use reconstruct_core::{AlertState, Event, EventKind, Fact, SourceKind, TimeWindow, Timestamp};
 use serde::Serialize;
 
+pub use crate::shape::{is_health_green, root};
 pub use clock::{Clock, Milestone};
 pub use impact::Impact;
 
@@ -363,14 +364,14 @@ impl Observer {
         }
     }
 
-    pub fn observe(&mut self, e: &Event) {
+    /// An event of the window; returns how many times the baseline holds
+    /// its message, when it does.
+    pub fn observe(&mut self, e: &Event) -> Option<u64> {
         self.changes_seen.observe(e);
         if is_error(e) {
             self.changes_seen.error(e);
         }
-        if let Some(n) = &mut self.novelty {
-            n.observe(e);
-        }
+        let seen = self.novelty.as_mut().and_then(|n| n.observe(e));
         self.clock.observe(e);
         self.impact.observe(e);
         self.spread.observe(e);
@@ -403,6 +404,7 @@ impl Observer {
             };
             self.changes.push((Cited::of(e), commit, files));
         }
+        seen
     }
 
     pub fn finish(self) -> Findings {
@@ -620,13 +622,6 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// The first part of a component name (`backend.api` → `backend`,
-/// `nginx/error` → `nginx`), lowercased, as alerts and logs name services.
-pub fn root(name: &str) -> String {
-    let r = name.split(['.', '/', ' ', ':']).next().unwrap_or(name).to_ascii_lowercase();
-    r.trim_end_matches(|c: char| c == '_' || c == '-' || c.is_ascii_digit()).to_string()
-}
-
 /// Components with errors in the incident and no alert firing for them: a
 /// monitoring gap. An alert covers a component it names (its own component
 /// or a label: job, service, app, container, pod), or every component of
@@ -665,25 +660,6 @@ pub fn is_error(e: &Event) -> bool {
         EventKind::Alert | EventKind::Change | EventKind::Annotation => false,
         _ => e.severity.is_some_and(|s| s >= reconstruct_core::Severity::Error),
     }
-}
-
-/// Whether an event says a service is healthy again.
-pub fn is_health_green(e: &Event) -> bool {
-    if e.container_action() == Some(&ContainerAction::Healthy) {
-        return true;
-    }
-    if e.severity.is_some_and(|s| s > reconstruct_core::Severity::Info) || !e.summary.contains("ealth") {
-        return false;
-    }
-    let l = e.summary.to_ascii_lowercase();
-    if l.contains("health check passed") || l.contains("health check ok") || l.contains("healthcheck passed") {
-        return true;
-    }
-    // "payments healthy again", not "unhealthy" nor "not healthy".
-    l.match_indices("healthy").any(|(i, _)| {
-        let before = &l[..i];
-        !before.ends_with("un") && !before.ends_with("not ") && !before.ends_with("no longer ")
-    })
 }
 
 #[cfg(test)]

@@ -161,7 +161,8 @@ impl Observed {
         i
     }
 
-    fn template(&mut self, service: usize, e: &Event, in_baseline: bool) {
+    /// Counts the event's message; returns how many times the baseline holds it.
+    fn template(&mut self, service: usize, e: &Event, in_baseline: bool) -> Option<u64> {
         let template = crate::summarise::template(&e.summary);
         let key = (service, template);
         let i = match self.index.get(&key) {
@@ -171,18 +172,18 @@ impl Observed {
                 self.index.insert(key, self.templates.len() - 1);
                 self.templates.len() - 1
             }
-            None => return,
+            None => return None,
         };
-        if let Some(t) = self.templates.get_mut(i) {
-            if in_baseline {
-                t.base_n = t.base_n.saturating_add(1);
-            } else {
-                t.window_n = t.window_n.saturating_add(1);
-                if t.first.is_none() {
-                    t.first = Some(Cited::of(e));
-                }
+        let t = self.templates.get_mut(i)?;
+        if in_baseline {
+            t.base_n = t.base_n.saturating_add(1);
+        } else {
+            t.window_n = t.window_n.saturating_add(1);
+            if t.first.is_none() {
+                t.first = Some(Cited::of(e));
             }
         }
+        (t.base_n > 0).then_some(t.base_n)
     }
 
     /// An event read before the window: in the baseline, it counts.
@@ -208,29 +209,28 @@ impl Observed {
         }
     }
 
-    /// An event of the window.
-    pub fn observe(&mut self, e: &Event) {
+    /// An event of the window; returns how many times the baseline holds its message.
+    pub fn observe(&mut self, e: &Event) -> Option<u64> {
         if !own(e) {
-            return;
+            return None;
         }
         let s = self.service(e);
-        if notable(e) && self.baseline.is_some() {
-            self.template(s, e, false);
-        }
-        let Some(b) = self.baseline else { return };
-        let Some(a) = self.activity.get_mut(s) else { return };
+        let seen = if notable(e) && self.baseline.is_some() { self.template(s, e, false) } else { None };
+        let Some(b) = self.baseline else { return seen };
+        let Some(a) = self.activity.get_mut(s) else { return seen };
         a.window_n = a.window_n.saturating_add(1);
         if !a.judged {
             a.judged = true;
             a.steady = steady(a, b);
         }
-        let Some((_, silent)) = a.steady else { return };
+        let Some((_, silent)) = a.steady else { return seen };
         if let Some((t, loc)) = &a.last {
             if e.time.unix_nanos().saturating_sub(t.unix_nanos()) >= silent && a.gaps.len() < 20 {
                 a.gaps.push((*t, loc.clone(), e.time, e.evidence.locator.clone()));
             }
         }
         a.last = Some((e.time, e.evidence.locator.clone()));
+        seen
     }
 
     /// The new and recurring messages, the silences within `span` (the

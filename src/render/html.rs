@@ -191,7 +191,7 @@ fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
     let shown: Vec<&Row> = t.rows.iter().filter(|r| t.window.contains(r.event.time)).collect();
     // One lane per component in order of first appearance; or, given the
     // order in which services failed, one per service, the failing first.
-    let key = |c: &str| if failed.is_empty() { c.to_string() } else { crate::findings::root(c) };
+    let key = |c: &str| if failed.is_empty() { c.to_string() } else { crate::shape::root(c) };
     let mut lanes: Vec<String> = failed.to_vec();
     for r in &shown {
         let k = key(&r.event.component);

@@ -38,6 +38,9 @@ pub fn event_value(r: &Row) -> Value {
         if let Some(marker) = r.marker {
             m.insert("marker".into(), json!(marker));
         }
+        if let Some(n) = r.seen_before {
+            m.insert("seen_before".into(), json!(n));
+        }
         if !r.also.is_empty() {
             // Each event the row stands for, with its own evidence.
             let also: Vec<Value> = r

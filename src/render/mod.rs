@@ -140,11 +140,11 @@ pub fn marker_text(m: crate::summarise::Marker) -> &'static str {
 
 /// ` (×209 until 14:42:58)` for a folded row, else nothing.
 pub fn fold_suffix(r: &Row) -> String {
-    if r.count > 1 {
-        format!(" (×{} until {})", thousands(r.count), r.last.hms())
-    } else {
-        String::new()
+    let mut s = if r.count > 1 { format!(" (×{} until {})", thousands(r.count), r.last.hms()) } else { String::new() };
+    if let Some(n) = r.seen_before {
+        s.push_str(&format!(" (seen before: {} times)", thousands(n)));
     }
+    s
 }
 
 impl Timeline<'_> {

@@ -1,0 +1,31 @@
+//! The shape of names and messages, shared by the summary and the
+//! findings: the service a component belongs to, and whether an event says
+//! a service is healthy again.
+
+use reconstruct_core::{ContainerAction, Event};
+
+/// The first part of a component name (`backend.api` → `backend`,
+/// `nginx/error` → `nginx`), lowercased, as alerts and logs name services.
+pub fn root(name: &str) -> String {
+    let r = name.split(['.', '/', ' ', ':']).next().unwrap_or(name).to_ascii_lowercase();
+    r.trim_end_matches(|c: char| c == '_' || c == '-' || c.is_ascii_digit()).to_string()
+}
+
+/// Whether an event says a service is healthy again.
+pub fn is_health_green(e: &Event) -> bool {
+    if e.container_action() == Some(&ContainerAction::Healthy) {
+        return true;
+    }
+    if e.severity.is_some_and(|s| s > reconstruct_core::Severity::Info) || !e.summary.contains("ealth") {
+        return false;
+    }
+    let l = e.summary.to_ascii_lowercase();
+    if l.contains("health check passed") || l.contains("health check ok") || l.contains("healthcheck passed") {
+        return true;
+    }
+    // "payments healthy again", not "unhealthy" nor "not healthy".
+    l.match_indices("healthy").any(|(i, _)| {
+        let before = &l[..i];
+        !before.ends_with("un") && !before.ends_with("not ") && !before.ends_with("no longer ")
+    })
+}
