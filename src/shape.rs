@@ -2,7 +2,24 @@
 //! findings: the service a component belongs to, and whether an event says
 //! a service is healthy again.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use reconstruct_core::{ContainerAction, Event};
+
+/// Whether a text holds any of a few words, in one pass: the findings ask
+/// this of every line (a migration, a startup), so it must cost little.
+pub struct Words(LazyLock<Option<AhoCorasick>>);
+
+impl Words {
+    pub const fn new(f: fn() -> Option<AhoCorasick>) -> Self {
+        Words(LazyLock::new(f))
+    }
+
+    pub fn any_in(&self, text: &str) -> bool {
+        self.0.as_ref().is_some_and(|a| a.is_match(text))
+    }
+}
 
 /// The first part of a component name (`backend.api` → `backend`,
 /// `nginx/error` → `nginx`), lowercased, as alerts and logs name services.

@@ -145,7 +145,9 @@ fn is_version(tok: &str) -> bool {
 /// service is starting (`starting payments 1.8.3`, `payments v1.8.3 started`).
 pub fn announced(text: &str) -> Option<String> {
     // Cheap test first: it runs on every routine line of the reach.
-    if !text.contains("ersion") && !text.contains("tart") && !text.contains("oot") {
+    static HINTS: crate::shape::Words =
+        crate::shape::Words::new(|| aho_corasick::AhoCorasick::new(["ersion", "tart", "oot", "isten"]).ok());
+    if !HINTS.any_in(text) {
         return None;
     }
     let lower = text.to_ascii_lowercase();

@@ -444,7 +444,10 @@ impl Clock {
 /// Flyway's "Successfully applied", Liquibase's "ran successfully".
 pub fn is_migration(text: &str) -> bool {
     // Cheap test first: it runs on every line.
-    if !["pgrade", "pplying", "igrat", "pplied", "hange"].iter().any(|w| text.contains(w)) {
+    static HINTS: crate::shape::Words = crate::shape::Words::new(|| {
+        aho_corasick::AhoCorasick::new(["pgrade", "pplying", "igrat", "pplied", "hange"]).ok()
+    });
+    if !HINTS.any_in(text) {
         return false;
     }
     let l = text.to_ascii_lowercase();

@@ -211,11 +211,15 @@ impl Observed {
 
     /// An event of the window; returns how many times the baseline holds its message.
     pub fn observe(&mut self, e: &Event) -> Option<u64> {
-        if !own(e) {
+        // The baseline came first: with nothing in it, nothing is judged
+        // new and nothing can fall silent.
+        if self.base_events == 0 || !own(e) {
             return None;
         }
         let s = self.service(e);
-        let seen = if notable(e) && self.baseline.is_some() { self.template(s, e, false) } else { None };
+        // The baseline came first: with nothing in it, no message can be
+        // judged new, and the templates need not be counted.
+        let seen = if notable(e) && self.base_events > 0 { self.template(s, e, false) } else { None };
         let Some(b) = self.baseline else { return seen };
         let Some(a) = self.activity.get_mut(s) else { return seen };
         a.window_n = a.window_n.saturating_add(1);
