@@ -145,6 +145,27 @@ fn in_the_table_a_message_seen_before_ranks_below_new_errors_and_does_not_open_t
 }
 
 #[test]
+fn in_a_cluster_the_pod_killed_for_memory_fails_first_and_its_rollout_is_the_suspect() {
+    let f = &report(
+        &root(),
+        &[
+            "--fixtures",
+            "fixtures/inc-20260302-003",
+            "--since",
+            "2026-03-02T13:50:00Z",
+            "--until",
+            "2026-03-02T14:30:00Z",
+        ],
+    )["findings"];
+    let order: Vec<&str> = f["spread"].as_array().unwrap().iter().map(|s| s["service"].as_str().unwrap()).collect();
+    assert_eq!(order, ["payments", "gateway", "legacy-reconciler", "billing"]);
+    assert_eq!(f["spread"][0]["first_error"]["time"], "2026-03-02T14:03:57Z", "the kernel's OOM kill");
+    assert_eq!(f["suspects"][0]["kind"], "deploy");
+    assert_eq!(f["suspects"][0]["component"], "payments");
+    assert_eq!(f["suspects"][0]["reached"], true);
+}
+
+#[test]
 fn a_cascade_with_no_code_change_starts_in_the_database_and_its_silence_is_found() {
     let r = report(&root(), &CASCADE);
     let f = &r["findings"];

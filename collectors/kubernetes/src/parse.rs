@@ -424,7 +424,11 @@ impl Events {
             _ => first,
         };
         let change = CHANGES.contains(&h.reason.as_str()) || TROUBLE.contains(&h.reason.as_str());
-        let sev = if h.warning || TROUBLE.contains(&h.reason.as_str()) {
+        // The kernel killing a process for memory is as grave as the
+        // container's own OOM-killed status: where a failure starts.
+        let sev = if matches!(h.reason.as_str(), "OOMKilling" | "SystemOOM") {
+            Severity::Critical
+        } else if h.warning || TROUBLE.contains(&h.reason.as_str()) {
             Severity::Warning
         } else if change {
             Severity::Notice
