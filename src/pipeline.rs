@@ -99,6 +99,7 @@ pub fn collect_observed(
     let shown_from = settings.window.since;
     let common = Common {
         window: read,
+        anchor: Some(settings.window),
         timeout: settings.timeout,
         keep_literals: !settings.redact,
         cache_dir: settings.cache_dir.clone(),

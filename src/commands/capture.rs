@@ -28,6 +28,7 @@ pub fn run(c: &CaptureArgs) -> anyhow::Result<Exit> {
     // the lookback's changes and the baseline.
     let common = Common {
         window: settings.reach(),
+        anchor: Some(settings.window),
         timeout: settings.timeout,
         keep_literals: !settings.redact,
         cache_dir: settings.cache_dir.clone(),

@@ -16,7 +16,11 @@ use crate::{Source, SourceId, SourceKind, TimeWindow, Zone};
 /// What every source shares when it is opened or saved.
 #[derive(Clone, Debug)]
 pub struct Common {
+    /// What to read: the window, and before it what the findings look back on.
     pub window: TimeWindow,
+    /// The window asked for, when the read reaches before it (see
+    /// `CollectContext::anchor`): a central store reads only this.
+    pub anchor: Option<TimeWindow>,
     pub timeout: Duration,
     /// Keep SQL literals (`--no-redact`).
     pub keep_literals: bool,

@@ -164,13 +164,16 @@ impl NetworkCollector for LokiLive {
             let base = self.endpoint.base.clone();
             let mut client = Client::new(self.endpoint, self.timeout)?;
             let mut mapper = Mapper::new(SourceKind::Loki);
-            let q = loki::plan(&mut client, &self.query, &ctx.window).await?;
+            // The window asked for only: a day of a central store before it is too much to page through.
+            let window = ctx.anchor();
+            let q = loki::plan(&mut client, &self.query, &window).await?;
             let read = {
                 let mut on_line = |l: &loki::Line| mapper.emit(loki_record(&base, &q, l), ctx, &mut *sink);
-                loki::read(&mut client, &q, &ctx.window, &mut |_| Ok(()), &mut on_line).await
+                loki::read(&mut client, &q, &window, &mut |_| Ok(()), &mut on_line).await
             };
             let pager = read?;
             loki_notes(&q, &pager, &mapper, client.retries, sink);
+            before_note(ctx, sink);
             Ok(())
         })
     }
@@ -191,15 +194,29 @@ impl NetworkCollector for ElasticLive {
             let mut client = Client::new(self.endpoint, self.timeout)?;
             let mut mapper = Mapper::new(SourceKind::Elasticsearch);
             let s = self.search;
+            let window = ctx.anchor();
             let read = {
                 let mut on_hit = |h: &elastic::Hit| mapper.emit(elastic_record(&base, h), ctx, &mut *sink);
-                elastic::read(&mut client, &s, &ctx.window, &mut |_| Ok(()), &mut on_hit).await
+                elastic::read(&mut client, &s, &window, &mut |_| Ok(()), &mut on_hit).await
             };
             let meta = read?;
             elastic_notes(&s, &meta, sink);
+            before_note(ctx, sink);
             retry_note(client.retries, sink);
             Ok(())
         })
+    }
+}
+
+/// Says that the store was not read before the window, when the findings
+/// read the other sources there (the baseline, the lookback's changes).
+fn before_note(ctx: &CollectContext, sink: &mut dyn EventSink) {
+    if ctx.anchor.is_some_and(|a| a.since > ctx.window.since) {
+        sink.note(
+            "read for the window only, not for the baseline and the lookback before it: the findings' baseline \
+             and suspects come from the other sources"
+                .to_string(),
+        );
     }
 }
 
@@ -269,7 +286,10 @@ impl Collector for StoreSaved {
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         let f = std::fs::File::open(&self.file).map_err(|e| format!("cannot open {}: {e}", self.display))?;
-        read_saved(std::io::BufReader::new(f), &self.display, self.kind, ctx, sink)
+        read_saved(std::io::BufReader::new(f), &self.display, self.kind, ctx, sink)?;
+        // Saved as read: for the window only.
+        before_note(ctx, sink);
+        Ok(())
     }
 }
 

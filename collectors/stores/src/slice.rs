@@ -262,7 +262,9 @@ impl Spec for StoreSpec {
 
     fn save(&self, c: &Common, b: &mut dyn Bundle) -> Result<(), String> {
         let shown = self.describe();
-        let (window, timeout) = (c.window, c.timeout);
+        // A central store is read for the window asked for only: a day of
+        // lookback there can be terabytes (the coverage says so).
+        let (window, timeout) = (c.anchor.unwrap_or(c.window), c.timeout);
         match self {
             StoreSpec::Loki { endpoint, query } => {
                 let rel = b.name("loki", "query.jsonl");

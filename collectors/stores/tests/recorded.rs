@@ -91,6 +91,31 @@ fn run(c: Box<dyn reconstruct_core::NetworkCollector>) -> (VecSink, Result<(), S
 }
 
 #[test]
+fn a_report_reaching_before_the_window_reads_the_store_for_the_window_only() {
+    let lines = loki_lines();
+    let data = lines.clone();
+    let server = serve(move |r| match query_range(&data, r) {
+        Ok(v) => Reply::json(&v),
+        Err(e) => Reply::text(400, &e),
+    })
+    .unwrap();
+    // The report reads a day before the window for the other sources.
+    let reach = TimeWindow::new(Timestamp::from_unix_nanos(T0 - 86_400_000_000_000), window().until).unwrap();
+    let mut sink = VecSink::default();
+    reconstruct_core::collect_now(
+        Box::new(loki_source(&server.url, 100, Duration::from_secs(10))),
+        &CollectContext { window: reach, detail: Detail::All, anchor: Some(window()) },
+        &mut sink,
+    )
+    .unwrap();
+    assert!(!sink.events.iter().any(|e| e.summary == "before the window"));
+    for r in server.seen() {
+        assert_eq!(r.param("start"), Some(T0.to_string().as_str()), "no page before the window is asked for");
+    }
+    assert!(sink.notes.iter().any(|n| n.contains("read for the window only")), "{:?}", sink.notes);
+}
+
+#[test]
 fn loki_pages_across_equal_nanoseconds_lose_and_repeat_nothing() {
     let lines = loki_lines();
     let data = lines.clone();
