@@ -489,6 +489,48 @@ fn a_real_swarm_service_its_tasks_and_logs_live_and_saved() {
 }
 
 #[test]
+fn a_swarm_service_updated_to_another_image_is_a_deploy() {
+    let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
+    let host = env("RECONSTRUCT_TEST_DOCKER_HOST");
+    let name = format!("rc-swarm-deploy-{}", std::process::id());
+    let next = format!("{name}:2.0.0");
+    docker_cli(&["tag", &image, &next]);
+    let since = now();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    docker_cli(&["service", "create", "--detach", "--name", &name, &image, "sh", "-c", "sleep 600"]);
+    docker_cli(&["service", "update", "--detach", "--image", &next, &name]);
+    eventually("the update", || {
+        docker_cli(&["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", &name])
+            .contains(&next)
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let until = now();
+    let o = run(&[
+        "--swarm",
+        "--docker-host",
+        &host,
+        "--format",
+        "json",
+        "--all",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--no-git",
+    ]);
+    docker_cli(&["service", "rm", &name]);
+    let _ = Command::new("docker").args(["-H", &host, "rmi", &next]).output();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let events = v["events"].as_array().unwrap();
+    let deploys: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["component"] == name.as_str() && e["kind"] == "change").collect();
+    assert_eq!(deploys.len(), 1, "{events:#?}");
+    assert_eq!(deploys[0]["event"], format!("swarm service {name} deployed: image {next} (was {image})"));
+    assert_eq!(deploys[0]["fact"]["type"], "rollout");
+}
+
+#[test]
 fn context_reads_a_live_containers_log_around_its_row() {
     let image = env("RECONSTRUCT_TEST_DOCKER_IMAGE");
     let host = env("RECONSTRUCT_TEST_DOCKER_HOST");

@@ -416,6 +416,36 @@ impl Assembler {
             }
             let action = ev.get("Action").and_then(Value::as_str).unwrap_or_default();
             let name = ev.pointer("/Actor/Attributes/name").and_then(Value::as_str).unwrap_or("?");
+            // An update that changes the image is a deploy: the engine names both images.
+            let image = |k: &str| ev.pointer(&format!("/Actor/Attributes/image.{k}")).and_then(Value::as_str);
+            if let ("update", Some(new)) = (action, image("new")) {
+                let was = image("old").map(|o| format!(" (was {o})")).unwrap_or_default();
+                self.events.push(Event {
+                    time: at,
+                    basis: TimeBasis::Explicit,
+                    collector: SourceKind::Swarm,
+                    component: Arc::from(name),
+                    kind: EventKind::Change,
+                    severity: Some(Severity::Notice),
+                    summary: format!("swarm service {name} deployed: image {new}{was}"),
+                    evidence: Evidence {
+                        locator: Locator::Text(format!(
+                            "docker events --filter type=service --filter service={} --since {} --until {}",
+                            shell_quote(name),
+                            at.unix_seconds(),
+                            at.unix_seconds().saturating_add(1)
+                        )),
+                        excerpt: ev.to_string(),
+                    },
+                    continuation_lines: 0,
+                    fact: Some(Box::new(reconstruct_core::Fact::Rollout {
+                        workload: name.to_string(),
+                        revision: None,
+                        images: vec![new.to_string()],
+                    })),
+                });
+                continue;
+            }
             let verb = match action {
                 "create" => "created",
                 "update" => "updated",
@@ -614,6 +644,31 @@ mod tests {
         lines.extend(d.push(b));
         assert_eq!(lines, [b"2026-01-01T00:00:00Z a=b one".to_vec(), b"2026-01-01T00:00:01Z a=b two".to_vec()]);
         assert!(d.finish().is_none());
+    }
+
+    #[test]
+    fn a_service_update_to_another_image_is_a_deploy() {
+        let t0 = Timestamp::from_unix_seconds(1_772_461_490, 0).unwrap();
+        let w = TimeWindow::new(t0, t0.saturating_add_nanos(60_000_000_000)).unwrap();
+        let ev = |attrs: Value| {
+            serde_json::json!({"Type": "service", "Action": "update", "timeNano": t0.unix_nanos() + 1,
+                "Actor": {"ID": "s1", "Attributes": attrs}})
+        };
+        let answers = Answers {
+            events: vec![
+                ev(serde_json::json!({"name": "pay", "image.new": "shop/pay:2.0.1", "image.old": "shop/pay:2.0.0"})),
+                ev(serde_json::json!({"name": "pay", "replicas.new": "3", "replicas.old": "2"})),
+            ],
+            ..Answers::default()
+        };
+        let mut a = Assembler::new(w, false);
+        a.lifecycle(&answers);
+        let deploy = a.events.iter().find(|e| e.kind == EventKind::Change).unwrap();
+        assert_eq!(deploy.summary, "swarm service pay deployed: image shop/pay:2.0.1 (was shop/pay:2.0.0)");
+        assert!(
+            matches!(deploy.fact.as_deref(), Some(reconstruct_core::Fact::Rollout { images, .. }) if images == &["shop/pay:2.0.1"])
+        );
+        assert!(a.events.iter().any(|e| e.summary == "swarm service pay updated"), "a scale is not a deploy");
     }
 
     #[test]
