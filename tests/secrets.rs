@@ -50,6 +50,26 @@ const SHAPES: &[(&str, &str)] = &[
     ("twilio {} invalid", "SK2a0747e1e4a0d4e7b7c5f3e1d9a8b6c4"),
     ("encryption_key={} rotated", "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"),
     ("X-Goog-Signature={} bad", "GoogSigAbc123Def456"),
+    // Vendor tokens of today's shapes.
+    ("hub download with {} refused", "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"),
+    ("org token {} revoked", "api_org_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"),
+    ("llm call with {} 401", "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvAA"),
+    ("doctl auth with {} failed", "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+    ("oauth refresh {} expired", "dor_v1_fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"),
+    ("shopify admin {} denied", "shpat_0123456789abcdef0123456789abcdef"),
+    ("shopify webhook secret {} mismatch", "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"),
+    // Credentials as command-line arguments.
+    ("backup ran mysqldump -u root -p{} app", "MyDumpPw42"),
+    ("cron: mysql -h db -u app -p{} -e 'select 1' failed", "MySqlCliPw7"),
+    ("probe: curl -sf -u monitor:{} https://api/health", "CurlUserPw9"),
+    ("deploy: curl --user ci:{} https://nexus/upload", "CurlLongPw3"),
+    ("sync: sshpass -p {} rsync -a /srv web:/srv", "SshPassPw5"),
+    ("ci: docker login --password {} registry.example.com", "DockerLoginPw1"),
+    ("ci: docker login -u ci -p {} registry.example.com", "DockerShortPw2"),
+    // The files that hold them.
+    ("read ~/.docker/config.json {\"auths\":{\"registry.example.com\":{\"auth\":\"{}\"}}}", "Y2k6RG9ja2VyQXV0aFB3MQ=="),
+    ("read .netrc: machine api.example.com login deploy password {}", "NetrcPassw0rd"),
+    ("read .netrc: default login anonymous password {}", "NetrcDefault4"),
 ];
 
 fn fill(shape: &str, secret: &str) -> String {
