@@ -182,6 +182,21 @@ fn capture_then_fixtures_gives_the_live_timeline() {
     assert!(a.iter().any(|e| e.5 == "ERROR worker failed"), "{a:#?}");
     assert!(a.iter().any(|e| e.5 == "ERROR captured line"), "{a:#?}");
     assert_eq!(a, b);
+    // The report reads before the window (the lookback's commits, the
+    // baseline); the bundle holds that too, and its findings are the live ones.
+    let mut live_report = vec!["report".to_string(), "--format".to_string(), "json".to_string()];
+    sources(&mut live_report);
+    let lr = run(&live_report.iter().map(String::as_str).collect::<Vec<_>>());
+    let sr =
+        run(&["report", "--format", "json", "--fixtures", bundle.to_str().unwrap(), "--since", &t0, "--until", &t1]);
+    // The bundle names the log by its place in it.
+    let findings = |o: &Output| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let f = &v["findings"];
+        let picked = serde_json::json!([f["clock"], f["suspects"], f["spread"], f["new_messages"], f["silences"]]);
+        picked.to_string().replace(log.to_str().unwrap(), "logs/app.log")
+    };
+    assert_eq!(findings(&sr), findings(&lr), "the replayed report's findings are the live ones");
     // The engine through the round trip every kind must pass.
     let engine = ["--docker-host", host.as_str(), "--compose-project", project.as_str(), "--no-git"];
     let rows = support::round_trip_in(dir.path(), &engine, &["--since", &t0, "--until", &t1]);

@@ -246,10 +246,14 @@ impl NetworkCollector for PrometheusLive {
         sink: &'a mut dyn EventSink,
     ) -> LocalFuture<'a, Result<(), CollectError>> {
         Box::pin(async move {
-            let now = now_or(ctx.window.until);
-            let (answers, meta) = fetch::read(&self.endpoint, &ctx.window, now, self.timeout).await?;
+            // The window asked for only: alerts before it are no finding's
+            // evidence, and what an alert "already firing" began as must
+            // read the same live and from a capture.
+            let window = ctx.anchor();
+            let now = now_or(window.until);
+            let (answers, meta) = fetch::read(&self.endpoint, &window, now, self.timeout).await?;
             let from = Provenance::Live { base: &self.endpoint.base, meta: Some(&meta) };
-            assemble(&answers, &from, &ctx.window, ctx.window.until.min(now), sink)
+            assemble(&answers, &from, &window, window.until.min(now), sink)
         })
     }
 }
@@ -273,7 +277,8 @@ impl NetworkCollector for AlertmanagerLive {
         Box::pin(async move {
             let answers = fetch::read_alertmanager(&self.endpoint, self.timeout).await?;
             let from = Provenance::Live { base: &self.endpoint.base, meta: None };
-            assemble(&answers, &from, &ctx.window, ctx.window.until, sink)
+            let window = ctx.anchor();
+            assemble(&answers, &from, &window, window.until, sink)
         })
     }
 }
@@ -294,6 +299,7 @@ impl Collector for PrometheusFiles {
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         let answers = Answers::read_saved(&self.files)?;
-        assemble(&answers, &Provenance::Saved { files: self.files.len() }, &ctx.window, ctx.window.until, sink)
+        let window = ctx.anchor();
+        assemble(&answers, &Provenance::Saved { files: self.files.len() }, &window, window.until, sink)
     }
 }

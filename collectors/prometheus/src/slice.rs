@@ -191,10 +191,11 @@ impl Spec for PromSpec {
         let rt = || runtime().map_err(|e| format!("cannot start the async runtime: {e}"));
         let (answers, base) = match self {
             PromSpec::Live { endpoint } => {
-                let now = Timestamp::from_datetime(&chrono_now()).unwrap_or(c.window.until);
-                let (answers, _) = rt()?
-                    .block_on(crate::fetch::read(endpoint, &c.window, now, c.timeout))
-                    .map_err(|e| e.to_string())?;
+                // The window asked for, as the live read takes it.
+                let window = c.anchor.unwrap_or(c.window);
+                let now = Timestamp::from_datetime(&chrono_now()).unwrap_or(window.until);
+                let (answers, _) =
+                    rt()?.block_on(crate::fetch::read(endpoint, &window, now, c.timeout)).map_err(|e| e.to_string())?;
                 (answers, &endpoint.base)
             }
             PromSpec::AlertmanagerLive { endpoint } => {
