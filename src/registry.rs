@@ -20,6 +20,7 @@ pub fn product() -> Vec<&'static dyn Slice> {
         &reconstruct_journal::slice::Journal,
         &reconstruct_stores::slice::Stores,
         &reconstruct_kubernetes::slice::Kubernetes,
+        &reconstruct_otel::slice::Otel,
         &reconstruct_git::slice::Git,
         &crate::annotate::Annotations,
     ]

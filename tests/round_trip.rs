@@ -11,7 +11,7 @@ mod support;
 use support::round_trip;
 
 /// Where each kind of the registry is shown to round-trip.
-const CASES: [(&str, &str); 9] = [
+const CASES: [(&str, &str); 10] = [
     ("postgres", "round_trip::file_sources_come_back_the_same (a server log); live_sources (real services) for a live sample"),
     ("prometheus", "central_stores::a_mixed_run_merges_files_journal_loki_kubernetes_and_victoriametrics (real services), through the harness"),
     ("docker", "live_sources::capture_then_fixtures_gives_the_live_timeline (real services), through the harness"),
@@ -19,6 +19,7 @@ const CASES: [(&str, &str); 9] = [
     ("journal", "live_sources::the_journal_live_and_captured_gives_the_same_timeline (real services), through the harness"),
     ("stores", "central_stores::every_store_round_trips: Loki and Elasticsearch through their replaying servers"),
     ("kubernetes", "central_stores::every_store_round_trips: a cluster through its replaying API server"),
+    ("otel", "otel::a_zstd_copy_gives_the_same_rows_and_a_capture_keeps_them"),
     ("git", "round_trip::file_sources_come_back_the_same"),
     ("annotations", "round_trip::file_sources_come_back_the_same"),
 ];

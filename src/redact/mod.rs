@@ -350,6 +350,12 @@ pub fn event(e: &mut Event) -> u64 {
                     n = n.saturating_add(string(i));
                 }
             }
+            // A span's name can hold a URL with credentials; ids are not secrets.
+            Fact::Span { name: Some(name), .. } => n = n.saturating_add(string(name)),
+            Fact::Span { name: None, .. } => {}
+            Fact::Call { caller, callee, .. } => {
+                n = n.saturating_add(string(caller)).saturating_add(string(callee));
+            }
             Fact::Check { name, value, .. } => {
                 n = n.saturating_add(string(name));
                 if let Some(v) = value {

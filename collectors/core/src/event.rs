@@ -189,13 +189,15 @@ pub enum SourceKind {
     Kubernetes,
     Logfile,
     Loki,
+    /// OpenTelemetry logs and traces (OTLP JSON files).
+    Otel,
     Postgres,
     Prometheus,
     Swarm,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 12] = [
+    pub const ALL: [SourceKind; 13] = [
         SourceKind::Alertmanager,
         SourceKind::Annotation,
         SourceKind::Docker,
@@ -205,6 +207,7 @@ impl SourceKind {
         SourceKind::Kubernetes,
         SourceKind::Logfile,
         SourceKind::Loki,
+        SourceKind::Otel,
         SourceKind::Postgres,
         SourceKind::Prometheus,
         SourceKind::Swarm,
@@ -224,6 +227,7 @@ impl SourceKind {
             SourceKind::Postgres => "postgres",
             SourceKind::Prometheus => "prometheus",
             SourceKind::Swarm => "swarm",
+            SourceKind::Otel => "otel",
         }
     }
 }
@@ -311,6 +315,22 @@ pub enum Fact {
         verdict: String,
         value: Option<String>,
         expect: String,
+    },
+    /// The trace and span an OpenTelemetry record or span belongs to, for
+    /// opening it in a tracing UI.
+    Span {
+        trace_id: String,
+        span_id: String,
+        /// The span's name, for a span (not for a log record in one).
+        name: Option<String>,
+    },
+    /// A call from one service to another, from a client span whose server
+    /// span is in the other service.
+    Call {
+        caller: String,
+        callee: String,
+        trace_id: String,
+        span_id: String,
     },
     /// Packages a package manager installed, upgraded or removed.
     Package {
