@@ -300,11 +300,14 @@ impl Observed {
     }
 
     /// The suspects, best first, and what the rule could not say.
+    /// `calls`: (caller, callee) pairs of services, from traces: a change to
+    /// a service the first failing one depends on is upstream of it.
     pub fn conclude(
         self,
         onset: Option<Timestamp>,
         from: Timestamp,
         spread: &[Service],
+        calls: &[(String, String)],
     ) -> (Vec<Suspect>, Vec<String>) {
         let mut notes = Vec::new();
         let Some(onset) = onset else {
@@ -314,6 +317,17 @@ impl Observed {
         all.sort_by_key(|c| c.cited.time);
         let failing: Vec<&str> = spread.iter().map(|s| s.service.as_str()).collect();
         let first = failing.first().copied();
+        // What the first failing service depends on, directly or through others.
+        let mut upstream: Vec<&str> = Vec::new();
+        let mut frontier: Vec<&str> = first.into_iter().collect();
+        while let Some(s) = frontier.pop() {
+            for (caller, callee) in calls {
+                if caller == s && Some(callee.as_str()) != first && !upstream.contains(&callee.as_str()) {
+                    upstream.push(callee);
+                    frontier.push(callee);
+                }
+            }
+        }
         // Link each commit to the first later deploy, version or restart that carries it.
         let mut links: Vec<Option<(usize, String)>> = vec![None; all.len()];
         let mut absorbed = vec![false; all.len()];
@@ -463,6 +477,14 @@ impl Observed {
             };
             match service.as_deref() {
                 Some(s) if Some(s) == first => reasons.push((30, format!("{s} is the first service to fail"))),
+                Some(s) if upstream.contains(&s) => reasons.push((
+                    20,
+                    format!(
+                        "{s} is upstream of {}: the traces show {} calling it",
+                        first.unwrap_or("?"),
+                        first.unwrap_or("?")
+                    ),
+                )),
                 Some(s) if failing.contains(&s) => {
                     reasons.push((10, format!("{s} failed too, after {}", first.unwrap_or("another"))))
                 }
@@ -575,6 +597,43 @@ mod tests {
         assert!(routine("docs: explain retries", &[]).is_some());
         assert!(routine("fix(api): retry", &["README.md".into()]).is_some());
         assert!(routine("feat: batch load", &["backend/app/x.py".into()]).is_none());
+    }
+
+    #[test]
+    fn a_deploy_of_a_service_the_first_failing_one_calls_is_upstream() {
+        let t = |s: i64| Timestamp::from_unix_seconds(1_776_254_400 + s, 0).unwrap();
+        let deploy = Event {
+            time: t(0),
+            basis: reconstruct_core::TimeBasis::Explicit,
+            collector: reconstruct_core::SourceKind::Kubernetes,
+            component: std::sync::Arc::from("vault"),
+            kind: EventKind::Change,
+            severity: None,
+            summary: "deployment vault rolled out".into(),
+            evidence: reconstruct_core::Evidence {
+                locator: reconstruct_core::Locator::Text("kubectl rollout history deployment/vault".into()),
+                excerpt: String::new(),
+            },
+            continuation_lines: 0,
+            fact: Some(Box::new(Fact::Rollout { workload: "vault".into(), revision: None, images: vec![] })),
+        };
+        let mut o = Observed::default();
+        o.observe(&deploy);
+        let cited = Cited { time: t(60), summary: "x".into(), component: "payments".into(), evidence: "e".into() };
+        let spread = [Service {
+            service: "payments".into(),
+            first_anomaly: None,
+            first_error: cited.clone(),
+            last_error: cited,
+            lag_s: None,
+        }];
+        let calls = [("checkout".to_string(), "payments".to_string()), ("payments".to_string(), "vault".to_string())];
+        let (s, _) = o.conclude(Some(t(60)), t(-3600), &spread, &calls);
+        assert!(
+            s[0].reasons.iter().any(|r| r == "+20 vault is upstream of payments: the traces show payments calling it"),
+            "{:?}",
+            s[0].reasons
+        );
     }
 
     #[test]

@@ -332,6 +332,8 @@ pub struct Observer {
     lookback_from: Option<Timestamp>,
     changes_seen: changes::Observed,
     novelty: Option<novelty::Observed>,
+    /// Calls between services (caller, callee), from traces.
+    calls: Vec<(String, String)>,
     clock: clock::Observed,
     impact: impact::Observed,
     /// Firing alerts by component root, and by the collector they watch.
@@ -358,6 +360,7 @@ impl Observer {
     /// An event read before the window (the lookback and the baseline):
     /// the changes and the usual messages, never the incident.
     pub fn observe_before(&mut self, e: &Event) {
+        self.call(e);
         self.changes_seen.observe(e);
         if let Some(n) = &mut self.novelty {
             n.before(e);
@@ -366,7 +369,18 @@ impl Observer {
 
     /// An event of the window; returns how many times the baseline holds
     /// its message, when it does.
+    /// A call between services, as a trace records it.
+    fn call(&mut self, e: &Event) {
+        if let Some(Fact::Call { caller, callee, .. }) = e.fact.as_deref() {
+            let pair = (root(caller), root(callee));
+            if !self.calls.contains(&pair) {
+                self.calls.push(pair);
+            }
+        }
+    }
+
     pub fn observe(&mut self, e: &Event) -> Option<u64> {
+        self.call(e);
         self.changes_seen.observe(e);
         if is_error(e) {
             self.changes_seen.error(e);
@@ -420,6 +434,7 @@ impl Observer {
             lookback_from,
             changes_seen,
             novelty,
+            calls,
         } = self;
         let (clock, errors) = clock.conclude(&changes, &impact);
         let span_end = clock.recovery.as_ref().map(|m| m.time());
@@ -443,7 +458,7 @@ impl Observer {
         let onset = clock.onset.as_ref().map(|m| m.time());
         let (spread, precursors) = spread.conclude(&errors, onset, since.unwrap_or(Timestamp::MIN));
         let (suspects, mut notes) =
-            changes_seen.conclude(onset, lookback_from.or(since).unwrap_or(Timestamp::MIN), &spread);
+            changes_seen.conclude(onset, lookback_from.or(since).unwrap_or(Timestamp::MIN), &spread, &calls);
         let (new_messages, recurring, silences, baseline) = match novelty {
             Some(n) => n.conclude(span),
             None => Default::default(),
