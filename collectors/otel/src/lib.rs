@@ -18,6 +18,32 @@ use reconstruct_core::{
 /// Files bigger than this are read a line at a time only (a document of that size is not one).
 const WHOLE_DOCUMENT_MAX: u64 = 256 * 1024 * 1024;
 
+/// The events of a file's bytes: export requests a line (the file
+/// exporter), or one request over many lines (the protocol's examples).
+pub fn read(path: Arc<str>, bytes: &[u8]) -> parse::Read {
+    let mut r = parse::Reader::new(path);
+    let whole = (bytes.len() as u64) < WHOLE_DOCUMENT_MAX
+        && bytes.iter().filter(|b| **b == b'\n').count() > 1
+        && bytes.trim_ascii_start().first() == Some(&b'{');
+    let document = if whole { serde_json::from_slice::<serde_json::Value>(bytes).ok() } else { None };
+    match document {
+        Some(v) => r.request(&v, 1),
+        None => {
+            for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+                let n = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1);
+                if line.trim_ascii().is_empty() {
+                    continue;
+                }
+                match serde_json::from_slice::<serde_json::Value>(line) {
+                    Ok(v) => r.request(&v, n),
+                    Err(e) => r.problem(n, format!("not an OTLP JSON export request: {e}")),
+                }
+            }
+        }
+    }
+    r.finish()
+}
+
 /// One OTLP JSON file.
 pub struct OtelFile {
     pub file: PathBuf,
@@ -38,30 +64,7 @@ impl Collector for OtelFile {
         let mut bytes = Vec::new();
         input.read_to_end(&mut bytes).map_err(|e| format!("cannot read {}: {e}", self.display))?;
         let path: Arc<str> = Arc::from(self.display.as_str());
-        let mut r = parse::Reader::new(path.clone());
-        // The file exporter writes a request a line; the protocol's examples
-        // are one request over many lines.
-        let whole = (bytes.len() as u64) < WHOLE_DOCUMENT_MAX
-            && bytes.iter().filter(|b| **b == b'\n').count() > 1
-            && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok();
-        if whole {
-            match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Ok(v) => r.request(&v, 1),
-                Err(e) => r.problem(1, format!("not OTLP JSON: {e}")),
-            }
-        } else {
-            for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-                let n = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1);
-                if line.trim_ascii().is_empty() {
-                    continue;
-                }
-                match serde_json::from_slice::<serde_json::Value>(line) {
-                    Ok(v) => r.request(&v, n),
-                    Err(e) => r.problem(n, format!("not an OTLP JSON export request: {e}")),
-                }
-            }
-        }
-        let read = r.finish();
+        let read = read(path.clone(), &bytes);
         for (line, message) in read.problems {
             sink.diagnostic(Diagnostic { locator: Some(Locator::Line { path: path.clone(), line }), message });
         }

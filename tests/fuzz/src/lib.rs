@@ -6,7 +6,7 @@
 use reconstruct_core::{CollectContext, Detail, TimeWindow, Timestamp, VecSink, Zone};
 
 /// Every target, by the name `scripts/fuzz` takes.
-pub const TARGETS: [&str; 12] = [
+pub const TARGETS: [&str; 13] = [
     "logfile",
     "compressed",
     "runtime",
@@ -19,6 +19,7 @@ pub const TARGETS: [&str; 12] = [
     "text",
     "stores",
     "cluster",
+    "otel",
 ];
 
 fn window() -> Option<TimeWindow> {
@@ -185,6 +186,9 @@ pub fn run(name: &str, data: &[u8]) {
                 let _ = swarm.line(reconstruct_docker::swarm::RawLine { service: "s", line });
             }
             let _ = reconstruct_docker::swarm::demux(data);
+        }
+        "otel" => {
+            let _ = reconstruct_otel::read(std::sync::Arc::from("otel/x.jsonl"), data);
         }
         _ => {}
     }
