@@ -676,6 +676,10 @@ impl Scanner<'_> {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
             summary.text = drop_bracket(&summary.text, &c);
             Arc::from(c)
+        } else if let Some((c, rest)) = pipe_component(msg) {
+            // `|Step_LSC|30002312|onStandStepChanged`: a pipe-delimited layout's first field.
+            summary = clean(rest, SUMMARY_MAX);
+            Arc::from(c)
         } else {
             self.cfg.component.clone()
         };
@@ -738,6 +742,17 @@ fn trim(b: &[u8]) -> &[u8] {
     b.get(s..b.len().saturating_sub(e).max(s)).unwrap_or_default()
 }
 
+/// `|Step_LSC|30002312|onStandStepChanged 3579` → `Step_LSC` and the rest: the
+/// first field of a pipe-delimited layout (HealthApp's), right after the time.
+fn pipe_component(msg: &[u8]) -> Option<(String, &[u8])> {
+    let rest = msg.strip_prefix(b"|")?;
+    let close = memchr::memchr(b'|', rest.get(..rest.len().min(64))?)?;
+    let name = rest.get(..close)?;
+    let ok = name.first().is_some_and(u8::is_ascii_alphabetic)
+        && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':'));
+    ok.then(|| (String::from_utf8_lossy(name).into_owned(), rest.get(close + 1..).unwrap_or_default()))
+}
+
 /// `ERROR [backend.api] …` → `backend.api`: a bracketed name right after the
 /// level word (Python's `%(levelname)s [%(name)s]`, many others). A bracket
 /// elsewhere is more often a thread, a pid or a client address.
@@ -779,6 +794,20 @@ mod tests {
         let mut out = VecSink::default();
         scan(input, &cfg, &ctx, &mut out)?;
         Ok(out)
+    }
+
+    #[test]
+    fn a_pipe_delimited_layout_names_its_component() {
+        let out = run(
+            b"20251226-14:30:15:123|Step_LSC|30002312|onStandStepChanged 3579\n20251226-14:30:16:5|Step_SPUtils|30002312|error in getTodayTotalDetailSteps\n",
+            Detail::All,
+        )
+        .unwrap();
+        assert_eq!(out.events.len(), 2, "{:?}", out.diagnostics);
+        assert_eq!(&*out.events[0].component, "Step_LSC");
+        assert_eq!(out.events[0].summary, "30002312|onStandStepChanged 3579");
+        assert_eq!(&*out.events[1].component, "Step_SPUtils");
+        assert_eq!(out.events[1].time.rfc3339(), "2025-12-26T14:30:16.005Z", "an unpadded millisecond field");
     }
 
     #[test]
