@@ -65,11 +65,16 @@ impl Zone {
 
     /// The calendar day an instant falls on in this zone.
     pub fn local_date(&self, t: Timestamp) -> Option<chrono::NaiveDate> {
+        self.local_datetime(t).map(|d| d.date())
+    }
+
+    /// The wall-clock time of an instant in this zone, to the second.
+    pub fn local_datetime(&self, t: Timestamp) -> Option<NaiveDateTime> {
         let utc = chrono::DateTime::from_timestamp(t.unix_seconds(), 0)?;
         Some(match self {
-            Zone::Utc => utc.date_naive(),
-            Zone::Fixed(o) => utc.with_timezone(o).date_naive(),
-            Zone::Named(tz) => utc.with_timezone(tz).date_naive(),
+            Zone::Utc => utc.naive_utc(),
+            Zone::Fixed(o) => utc.with_timezone(o).naive_local(),
+            Zone::Named(tz) => utc.with_timezone(tz).naive_local(),
         })
     }
 

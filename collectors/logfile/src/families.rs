@@ -306,6 +306,14 @@ pub const TABLE: &[Family] = &[
             ("14:30:16.250 worker ERROR lost lease", "2025-12-26T14:30:16.250Z"),
         ],
     )),
+    weak(row(
+        "minutes and seconds (TCF)",
+        "%M:%S.%F",
+        &[
+            ("01:15.123 [TCF] channel opened", "2025-12-26T14:01:15.123Z"),
+            ("59:59.900 [TCF] peer closed", "2025-12-26T14:59:59.900Z"),
+        ],
+    )),
 ];
 
 /// A family with its pattern compiled.

@@ -185,6 +185,8 @@ fn skip_ws(b: &[u8]) -> usize {
 pub struct Carry {
     day: Option<NaiveDate>,
     last: Option<u32>,
+    /// For minutes and seconds alone: the hour they are in.
+    hour: Option<u32>,
     memo: Option<Memo>,
 }
 
@@ -214,13 +216,27 @@ fn resolve(r: &Reading, ctx: &ParseContext, carry: &mut Carry) -> Option<(Timest
         ZoneRead::Absent | ZoneRead::Word => None,
     };
     let explicit_or = |b| if offset.is_some() { TimeBasis::Explicit } else { b };
+    let mut hour = r.hour;
     let (year, month, day, basis) = match (r.year, r.month, r.day) {
         (Some(y), Some(m), Some(d)) => (y, m, d, explicit_or(TimeBasis::AssumedZone)),
         (None, Some(m), Some(d)) => (infer_year(m, d, r.hour, ctx.year_anchor), m, d, TimeBasis::InferredYear),
         _ => {
+            // Minutes and seconds alone: the window's first hour, and the
+            // next hour each time they run back (the hour turned).
+            if r.hourless {
+                let start = ctx.zone.local_datetime(ctx.first_day)?;
+                let within = r.min * 60 + r.sec;
+                let h = match (carry.hour, carry.last) {
+                    (Some(h), Some(last)) if within.saturating_add(60) < last % 3600 => (h + 1) % 24,
+                    (Some(h), _) => h,
+                    (None, _) => chrono::Timelike::hour(&start),
+                };
+                carry.hour = Some(h);
+                hour = h;
+            }
             // A time of day alone: the window's first day, and the next day
             // each time the clock runs back more than an hour (midnight).
-            let tod = r.hour * 3600 + r.min * 60 + r.sec;
+            let tod = hour * 3600 + r.min * 60 + r.sec;
             let day = match (carry.day, carry.last) {
                 (Some(d), Some(last)) if tod.saturating_add(3600) < last => d.succ_opt()?,
                 (Some(d), _) => d,
@@ -232,7 +248,7 @@ fn resolve(r: &Reading, ctx: &ParseContext, carry: &mut Carry) -> Option<(Timest
             (y, chrono::Datelike::month(&day), chrono::Datelike::day(&day), TimeBasis::InferredDate)
         }
     };
-    let t = civil_to_utc(year, month, day, (r.hour, r.min, r.sec), r.nanos, offset, &ctx.zone)?;
+    let t = civil_to_utc(year, month, day, (hour, r.min, r.sec), r.nanos, offset, &ctx.zone)?;
     Some((t, basis))
 }
 
@@ -856,6 +872,10 @@ fn candidates(sample: &[&[u8]], ctx: &ParseContext, nonblank: usize, start_only:
             let mut anchors: Option<Vec<Anchor>> = None;
             for (fi, comp) in families::all().iter().enumerate() {
                 if !comp.pattern.may_start(c) || !allowed.get(fi).copied().unwrap_or(false) {
+                    continue;
+                }
+                // Minutes and seconds after a colon are a longer clock's tail (`14:05:00.000`).
+                if comp.pattern.hourless() && prev == Some(&b':') {
                     continue;
                 }
                 let Some(r) = comp.pattern.read(rest) else { continue };

@@ -67,6 +67,8 @@ pub struct Pattern {
     split: Option<usize>,
     /// Which bytes can begin a match: a cheap test before the parse.
     first: [bool; 256],
+    /// It reads minutes and seconds, no hour.
+    hourless: bool,
 }
 
 /// How the text stated the zone.
@@ -97,6 +99,8 @@ pub struct Reading {
     pub instant: Option<Timestamp>,
     /// A level letter the timestamp carries (glog's `I1226`).
     pub letter: Option<u8>,
+    /// Minutes and seconds without an hour (TCF's `MM:SS.mmm`): the hour is the reader's to carry.
+    pub hourless: bool,
     /// Bytes of the line the timestamp used.
     pub len: usize,
 }
@@ -156,7 +160,9 @@ impl Pattern {
         let has = |t: Tok| toks.contains(&t);
         let whole = has(Tok::Epoch) || has(Tok::Tai64n);
         let clock = has(Tok::Hour2) || has(Tok::HourPad) || has(Tok::Hour12) || has(Tok::Hour12d);
-        if !whole && !clock {
+        // Minutes and seconds alone need their fraction to be told from other numbers.
+        let hourless = !whole && !clock && has(Tok::Min2) && has(Tok::Sec2) && has(Tok::FracReq);
+        if !whole && !clock && !hourless {
             return Err(PatternError(format!("{src:?} reads no time of day")));
         }
         if has(Tok::Hour12) != has(Tok::AmPm) {
@@ -190,7 +196,12 @@ impl Pattern {
         };
         let split =
             secs.map(|i| i + 1).filter(|i| toks.get(..*i).is_some_and(head_ok) && toks.get(*i..).is_some_and(tail_ok));
-        Ok(Pattern { toks, split, first })
+        Ok(Pattern { toks, split, first, hourless })
+    }
+
+    /// Whether it reads minutes and seconds without an hour.
+    pub fn hourless(&self) -> bool {
+        self.hourless
     }
 
     /// Where a line's text can be reused up to (see `split`).
@@ -336,6 +347,7 @@ impl Pattern {
             }
             r.sec = r.sec.min(59);
         }
+        r.hourless = self.hourless;
         r.len = c.i;
         Some((r, snap))
     }

@@ -797,6 +797,17 @@ mod tests {
     }
 
     #[test]
+    fn minutes_and_seconds_alone_take_the_windows_hour_and_turn_it() {
+        let out = run(b"58:59.100 [TCF] a\n59:59.900 [TCF] b\n00:00.000 [TCF] error: the hour turned\n", Detail::All)
+            .unwrap();
+        let times: Vec<String> = out.events.iter().map(|e| e.time.rfc3339()).collect();
+        assert_eq!(times, ["2025-12-26T14:58:59.100Z", "2025-12-26T14:59:59.900Z", "2025-12-26T15:00:00Z"]);
+        // A longer clock's tail is not taken for minutes and seconds.
+        let out = run(b"4242 14:30:15.000001 openat() = 3\n4243 14:30:16.000002 read() = 1\n", Detail::All).unwrap();
+        assert_eq!(out.events[0].time.rfc3339(), "2025-12-26T14:30:15.000001Z");
+    }
+
+    #[test]
     fn a_pipe_delimited_layout_names_its_component() {
         let out = run(
             b"20251226-14:30:15:123|Step_LSC|30002312|onStandStepChanged 3579\n20251226-14:30:16:5|Step_SPUtils|30002312|error in getTodayTotalDetailSteps\n",
