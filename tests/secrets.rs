@@ -70,6 +70,10 @@ const SHAPES: &[(&str, &str)] = &[
     ("read ~/.docker/config.json {\"auths\":{\"registry.example.com\":{\"auth\":\"{}\"}}}", "Y2k6RG9ja2VyQXV0aFB3MQ=="),
     ("read .netrc: machine api.example.com login deploy password {}", "NetrcPassw0rd"),
     ("read .netrc: default login anonymous password {}", "NetrcDefault4"),
+    ("claude admin {} rotated", "sk-ant-admin01-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210_-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210ZyXwVuTsRqPoNmLkJiHgAA"),
+    ("backup: sshpass -e -p {} scp db.sql backup:/srv", "SshPassPw6"),
+    ("podman auth {\"auths\":{\"quay.io\":{\"auth\":\"{}\"}}}", "cm9ib3Q6UG9kbWFuUHcy"),
+    ("{\"credsStore\":\"\",\"auths\":{\"ghcr.io\":{\"identitytoken\":\"{}\"}}}", "IdTokGhcr7x9Q2w"),
 ];
 
 fn fill(shape: &str, secret: &str) -> String {
