@@ -20,7 +20,10 @@ pub const MASK: &str = "***";
 
 /// Names of fields, headers, parameters and members that hold secrets: a
 /// name that contains one of these is a secret's name.
-const SECRET_NAME: &str = r"[A-Za-z0-9_.-]*(?i:passw|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|session[_-]?(?:id|key|token)?|sessid|auth[_-]?(?:key|code)|accountkey|sharedaccesskey|sharedaccesssignature|signature|cookie|x-amz-signature|x-goog-signature)[A-Za-z0-9_.-]*";
+/// The secret word ends the name, or is followed by a separator or a
+/// capital (`token_id`, `accessToken`, `passwordHash`): `TokenizerV2Error`
+/// or `Detokenizer` are not secrets' names.
+const SECRET_NAME: &str = r"[A-Za-z0-9_.-]*(?i:passw(?:ord|ort|d)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|session[_-]?(?:id|key|token)?|sessid|auth[_-]?(?:key|code)|accountkey|sharedaccesskey|sharedaccesssignature|signature|cookie|x-amz-signature|x-goog-signature)s?(?-i:[A-Z0-9_.-][A-Za-z0-9_.-]*)?";
 
 fn patterns() -> &'static [(Regex, Kind)] {
     static P: OnceLock<Vec<(Regex, Kind)>> = OnceLock::new();
@@ -510,6 +513,8 @@ mod tests {
             "cache key=schedule:week:363 miss",
             "Authorization failed for user bob",
             "tokens processed: 512 in 3s",
+            "card tokenization failed: TokenizerV2Error: unsupported BIN 4111",
+            "Detokenizer: ready",
         ] {
             assert_eq!(m(text), text, "false positive");
         }
