@@ -110,6 +110,7 @@ pub fn collect_observed(
     let mut merge = Merge::new(started.running, settings.unavailable).shown_from(shown_from);
     let mut progress = Progress::new(settings.quiet);
     let keep_secrets = !settings.redact;
+    let mask_each = !keep_secrets && (all || stream.is_some());
     let mut masked = 0u64;
     let mut rows = Vec::new();
     let mut summariser = Summariser::new(max_rows);
@@ -130,11 +131,11 @@ pub fn collect_observed(
             filtered = filtered.saturating_add(1);
             continue;
         }
-        // Reading every event for the findings, a routine one is never
-        // shown (the summary counts it), and the findings mask what they
-        // quote of it: masking it here would cost a busy log its speed.
-        let shown_as_read = findings.is_some() && !all && !reconstruct_core::notable::event(&e);
-        if !keep_secrets && !shown_as_read {
+        // Every event is printed in an export: each is masked as it passes.
+        // The table prints its rows alone, masked once chosen (below): a
+        // busy log's hundred thousand errors fold into a few dozen rows.
+        // The findings mask what they quote.
+        if mask_each {
             masked += redact::event(&mut e);
         }
         events += 1;
@@ -164,6 +165,11 @@ pub fn collect_observed(
     } else {
         let s = summariser.finish();
         rows = s.rows;
+        if !keep_secrets {
+            for r in &mut rows {
+                masked = masked.saturating_add(redact::row(r));
+            }
+        }
         s.totals
     };
     if !all {

@@ -19,6 +19,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use reconstruct_core::classify::is_state_change;
 use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, Severity, SourceKind, Timestamp};
 use serde::Serialize;
@@ -164,14 +166,35 @@ pub struct Summary {
 /// so memory stays bounded on pathological logs where no line repeats.
 const MAX_CLUSTERS: usize = 50_000;
 
-#[derive(Hash, PartialEq, Eq)]
-struct Key {
+/// What an event must share with a row, beside its template, to fold into it.
+#[derive(PartialEq, Eq)]
+struct Kin {
     collector: SourceKind,
     component: Arc<str>,
     kind: EventKind,
     severity: Option<Severity>,
     alert: Option<AlertState>,
-    template: String,
+}
+
+impl Kin {
+    fn of(e: &Event) -> Kin {
+        Kin {
+            collector: e.collector,
+            component: e.component.clone(),
+            kind: e.kind,
+            severity: e.severity,
+            alert: e.alert_state(),
+        }
+    }
+
+    /// [`PartialEq`] without cloning the event's component.
+    fn matches(&self, e: &Event) -> bool {
+        self.collector == e.collector
+            && self.kind == e.kind
+            && self.severity == e.severity
+            && (Arc::ptr_eq(&self.component, &e.component) || self.component == e.component)
+            && self.alert == e.alert_state()
+    }
 }
 
 const SECOND: i64 = 1_000_000_000;
@@ -204,7 +227,11 @@ fn container_of(e: &Event) -> Option<&str> {
 pub struct Summariser {
     max_rows: usize,
     order: Vec<Row>,
-    index: HashMap<Key, usize>,
+    /// The rows of each template, looked up by a borrowed template, so an
+    /// event that folds allocates nothing.
+    index: FxHashMap<Box<str>, Vec<(Kin, usize)>>,
+    clusters: usize,
+    templates: Templates,
     /// The open lifecycle burst of each container: its row.
     bursts: HashMap<String, usize>,
     totals: Totals,
@@ -218,7 +245,9 @@ impl Summariser {
         Summariser {
             max_rows,
             order: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
+            clusters: 0,
+            templates: Templates::default(),
             bursts: HashMap::new(),
             totals: Totals::default(),
             markers: true,
@@ -269,15 +298,9 @@ impl Summariser {
             self.order.push(Row::new(e));
             return;
         }
-        let key = Key {
-            collector: e.collector,
-            component: e.component.clone(),
-            kind: e.kind,
-            severity: e.severity,
-            alert: e.alert_state(),
-            template: template(&e.summary),
-        };
-        if let Some(&i) = self.index.get(&key) {
+        let template = self.templates.of(&e.summary);
+        let known = self.index.get(template).and_then(|v| v.iter().find(|(k, _)| k.matches(&e)));
+        if let Some(&(_, i)) = known {
             if let Some(row) = self.order.get_mut(i).filter(|r| continues(r, &e)) {
                 row.count = row.count.saturating_add(1);
                 self.totals.folded = self.totals.folded.saturating_add(1);
@@ -291,11 +314,29 @@ impl Summariser {
                 return;
             }
         }
-        if self.index.len() >= MAX_CLUSTERS && !self.index.contains_key(&key) {
-            self.totals.unclustered = self.totals.unclustered.saturating_add(1);
-            return;
+        let at = self.order.len();
+        match self.index.get_mut(template) {
+            Some(v) => match v.iter_mut().find(|(k, _)| k.matches(&e)) {
+                // A later burst of a change of state: its own row from now on.
+                Some((_, i)) => *i = at,
+                None if self.clusters >= MAX_CLUSTERS => {
+                    self.totals.unclustered = self.totals.unclustered.saturating_add(1);
+                    return;
+                }
+                None => {
+                    v.push((Kin::of(&e), at));
+                    self.clusters += 1;
+                }
+            },
+            None if self.clusters >= MAX_CLUSTERS => {
+                self.totals.unclustered = self.totals.unclustered.saturating_add(1);
+                return;
+            }
+            None => {
+                self.index.insert(Box::from(template), vec![(Kin::of(&e), at)]);
+                self.clusters += 1;
+            }
         }
-        self.index.insert(key, self.order.len());
         let mut row = Row::new(e);
         row.seen_before = seen_before;
         self.order.push(row);
@@ -716,8 +757,17 @@ fn corroborate(rows: Vec<Row>, totals: &mut Totals) -> Vec<Row> {
 /// that differ only in them fold together.
 pub fn template(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len());
+    template_into(msg, &mut out);
+    out
+}
+
+/// [`template`] written into `out` (cleared first): a busy log folds
+/// hundreds of thousands of lines, and a reused buffer spares each its
+/// allocations.
+pub fn template_into(msg: &str, out: &mut String) {
+    out.clear();
     let mut chars = msg.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
+    while let Some((at, c)) = chars.next() {
         if c == '"' || c == '\'' {
             // A quoted value: mask up to the closing quote on this line.
             let mut closed = false;
@@ -735,16 +785,16 @@ pub fn template(msg: &str) -> String {
             continue;
         }
         if c.is_alphanumeric() || c == '_' {
-            let mut tok = String::new();
-            tok.push(c);
-            while let Some(&(_, d)) = chars.peek() {
+            let mut end = at + c.len_utf8();
+            while let Some(&(i, d)) = chars.peek() {
                 if d.is_alphanumeric() || matches!(d, '_' | '-' | '.' | ':') {
-                    tok.push(d);
+                    end = i + d.len_utf8();
                     chars.next();
                 } else {
                     break;
                 }
             }
+            let tok = msg.get(at..end).unwrap_or_default();
             // Trailing punctuation belongs to the sentence, not the token.
             let trimmed = tok.trim_end_matches(['.', ':', '-']);
             let tail = tok.get(trimmed.len()..).unwrap_or_default();
@@ -758,7 +808,49 @@ pub fn template(msg: &str) -> String {
         }
         out.push(c);
     }
-    out
+}
+
+/// Templates by shape. A message's template depends only on its shape, the
+/// message with each run of ASCII digits written as one digit (a token
+/// with a digit is variable however many it has, and digits never end a
+/// token): a busy log's lines, which differ in their numbers, are
+/// templated once per shape, not once a line.
+#[derive(Default)]
+pub struct Templates {
+    shapes: FxHashMap<Box<[u8]>, usize>,
+    texts: Vec<Box<str>>,
+    shape: Vec<u8>,
+    scratch: String,
+}
+
+/// Shapes remembered; past it, a new shape's template is worked out each time.
+const MAX_SHAPES: usize = 65_536;
+
+impl Templates {
+    /// The template of `msg` (see [`template`]).
+    pub fn of(&mut self, msg: &str) -> &str {
+        self.shape.clear();
+        let mut digits = false;
+        for &b in msg.as_bytes() {
+            let digit = b.is_ascii_digit();
+            if !(digit && digits) {
+                self.shape.push(if digit { b'0' } else { b });
+            }
+            digits = digit;
+        }
+        let known = self.shapes.get(self.shape.as_slice()).copied().filter(|&i| i < self.texts.len());
+        if let Some(i) = known {
+            return self.texts.get(i).map_or("", |t| t);
+        }
+        template_into(msg, &mut self.scratch);
+        if self.shapes.len() >= MAX_SHAPES {
+            return &self.scratch;
+        }
+        let i = self.texts.len();
+        self.texts.push(Box::from(self.scratch.as_str()));
+        self.shapes.insert(Box::from(self.shape.as_slice()), i);
+        &self.scratch
+    }
 }
 
 fn is_variable(tok: &str) -> bool {
@@ -886,5 +978,25 @@ mod tests {
         assert_eq!(template("pool exhausted: size 20 overflow 10"), "pool exhausted: size <*> overflow <*>");
         assert_eq!(template("unterminated \"quote"), "unterminated \"<*>");
         assert_eq!(template("héllo wörld 3"), "héllo wörld <*>");
+    }
+
+    #[test]
+    fn a_template_by_shape_is_the_template() {
+        let mut t = Templates::default();
+        let msgs = [
+            "GET /v1/items/123 200 12ms",
+            "GET /v1/items/9 200 7ms",
+            "deadbeefcafe and deadbeefcafe1 and 10.0.3.4: done.",
+            "abcdef12345 abcdef9",
+            "id=0x1f 'quoted 12' \"unterminated 3",
+            "٣ arabic digit and 3",
+            "",
+            "v1.2.3-rc1: started",
+        ];
+        for round in 0..2 {
+            for m in msgs {
+                assert_eq!(t.of(m), template(m), "{m} (round {round})");
+            }
+        }
     }
 }

@@ -11,16 +11,30 @@ use crate::pipeline::{self, collect, ignore_broken_pipe, open_output};
 use crate::render::{self, Format};
 use crate::summarise::Row;
 
+/// How many bytes of formatted rows are written to the output at once.
+const BATCH: usize = 256 * 1024;
+
 pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
     let settings = super::resolve(src)?;
     let (quiet, verbose) = (settings.quiet, settings.verbose);
     let mut sink = open_output(out.output.as_deref())?;
     let streaming = out.all && out.format.is_line_format();
     let collected = if streaming {
-        let header = render::header(out.format, &mut sink);
+        // Rows are formatted into one buffer, handed to the output a batch at
+        // a time: a line's many small writes stay in memory.
+        let mut batch: Vec<u8> = Vec::with_capacity(BATCH + 4096);
+        let header = render::header(out.format, &mut batch);
         let format = out.format;
-        let mut write = |r: Row| render::write_row(format, &r, &mut sink);
-        header.and_then(|()| collect(settings, true, out.max_rows, Some(&mut write)))
+        let mut write = |r: Row| {
+            render::write_row(format, &r, &mut batch)?;
+            if batch.len() >= BATCH {
+                sink.write_all(&batch)?;
+                batch.clear();
+            }
+            Ok(())
+        };
+        let c = header.and_then(|()| collect(settings, true, out.max_rows, Some(&mut write)));
+        c.and_then(|c| sink.write_all(&batch).map(|()| c))
     } else {
         collect(settings, out.all, out.max_rows, None)
     };

@@ -105,7 +105,9 @@ pub struct Observed {
     until: Timestamp,
     services: HashMap<Arc<str>, usize>,
     activity: Vec<Activity>,
-    index: HashMap<(usize, String), usize>,
+    /// Each template's entries in `templates`, by service.
+    index: rustc_hash::FxHashMap<Box<str>, Vec<(usize, usize)>>,
+    shapes: crate::summarise::Templates,
     templates: Vec<Template>,
     base_events: u64,
 }
@@ -126,7 +128,8 @@ impl Observed {
             until,
             services: HashMap::new(),
             activity: Vec::new(),
-            index: HashMap::new(),
+            index: Default::default(),
+            shapes: Default::default(),
             templates: Vec::new(),
             base_events: 0,
         }
@@ -163,14 +166,21 @@ impl Observed {
 
     /// Counts the event's message; returns how many times the baseline holds it.
     fn template(&mut self, service: usize, e: &Event, in_baseline: bool) -> Option<u64> {
-        let template = crate::summarise::template(&e.summary);
-        let key = (service, template);
-        let i = match self.index.get(&key) {
-            Some(i) => *i,
+        let template = self.shapes.of(&e.summary);
+        let known = self.index.get(template).and_then(|v| v.iter().find(|(s, _)| *s == service)).map(|(_, i)| *i);
+        let i = match known {
+            Some(i) => i,
             None if self.templates.len() < MAX_TEMPLATES => {
-                self.templates.push(Template { service, template: key.1.clone(), base_n: 0, window_n: 0, first: None });
-                self.index.insert(key, self.templates.len() - 1);
-                self.templates.len() - 1
+                let i = self.templates.len();
+                self.templates.push(Template {
+                    service,
+                    template: template.to_string(),
+                    base_n: 0,
+                    window_n: 0,
+                    first: None,
+                });
+                self.index.entry(Box::from(template)).or_default().push((service, i));
+                i
             }
             None => return None,
         };

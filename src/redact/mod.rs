@@ -310,6 +310,15 @@ pub fn string(s: &mut String) -> u64 {
     k
 }
 
+/// Masks a table row: its event and every other event it shows.
+pub fn row(r: &mut crate::summarise::Row) -> u64 {
+    let mut n = event(&mut r.event);
+    for e in &mut r.also {
+        n = n.saturating_add(event(e));
+    }
+    n
+}
+
 /// Masks every text of an event in place: its summary, excerpt, component
 /// and evidence locator. Returns how many values were masked.
 pub fn event(e: &mut Event) -> u64 {

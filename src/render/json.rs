@@ -3,69 +3,103 @@
 
 use std::io::{self, Write};
 
+use std::borrow::Cow;
+
+use reconstruct_core::{EventKind, Locator, Severity, SourceKind, TimeBasis, Timestamp};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{row_text, Timeline};
-use crate::summarise::Row;
+use crate::summarise::{Marker, Reason, Row};
 
-pub fn event_value(r: &Row) -> Value {
-    let e = &r.event;
-    let mut v = json!({
-        "time": e.time,
-        "collector": e.collector,
-        "component": &*e.component,
-        "event": row_text(r),
-        "evidence": e.evidence.locator,
-        "severity": e.severity,
-        "kind": e.kind,
-        "time_basis": e.basis,
-    });
-    if let Some(m) = v.as_object_mut() {
-        if r.count > 1 {
-            m.insert("count".into(), json!(r.count));
-            m.insert("last_time".into(), json!(r.last));
-        }
-        if e.continuation_lines > 0 {
-            m.insert("continuation_lines".into(), json!(e.continuation_lines));
-        }
-        // The structured fact (alert state, container action, commit, session), for tools.
-        if let Some(fact) = e.fact.as_deref() {
-            m.insert("fact".into(), json!(fact));
-        }
-        if let Some(reason) = r.reason {
-            m.insert("reason".into(), json!(reason));
-        }
-        if let Some(marker) = r.marker {
-            m.insert("marker".into(), json!(marker));
-        }
-        if let Some(n) = r.seen_before {
-            m.insert("seen_before".into(), json!(n));
-        }
-        if !r.also.is_empty() {
-            // Each event the row stands for, with its own evidence.
-            let also: Vec<Value> = r
-                .also
-                .iter()
-                .map(|a| {
-                    json!({
-                        "time": a.time,
-                        "collector": a.collector,
-                        "component": &*a.component,
-                        "event": a.summary,
-                        "evidence": a.evidence.locator,
-                        "severity": a.severity,
-                    })
-                })
-                .collect();
-            m.insert("also".into(), json!(also));
-        }
-        m.insert("excerpt".into(), json!(e.evidence.excerpt));
-    }
-    v
+/// One event as the JSON formats write it, borrowed from its row: a line is
+/// serialized straight from the event's fields. The members are declared in
+/// the order of their names, the order a JSON object has always had here.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    also: Vec<Also<'a>>,
+    collector: SourceKind,
+    component: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continuation_lines: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+    event: Cow<'a, str>,
+    evidence: &'a Locator,
+    excerpt: &'a str,
+    /// The structured fact (alert state, container action, commit, session),
+    /// for tools; as a JSON value, whose members are in the order of their names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fact: Option<Value>,
+    kind: EventKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_time: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    marker: Option<Marker>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seen_before: Option<u64>,
+    severity: Option<Severity>,
+    time: Timestamp,
+    time_basis: TimeBasis,
 }
 
-pub fn write_line(r: &Row, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &event_value(r))?;
+/// Each event a row stands for, with its own evidence.
+#[derive(Serialize)]
+struct Also<'a> {
+    collector: SourceKind,
+    component: &'a str,
+    event: &'a str,
+    evidence: &'a Locator,
+    severity: Option<Severity>,
+    time: Timestamp,
+}
+
+impl<'a> Line<'a> {
+    fn of(r: &'a Row) -> Line<'a> {
+        let e = &r.event;
+        let folded = r.count > 1 || r.seen_before.is_some();
+        Line {
+            also: r
+                .also
+                .iter()
+                .map(|a| Also {
+                    collector: a.collector,
+                    component: &a.component,
+                    event: &a.summary,
+                    evidence: &a.evidence.locator,
+                    severity: a.severity,
+                    time: a.time,
+                })
+                .collect(),
+            collector: e.collector,
+            component: &e.component,
+            continuation_lines: (e.continuation_lines > 0).then_some(e.continuation_lines),
+            count: (r.count > 1).then_some(r.count),
+            event: if folded { Cow::Owned(row_text(r)) } else { Cow::Borrowed(&e.summary) },
+            evidence: &e.evidence.locator,
+            excerpt: &e.evidence.excerpt,
+            fact: e.fact.as_deref().and_then(|f| serde_json::to_value(f).ok()),
+            kind: e.kind,
+            last_time: (r.count > 1).then_some(r.last),
+            marker: r.marker,
+            reason: r.reason,
+            seen_before: r.seen_before,
+            severity: e.severity,
+            time: e.time,
+            time_basis: e.basis,
+        }
+    }
+}
+
+pub fn event_value(r: &Row) -> Value {
+    serde_json::to_value(Line::of(r)).unwrap_or(Value::Null)
+}
+
+pub fn write_line<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &Line::of(r))?;
     out.write_all(b"\n")
 }
 

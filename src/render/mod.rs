@@ -100,7 +100,7 @@ pub fn render(format: Format, t: &Timeline<'_>, out: &mut dyn Write) -> io::Resu
 }
 
 /// What a line format writes before its first row: the CSV ones' header.
-pub fn header(format: Format, out: &mut dyn Write) -> io::Result<()> {
+pub fn header<W: Write + ?Sized>(format: Format, out: &mut W) -> io::Result<()> {
     match format {
         Format::Csv => csv::header(out),
         Format::TimesketchCsv => timesketch::csv_header(out),
@@ -109,7 +109,7 @@ pub fn header(format: Format, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One row in a line format (the header, if any, written before).
-pub fn write_row(format: Format, r: &Row, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_row<W: Write + ?Sized>(format: Format, r: &Row, out: &mut W) -> io::Result<()> {
     match format {
         Format::Csv => csv::row(r, out),
         Format::Timesketch => timesketch::jsonl(r, out),

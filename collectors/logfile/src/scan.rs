@@ -102,6 +102,8 @@ struct Scanner<'a> {
     /// buffer's address and length (`None` for lines not read from it).
     marks: reconstruct_core::classify::StateMarks,
     chunk: Option<(usize, usize)>,
+    /// Component names, each built once.
+    names: Names,
 }
 
 pub fn scan<R: Read>(
@@ -274,6 +276,7 @@ fn scan_from<'a>(
         done: false,
         marks: Default::default(),
         chunk: None,
+        names: Names::default(),
     };
     match (&landing, &seekable) {
         (Some(l), Some(sk)) => {
@@ -671,15 +674,15 @@ impl Scanner<'_> {
             summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
         }
         let component: Arc<str> = if let Some(c) = p.component.take() {
-            Arc::from(c)
+            self.names.get(&c)
         } else if let Some(c) = bracket_component(msg) {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
-            summary.text = drop_bracket(&summary.text, &c);
-            Arc::from(c)
+            summary.text = drop_bracket(&summary.text, c);
+            self.names.get(c)
         } else if let Some((c, rest)) = pipe_component(msg) {
             // `|Step_LSC|30002312|onStandStepChanged`: a pipe-delimited layout's first field.
             summary = clean(rest, SUMMARY_MAX);
-            Arc::from(c)
+            self.names.get(c)
         } else {
             self.cfg.component.clone()
         };
@@ -725,9 +728,25 @@ fn human_bytes(n: u64) -> String {
 
 /// `ERROR   [api] boom` → `ERROR boom`.
 fn drop_bracket(text: &str, name: &str) -> String {
-    let tag = format!("[{name}]");
-    match text.split_once(&tag) {
-        Some((level, rest)) => format!("{} {}", level.trim_end(), rest.trim_start()).trim().to_string(),
+    // The first `[name]` in the text, found without building the tag.
+    let found = memchr::memchr_iter(b'[', text.as_bytes()).find(|&i| {
+        text.get(i + 1..).is_some_and(|r| r.starts_with(name) && r.as_bytes().get(name.len()) == Some(&b']'))
+    });
+    match found {
+        Some(i) => {
+            let level = text.get(..i).unwrap_or_default().trim_end();
+            let rest = text.get(i + name.len() + 2..).unwrap_or_default().trim_start();
+            let mut out = String::with_capacity(level.len() + rest.len() + 1);
+            out.push_str(level);
+            out.push(' ');
+            out.push_str(rest);
+            let trimmed = out.trim();
+            if trimmed.len() == out.len() {
+                out
+            } else {
+                trimmed.to_string()
+            }
+        }
         None => text.to_string(),
     }
 }
@@ -744,19 +763,20 @@ fn trim(b: &[u8]) -> &[u8] {
 
 /// `|Step_LSC|30002312|onStandStepChanged 3579` → `Step_LSC` and the rest: the
 /// first field of a pipe-delimited layout (HealthApp's), right after the time.
-fn pipe_component(msg: &[u8]) -> Option<(String, &[u8])> {
+fn pipe_component(msg: &[u8]) -> Option<(&str, &[u8])> {
     let rest = msg.strip_prefix(b"|")?;
     let close = memchr::memchr(b'|', rest.get(..rest.len().min(64))?)?;
     let name = rest.get(..close)?;
     let ok = name.first().is_some_and(u8::is_ascii_alphabetic)
         && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':'));
-    ok.then(|| (String::from_utf8_lossy(name).into_owned(), rest.get(close + 1..).unwrap_or_default()))
+    let name = std::str::from_utf8(name).ok().filter(|_| ok)?;
+    Some((name, rest.get(close + 1..).unwrap_or_default()))
 }
 
 /// `ERROR [backend.api] …` → `backend.api`: a bracketed name right after the
 /// level word (Python's `%(levelname)s [%(name)s]`, many others). A bracket
 /// elsewhere is more often a thread, a pid or a client address.
-fn bracket_component(msg: &[u8]) -> Option<String> {
+fn bracket_component(msg: &[u8]) -> Option<&str> {
     let word_len = msg.iter().take_while(|c| c.is_ascii_alphabetic()).count();
     severity::from_word(msg.get(..word_len)?)?;
     let rest = msg.get(word_len..)?;
@@ -768,7 +788,30 @@ fn bracket_component(msg: &[u8]) -> Option<String> {
     let name = rest.get(1..close)?;
     let ok = name.first().is_some_and(u8::is_ascii_alphabetic)
         && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':'));
-    ok.then(|| String::from_utf8_lossy(name).into_owned())
+    std::str::from_utf8(name).ok().filter(|_| ok)
+}
+
+/// Component names met so far, each built once: a busy log names the same
+/// few components on every line.
+#[derive(Default)]
+struct Names {
+    known: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
+}
+
+/// Distinct names kept; past it a name is built for its line alone.
+const NAMES_MAX: usize = 4096;
+
+impl Names {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(a) = self.known.get(name) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(name);
+        if self.known.len() < NAMES_MAX {
+            self.known.insert(Box::from(name), a.clone());
+        }
+        a
+    }
 }
 
 #[cfg(test)]
