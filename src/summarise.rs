@@ -167,7 +167,7 @@ pub struct Summary {
 const MAX_CLUSTERS: usize = 50_000;
 
 /// What an event must share with a row, beside its template, to fold into it.
-#[derive(PartialEq, Eq)]
+#[derive(PartialEq, Eq, Hash)]
 struct Kin {
     collector: SourceKind,
     component: Arc<str>,
@@ -185,15 +185,6 @@ impl Kin {
             severity: e.severity,
             alert: e.alert_state(),
         }
-    }
-
-    /// [`PartialEq`] without cloning the event's component.
-    fn matches(&self, e: &Event) -> bool {
-        self.collector == e.collector
-            && self.kind == e.kind
-            && self.severity == e.severity
-            && (Arc::ptr_eq(&self.component, &e.component) || self.component == e.component)
-            && self.alert == e.alert_state()
     }
 }
 
@@ -229,7 +220,7 @@ pub struct Summariser {
     order: Vec<Row>,
     /// The rows of each template, looked up by a borrowed template, so an
     /// event that folds allocates nothing.
-    index: FxHashMap<Box<str>, Vec<(Kin, usize)>>,
+    index: FxHashMap<Box<str>, FxHashMap<Kin, usize>>,
     clusters: usize,
     templates: Templates,
     /// The open lifecycle burst of each container: its row.
@@ -299,8 +290,9 @@ impl Summariser {
             return;
         }
         let template = self.templates.of(&e.summary);
-        let known = self.index.get(template).and_then(|v| v.iter().find(|(k, _)| k.matches(&e)));
-        if let Some(&(_, i)) = known {
+        let kin = Kin::of(&e);
+        let known = self.index.get(template).and_then(|v| v.get(&kin));
+        if let Some(&i) = known {
             if let Some(row) = self.order.get_mut(i).filter(|r| continues(r, &e)) {
                 row.count = row.count.saturating_add(1);
                 self.totals.folded = self.totals.folded.saturating_add(1);
@@ -316,15 +308,15 @@ impl Summariser {
         }
         let at = self.order.len();
         match self.index.get_mut(template) {
-            Some(v) => match v.iter_mut().find(|(k, _)| k.matches(&e)) {
+            Some(v) => match v.get_mut(&kin) {
                 // A later burst of a change of state: its own row from now on.
-                Some((_, i)) => *i = at,
+                Some(i) => *i = at,
                 None if self.clusters >= MAX_CLUSTERS => {
                     self.totals.unclustered = self.totals.unclustered.saturating_add(1);
                     return;
                 }
                 None => {
-                    v.push((Kin::of(&e), at));
+                    v.insert(kin, at);
                     self.clusters += 1;
                 }
             },
@@ -333,7 +325,9 @@ impl Summariser {
                 return;
             }
             None => {
-                self.index.insert(Box::from(template), vec![(Kin::of(&e), at)]);
+                let mut v = FxHashMap::default();
+                v.insert(kin, at);
+                self.index.insert(Box::from(template), v);
                 self.clusters += 1;
             }
         }

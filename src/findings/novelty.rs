@@ -106,7 +106,7 @@ pub struct Observed {
     services: HashMap<Arc<str>, usize>,
     activity: Vec<Activity>,
     /// Each template's entries in `templates`, by service.
-    index: rustc_hash::FxHashMap<Box<str>, Vec<(usize, usize)>>,
+    index: rustc_hash::FxHashMap<Box<str>, rustc_hash::FxHashMap<usize, usize>>,
     shapes: crate::summarise::Templates,
     templates: Vec<Template>,
     base_events: u64,
@@ -167,7 +167,7 @@ impl Observed {
     /// Counts the event's message; returns how many times the baseline holds it.
     fn template(&mut self, service: usize, e: &Event, in_baseline: bool) -> Option<u64> {
         let template = self.shapes.of(&e.summary);
-        let known = self.index.get(template).and_then(|v| v.iter().find(|(s, _)| *s == service)).map(|(_, i)| *i);
+        let known = self.index.get(template).and_then(|v| v.get(&service)).copied();
         let i = match known {
             Some(i) => i,
             None if self.templates.len() < MAX_TEMPLATES => {
@@ -179,7 +179,7 @@ impl Observed {
                     window_n: 0,
                     first: None,
                 });
-                self.index.entry(Box::from(template)).or_default().push((service, i));
+                self.index.entry(Box::from(template)).or_default().insert(service, i);
                 i
             }
             None => return None,
