@@ -14,7 +14,9 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use reconstruct_core::Event;
-use regex::{Captures, Regex, RegexSet};
+use regex::{Captures, Regex};
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::{Input, PatternID, PatternSet};
 
 pub const MASK: &str = "***";
 
@@ -25,8 +27,32 @@ pub const MASK: &str = "***";
 /// or `Detokenizer` are not secrets' names.
 const SECRET_NAME: &str = r"[A-Za-z0-9_.-]*(?i:passw(?:ord|ort|d)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|session[_-]?(?:id|key|token)?|sessid|auth[_-]?(?:key|code)|accountkey|sharedaccesskey|sharedaccesssignature|signature|cookie|x-amz-signature|x-goog-signature)s?(?-i:[A-Z0-9_.-][A-Za-z0-9_.-]*)?";
 
-fn patterns() -> &'static [(Regex, Kind)] {
-    static P: OnceLock<Vec<(Regex, Kind)>> = OnceLock::new();
+/// One pattern: its source, what it keeps, and its regex, compiled the
+/// first time a text matches it (most runs mask nothing, and compiling every
+/// pattern took longer than reading a week of a repository).
+struct Pattern {
+    source: String,
+    kind: Kind,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl Pattern {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| match Regex::new(&self.source) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    // A pattern that does not compile is a bug the tests catch (`every_pattern_compiles`).
+                    debug_assert!(false, "{e}");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+fn patterns() -> &'static [Pattern] {
+    static P: OnceLock<Vec<Pattern>> = OnceLock::new();
     P.get_or_init(|| {
         let named = format!(
             r#"(?i)((?:^|[\s{{,;&?"'(\[])["']?{SECRET_NAME}["']?\s*[:=]\s*["']?)([^\s"',;&}}\]\)]+)"#
@@ -74,23 +100,49 @@ fn patterns() -> &'static [(Regex, Kind)] {
         }));
         // ASCII word boundaries: a Unicode `\b` keeps the regex engines off
         // their DFAs, and every event's text passes through these.
-        src.iter()
-            .filter_map(|(p, k)| match Regex::new(&p.replace(r"\b", r"(?-u:\b)")) {
-                Ok(r) => Some((r, *k)),
-                Err(e) => {
-                    // A pattern that does not compile is a bug the tests catch (`every_pattern_compiles`).
-                    debug_assert!(false, "{e}");
-                    None
-                }
-            })
+        src.into_iter()
+            .map(|(p, kind)| Pattern { source: p.replace(r"\b", r"(?-u:\b)"), kind, regex: OnceLock::new() })
             .collect()
     })
 }
 
-/// All patterns at once: one pass tells that most texts hold no secret.
-fn any() -> Option<&'static RegexSet> {
-    static S: OnceLock<Option<RegexSet>> = OnceLock::new();
-    S.get_or_init(|| RegexSet::new(patterns().iter().map(|(r, _)| r.as_str())).ok()).as_ref()
+/// All patterns at once: one pass tells that most texts hold no secret,
+/// and which patterns match the others. It only says whether and which, so
+/// it is built without capture groups, which halves its build.
+fn any() -> Option<&'static Set> {
+    static S: OnceLock<Option<Set>> = OnceLock::new();
+    S.get_or_init(|| {
+        let sources: Vec<&str> = patterns().iter().map(|p| p.source.as_str()).collect();
+        regex_automata::meta::Regex::builder()
+            .configure(
+                regex_automata::meta::Config::new()
+                    .which_captures(WhichCaptures::None)
+                    // Every pattern that matches, not only the leftmost.
+                    .match_kind(regex_automata::MatchKind::All),
+            )
+            .build_many(&sources)
+            .ok()
+            .map(|re| Set { re })
+    })
+    .as_ref()
+}
+
+/// The patterns as one automaton.
+struct Set {
+    re: regex_automata::meta::Regex,
+}
+
+impl Set {
+    fn is_match(&self, text: &str) -> bool {
+        self.re.is_match(text)
+    }
+
+    /// Which patterns match somewhere in `text`.
+    fn matches(&self, text: &str) -> PatternSet {
+        let mut hits = PatternSet::new(self.re.pattern_len());
+        self.re.which_overlapping_matches(&Input::new(text), &mut hits);
+        hits
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -163,12 +215,26 @@ pub fn mask_json(v: &mut serde_json::Value) -> u64 {
 
 /// Masks secrets in `text`; returns the text and how many values were masked.
 pub fn mask(text: &str) -> (Cow<'_, str>, u64) {
-    if any().is_some_and(|set| !set.is_match(text)) {
-        return (Cow::Borrowed(text), 0);
-    }
+    // Which patterns match: only those are compiled and applied (a mask
+    // inserted by one never makes another match: `***` and `[REDACTED]`
+    // are never taken for a secret).
+    let hits = match any() {
+        Some(set) => {
+            let hits = set.matches(text);
+            if hits.is_empty() {
+                return (Cow::Borrowed(text), 0);
+            }
+            Some(hits)
+        }
+        None => None,
+    };
     let mut out: Cow<'_, str> = Cow::Borrowed(text);
     let mut n = 0u64;
-    for (re, kind) in patterns() {
+    for (i, p) in patterns().iter().enumerate() {
+        if hits.as_ref().is_some_and(|h| !PatternID::new(i).is_ok_and(|id| h.contains(id))) {
+            continue;
+        }
+        let (Some(re), kind) = (p.regex(), p.kind) else { continue };
         if !re.is_match(&out) {
             continue;
         }
@@ -319,9 +385,40 @@ pub fn row(r: &mut crate::summarise::Row) -> u64 {
     n
 }
 
+/// Whether any secret may be in one of `parts`: one search over them joined
+/// by line ends instead of one a part. A line end stands where a part
+/// begins or ends as the edge of a text does for every pattern (a blank
+/// for `(?:^|\s)`, a non-word character for `\b`), so a secret in a part is
+/// a match in the whole; a match across two parts only costs the full look.
+fn any_in(parts: &[&str]) -> bool {
+    thread_local! {
+        static JOINED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    let Some(set) = any() else { return true };
+    JOINED.with(|j| {
+        let Ok(mut j) = j.try_borrow_mut() else { return true };
+        j.clear();
+        for p in parts {
+            j.push_str(p);
+            j.push('\n');
+        }
+        set.is_match(&j)
+    })
+}
+
 /// Masks every text of an event in place: its summary, excerpt, component
 /// and evidence locator. Returns how many values were masked.
 pub fn event(e: &mut Event) -> u64 {
+    // Most events hold no secret: one search says so for all their texts.
+    if e.fact.is_none() {
+        let locator = match &e.evidence.locator {
+            reconstruct_core::Locator::Text(t) => t.as_str(),
+            reconstruct_core::Locator::Line { .. } => "",
+        };
+        if !any_in(&[&e.summary, &e.evidence.excerpt, &e.component, locator]) {
+            return 0;
+        }
+    }
     let mut n = string(&mut e.summary).saturating_add(string(&mut e.evidence.excerpt));
     let (c, k) = mask(&e.component);
     if k > 0 {
@@ -416,6 +513,7 @@ mod tests {
     #[test]
     fn every_pattern_compiles() {
         assert_eq!(patterns().len(), 11 + rules::ARGUMENTS.len());
+        assert!(patterns().iter().all(|p| p.regex().is_some()), "each compiles alone");
         assert!(any().is_some());
     }
 
@@ -435,6 +533,46 @@ mod tests {
         let ids: std::collections::BTreeSet<&str> =
             rules::TOKENS.iter().chain(rules::ARGUMENTS).map(|r| r.id).collect();
         assert_eq!(ids.len(), rules::TOKENS.len() + rules::ARGUMENTS.len(), "ids are unique");
+    }
+
+    #[test]
+    fn one_search_over_an_events_texts_misses_no_secret_in_any_of_them() {
+        let mut samples: Vec<(&str, &str)> = rules::TOKENS.iter().chain(rules::ARGUMENTS).map(|r| r.sample).collect();
+        samples.extend([
+            ("password=hunter2", "hunter2"),
+            ("--password s3cretValue", "s3cretValue"),
+            ("Authorization: Bearer abcdefghijkl", "abcdefghijkl"),
+            ("postgres://app:pa55word@db/app", "pa55word"),
+            ("-----BEGIN RSA PRIVATE KEY-----\nMIIEabc", "MIIEabc"),
+        ]);
+        for (text, secret) in samples {
+            for field in 0..4 {
+                let mut e = Event {
+                    time: reconstruct_core::Timestamp::from_unix_nanos(0),
+                    basis: reconstruct_core::TimeBasis::Explicit,
+                    collector: reconstruct_core::SourceKind::Logfile,
+                    component: std::sync::Arc::from("api"),
+                    kind: reconstruct_core::EventKind::Log,
+                    severity: None,
+                    summary: "request served".to_string(),
+                    evidence: reconstruct_core::Evidence {
+                        locator: reconstruct_core::Locator::Text("docker logs api".to_string()),
+                        excerpt: "2025-12-26 14:30:01 INFO request served".to_string(),
+                    },
+                    continuation_lines: 0,
+                    fact: None,
+                };
+                match field {
+                    0 => e.summary = text.to_string(),
+                    1 => e.evidence.excerpt = text.to_string(),
+                    2 => e.component = std::sync::Arc::from(text),
+                    _ => e.evidence.locator = reconstruct_core::Locator::Text(text.to_string()),
+                }
+                assert!(event(&mut e) > 0, "{text:?} in field {field}");
+                let all = format!("{} {} {} {}", e.summary, e.evidence.excerpt, e.component, e.evidence.locator);
+                assert!(!all.contains(secret), "{text:?} in field {field}: {all}");
+            }
+        }
     }
 
     #[test]
