@@ -28,6 +28,8 @@ pub enum WalkError {
 pub struct WalkStats {
     pub refs: usize,
     pub visited: usize,
+    /// Commits whose parents the commit-graph gave (not read from the commit).
+    pub from_graph: usize,
 }
 
 /// The repository's name: its work tree's directory name.
@@ -88,29 +90,60 @@ pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<Commit
     let until = window.until.unix_seconds();
     let mut heap: BinaryHeap<(i64, Oid)> = BinaryHeap::new();
     let mut seen: HashSet<Oid> = HashSet::new();
+    // Times and parents from the commit-graph where the repository has one:
+    // the commits walked past on the way to the window are never inflated.
+    let graph = crate::graph::Graph::open(repo.path());
+    let at = |id: Oid| graph.as_ref().and_then(|g| g.position(id.as_bytes()).map(|p| (g, p)));
+    let time_of = |id: Oid| -> Result<i64, git2::Error> {
+        match at(id).and_then(|(g, p)| g.time(p)) {
+            Some(t) => Ok(t),
+            None => repo.find_commit(id).map(|c| commit_time(&c)),
+        }
+    };
     for t in tips {
         if seen.insert(t) {
-            let c = repo.find_commit(t).map_err(git)?;
-            heap.push((commit_time(&c), t));
+            heap.push((time_of(t).map_err(git)?, t));
         }
     }
     let mut out = Vec::new();
     let mut trees = Trees { repo: &repo, kept: HashMap::new() };
+    let mut positions = Vec::new();
+    let mut parents = Vec::new();
     while let Some((time, id)) = heap.pop() {
         stats.visited += 1;
         if time < since {
             continue;
         }
-        let c = repo.find_commit(id).map_err(git)?;
-        for p in c.parent_ids() {
+        parents.clear();
+        let from_graph = at(id).and_then(|(g, p)| {
+            g.parents(p, &mut positions)?;
+            positions.iter().map(|&q| g.oid(q).and_then(|b| Oid::from_bytes(b).ok())).collect::<Option<Vec<Oid>>>()
+        });
+        let commit = match from_graph {
+            Some(ids) => {
+                stats.from_graph += 1;
+                parents = ids;
+                None
+            }
+            None => {
+                let c = repo.find_commit(id).map_err(git)?;
+                parents.extend(c.parent_ids());
+                Some(c)
+            }
+        };
+        for &p in &parents {
             if seen.insert(p) {
                 // A missing parent (shallow clone) ends that line of history.
-                if let Ok(pc) = repo.find_commit(p) {
-                    heap.push((commit_time(&pc), p));
+                if let Ok(t) = time_of(p) {
+                    heap.push((t, p));
                 }
             }
         }
         if time <= until {
+            let c = match commit {
+                Some(c) => c,
+                None => repo.find_commit(id).map_err(git)?,
+            };
             let mut refs = refs_at.remove(&id).unwrap_or_default();
             refs.sort();
             out.push(info(&mut trees, &c, refs).map_err(git)?);

@@ -95,6 +95,61 @@ fn same_commits_as_git_log_in_every_window() {
     assert_eq!(all.iter().find(|c| c.subject == "c2").unwrap().files, vec!["a.txt".to_string()]);
 }
 
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git").args(args).current_dir(dir).output().expect("git must be installed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every commit of the window as the walk reports it, field by field.
+fn described(dir: &Path, since: &str, until: &str) -> (Vec<String>, usize) {
+    let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+    let w = TimeWindow::new(t(since), t(until)).unwrap();
+    let (commits, stats) = commits_in_window(dir, &w).unwrap();
+    let mut v: Vec<String> = commits.into_iter().map(|c| format!("{c:?}")).collect();
+    v.sort();
+    (v, stats.from_graph)
+}
+
+#[test]
+fn the_commit_graph_gives_the_same_walk_with_an_octopus_and_a_stale_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let mut tip = commit(&repo, Some("HEAD"), 0, "root", &[], "a.txt");
+    for i in 1..40 {
+        tip = commit(&repo, Some("HEAD"), i * 10, &format!("c{i}"), &[tip], "a.txt");
+    }
+    let b1 = commit(&repo, None, 405, "b1", &[tip], "b.txt");
+    let b2 = commit(&repo, None, 406, "b2", &[tip], "c.txt");
+    let octopus = commit(&repo, Some("HEAD"), 410, "octopus", &[tip, b1, b2], "a.txt");
+    let skewed = commit(&repo, Some("HEAD"), 300, "skewed clock", &[octopus], "a.txt");
+    commit(&repo, Some("HEAD"), 420, "after", &[skewed], "a.txt");
+    let windows = [
+        ("2025-12-26T09:00:00Z", "2025-12-27T00:00:00Z"),
+        ("2025-12-26T16:00:00Z", "2025-12-26T17:00:00Z"),
+        ("2025-12-26T16:40:00Z", "2025-12-26T17:00:00Z"),
+        ("2025-12-26T10:30:00Z", "2025-12-26T10:50:00Z"),
+    ];
+    let without: Vec<_> = windows.iter().map(|(s, u)| described(dir.path(), s, u)).collect();
+    assert!(without.iter().all(|(_, g)| *g == 0), "no graph yet");
+    git(dir.path(), &["commit-graph", "write", "--reachable"]);
+    for ((since, until), (before, _)) in windows.iter().zip(&without) {
+        let (after, from_graph) = described(dir.path(), since, until);
+        assert_eq!(&after, before, "window {since} .. {until}");
+        assert!(from_graph > 0, "the graph was read for {since} .. {until}");
+        let ids: Vec<String> = ours(dir.path(), since, until);
+        assert_eq!(ids, git_log(dir.path(), since, until), "as git log, window {since} .. {until}");
+    }
+    // Commits made after the graph was written are read from the objects.
+    commit(&repo, Some("HEAD"), 430, "newer than the graph", &[repo.head().unwrap().target().unwrap()], "a.txt");
+    for (since, until) in windows {
+        assert_eq!(
+            ours(dir.path(), since, until),
+            git_log(dir.path(), since, until),
+            "stale graph, {since} .. {until}"
+        );
+    }
+}
+
 #[test]
 fn not_a_repository_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
