@@ -89,7 +89,14 @@ pub fn collect_observed(
 ) -> io::Result<Collected> {
     // A filter must see the routine lines too: `--grep` finds an info line;
     // and so must the findings: a request served is an info line.
-    let detail = if all || settings.filter.is_some() || findings.is_some() { Detail::All } else { Detail::Notable };
+    let detail = if all || settings.filter.is_some() {
+        Detail::All
+    } else if findings.is_some() {
+        // The findings read routine events; the table never prints them.
+        Detail::Read
+    } else {
+        Detail::Notable
+    };
     let bundle = settings.bundle.clone();
     let filter = settings.filter.clone();
     let mut filtered = 0u64;

@@ -30,6 +30,11 @@ pub enum Detail {
     /// Only events that can become rows of the summary; the rest may be
     /// reported with [`EventSink::skip`] so they are counted, not built.
     Notable,
+    /// Every event, the routine ones (those [`Detail::Notable`] skips) with
+    /// an empty excerpt: the report's findings read them (a request served,
+    /// a startup line), and nothing prints them. A source that makes no
+    /// difference builds them whole.
+    Read,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -686,12 +686,19 @@ impl Scanner<'_> {
         } else {
             self.cfg.component.clone()
         };
-        let mut raw = std::mem::take(&mut p.line);
-        raw.extend_from_slice(&p.extra);
-        let excerpt = reconstruct_core::text::clean_lines(&raw, EXCERPT_MAX);
-        p.line = raw;
+        // A routine line read for the findings alone is never printed: its
+        // excerpt is not built (whether its bytes were UTF-8 is still said).
+        let (excerpt, invalid_utf8) = if self.ctx.detail == Detail::Read && !reconstruct_core::notable::of(kind, sev) {
+            (String::new(), std::str::from_utf8(&p.line).is_err() || std::str::from_utf8(&p.extra).is_err())
+        } else {
+            let mut raw = std::mem::take(&mut p.line);
+            raw.extend_from_slice(&p.extra);
+            let excerpt = reconstruct_core::text::clean_lines(&raw, EXCERPT_MAX);
+            p.line = raw;
+            (excerpt.text, excerpt.invalid_utf8)
+        };
         let locator = Locator::Line { path: self.cfg.path.clone(), line: p.number };
-        if excerpt.invalid_utf8 {
+        if invalid_utf8 {
             sink.diagnostic(Diagnostic {
                 locator: Some(locator.clone()),
                 message: "invalid UTF-8: bytes shown as U+FFFD".to_string(),
@@ -705,7 +712,7 @@ impl Scanner<'_> {
             kind,
             severity: sev,
             summary: summary.text,
-            evidence: Evidence { locator, excerpt: excerpt.text },
+            evidence: Evidence { locator, excerpt },
             continuation_lines: p.extra_lines,
             fact: package.map(|c| Box::new(c.fact())),
         })
@@ -933,6 +940,20 @@ mod tests {
         assert_eq!(out.events[1].summary, "ERROR caf\u{FFFD}");
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!(out.diagnostics[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:2".into()));
+    }
+
+    #[test]
+    fn read_for_the_findings_a_routine_line_has_no_excerpt_and_an_error_keeps_its_own() {
+        let input = b"2025-12-26 14:30:15 INFO GET /health 200 caf\xe9\n2025-12-26 14:30:16 ERROR boom\n  at x\n";
+        let out = run(input, Detail::Read).unwrap();
+        assert_eq!(out.events.len(), 2, "every event is built");
+        assert_eq!(out.events[0].summary, "INFO GET /health 200 caf\u{FFFD}");
+        assert_eq!(out.events[0].evidence.excerpt, "", "a routine line is never printed");
+        assert_eq!(out.events[1].evidence.excerpt, "2025-12-26 14:30:16 ERROR boom\n  at x");
+        assert_eq!(out.diagnostics.len(), 1, "invalid UTF-8 is still said");
+        let all = run(input, Detail::All).unwrap();
+        assert_eq!(all.events[0].evidence.excerpt, "2025-12-26 14:30:15 INFO GET /health 200 caf\u{FFFD}");
+        assert_eq!(all.diagnostics.len(), 1);
     }
 
     #[test]
