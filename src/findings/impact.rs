@@ -48,20 +48,43 @@ pub struct Impact {
     pub notes: Vec<String>,
 }
 
+/// A failed request, or a tool's or job's run.
 struct Outcome {
     time: Timestamp,
     failed: bool,
-    http: bool,
     /// A failure's citation.
     cited: Option<Box<Cited>>,
-    /// A request served: its evidence, for the recovery it may show.
-    served: Option<reconstruct_core::Locator>,
+}
+
+/// A request served, the most common line of a busy log: its time and
+/// where it was logged, in 24 bytes.
+struct Served {
+    time: Timestamp,
+    /// The line, with `path` an index into [`Observed::paths`]; with `path`
+    /// at [`TEXT`], an index into [`Observed::texts`].
+    line: u64,
+    path: u32,
+}
+
+const TEXT: u32 = u32::MAX;
+
+/// One operation's outcomes.
+#[derive(Default)]
+struct Op {
+    served: Vec<Served>,
+    other: Vec<Outcome>,
+    /// Whether it is an HTTP request (served ones count for the recovery).
+    http: bool,
 }
 
 /// What impact keeps while the events go by: compact outcomes, not events.
 #[derive(Default)]
 pub struct Observed {
-    operations: HashMap<String, Vec<Outcome>>,
+    operations: HashMap<String, Op>,
+    /// The files served requests were logged in, and the other locators.
+    paths: Vec<std::sync::Arc<str>>,
+    path_index: HashMap<std::sync::Arc<str>, usize>,
+    texts: Vec<reconstruct_core::Locator>,
     /// A hash of each user value named by an error, with its time.
     users: Vec<(Timestamp, u64)>,
     errors: Vec<(Timestamp, std::sync::Arc<str>)>,
@@ -198,14 +221,15 @@ impl Observed {
             key.push_str(&routed);
             self.routed = routed;
             let failed = status >= 500;
-            let cited = failed.then(|| Box::new(Cited::of(e)));
-            let served = (!failed).then(|| e.evidence.locator.clone());
-            let outcome = Outcome { time: e.time, failed, http: true, cited, served };
-            match self.operations.get_mut(key.as_str()) {
-                Some(v) => v.push(outcome),
-                None => {
-                    self.operations.insert(key.clone(), vec![outcome]);
-                }
+            let served = (!failed).then(|| self.served(e));
+            let op = match self.operations.get_mut(key.as_str()) {
+                Some(op) => op,
+                None => self.operations.entry(key.clone()).or_default(),
+            };
+            op.http = true;
+            match served {
+                Some(s) => op.served.push(s),
+                None => op.other.push(Outcome { time: e.time, failed, cited: Some(Box::new(Cited::of(e))) }),
             }
             self.key = key;
         } else if let Some(c) = (e.kind == reconstruct_core::EventKind::Log
@@ -217,13 +241,7 @@ impl Observed {
             let name = c.get(2).map_or("", |m| m.as_str());
             let cited = error.then(|| Box::new(Cited::of(e)));
             let op = format!("{kind} {name}");
-            self.operations.entry(op).or_default().push(Outcome {
-                time: e.time,
-                failed: error,
-                http: false,
-                cited,
-                served: None,
-            });
+            self.operations.entry(op).or_default().other.push(Outcome { time: e.time, failed: error, cited });
         }
         if error {
             self.errors.push((e.time, e.component.clone()));
@@ -237,17 +255,55 @@ impl Observed {
         }
     }
 
+    /// A request served, kept small: its file by index.
+    fn served(&mut self, e: &Event) -> Served {
+        match &e.evidence.locator {
+            reconstruct_core::Locator::Line { path, line } => {
+                // The same file line after line: the last one is tried first.
+                let last = self.paths.last().filter(|p| std::sync::Arc::ptr_eq(p, path)).map(|_| self.paths.len() - 1);
+                let at = match last.or_else(|| self.path_index.get(path).copied()) {
+                    Some(i) => i,
+                    None => {
+                        self.paths.push(path.clone());
+                        self.path_index.insert(path.clone(), self.paths.len() - 1);
+                        self.paths.len() - 1
+                    }
+                };
+                match u32::try_from(at) {
+                    Ok(i) if i != TEXT => Served { time: e.time, line: *line, path: i },
+                    _ => self.text(e),
+                }
+            }
+            reconstruct_core::Locator::Text(_) => self.text(e),
+        }
+    }
+
+    fn text(&mut self, e: &Event) -> Served {
+        self.texts.push(e.evidence.locator.clone());
+        Served { time: e.time, line: (self.texts.len() - 1) as u64, path: TEXT }
+    }
+
+    fn locator(&self, s: &Served) -> String {
+        if s.path == TEXT {
+            let text = usize::try_from(s.line).ok().and_then(|i| self.texts.get(i));
+            return text.map(ToString::to_string).unwrap_or_default();
+        }
+        let path = usize::try_from(s.path).ok().and_then(|i| self.paths.get(i));
+        path.map(|p| format!("{p}:{}", s.line)).unwrap_or_default()
+    }
+
     /// The first request served (a success) at or after `t`.
     pub fn first_success_after(&self, t: Timestamp) -> Option<Cited> {
         self.operations
             .iter()
-            .flat_map(|(op, v)| v.iter().filter(|o| o.http && !o.failed && o.time >= t).map(move |o| (op, o)))
-            .min_by_key(|(_, o)| o.time)
-            .map(|(op, o)| Cited {
-                time: o.time,
+            .filter(|(_, o)| o.http)
+            .flat_map(|(op, o)| o.served.iter().filter(|s| s.time >= t).map(move |s| (op, s)))
+            .min_by_key(|(_, s)| s.time)
+            .map(|(op, s)| Cited {
+                time: s.time,
                 summary: format!("{op} served"),
                 component: String::new(),
-                evidence: o.served.as_ref().map(ToString::to_string).unwrap_or_default(),
+                evidence: self.locator(s),
             })
     }
 
@@ -263,15 +319,17 @@ impl Observed {
         let mut operations: Vec<Operation> = self
             .operations
             .into_iter()
-            .filter_map(|(operation, outcomes)| {
-                let within: Vec<&Outcome> = outcomes.iter().filter(|o| inside(o.time)).collect();
-                if within.is_empty() {
+            .filter_map(|(operation, op)| {
+                let within: Vec<&Outcome> = op.other.iter().filter(|o| inside(o.time)).collect();
+                let served = op.served.iter().filter(|s| inside(s.time)).count() as u64;
+                if within.is_empty() && served == 0 {
                     return None;
                 }
                 let failed = within.iter().filter(|o| o.failed).count() as u64;
                 let first_failure =
                     within.iter().filter(|o| o.failed).min_by_key(|o| o.time).and_then(|o| o.cited.as_deref().cloned());
-                Some(Operation { operation, failed, succeeded: within.len() as u64 - failed, first_failure })
+                let succeeded = (within.len() as u64 - failed).saturating_add(served);
+                Some(Operation { operation, failed, succeeded, first_failure })
             })
             .collect();
         operations.sort_by(|a, b| b.failed.cmp(&a.failed).then(a.operation.cmp(&b.operation)));
