@@ -107,12 +107,19 @@ fn patterns() -> &'static [Pattern] {
 }
 
 /// All patterns at once: one pass tells that most texts hold no secret,
-/// and which patterns match the others. It only says whether and which, so
-/// it is built without capture groups, which halves its build.
+/// and which patterns may match the others. It only says whether and
+/// which, so it is built without capture groups, and from each pattern
+/// with its counted repetitions loosened (`{20,}` to `+`, see [`loosen`]):
+/// it matches wherever a pattern does, and a few times more, when the
+/// exact pattern then finds nothing. Built whole, the vendor tokens' long
+/// counts made it the slowest part of a small run.
 fn any() -> Option<&'static Set> {
     static S: OnceLock<Option<Set>> = OnceLock::new();
     S.get_or_init(|| {
-        let sources: Vec<&str> = patterns().iter().map(|p| p.source.as_str()).collect();
+        let mut hirs = Vec::with_capacity(patterns().len());
+        for p in patterns() {
+            hirs.push(loosen(&regex_syntax::Parser::new().parse(&p.source).ok()?));
+        }
         regex_automata::meta::Regex::builder()
             .configure(
                 regex_automata::meta::Config::new()
@@ -120,11 +127,31 @@ fn any() -> Option<&'static Set> {
                     // Every pattern that matches, not only the leftmost.
                     .match_kind(regex_automata::MatchKind::All),
             )
-            .build_many(&sources)
+            .build_many_from_hir(&hirs)
             .ok()
             .map(|re| Set { re })
     })
     .as_ref()
+}
+
+/// A pattern that matches everything `h` matches: each repetition counted
+/// past one (`x{16}`, `x{20,}`, `x{3,8}`) becomes `x+` (or `x*` where it
+/// may be absent). Every text a secret pattern matches, this one matches.
+fn loosen(h: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{Capture, Hir, HirKind, Repetition};
+    match h.kind() {
+        HirKind::Repetition(r) => {
+            let counted = r.min > 1 || r.max.is_some_and(|m| m > 1);
+            let (min, max) = if counted { (r.min.min(1), None) } else { (r.min, r.max) };
+            Hir::repetition(Repetition { min, max, greedy: r.greedy, sub: Box::new(loosen(&r.sub)) })
+        }
+        HirKind::Capture(c) => {
+            Hir::capture(Capture { index: c.index, name: c.name.clone(), sub: Box::new(loosen(&c.sub)) })
+        }
+        HirKind::Concat(v) => Hir::concat(v.iter().map(loosen).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(loosen).collect()),
+        _ => h.clone(),
+    }
 }
 
 /// The patterns as one automaton.
