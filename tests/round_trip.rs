@@ -67,3 +67,33 @@ fn file_sources_come_back_the_same() {
     let all = round_trip(d.path(), &["--log", "logs/api.log", "--git", "repo", "--annotate", "notes.txt"]);
     assert_eq!(all.len(), 4);
 }
+
+#[test]
+fn an_export_larger_than_a_formatting_chunk_keeps_every_line_in_order() {
+    // Formatted on another thread a few thousand rows at a time: every
+    // row is written, once, in the timeline's order, in every line format.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..9_000u32 {
+        log.push_str(&format!(
+            "2025-12-26 14:{:02}:{:02},{:03} INFO [api] request {i} served\n",
+            i / 600,
+            (i / 10) % 60,
+            (i % 10) * 100
+        ));
+    }
+    support::write(d.path(), "app.log", log.as_bytes());
+    let window = ["--log", "app.log", "--no-git", "--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T15:00:00Z"];
+    for (format, header) in [("jsonl", 0), ("csv", 1), ("timesketch", 0), ("timesketch-csv", 1)] {
+        let mut args = window.to_vec();
+        args.extend(["--all", "--format", format]);
+        let o = support::run_in(d.path(), &args);
+        assert!(o.status.success(), "{format}: {}", support::stderr_of(&o));
+        let out = support::stdout_of(&o);
+        let lines: Vec<&str> = out.lines().skip(header).collect();
+        assert_eq!(lines.len(), 9_000, "{format}");
+        for (i, l) in lines.iter().enumerate() {
+            assert!(l.contains(&format!("request {i} served")), "{format}: line {i} is {l}");
+        }
+    }
+}

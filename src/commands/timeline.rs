@@ -11,8 +11,87 @@ use crate::pipeline::{self, collect, ignore_broken_pipe, open_output};
 use crate::render::{self, Format};
 use crate::summarise::Row;
 
-/// How many bytes of formatted rows are written to the output at once.
-const BATCH: usize = 256 * 1024;
+/// Rows handed to the formatting thread at once.
+const CHUNK: usize = 2048;
+/// Chunks being formatted at once: bounds the memory of a fast reader and
+/// a slow output.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Every event in a line format: the main thread merges and masks, a second
+/// thread formats each chunk of rows into one buffer, and the main thread
+/// writes the buffers in order (the output may be a terminal's lock, which
+/// stays on its thread). Formatting is about a quarter of an export's work.
+fn stream(
+    settings: crate::settings::Settings,
+    format: Format,
+    max_rows: usize,
+    sink: &mut dyn Write,
+) -> io::Result<pipeline::Collected> {
+    let mut header = Vec::new();
+    render::header(format, &mut header)?;
+    sink.write_all(&header)?;
+    std::thread::scope(|scope| {
+        let (rows_tx, rows_rx) = std::sync::mpsc::channel::<Vec<Row>>();
+        let (text_tx, text_rx) = std::sync::mpsc::channel::<io::Result<Vec<u8>>>();
+        scope.spawn(move || {
+            for rows in rows_rx {
+                let mut buf = Vec::with_capacity(rows.len().saturating_mul(256));
+                let text = rows.iter().try_for_each(|r| render::write_row(format, r, &mut buf)).map(|()| buf);
+                if text_tx.send(text).is_err() {
+                    break;
+                }
+            }
+        });
+        let gone = || io::Error::other("the formatting thread stopped");
+        let mut in_flight = 0usize;
+        let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
+        let collected = {
+            let mut write = |r: Row| -> io::Result<()> {
+                chunk.push(r);
+                if chunk.len() < CHUNK {
+                    return Ok(());
+                }
+                rows_tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).map_err(|_| gone())?;
+                in_flight += 1;
+                // Write what is formatted; wait only when enough is pending.
+                while in_flight > 0 {
+                    let text = if in_flight >= CHUNKS_IN_FLIGHT {
+                        text_rx.recv().map_err(|_| gone())?
+                    } else {
+                        match text_rx.try_recv() {
+                            Ok(t) => t,
+                            Err(_) => break,
+                        }
+                    };
+                    in_flight -= 1;
+                    sink.write_all(&text?)?;
+                }
+                Ok(())
+            };
+            collect(settings, true, max_rows, Some(&mut write))
+        };
+        let mut rest = collected.and_then(|c| {
+            if !chunk.is_empty() {
+                rows_tx.send(std::mem::take(&mut chunk)).map_err(|_| gone())?;
+                in_flight += 1;
+            }
+            Ok(c)
+        });
+        // No more rows: the thread ends once it has formatted what it holds.
+        drop(rows_tx);
+        while in_flight > 0 {
+            in_flight -= 1;
+            let text = text_rx.recv().map_err(|_| gone()).and_then(|t| t);
+            // After a failed write (a closed pipe) the rest is only drained.
+            if rest.is_ok() {
+                if let Err(e) = text.and_then(|t| sink.write_all(&t)) {
+                    rest = Err(e);
+                }
+            }
+        }
+        rest
+    })
+}
 
 pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
     let settings = super::resolve(src)?;
@@ -20,21 +99,7 @@ pub fn run(src: &SourceArgs, out: &OutputArgs) -> anyhow::Result<Exit> {
     let mut sink = open_output(out.output.as_deref())?;
     let streaming = out.all && out.format.is_line_format();
     let collected = if streaming {
-        // Rows are formatted into one buffer, handed to the output a batch at
-        // a time: a line's many small writes stay in memory.
-        let mut batch: Vec<u8> = Vec::with_capacity(BATCH + 4096);
-        let header = render::header(out.format, &mut batch);
-        let format = out.format;
-        let mut write = |r: Row| {
-            render::write_row(format, &r, &mut batch)?;
-            if batch.len() >= BATCH {
-                sink.write_all(&batch)?;
-                batch.clear();
-            }
-            Ok(())
-        };
-        let c = header.and_then(|()| collect(settings, true, out.max_rows, Some(&mut write)));
-        c.and_then(|c| sink.write_all(&batch).map(|()| c))
+        stream(settings, out.format, out.max_rows, &mut sink)
     } else {
         collect(settings, out.all, out.max_rows, None)
     };
