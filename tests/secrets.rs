@@ -121,6 +121,10 @@ fn planted(dir: &Path) -> (PathBuf, Vec<String>) {
         log.push_str(&format!("{},000 ERROR {l}\n", ts(k as u32)));
     }
     log.push_str(&format!("{},000 ERROR loaded key\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQPlantedKeyBody\n-----END OPENSSH PRIVATE KEY-----\n", ts(40)));
+    // A data-loss error, which the report's severity quotes.
+    for l in take(1) {
+        log.push_str(&format!("{},000 ERROR data loss on replica: {l}\n", ts(41)));
+    }
     std::fs::write(b.join("logs/app.log"), log).unwrap();
     // docker-compose logs.
     let mut compose = String::new();
@@ -226,7 +230,7 @@ fn no_planted_secret_reaches_any_output() {
             outputs.push((format!("{format} all={all}"), run(&args)));
         }
     }
-    for format in ["md", "html"] {
+    for format in ["md", "html", "json"] {
         let mut args = vec!["report", "--fixtures", b, "--format", format, "-v"];
         args.extend(window);
         outputs.push((format!("report {format}"), run(&args)));

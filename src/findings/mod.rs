@@ -300,6 +300,7 @@ impl Findings {
         }
         for m in &mut self.silences {
             evidence.extend(m.evidence.iter_mut());
+            evidence.push(&mut m.service);
         }
         for t in texts {
             *t = impact::mask_users(t);
@@ -308,6 +309,10 @@ impl Findings {
             }
         }
         if secrets {
+            // The findings read events as they came (the table masks only
+            // the rows it prints): names they quote are masked here too.
+            evidence.extend(self.spread.iter_mut().map(|s| &mut s.service));
+            evidence.extend(self.impact.operations.iter_mut().map(|o| &mut o.operation));
             for e in evidence {
                 crate::redact::string(e);
             }
@@ -495,8 +500,14 @@ impl Observer {
             summary: None,
         };
         f.mask(redact);
-        let severity = severity(&errors, &f.impact, span);
-        let affected = affected(&errors, span);
+        let mut severity = severity(&errors, &f.impact, span);
+        let mut affected = affected(&errors, span);
+        if redact {
+            // Their reasons quote an error's text, an alert's evidence.
+            for t in severity.reasons.iter_mut().chain(affected.iter_mut()) {
+                crate::redact::string(t);
+            }
+        }
         let summary = summary(&f.clock, &f.impact, &f.fix, &affected);
         Findings { severity, affected, summary, ..f }
     }
