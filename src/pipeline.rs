@@ -121,6 +121,9 @@ pub fn collect_observed(
     let mut masked = 0u64;
     let mut rows = Vec::new();
     let mut summariser = Summariser::new(max_rows);
+    if !keep_secrets {
+        summariser = summariser.masking();
+    }
     if filter.is_some() {
         summariser = summariser.without_markers();
     }

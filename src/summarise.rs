@@ -245,6 +245,13 @@ impl Summariser {
         }
     }
 
+    /// Folds messages as they will be printed, their secrets masked (the
+    /// rows are masked once chosen; see [`Templates`]).
+    pub fn masking(mut self) -> Self {
+        self.templates = Templates::masked();
+        self
+    }
+
     /// Over events a filter chose: no onset or recovery is marked.
     pub fn without_markers(mut self) -> Self {
         self.markers = false;
@@ -809,18 +816,28 @@ pub fn template_into(msg: &str, out: &mut String) {
 /// with a digit is variable however many it has, and digits never end a
 /// token): a busy log's lines, which differ in their numbers, are
 /// templated once per shape, not once a line.
+///
+/// With `masked`, a template is worked out from the message with its
+/// secrets masked, as the message will be printed: lines that differ only
+/// in a password fold into one row. A shape is masked once, when first met.
 #[derive(Default)]
 pub struct Templates {
     shapes: FxHashMap<Box<[u8]>, usize>,
     texts: Vec<Box<str>>,
     shape: Vec<u8>,
     scratch: String,
+    masked: bool,
 }
 
 /// Shapes remembered; past it, a new shape's template is worked out each time.
 const MAX_SHAPES: usize = 65_536;
 
 impl Templates {
+    /// Templates of messages as printed with their secrets masked.
+    pub fn masked() -> Self {
+        Templates { masked: true, ..Templates::default() }
+    }
+
     /// The template of `msg` (see [`template`]).
     pub fn of(&mut self, msg: &str) -> &str {
         self.shape.clear();
@@ -836,7 +853,11 @@ impl Templates {
         if let Some(i) = known {
             return self.texts.get(i).map_or("", |t| t);
         }
-        template_into(msg, &mut self.scratch);
+        if self.masked {
+            template_into(&crate::redact::mask(msg).0, &mut self.scratch);
+        } else {
+            template_into(msg, &mut self.scratch);
+        }
         if self.shapes.len() >= MAX_SHAPES {
             return &self.scratch;
         }
@@ -972,6 +993,21 @@ mod tests {
         assert_eq!(template("pool exhausted: size 20 overflow 10"), "pool exhausted: size <*> overflow <*>");
         assert_eq!(template("unterminated \"quote"), "unterminated \"<*>");
         assert_eq!(template("héllo wörld 3"), "héllo wörld <*>");
+    }
+
+    #[test]
+    fn lines_that_differ_in_a_secret_fold_as_they_will_be_printed() {
+        let t = |s: i64| Timestamp::from_unix_seconds(1_766_757_000 + s, 0).unwrap();
+        let lines = ["login failed for bob password=hunter", "login failed for bob password=dragon"];
+        let fold = |s: Summariser| {
+            let mut s = s;
+            for (i, l) in lines.iter().enumerate() {
+                s.add(event(t(i as i64), EventKind::Log, l));
+            }
+            s.finish().rows.iter().map(|r| r.count).collect::<Vec<_>>()
+        };
+        assert_eq!(fold(Summariser::new(40).masking()), vec![2], "one row, its secret masked when printed");
+        assert_eq!(fold(Summariser::new(40)), vec![1, 1], "--no-redact: two messages");
     }
 
     #[test]

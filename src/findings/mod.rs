@@ -357,7 +357,7 @@ impl Observer {
             redact,
             since: Some(window.since),
             lookback_from: Some(lookback_from),
-            novelty: Some(novelty::Observed::new(baseline, window.until)),
+            novelty: Some(novelty::Observed::new(baseline, window.until).masking(redact)),
             ..Observer::default()
         }
     }

@@ -122,6 +122,15 @@ fn notable(e: &Event) -> bool {
 }
 
 impl Observed {
+    /// Templates of messages with their secrets masked, as the table
+    /// folds them (`--no-redact` aside).
+    pub fn masking(mut self, on: bool) -> Self {
+        if on {
+            self.shapes = crate::summarise::Templates::masked();
+        }
+        self
+    }
+
     pub fn new(baseline: Option<TimeWindow>, until: Timestamp) -> Self {
         Observed {
             baseline,
