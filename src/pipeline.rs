@@ -176,8 +176,9 @@ pub fn collect_observed(
         let s = summariser.finish();
         rows = s.rows;
         if !keep_secrets {
-            for r in &mut rows {
-                masked = masked.saturating_add(redact::row(r));
+            // Each row's event and every other event it shows.
+            for e in rows.iter_mut().flat_map(|r| std::iter::once(&mut r.event).chain(r.also.iter_mut())) {
+                masked = masked.saturating_add(redact::event(e));
             }
         }
         s.totals

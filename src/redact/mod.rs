@@ -403,15 +403,6 @@ pub fn string(s: &mut String) -> u64 {
     k
 }
 
-/// Masks a table row: its event and every other event it shows.
-pub fn row(r: &mut crate::summarise::Row) -> u64 {
-    let mut n = event(&mut r.event);
-    for e in &mut r.also {
-        n = n.saturating_add(event(e));
-    }
-    n
-}
-
 /// Whether any secret may be in one of `parts`: one search over them joined
 /// by line ends instead of one a part. A line end stands where a part
 /// begins or ends as the edge of a text does for every pattern (a blank
