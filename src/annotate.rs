@@ -190,6 +190,7 @@ impl Collector for AnnotationFile {
                     excerpt,
                 },
                 continuation_lines: 0,
+                service: None,
                 fact: None,
             });
         }

@@ -99,6 +99,7 @@ mod tests {
             summary: text.into(),
             evidence: Evidence { locator: Locator::Text("x".into()), excerpt: format!("{text}\n  at frame Deep") },
             continuation_lines: 0,
+            service: None,
             fact: None,
         }
     }

@@ -183,6 +183,7 @@ mod tests {
             summary: format!("{component} {locator}"),
             evidence: Evidence { locator: Locator::Text(locator.to_string()), excerpt: String::new() },
             continuation_lines: 0,
+            service: None,
             fact: None,
         }
     }

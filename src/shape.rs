@@ -28,6 +28,22 @@ pub fn root(name: &str) -> String {
     r.trim_end_matches(|c: char| c == '_' || c == '-' || c.is_ascii_digit()).to_string()
 }
 
+/// The service an event belongs to: the one its source names, lowercased,
+/// as alerts name services; else the first segment of its component's name.
+pub fn service(e: &Event) -> String {
+    match e.service.as_deref() {
+        Some(s) if !s.is_empty() => s.to_ascii_lowercase(),
+        _ => root(&e.component),
+    }
+}
+
+/// The names a label value may give a service: as it is (lowercased), and
+/// its first segment ([`root`]): `job="api-v2"` names `api-v2`,
+/// `instance="backend:8000"` names `backend`.
+pub fn names_of(value: &str) -> [String; 2] {
+    [value.to_ascii_lowercase(), root(value)]
+}
+
 /// Whether an event says a service is healthy again.
 pub fn is_health_green(e: &Event) -> bool {
     if e.container_action() == Some(&ContainerAction::Healthy) {

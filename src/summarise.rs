@@ -894,6 +894,7 @@ mod tests {
                 excerpt: String::new(),
             },
             continuation_lines: 0,
+            service: None,
             fact: None,
         }
     }

@@ -252,3 +252,66 @@ fn capture_keeps_the_lookbacks_changes_and_the_baseline() {
     assert_eq!(r["findings"]["suspects"], l["findings"]["suspects"], "the bundle holds the lookback's commit");
     assert_eq!(r["findings"]["baseline"], l["findings"]["baseline"]);
 }
+
+#[test]
+fn services_are_grouped_as_their_sources_name_them_across_hosts_and_replicas() {
+    use reconstruct_journal::export::{write_entry, Entry};
+    let d = tempfile::tempdir().unwrap();
+    // A central collector's journal: the database on db1, the checkout unit
+    // on two web hosts. Grouped by host, the spread would read db1, web02,
+    // web01; grouped by unit, postgresql then checkout.
+    let mut stream = Vec::new();
+    let at = |hms: &str| {
+        let (h, m, s): (i64, i64, i64) =
+            (hms[0..2].parse().unwrap(), hms[3..5].parse().unwrap(), hms[6..8].parse().unwrap());
+        (1_777_629_600 + h * 3600 + m * 60 + s) * 1_000_000 // 2026-05-01T10:00:00Z as hour 0
+    };
+    let entries = [
+        ("00:01:00", "db1", "postgresql.service", 6, "checkpoint complete"),
+        ("00:01:00", "web01", "checkout.service", 6, "GET /cart 200"),
+        ("00:01:00", "web02", "checkout.service", 6, "GET /cart 200"),
+        (
+            "00:05:00",
+            "db1",
+            "postgresql.service",
+            2,
+            "PANIC: could not write to file \"pg_wal/xlogtemp\": No space left on device",
+        ),
+        ("00:05:04", "web02", "checkout.service", 3, "error: connection to the database refused"),
+        ("00:05:06", "web01", "checkout.service", 3, "error: connection to the database refused"),
+        ("00:05:20", "web01", "checkout.service", 3, "error: connection to the database refused"),
+    ];
+    for (t, host, unit, prio, msg) in entries {
+        let f = |k: &str, v: String| (k.to_string(), v.into_bytes());
+        let fields = vec![
+            f("__REALTIME_TIMESTAMP", at(t).to_string()),
+            f("_HOSTNAME", host.into()),
+            f("_SYSTEMD_UNIT", unit.into()),
+            f("PRIORITY", prio.to_string()),
+            f("MESSAGE", msg.to_string()),
+        ];
+        write_entry(&mut stream, &Entry { line: 0, fields }).unwrap();
+    }
+    std::fs::create_dir(d.path().join("journal")).unwrap();
+    std::fs::write(d.path().join("journal/central.export"), stream).unwrap();
+    // Two replicas of the compose service `api-v2`: one service, whose name
+    // keeps its digit.
+    std::fs::create_dir(d.path().join("docker")).unwrap();
+    std::fs::write(
+        d.path().join("docker/compose-logs.txt"),
+        "api-v2-1  | 2026-05-01T10:01:00.000000000Z INFO ready\n\
+         api-v2-2  | 2026-05-01T10:05:09.000000000Z ERROR checkout answered 502\n\
+         api-v2-1  | 2026-05-01T10:05:10.000000000Z ERROR checkout answered 502\n",
+    )
+    .unwrap();
+    let dir = d.path().to_str().unwrap();
+    let r = report(&root(), &["--fixtures", dir, "--since", "2026-05-01T10:00:00Z", "--until", "2026-05-01T10:30:00Z"]);
+    let spread = r["findings"]["spread"].as_array().unwrap();
+    let order: Vec<(&str, Option<i64>)> =
+        spread.iter().map(|s| (s["service"].as_str().unwrap(), s["lag_s"].as_i64())).collect();
+    assert_eq!(order, [("postgresql", None), ("checkout", Some(4)), ("api-v2", Some(5))], "{spread:#?}");
+    // The service's first error is the first on any of its hosts; its last, the last on any.
+    assert_eq!(spread[1]["first_error"]["component"], "web02/checkout");
+    assert_eq!(spread[1]["last_error"]["component"], "web01/checkout");
+    assert_eq!(spread[1]["last_error"]["time"], "2026-05-01T10:05:20Z");
+}

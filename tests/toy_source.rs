@@ -146,6 +146,7 @@ impl Collector for TicksCollector {
                     excerpt: line.to_string(),
                 },
                 continuation_lines: 0,
+                service: None,
                 fact: None,
             })?;
         }

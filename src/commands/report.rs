@@ -112,6 +112,7 @@ fn silence_rows(rows: &mut Vec<crate::summarise::Row>, f: &Findings) {
                 excerpt: format!("silence of {}s; usual gap {:.1}s in the baseline", x.silent_s, x.usual_gap_s),
             },
             continuation_lines: 0,
+            service: None,
             fact: None,
         };
         let mut row = crate::summarise::Row::new(e);

@@ -10,7 +10,7 @@ use reconstruct_core::{ContainerAction, Event, EventKind, Fact, Severity, Timest
 use serde::Serialize;
 
 use super::spread::Service;
-use super::{root, Cited};
+use super::{root, service, Cited};
 
 /// How many suspects the findings keep.
 const KEPT: usize = 10;
@@ -260,21 +260,21 @@ impl Observed {
             Some(Fact::Rollout { workload, images, revision }) => Some(Candidate {
                 versions: images.iter().filter_map(|i| image_tag(i)).map(|t| normal(&t)).collect(),
                 text: format!("{} {}", images.join(" "), revision.as_deref().unwrap_or_default()).to_ascii_lowercase(),
-                ..candidate(Kind::Deploy, Some(root(workload)))
+                ..candidate(Kind::Deploy, Some(e.service.as_ref().map_or_else(|| root(workload), |_| service(e))))
             }),
             Some(Fact::Container { action: ContainerAction::Start | ContainerAction::Restart, .. }) => {
-                Some(candidate(Kind::Restart, Some(root(&e.component))))
+                Some(candidate(Kind::Restart, Some(service(e))))
             }
-            Some(Fact::Package { .. }) => Some(candidate(Kind::Package, Some(root(&e.component)))),
+            Some(Fact::Package { .. }) => Some(candidate(Kind::Package, Some(service(e)))),
             Some(_) => None,
-            None if e.kind == EventKind::Change => Some(candidate(Kind::Other, Some(root(&e.component)))),
+            None if e.kind == EventKind::Change => Some(candidate(Kind::Other, Some(service(e)))),
             None if matches!(e.kind, EventKind::Log | EventKind::StateChange)
                 && e.severity.is_none_or(|s| s <= Severity::Notice) =>
             {
                 if super::clock::is_migration(&e.summary) {
-                    Some(candidate(Kind::Migration, Some(root(&e.component))))
+                    Some(candidate(Kind::Migration, Some(service(e))))
                 } else if let Some(v) = announced(&e.summary) {
-                    let service = root(&e.component);
+                    let service = service(e);
                     let before = self.announced.insert(service.clone(), normal(&v));
                     // The same version again is the service starting again, not a new one.
                     let kind =
@@ -416,7 +416,7 @@ impl Observed {
             let link = links.get(i).cloned().flatten().and_then(|(j, how)| all.get(j).map(|d| (d, how)));
             let deployed = link.map(|(d, how)| Deployed {
                 time: d.cited.time,
-                service: d.service.clone().unwrap_or_else(|| root(&d.cited.component)),
+                service: d.service.clone().unwrap_or_else(|| d.cited.service.clone()),
                 how,
                 summary: d.cited.summary.clone(),
                 evidence: d.cited.evidence.clone(),
@@ -615,11 +615,18 @@ mod tests {
                 excerpt: String::new(),
             },
             continuation_lines: 0,
+            service: None,
             fact: Some(Box::new(Fact::Rollout { workload: "vault".into(), revision: None, images: vec![] })),
         };
         let mut o = Observed::default();
         o.observe(&deploy);
-        let cited = Cited { time: t(60), summary: "x".into(), component: "payments".into(), evidence: "e".into() };
+        let cited = Cited {
+            time: t(60),
+            summary: "x".into(),
+            component: "payments".into(),
+            evidence: "e".into(),
+            service: "payments".into(),
+        };
         let spread = [Service {
             service: "payments".into(),
             first_anomaly: None,

@@ -304,6 +304,7 @@ impl Observed {
                 summary: format!("{op} served"),
                 component: String::new(),
                 evidence: self.locator(s),
+                service: String::new(),
             })
     }
 

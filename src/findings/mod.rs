@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use reconstruct_core::{AlertState, Event, EventKind, Fact, SourceKind, TimeWindow, Timestamp};
 use serde::Serialize;
 
-pub use crate::shape::{is_health_green, root};
+pub use crate::shape::{is_health_green, root, service};
 pub use clock::{Clock, Milestone};
 pub use impact::Impact;
 
@@ -29,6 +29,10 @@ pub struct Cited {
     pub component: String,
     /// The event's evidence, as the timeline prints it.
     pub evidence: String,
+    /// The service its event belongs to ([`service`]), for grouping.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub service: String,
 }
 
 impl Cited {
@@ -40,6 +44,7 @@ impl Cited {
             summary: clip(&e.summary, 200),
             component: e.component.to_string(),
             evidence: e.evidence.locator.to_string(),
+            service: service(e),
         }
     }
 }
@@ -377,7 +382,7 @@ impl Observer {
     /// A call between services, as a trace records it.
     fn call(&mut self, e: &Event) {
         if let Some(Fact::Call { caller, callee, .. }) = e.fact.as_deref() {
-            let pair = (root(caller), root(callee));
+            let pair = (caller.to_ascii_lowercase(), callee.to_ascii_lowercase());
             if !self.calls.contains(&pair) {
                 self.calls.push(pair);
             }
@@ -400,10 +405,10 @@ impl Observer {
                 .filter(|(k, _)| {
                     ["job", "service", "app", "container", "pod", "instance", "component"].contains(&k.as_str())
                 })
-                .map(|(_, v)| root(v))
+                .flat_map(|(_, v)| crate::shape::names_of(v))
                 .collect();
-            names.push(root(&e.component));
-            self.alerted.push((root(&e.component), names));
+            names.push(service(e));
+            self.alerted.push((service(e), names));
         }
         if let Some(Fact::Check { name, verdict, value, expect }) = e.fact.as_deref() {
             self.checks.push(CheckFinding {
@@ -672,9 +677,9 @@ fn gaps(
     }
     by_component
         .into_iter()
-        .filter(|(component, (_, _, collector))| {
-            let r = root(component);
-            !alerted.iter().any(|(_, names)| names.iter().any(|n| *n == r || *n == collector.as_str()))
+        .filter(|(_, (first, _, collector))| {
+            let r = &first.service;
+            !alerted.iter().any(|(_, names)| names.iter().any(|n| n == r || *n == collector.as_str()))
         })
         .map(|(component, (first_error, errors, _))| Gap { component, first_error, errors })
         .collect()

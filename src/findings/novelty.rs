@@ -10,7 +10,7 @@ use std::sync::Arc;
 use reconstruct_core::{Event, EventKind, Locator, Severity, TimeWindow, Timestamp};
 use serde::Serialize;
 
-use super::{root, Cited};
+use super::{service, Cited};
 
 const SECOND: i64 = 1_000_000_000;
 /// Distinct templates kept; a log of ever-new messages stops being counted there.
@@ -145,11 +145,12 @@ impl Observed {
     }
 
     fn service(&mut self, e: &Event) -> usize {
+        // A component belongs to one service: worked out once per component.
         let component = &e.component;
         if let Some(i) = self.services.get(component) {
             return *i;
         }
-        let name = root(component);
+        let name = service(e);
         let i = match self.activity.iter().position(|a| a.name == name) {
             Some(i) => i,
             None => {

@@ -10,7 +10,7 @@ use reconstruct_core::{AlertState, ContainerAction, Event, Severity, Timestamp};
 use serde::Serialize;
 
 use super::clock::Errors;
-use super::{root, Cited};
+use super::{service, Cited};
 
 /// One service's part in the incident.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -71,7 +71,7 @@ impl Observed {
         if !is_anomaly(e) {
             return;
         }
-        self.anomalies.entry(root(&e.component)).or_insert_with(|| Cited::of(e));
+        self.anomalies.entry(service(e)).or_insert_with(|| Cited::of(e));
         if e.severity == Some(Severity::Warning) && e.kind == reconstruct_core::EventKind::Log {
             let i = *self.index.entry(kind(e)).or_insert_with(|| {
                 self.warnings.push((Cited::of(e), Vec::new()));
@@ -93,7 +93,7 @@ impl Observed {
         let mut by: BTreeMap<String, (Cited, Cited)> = BTreeMap::new();
         for s in errors.signatures.iter().filter(|s| !s.background) {
             let (Some(first), Some(last)) = (s.times.first(), s.times.last()) else { continue };
-            let service = root(&s.first.component);
+            let service = s.first.service.clone();
             // The latest of its kind: the same message, at its own time and evidence.
             let last_cited = Cited { time: *last, evidence: s.last.1.to_string(), ..s.first.clone() };
             let entry = by.entry(service).or_insert_with(|| (s.first.clone(), last_cited.clone()));

@@ -578,6 +578,7 @@ mod tests {
                         excerpt: "2025-12-26 14:30:01 INFO request served".to_string(),
                     },
                     continuation_lines: 0,
+                    service: None,
                     fact: None,
                 };
                 match field {

@@ -18,7 +18,7 @@ use std::io::{self, Write};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use reconstruct_core::text::count;
-use reconstruct_core::{AlertState, EventKind, Fact, Severity, Timestamp};
+use reconstruct_core::{AlertState, Event, EventKind, Fact, Severity, Timestamp};
 
 use super::{fold_suffix, thousands, Timeline};
 use crate::summarise::{Marker, Row};
@@ -191,10 +191,10 @@ fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
     let shown: Vec<&Row> = t.rows.iter().filter(|r| t.window.contains(r.event.time)).collect();
     // One lane per component in order of first appearance; or, given the
     // order in which services failed, one per service, the failing first.
-    let key = |c: &str| if failed.is_empty() { c.to_string() } else { crate::shape::root(c) };
+    let key = |e: &Event| if failed.is_empty() { e.component.to_string() } else { crate::shape::service(e) };
     let mut lanes: Vec<String> = failed.to_vec();
     for r in &shown {
-        let k = key(&r.event.component);
+        let k = key(&r.event);
         if !lanes.contains(&k) {
             lanes.push(k);
         }
@@ -204,8 +204,8 @@ fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
         .enumerate()
         .map(|(i, l)| if i < failed.len() { format!("{} {l}", i + 1) } else { l.clone() })
         .collect();
-    let lane_of = |c: &str| {
-        let k = key(c);
+    let lane_of = |e: &Event| {
+        let k = key(e);
         lanes.iter().position(|l| *l == k).unwrap_or(0)
     };
     let lane_y = |i: usize| TOP + i as f64 * LANE;
@@ -244,7 +244,7 @@ fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
                 _ => continue,
             };
             let label = format!("{} {} – {}", r.event.summary, r.event.time.hms(), end.hms());
-            bars.push((lane_of(&r.event.component), r.event.time, end, class, label));
+            bars.push((lane_of(&r.event), r.event.time, end, class, label));
         }
     }
     // Density strips: folded repeats, shaded by their average rate.
@@ -291,7 +291,7 @@ fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
             }
             @for (i, r) in t.rows.iter().enumerate().filter(|(_, r)| t.window.contains(r.event.time)) {
                 @if r.count > 1 {
-                    rect class="density" x=(px(axis.x(r.event.time))) y=(px(lane_y(lane_of(&r.event.component)) + LANE / 2.0 - 4.0))
+                    rect class="density" x=(px(axis.x(r.event.time))) y=(px(lane_y(lane_of(&r.event)) + LANE / 2.0 - 4.0))
                         width=(px((axis.x(r.last) - axis.x(r.event.time)).max(2.0))) height="8"
                         opacity=(format!("{:.2}", 0.15 + 0.6 * rate(r) / max_rate)) {
                         title { (thousands(r.count)) " events " (r.event.time.hms()) "–" (r.last.hms()) ", "
@@ -306,7 +306,7 @@ fn picture(t: &Timeline<'_>, pins: &[Pin], failed: &[String]) -> Markup {
                 }
                 a href=(format!("#row-{}", i + 1)) {
                     circle class={ "mark " (if r.event.kind == EventKind::Change { "change-mark" } else { sev_class(r.event.severity) }) }
-                        cx=(px(axis.x(r.event.time))) cy=(px(lane_y(lane_of(&r.event.component)) + LANE / 2.0)) r="5" {
+                        cx=(px(axis.x(r.event.time))) cy=(px(lane_y(lane_of(&r.event)) + LANE / 2.0)) r="5" {
                         title { (mark_title(r)) }
                     }
                 }

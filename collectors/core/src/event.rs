@@ -388,6 +388,12 @@ pub struct Event {
     pub collector: SourceKind,
     /// Service, container, database, alert or repository the event is about.
     pub component: Arc<str>,
+    /// The service the component belongs to, where the source says so: a
+    /// compose service, a swarm service, a Kubernetes workload, a systemd
+    /// unit, an OpenTelemetry `service.name`, a store's service label. The
+    /// findings group components by it; without it, by the first segment of
+    /// the component's name (a logger's, a log file's).
+    pub service: Option<Arc<str>>,
     pub kind: EventKind,
     pub severity: Option<Severity>,
     /// One line a person reads in the table.

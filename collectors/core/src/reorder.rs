@@ -96,6 +96,7 @@ mod tests {
             summary: t.to_string(),
             evidence: Evidence { locator: Locator::Text(t.to_string()), excerpt: String::new() },
             continuation_lines: 0,
+            service: None,
             fact: None,
         }
     }

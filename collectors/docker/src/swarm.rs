@@ -438,6 +438,7 @@ impl Assembler {
                         excerpt: ev.to_string(),
                     },
                     continuation_lines: 0,
+                    service: Some(Arc::from(name)),
                     fact: Some(Box::new(reconstruct_core::Fact::Rollout {
                         workload: name.to_string(),
                         revision: None,
@@ -470,6 +471,7 @@ impl Assembler {
                     excerpt: ev.to_string(),
                 },
                 continuation_lines: 0,
+                service: Some(Arc::from(name)),
                 fact: None,
             });
         }
@@ -515,6 +517,7 @@ impl Assembler {
                 excerpt: ev.to_string(),
             },
             continuation_lines: 0,
+            service: Some(Arc::from(service)),
             fact: Some(Box::new(Fact::Container {
                 container: format!("{name}.{short}"),
                 action: act,
@@ -575,6 +578,7 @@ impl Assembler {
                 ),
             },
             continuation_lines: 0,
+            service: Some(Arc::from(service)),
             fact: Some(Box::new(Fact::Container {
                 container: format!("{name}.{short}"),
                 action,
@@ -620,6 +624,7 @@ impl Assembler {
                 excerpt: format!("{who}: {}", clean(msg, 2000).text),
             },
             continuation_lines: 0,
+            service: Some(Arc::from(l.service)),
             fact: None,
         });
         None

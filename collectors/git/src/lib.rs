@@ -71,6 +71,7 @@ impl CommitInfo {
             summary,
             evidence: Evidence { locator: Locator::Text(format!("commit {}", self.short)), excerpt },
             continuation_lines: 0,
+            service: None,
             fact: Some(Box::new(Fact::Commit {
                 hash: self.id,
                 tags,

@@ -49,16 +49,21 @@ pub fn severity_of(priority: &[u8]) -> Option<Severity> {
 
 /// `host/unit`: the unit without `.service`, else the syslog identifier, else the command.
 pub fn component_of(e: &Entry) -> String {
-    let who = e
-        .text("_SYSTEMD_UNIT")
-        .map(|u| u.strip_suffix(".service").map(str::to_string).unwrap_or(u))
-        .or_else(|| e.text("SYSLOG_IDENTIFIER"))
-        .or_else(|| e.text("_COMM"))
-        .unwrap_or_else(|| "journal".to_string());
+    let who = unit_of(e);
     match e.text("_HOSTNAME") {
         Some(h) if !h.is_empty() => format!("{h}/{who}"),
         _ => who,
     }
+}
+
+/// The service an entry belongs to on whichever host: its unit without
+/// `.service`, else its syslog identifier, else its command.
+pub fn unit_of(e: &Entry) -> String {
+    e.text("_SYSTEMD_UNIT")
+        .map(|u| u.strip_suffix(".service").map(str::to_string).unwrap_or(u))
+        .or_else(|| e.text("SYSLOG_IDENTIFIER"))
+        .or_else(|| e.text("_COMM"))
+        .unwrap_or_else(|| "journal".to_string())
 }
 
 /// The time of an entry, from `__REALTIME_TIMESTAMP` (µs).
@@ -156,6 +161,7 @@ impl Mapper {
             summary,
             evidence: Ev { locator, excerpt },
             continuation_lines: extra,
+            service: Some(Arc::from(unit_of(e))),
             fact: None,
         })
     }

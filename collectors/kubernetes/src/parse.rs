@@ -200,6 +200,7 @@ fn lifecycle(
         summary,
         evidence: Evidence { locator: Locator::Text(locator.to_string()), excerpt },
         continuation_lines: 0,
+        service: Some(Arc::from(component)),
         fact: Some(Box::new(Fact::Container { container: container.to_string(), action, exit_code, signal: None })),
     }
 }
@@ -243,7 +244,7 @@ pub fn rollouts(sets: &[ReplicaSet], cluster: &Cluster) -> Vec<Event> {
             time: at,
             basis: TimeBasis::Explicit,
             collector: SourceKind::Kubernetes,
-            component: Arc::from(component),
+            component: Arc::from(component.as_str()),
             kind: EventKind::Change,
             severity: Some(Severity::Notice),
             summary,
@@ -258,6 +259,7 @@ pub fn rollouts(sets: &[ReplicaSet], cluster: &Cluster) -> Vec<Event> {
                 ),
             },
             continuation_lines: 0,
+            service: Some(Arc::from(component)),
             fact: Some(Box::new(Fact::Rollout { workload: owner.name.clone(), revision, images })),
         });
     }
@@ -455,7 +457,7 @@ impl Events {
             time: at,
             basis: TimeBasis::Explicit,
             collector: SourceKind::Kubernetes,
-            component: Arc::from(component),
+            component: Arc::from(component.as_str()),
             kind: if h.warning || change { EventKind::StateChange } else { EventKind::Log },
             severity: Some(sev),
             summary,
@@ -471,6 +473,7 @@ impl Events {
                 ),
             },
             continuation_lines: 0,
+            service: Some(Arc::from(component)),
             fact: None,
         })
     }
@@ -529,6 +532,7 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) 
                 excerpt: format!("{}/{}: {text}", of.pod, of.container),
             },
             continuation_lines: 0,
+            service: Some(Arc::from(of.component.as_str())),
             fact: None,
         }),
     )

@@ -714,6 +714,7 @@ impl Scanner<'_> {
             summary: summary.text,
             evidence: Evidence { locator, excerpt },
             continuation_lines: p.extra_lines,
+            service: None,
             fact: package.map(|c| Box::new(c.fact())),
         })
     }

@@ -151,6 +151,7 @@ impl Reader {
             summary,
             evidence: Evidence { locator, excerpt },
             continuation_lines: 0,
+            service: Some(service.clone()),
             fact: fact.map(Box::new),
         });
     }

@@ -132,6 +132,7 @@ pub fn events(rows: &[Row], window: &TimeWindow, source: &str, opts: &Options) -
                     excerpt,
                 },
                 continuation_lines: 0,
+                service: None,
                 fact: pid.and_then(|p| p.parse::<i64>().ok()).map(|pid_num| {
                     let state = rows
                         .iter()

@@ -192,6 +192,7 @@ pub fn event(o: &Outcome, window: &reconstruct_core::TimeWindow) -> Event {
             excerpt: format!("ran at {} on {} in a READ ONLY transaction\n{}", o.ran_at, o.server, o.sql),
         },
         continuation_lines: 0,
+        service: None,
         fact: Some(Box::new(Fact::Check {
             name: o.name.clone(),
             verdict: o.verdict.as_str().to_string(),

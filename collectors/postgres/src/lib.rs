@@ -220,6 +220,7 @@ fn record_event(
         summary,
         evidence: Evidence { locator: Locator::Line { path: path.clone(), line: r.line }, excerpt },
         continuation_lines: r.extra_lines,
+        service: None,
         fact: r
             .pid
             .as_deref()

@@ -105,6 +105,7 @@ pub fn events(
         summary,
         evidence: Evidence { locator: Locator::Text(locator), excerpt },
         continuation_lines: 0,
+        service: None,
         fact: Some(Box::new(fact)),
     };
     for s in silences {

@@ -316,6 +316,7 @@ pub fn history(series: &[Series], window: &TimeWindow, ctx: &Context<'_>) -> Vec
                 summary: text,
                 evidence: Evidence { locator: Locator::Text(format!("{sel} {what}")), excerpt: excerpt.clone() },
                 continuation_lines: 0,
+                service: None,
                 fact: Some(Box::new(Fact::Alert { name: name.clone(), labels: identity.clone(), state: alert_state })),
             };
             if window.contains(at) {

@@ -48,6 +48,8 @@ pub struct Hit {
     pub message: String,
     pub level: Option<String>,
     pub component: String,
+    /// The service it belongs to: its service or app name, else its container's.
+    pub service: Option<String>,
     /// The host and container, where the document names them.
     pub context: String,
 }
@@ -286,16 +288,15 @@ fn hit(h: &Value, time_field: &str) -> Option<Hit> {
     let host = text(&["host.name", "host.hostname", "agent.hostname", "kubernetes.host", "hostname"]);
     let container = text(&["container.name", "kubernetes.container.name", "kubernetes.container_name"]);
     let pod = text(&["kubernetes.pod.name", "kubernetes.pod_name"]);
-    let component = text(&[
+    let service = text(&[
         "service.name",
         "kubernetes.labels.app_kubernetes_io/name",
         "kubernetes.labels.app.kubernetes.io/name",
         "kubernetes.labels.app",
         "app",
-    ])
-    .or_else(|| container.clone())
-    .or_else(|| host.clone())
-    .unwrap_or_else(|| "elasticsearch".to_string());
+    ]);
+    let service = service.or_else(|| container.clone());
+    let component = service.clone().or_else(|| host.clone()).unwrap_or_else(|| "elasticsearch".to_string());
     let context: Vec<String> = [("host", host), ("pod", pod), ("container", container)]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
@@ -307,6 +308,7 @@ fn hit(h: &Value, time_field: &str) -> Option<Hit> {
         message,
         level: text(&["log.level", "level", "severity", "log.severity", "severity_text"]),
         component,
+        service,
         context: context.join(", "),
     })
 }

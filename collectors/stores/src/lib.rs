@@ -54,6 +54,7 @@ fn loki_record<'a>(base: &str, q: &'a loki::Plan, l: &'a loki::Line) -> Record<'
     Record {
         time: reconstruct_core::Timestamp::from_unix_nanos(l.ns),
         component: loki::component(&l.labels),
+        service: loki::service(&l.labels),
         level: loki::level(&l.labels),
         message: &l.text,
         locator: loki::evidence(base, q.org.as_deref(), l),
@@ -65,6 +66,7 @@ fn elastic_record<'a>(base: &str, h: &'a elastic::Hit) -> Record<'a> {
     Record {
         time: h.time,
         component: &h.component,
+        service: h.service.as_deref(),
         level: h.level.as_deref(),
         message: &h.message,
         locator: elastic::evidence(base, h),

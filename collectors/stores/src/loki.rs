@@ -299,11 +299,19 @@ pub fn envelope(answer: &Value) -> Result<&Value, String> {
     }
 }
 
+/// The labels that name a stream, the best first; those before `host` name a service.
+const NAMING: [&str; 9] =
+    ["service_name", "app", "app_kubernetes_io_name", "container", "service", "job", "unit", "host", "filename"];
+
 /// The component a stream speaks for: the first naming label it has.
 pub fn component(labels: &Labels) -> &str {
-    const NAMING: [&str; 9] =
-        ["service_name", "app", "app_kubernetes_io_name", "container", "service", "job", "unit", "host", "filename"];
     NAMING.iter().find_map(|k| labels.get(*k).map(String::as_str)).filter(|v| !v.is_empty()).unwrap_or("loki")
+}
+
+/// The service a stream belongs to, when a label names one (a host or a
+/// file name does not).
+pub fn service(labels: &Labels) -> Option<&str> {
+    NAMING.iter().take(7).find_map(|k| labels.get(*k).map(String::as_str)).filter(|v| !v.is_empty())
 }
 
 /// The level a stream's labels state, if any.

@@ -19,6 +19,8 @@ const EXCERPT_MAX: usize = 2000;
 pub struct Record<'a> {
     pub time: Timestamp,
     pub component: &'a str,
+    /// The service it belongs to, where the store's fields name one.
+    pub service: Option<&'a str>,
     /// The level the store recorded (a label, `log.level`), if any.
     pub level: Option<&'a str>,
     pub message: &'a str,
@@ -74,6 +76,7 @@ impl Mapper {
             summary: clean(first.as_bytes(), SUMMARY_MAX).text,
             evidence: Evidence { locator: Locator::Text(r.locator), excerpt },
             continuation_lines: extra,
+            service: r.service.map(Arc::from),
             fact: None,
         })
     }
