@@ -417,3 +417,138 @@ fn the_cluster_report_names_the_blind_spots_of_its_own_sources() {
     assert!(spots.contains("Central log stores hold what their shippers delivered"), "{spots}");
     assert!(!spots.contains("The Docker engine keeps only its last 256 events"), "{spots}");
 }
+
+/// A Loki whose streams ran for the hour before the window: it answers the
+/// count per service (a matrix, as `count_over_time` summed by `app`
+/// gives), a service's last lines (backward, up to the limit), and the
+/// window's lines page by page.
+fn loki_with_a_past() -> Server {
+    const S: i64 = 1_000_000_000;
+    const WINDOW_SINCE: i64 = 1_766_757_600; // 2025-12-26T14:00:00Z
+                                             // (seconds, app, line), in time order.
+    let mut lines: Vec<(i64, &'static str, String)> = Vec::new();
+    for t in (WINDOW_SINCE - 3600..WINDOW_SINCE).step_by(2) {
+        lines.push((t, "api", "INFO GET /orders 200".to_string()));
+        if t % 60 == 0 {
+            lines.push((t, "api", format!("WARN cache miss for key {}", t % 997)));
+        }
+        if t % 6 == 0 {
+            lines.push((t, "gateway", "INFO proxied /orders in 12ms".to_string()));
+        }
+    }
+    for t in (WINDOW_SINCE..WINDOW_SINCE + 3600).step_by(2) {
+        lines.push((t, "api", "INFO GET /orders 200".to_string()));
+        if t % 60 == 0 {
+            lines.push((t, "api", format!("WARN cache miss for key {}", t % 997)));
+        }
+    }
+    for t in (WINDOW_SINCE..WINDOW_SINCE + 600).step_by(10) {
+        lines.push((t, "gateway", "INFO proxied /orders in 14ms".to_string()));
+    }
+    lines.push((WINDOW_SINCE + 300, "api", "ERROR upstream payments timed out after 30s".to_string()));
+    lines.push((WINDOW_SINCE + 605, "gateway", "ERROR 502 from api".to_string()));
+    lines.sort();
+    serve(move |r: &Seen| {
+        if r.path == "/loki/api/v1/labels" {
+            return Reply::json(&json!({"status": "success", "data": ["app", "namespace"]}));
+        }
+        let query = r.param("query").unwrap().to_string();
+        let (start, end): (i64, i64) = (r.param("start").unwrap().parse().unwrap(), r.param("end").unwrap().parse().unwrap());
+        if query.contains("count_over_time") {
+            assert!(query.starts_with("sum by (service_name, app,"), "{query}");
+            let step: i64 = r.param("step").unwrap().trim_end_matches('s').parse().unwrap();
+            let mut series: std::collections::BTreeMap<&str, Vec<Value>> = Default::default();
+            let mut t = start / S;
+            while t <= end / S {
+                for app in ["api", "gateway"] {
+                    let n = lines.iter().filter(|(s, a, _)| *a == app && *s >= t - step && *s < t).count();
+                    if n > 0 {
+                        series.entry(app).or_default().push(json!([t, n.to_string()]));
+                    }
+                }
+                t += step;
+            }
+            let result: Vec<Value> =
+                series.into_iter().map(|(app, values)| json!({"metric": {"app": app}, "values": values})).collect();
+            return Reply::json(&json!({"status": "success", "data": {"resultType": "matrix", "result": result}}));
+        }
+        let limit: usize = r.param("limit").unwrap().parse().unwrap();
+        let only = ["api", "gateway"].into_iter().find(|a| query.contains(&format!("app=\"{a}\"")));
+        let mut chosen: Vec<&(i64, &str, String)> = lines
+            .iter()
+            .filter(|(s, a, _)| s * S >= start && s * S < end && only.is_none_or(|o| o == *a))
+            .collect();
+        if r.param("direction") == Some("backward") {
+            chosen.reverse();
+        }
+        chosen.truncate(limit);
+        let result: Vec<Value> = chosen
+            .iter()
+            .map(|(s, app, text)| json!({"stream": {"app": app, "namespace": "shop"}, "values": [[(s * S).to_string(), text]]}))
+            .collect();
+        Reply::json(&json!({"status": "success", "data": {"resultType": "streams", "result": result}}))
+    })
+    .unwrap()
+}
+
+#[test]
+fn before_the_window_a_store_counts_and_samples_for_the_baseline_and_the_bundle_keeps_both() {
+    let l = loki_with_a_past();
+    let report = |args: &[&str]| {
+        let mut a = vec!["report", "--format", "json", "--no-git", "--lookback", "1h"];
+        a.extend(args);
+        a.extend(WINDOW);
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let live = report(&["--loki", &l.url]);
+    let f = &live["findings"];
+    // The baseline's pace is the store's count; its messages, the sample's.
+    assert_eq!(f["baseline"]["unseen_services"], json!([]), "{f:#}");
+    assert_eq!(f["baseline"]["events"], 1800 + 60 + 600, "{:#}", f["baseline"]);
+    let new: Vec<&str> =
+        f["new_messages"].as_array().unwrap().iter().map(|m| m["template"].as_str().unwrap()).collect();
+    assert!(new.iter().any(|t| t.contains("upstream payments timed out")), "{new:?}");
+    assert!(new.iter().any(|t| t.contains("ERROR <*> from api")), "{new:?}");
+    assert!(!new.iter().any(|t| t.contains("cache miss")), "a warning of the baseline is not new: {new:?}");
+    let recurring = f["recurring"].as_array().unwrap();
+    assert!(recurring.iter().any(|m| m["template"].as_str().unwrap().contains("cache miss")), "{recurring:#?}");
+    // The gateway, steady at ten lines a minute before, went quiet after its error.
+    let silences = f["silences"].as_array().unwrap();
+    assert_eq!(silences.len(), 1, "{silences:#?}");
+    assert_eq!(silences[0]["service"], "gateway");
+    assert_eq!(silences[0]["from"], "2025-12-26T14:10:05Z");
+    assert_eq!(silences[0]["usual_gap_s"], 6.0);
+    // The store was asked to count and to sample, not to page through the hour.
+    let seen = l.seen();
+    let counts: Vec<&Seen> =
+        seen.iter().filter(|r| r.param("query").is_some_and(|q| q.contains("count_over_time"))).collect();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].param("step"), Some("60s"));
+    let samples: Vec<String> = seen
+        .iter()
+        .filter(|r| r.param("direction") == Some("backward"))
+        .map(|r| format!("{} {}", r.param("query").unwrap(), r.param("limit").unwrap()))
+        .collect();
+    assert_eq!(samples, ["{namespace=~\".+\", app=\"api\"} 200", "{namespace=~\".+\", app=\"gateway\"} 200"]);
+    let loki = live["coverage"].as_array().unwrap().iter().find(|c| c["collector"] == "loki").unwrap();
+    let notes = loki["notes"].to_string();
+    assert!(notes.contains("Loki counted 2460 lines of 2 services in 60-second steps"), "{notes}");
+    assert!(
+        notes.contains("a sample of up to 200 of each service's last lines was read (400 lines of 2 services)"),
+        "{notes}"
+    );
+
+    // A capture keeps the counts and the samples: the bundle gives the same findings.
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("bundle");
+    let mut cap = vec!["capture", "--out", b.to_str().unwrap(), "--loki", &l.url, "--no-git", "--lookback", "1h"];
+    cap.extend(WINDOW);
+    let c = run(&cap);
+    assert_eq!(c.status.code(), Some(0), "{}", String::from_utf8_lossy(&c.stderr));
+    let back = report(&["--fixtures", b.to_str().unwrap()]);
+    for k in ["new_messages", "recurring", "silences", "baseline", "spread"] {
+        assert_eq!(back["findings"][k], live["findings"][k], "{k}");
+    }
+}

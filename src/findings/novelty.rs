@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use reconstruct_core::{Event, EventKind, Locator, Severity, TimeWindow, Timestamp};
+use reconstruct_core::{Event, EventKind, Fact, Locator, Severity, TimeWindow, Timestamp};
 use serde::Serialize;
 
 use super::{service, Cited};
@@ -69,7 +69,7 @@ pub struct Baseline {
     pub since: Option<Timestamp>,
     #[schemars(with = "Option<String>")]
     pub until: Option<Timestamp>,
-    /// Events read in it.
+    /// Events read in it (a store's count, where it counted: its lines read are a sample).
     pub events: u64,
     /// Services with events in the window and none in the baseline: their messages are not called new.
     pub unseen_services: Vec<String>,
@@ -81,8 +81,14 @@ struct Activity {
     base_n: u64,
     base_first: Option<Timestamp>,
     base_last: Option<Timestamp>,
-    /// The longest gap between two of its baseline events.
+    /// The longest gap between two of its baseline events (between two
+    /// counts' starts, where the store counted: the lines may lie anywhere in a step).
     base_max_gap: i64,
+    /// Where its baseline ends: its last event, or its last count's step's end.
+    base_end: Option<Timestamp>,
+    /// Its baseline pace is a store's count ([`Fact::Tally`]), not its
+    /// lines, which are a sample.
+    tallied: bool,
     /// Steady in the baseline: its usual gap, and how long a gap must be to be a silence.
     steady: Option<(i64, i64)>,
     judged: bool,
@@ -161,6 +167,8 @@ impl Observed {
                     base_first: None,
                     base_last: None,
                     base_max_gap: 0,
+                    base_end: None,
+                    tallied: false,
                     steady: None,
                     judged: false,
                     last: None,
@@ -212,19 +220,35 @@ impl Observed {
         if e.time < b.since || !own(e) {
             return;
         }
-        self.base_events = self.base_events.saturating_add(1);
+        // A store's count stands for the lines it counted; the lines read
+        // beside it are a sample of them, for their messages.
+        let (tally, end) = match e.fact.as_deref() {
+            // A count spans its step: the service's lines ran to its end.
+            Some(Fact::Tally { lines, seconds }) => {
+                (Some(*lines), e.time.saturating_add_nanos(i64::from(*seconds).saturating_mul(SECOND)))
+            }
+            _ => (None, e.time),
+        };
         let s = self.service(e);
         if let Some(a) = self.activity.get_mut(s) {
-            a.base_n = a.base_n.saturating_add(1);
-            a.base_first.get_or_insert(e.time);
-            if let Some(l) = a.base_last {
-                a.base_max_gap = a.base_max_gap.max(e.time.unix_nanos().saturating_sub(l.unix_nanos()));
+            a.tallied |= tally.is_some();
+            if tally.is_some() || !a.tallied {
+                self.base_events = self.base_events.saturating_add(tally.unwrap_or(1));
+                a.base_n = a.base_n.saturating_add(tally.unwrap_or(1));
+                a.base_first.get_or_insert(e.time);
+                if let Some(l) = a.base_last {
+                    a.base_max_gap = a.base_max_gap.max(e.time.unix_nanos().saturating_sub(l.unix_nanos()));
+                }
+                a.base_last = Some(e.time);
+                a.base_end = a.base_end.max(Some(end));
             }
-            a.base_last = Some(e.time);
-            // Its last baseline event begins any silence that runs into the window.
-            a.last = Some((e.time, e.evidence.locator.clone()));
+            // Its last baseline event begins any silence that runs into the
+            // window: a line read, where there is one after the last count.
+            if a.last.as_ref().is_none_or(|(t, _)| *t <= e.time) {
+                a.last = Some((e.time, e.evidence.locator.clone()));
+            }
         }
-        if notable(e) {
+        if tally.is_none() && notable(e) {
             self.template(s, e, true);
         }
     }
@@ -351,7 +375,7 @@ type Gap<'a> = (Timestamp, Option<&'a Locator>, Option<Timestamp>, Option<&'a Lo
 /// spacing, and a silence is five of them, half as long again as its
 /// longest gap in the baseline, and a minute, whichever is longest.
 fn steady(a: &Activity, b: TimeWindow) -> Option<(i64, i64)> {
-    let (first, last) = (a.base_first?, a.base_last?);
+    let (first, last) = (a.base_first?, a.base_end?);
     let span = last.unix_nanos().saturating_sub(first.unix_nanos());
     let length = b.until.unix_nanos().saturating_sub(b.since.unix_nanos());
     if a.base_n < 10 || span.saturating_mul(2) < length {

@@ -337,6 +337,13 @@ pub enum Fact {
         action: String,
         packages: Vec<PackageVersion>,
     },
+    /// Lines a store counted for a service over `seconds` from the event's
+    /// time, by its own aggregation: they stand for lines that were not
+    /// read (before the window, where a central store holds too much to page).
+    Tally {
+        lines: u64,
+        seconds: u32,
+    },
 }
 
 /// A package and the versions it went from and to.

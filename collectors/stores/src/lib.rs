@@ -5,6 +5,7 @@
 //! the same paging path as a live one and rebuilds the same rows.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod before;
 pub mod elastic;
 /// The shared HTTP layer, under the name the stores' code uses.
 pub use reconstruct_http as http;
@@ -72,6 +73,46 @@ fn elastic_record<'a>(base: &str, h: &'a elastic::Hit) -> Record<'a> {
         locator: elastic::evidence(base, h),
         context: h.context.clone(),
     }
+}
+
+/// The span before the window the findings read, when they do: from the
+/// earlier of the baseline and the lookback to the window asked for.
+fn before_span(ctx: &CollectContext) -> Option<TimeWindow> {
+    let anchor = ctx.anchor?;
+    (anchor.since > ctx.window.since).then_some(TimeWindow { since: ctx.window.since, until: anchor.since })
+}
+
+/// Emits what was read before the window, in time order: each step's count
+/// and the sampled lines, interleaved.
+fn emit_loki_before(
+    base: &str,
+    q: &loki::Plan,
+    b: &before::Before<loki::Line>,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), reconstruct_core::Stopped> {
+    // Saved beside the window, and read back for a plain timeline: not asked for.
+    if before_span(ctx).is_none() {
+        return Ok(());
+    }
+    let mut mapper = Mapper::new(SourceKind::Loki);
+    let mut lines: Vec<&loki::Line> = b.samples.iter().flat_map(|(_, l)| l.iter()).collect();
+    lines.sort_by(|a, b| a.ns.cmp(&b.ns).then_with(|| a.labels.cmp(&b.labels)));
+    let mut lines = lines.into_iter().peekable();
+    for t in &b.tallies {
+        while let Some(l) = lines.next_if(|l| l.ns < t.start.unix_nanos()) {
+            mapper.emit(loki_record(base, q, l), ctx, sink)?;
+        }
+        if ctx.window.contains(t.start) {
+            let locator = loki::tally_evidence(base, q.org.as_deref(), &q.logql, t);
+            sink.emit(record::tally_event(SourceKind::Loki, t, locator))?;
+        }
+    }
+    for l in lines {
+        mapper.emit(loki_record(base, q, l), ctx, sink)?;
+    }
+    sink.note(before::note("Loki", "count_over_time summed by service", b));
+    Ok(())
 }
 
 fn loki_notes(q: &loki::Plan, pager: &loki::Pager, m: &Mapper, retries: u32, sink: &mut dyn EventSink) {
@@ -169,13 +210,20 @@ impl NetworkCollector for LokiLive {
             // The window asked for only: a day of a central store before it is too much to page through.
             let window = ctx.anchor();
             let q = loki::plan(&mut client, &self.query, &window).await?;
+            // Before the window, the store counts and samples (a day there is too much to page).
+            // A store that cannot count still gives the window.
+            if let Some(span) = before_span(ctx) {
+                match loki::read_before(&mut client, &q, &span, &mut |_| Ok(())).await {
+                    Ok(b) => emit_loki_before(&base, &q, &b, ctx, sink)?,
+                    Err(e) => before_failed(&e, sink),
+                }
+            }
             let read = {
                 let mut on_line = |l: &loki::Line| mapper.emit(loki_record(&base, &q, l), ctx, &mut *sink);
                 loki::read(&mut client, &q, &window, &mut |_| Ok(()), &mut on_line).await
             };
             let pager = read?;
             loki_notes(&q, &pager, &mapper, client.retries, sink);
-            before_note(ctx, sink);
             Ok(())
         })
     }
@@ -210,6 +258,17 @@ impl NetworkCollector for ElasticLive {
     }
 }
 
+/// Says that what came before the window could not be counted or sampled.
+fn before_failed(e: &CollectError, sink: &mut dyn EventSink) {
+    sink.diagnostic(Diagnostic {
+        locator: None,
+        message: format!(
+            "before the window, the store could not count or sample its lines ({e}): the findings' baseline and \
+             suspects come from the other sources"
+        ),
+    });
+}
+
 /// Says that the store was not read before the window, when the findings
 /// read the other sources there (the baseline, the lookback's changes).
 fn before_note(ctx: &CollectContext, sink: &mut dyn EventSink) {
@@ -227,6 +286,7 @@ fn before_note(ctx: &CollectContext, sink: &mut dyn EventSink) {
 pub async fn save_loki(
     endpoint: Endpoint,
     q: &loki::Query,
+    before: Option<TimeWindow>,
     window: &TimeWindow,
     timeout: Duration,
     out: &mut dyn Write,
@@ -245,6 +305,13 @@ pub async fn save_loki(
         json!({"store": "loki", "base": base, "query": q.logql, "limit": q.limit, "org": q.org, "chosen": chosen});
     writeln!(out, "{header}")?;
     let mut on_page = |p: &Value| save_page(p, out, edit);
+    // What came before the window first, as a read emits it first.
+    if let Some(span) = before {
+        // Saved as a failure, which the bundle's reader states as a live read would.
+        if let Err(e) = loki::read_before(&mut client, &q, &span, &mut on_page).await {
+            on_page(&json!({"before": "failed", "error": e.to_string()}))?;
+        }
+    }
     loki::read(&mut client, &q, window, &mut on_page, &mut |_| Ok(())).await.map(|_| ())
 }
 
@@ -288,10 +355,7 @@ impl Collector for StoreSaved {
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
         let f = std::fs::File::open(&self.file).map_err(|e| format!("cannot open {}: {e}", self.display))?;
-        read_saved(std::io::BufReader::new(f), &self.display, self.kind, ctx, sink)?;
-        // Saved as read: for the window only.
-        before_note(ctx, sink);
-        Ok(())
+        read_saved(std::io::BufReader::new(f), &self.display, self.kind, ctx, sink)
     }
 }
 
@@ -331,10 +395,32 @@ pub fn read_saved(
                     chosen: header.get("chosen").and_then(saved_choice),
                 };
                 let mut pager = loki::Pager::new(q.limit);
+                // What came before the window leads the file; it is emitted
+                // whole before the window's first page.
+                let mut pending: Option<before::Before<loki::Line>> = None;
+                let mut before_read = false;
                 for (n, l) in pages {
                     let l = l.map_err(|e| format!("cannot read {display}: {e}"))?;
-                    let got =
-                        serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string()).and_then(|d| loki::page(&d));
+                    let v = serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string());
+                    if let Some(v) = v.as_ref().ok().filter(|v| v.get("before").is_some()) {
+                        before_read = true;
+                        if v.get("before").and_then(Value::as_str) == Some("failed") {
+                            let e = v.get("error").and_then(Value::as_str).unwrap_or_default();
+                            if before_span(ctx).is_some() {
+                                before_failed(&CollectError::from(e), sink);
+                            }
+                            continue;
+                        }
+                        let b = pending.get_or_insert_with(|| before::Before::new(ctx.window, 60));
+                        if let Err(e) = loki::take_before(b, v) {
+                            sink.diagnostic(bad(n, format!("not a saved count or sample: {e}")));
+                        }
+                        continue;
+                    }
+                    if let Some(b) = pending.take() {
+                        emit_loki_before(&base, &q, &b, ctx, sink)?;
+                    }
+                    let got = v.and_then(|d| loki::page(&d));
                     match got {
                         Ok(page) => {
                             for line in pager.take(page).0 {
@@ -344,7 +430,13 @@ pub fn read_saved(
                         Err(e) => sink.diagnostic(bad(n, format!("not a saved Loki page: {e}"))),
                     }
                 }
+                if let Some(b) = pending.take() {
+                    emit_loki_before(&base, &q, &b, ctx, sink)?;
+                }
                 loki_notes(&q, &pager, &mapper, 0, sink);
+                if !before_read {
+                    before_note(ctx, sink);
+                }
             }
             _ => {
                 let page = header.get("page").and_then(Value::as_u64).and_then(|l| u32::try_from(l).ok());
@@ -376,6 +468,7 @@ pub fn read_saved(
                     repeated: hits.repeated,
                 };
                 elastic_notes(&s, &meta, sink);
+                before_note(ctx, sink);
             }
         }
         Ok(())

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp};
 use serde_json::Value;
 
+use crate::before::{Before, Named, Tally, SAMPLE};
 use crate::http::{Client, HttpError as StoreError, Request};
 
 pub const QUERY_RANGE: &str = "/loki/api/v1/query_range";
@@ -346,6 +347,176 @@ fn rfc3339_nanos(t: Timestamp) -> String {
 }
 
 use reconstruct_core::text::shell_quote as quote;
+
+/// The first seven naming labels: those that name a service.
+const SERVICE_LABELS: usize = 7;
+
+/// The metric query that counts a log query's lines per service in steps
+/// of `step_s` seconds: Loki does the counting, over however many lines.
+pub fn tally_query(logql: &str, step_s: i64) -> String {
+    let by: Vec<&str> = NAMING.iter().take(SERVICE_LABELS).copied().collect();
+    format!("sum by ({}) (count_over_time({logql} [{step_s}s]))", by.join(", "))
+}
+
+/// The counts of a [`tally_query`]'s `data` (a matrix: a series per
+/// service, a point per step, each counting the step before it).
+pub fn tallies(data: &Value, step_s: i64) -> Result<Vec<Tally>, String> {
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("matrix") => {}
+        Some(other) => return Err(format!("resultType {other:?}, not the matrix of a count")),
+        None => return Err("no resultType".to_string()),
+    }
+    let seconds = u32::try_from(step_s).unwrap_or(u32::MAX);
+    let mut out = Vec::new();
+    for s in data.get("result").and_then(Value::as_array).ok_or("no result list")? {
+        let metric = s.get("metric").and_then(Value::as_object);
+        let service = NAMING.iter().take(SERVICE_LABELS).find_map(|k| {
+            let v = metric.and_then(|m| m.get(*k)).and_then(Value::as_str).filter(|v| !v.is_empty())?;
+            Some(Named { field: (*k).to_string(), value: v.to_string() })
+        });
+        for v in s.get("values").and_then(Value::as_array).ok_or("a series without values")? {
+            let at = v.get(0).and_then(|t| t.as_i64().or_else(|| t.as_f64().map(|f| f.floor() as i64)));
+            let n = v.get(1).and_then(Value::as_str).and_then(|n| n.parse::<f64>().ok());
+            let (Some(at), Some(n)) = (at, n) else {
+                return Err(format!("a point that is not [<seconds>, \"<count>\"]: {v}"));
+            };
+            let start = Timestamp::from_unix_seconds(at.saturating_sub(step_s), 0)
+                .ok_or_else(|| format!("a point out of range: {v}"))?;
+            let lines = if n.is_finite() && n > 0.0 { n.round() as u64 } else { 0 };
+            out.push(Tally { start, seconds, service: service.clone(), lines });
+        }
+    }
+    Ok(crate::before::sum(out))
+}
+
+/// `logql` with one more label matcher in its stream selector (the first
+/// `{…}`, outside quotes); `None` when it has no selector.
+pub fn with_matcher(logql: &str, label: &str, value: &str) -> Option<String> {
+    let open = logql.find('{')?;
+    let rest = logql.get(open + 1..)?;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut close = None;
+    for (i, c) in rest.char_indices() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some('"'), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '`') => quote = Some(c),
+            (None, '}') => {
+                close = Some(i);
+                break;
+            }
+            (None, _) => {}
+        }
+    }
+    let close = close?;
+    let inner = rest.get(..close)?.trim();
+    let matcher = format!("{label}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+    let selector = if inner.is_empty() { matcher } else { format!("{inner}, {matcher}") };
+    Some(format!("{}{{{selector}}}{}", logql.get(..open)?, rest.get(close + 1..)?))
+}
+
+/// Reads what came before the window: the count per service, then the
+/// last [`SAMPLE`] lines of each of the busiest services. Each answer goes
+/// to `on_answer` as the saved form holds it ([`take_before`] reads it).
+pub async fn read_before(
+    client: &mut Client,
+    q: &Plan,
+    span: &TimeWindow,
+    on_answer: &mut dyn FnMut(&Value) -> Result<(), String>,
+) -> Result<Before<Line>, CollectError> {
+    let step = crate::before::step_s(span);
+    let mut before = Before::new(*span, step);
+    if q.chosen == Some(Chosen::NoStreams) || span.until <= span.since {
+        return Ok(before);
+    }
+    let shown = client.endpoint().shown();
+    let since = span.since.unix_nanos();
+    // A point counts the step before it: the first is one step in.
+    let query = [
+        ("query", tally_query(&q.logql, step)),
+        ("start", since.saturating_add(step.saturating_mul(1_000_000_000)).to_string()),
+        ("end", span.until.unix_nanos().to_string()),
+        ("step", format!("{step}s")),
+    ];
+    let answer = client.json(&Request::get(QUERY_RANGE, &query)).await?;
+    let data = envelope(&answer).map_err(|e| format!("{shown}: {QUERY_RANGE} (count): {e}"))?;
+    let saved = serde_json::json!({"before": "tally", "step": step, "since": span.since.rfc3339(),
+        "until": span.until.rfc3339(), "data": data});
+    on_answer(&saved)?;
+    take_before(&mut before, &saved).map_err(|e| format!("{shown}: {QUERY_RANGE} (count): {e}"))?;
+    let (services, left) = crate::before::busiest(&before.tallies);
+    before.unsampled = left;
+    for s in services {
+        let Some(logql) = with_matcher(&q.logql, &s.field, &s.value) else { continue };
+        let query = [
+            ("query", logql),
+            ("start", since.to_string()),
+            ("end", span.until.unix_nanos().to_string()),
+            ("limit", SAMPLE.to_string()),
+            ("direction", "backward".to_string()),
+        ];
+        let answer = client.json(&Request::get(QUERY_RANGE, &query)).await?;
+        let data = envelope(&answer).map_err(|e| format!("{shown}: {QUERY_RANGE} (sample): {e}"))?;
+        let saved = serde_json::json!({"before": "sample", "field": s.field, "value": s.value, "data": data});
+        on_answer(&saved)?;
+        take_before(&mut before, &saved).map_err(|e| format!("{shown}: {QUERY_RANGE} (sample): {e}"))?;
+    }
+    Ok(before)
+}
+
+/// Takes one answer about the span before the window, live or saved: the
+/// count (`{"before": "tally", "step", "data"}`) or a service's sample
+/// (`{"before": "sample", "field", "value", "data"}`).
+pub fn take_before(before: &mut Before<Line>, saved: &Value) -> Result<(), String> {
+    let data = saved.get("data").ok_or("no data")?;
+    match saved.get("before").and_then(Value::as_str) {
+        Some("tally") => {
+            let step = saved.get("step").and_then(Value::as_i64).filter(|s| *s > 0).ok_or("no step")?;
+            before.step_s = step;
+            let at = |k: &str| {
+                let t = saved.get(k).and_then(Value::as_str)?;
+                Timestamp::from_datetime(&chrono::DateTime::parse_from_rfc3339(t).ok()?)
+            };
+            if let (Some(since), Some(until)) = (at("since"), at("until")) {
+                before.span = TimeWindow { since, until };
+            }
+            let mut all = std::mem::take(&mut before.tallies);
+            all.extend(tallies(data, step)?);
+            before.tallies = crate::before::sum(all);
+        }
+        Some("sample") => {
+            let text = |k: &str| saved.get(k).and_then(Value::as_str).map(str::to_string);
+            let (Some(field), Some(value)) = (text("field"), text("value")) else {
+                return Err("a sample without its service".to_string());
+            };
+            let mut lines = page(data)?;
+            lines.truncate(SAMPLE as usize);
+            before.samples.push((Named { field, value }, lines));
+        }
+        _ => return Err("neither a count nor a sample".to_string()),
+    }
+    Ok(())
+}
+
+/// The logcli command that counts a service's lines in one step again.
+pub fn tally_evidence(base: &str, org: Option<&str>, logql: &str, t: &Tally) -> String {
+    let org = org.map(|o| format!(" --org-id={}", quote(o))).unwrap_or_default();
+    let query = match &t.service {
+        Some(s) => with_matcher(logql, &s.field, &s.value).unwrap_or_else(|| logql.to_string()),
+        None => logql.to_string(),
+    };
+    let to = t.start.saturating_add_nanos(i64::from(t.seconds).saturating_mul(1_000_000_000));
+    format!(
+        "logcli query --addr={}{org} --from={} --to={} {}",
+        quote(base),
+        rfc3339_nanos(t.start),
+        rfc3339_nanos(to),
+        quote(&format!("count_over_time({query} [{}s])", t.seconds))
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use reconstruct_core::classify::is_state_change;
 use reconstruct_core::text::clean;
 use reconstruct_core::{
-    severity, CollectContext, Detail, Event, EventKind, EventSink, Evidence, Locator, Severity, SourceKind, Stopped,
-    TimeBasis, Timestamp,
+    severity, CollectContext, Detail, Event, EventKind, EventSink, Evidence, Fact, Locator, Severity, SourceKind,
+    Stopped, TimeBasis, Timestamp,
 };
+
+use crate::before::Tally;
 
 const SUMMARY_MAX: usize = 300;
 const EXCERPT_MAX: usize = 2000;
@@ -28,6 +30,28 @@ pub struct Record<'a> {
     pub locator: String,
     /// What else identifies it (labels, index and id).
     pub context: String,
+}
+
+/// The event for a store's count of a service's lines in one step
+/// ([`Fact::Tally`]): read before the window only, by the findings' baseline.
+pub fn tally_event(collector: SourceKind, t: &Tally, locator: String) -> Event {
+    let (component, service) = match &t.service {
+        Some(s) => (Arc::from(s.value.as_str()), Some(Arc::from(s.value.as_str()))),
+        None => (Arc::from(collector.as_str()), None),
+    };
+    Event {
+        time: t.start,
+        basis: TimeBasis::Explicit,
+        collector,
+        component,
+        service,
+        kind: EventKind::Log,
+        severity: None,
+        summary: format!("{} lines counted by the store in {} s", t.lines, t.seconds),
+        evidence: Evidence { locator: Locator::Text(locator), excerpt: String::new() },
+        continuation_lines: 0,
+        fact: Some(Box::new(Fact::Tally { lines: t.lines, seconds: t.seconds })),
+    }
 }
 
 /// Turns records into events and counts them.

@@ -265,12 +265,17 @@ impl Spec for StoreSpec {
         // A central store is read for the window asked for only: a day of
         // lookback there can be terabytes (the coverage says so).
         let (window, timeout) = (c.anchor.unwrap_or(c.window), c.timeout);
+        // Before it, the findings' baseline and lookback: counted and sampled by the store.
+        let before = (window.since > c.window.since)
+            .then_some(reconstruct_core::TimeWindow { since: c.window.since, until: window.since });
         match self {
             StoreSpec::Loki { endpoint, query } => {
                 let rel = b.name("loki", "query.jsonl");
                 let (endpoint, query) = (endpoint.clone(), query.clone());
                 save_store(b, &rel, ROLE_LOKI, &shown, move |out, edit| {
-                    Box::pin(async move { crate::save_loki(endpoint, &query, &window, timeout, out, edit).await })
+                    Box::pin(
+                        async move { crate::save_loki(endpoint, &query, before, &window, timeout, out, edit).await },
+                    )
                 })
             }
             StoreSpec::Elastic { endpoint, search } => {
