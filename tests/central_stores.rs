@@ -552,3 +552,152 @@ fn before_the_window_a_store_counts_and_samples_for_the_baseline_and_the_bundle_
         assert_eq!(back["findings"][k], live["findings"][k], "{k}");
     }
 }
+
+/// An Elasticsearch whose index holds the hour before the window: it says
+/// `service.name` is a keyword, answers the aggregations (a `terms` bucket
+/// per service with its `date_histogram` steps and `top_hits` sample) and
+/// pages the window with `search_after` in a point in time.
+fn elastic_with_a_past() -> Server {
+    const SINCE: i64 = 1_766_757_600; // 2025-12-26T14:00:00Z
+    let mut docs: Vec<(i64, &'static str, &'static str, String)> = Vec::new(); // (ms, service, level, message)
+    for t in (SINCE - 3600..SINCE + 3600).step_by(6) {
+        docs.push((t * 1000, "billing", "info", "invoice run ok".to_string()));
+        if t % 60 == 0 {
+            docs.push((t * 1000 + 1, "billing", "warn", format!("retrying payment provider after {} ms", t % 500)));
+        }
+        if t < SINCE + 600 {
+            docs.push((t * 1000 + 2, "ledger", "info", "posted entries".to_string()));
+        }
+    }
+    docs.push(((SINCE + 360) * 1000, "billing", "error", "invoice run failed: connection refused".to_string()));
+    docs.push(((SINCE + 605) * 1000, "ledger", "error", "ledger write failed: disk full".to_string()));
+    docs.sort();
+    let ms_of = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap().timestamp_millis();
+    let source = |(ms, service, level, message): &(i64, &str, &str, String)| {
+        let at =
+            chrono::DateTime::from_timestamp_millis(*ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        json!({"_index": "logs-1", "_id": format!("{service}-{ms}"), "sort": [ms, 0],
+            "_source": {"@timestamp": at, "log.level": level, "service": {"name": service}, "message": message}})
+    };
+    serve(move |r: &Seen| {
+        if r.path.ends_with("/_field_caps") {
+            assert!(r.param("fields").unwrap().contains("service.name"));
+            return Reply::json(&json!({"indices": ["logs-1"], "fields": {
+                "service.name": {"keyword": {"type": "keyword", "searchable": true, "aggregatable": true}},
+                "message": {"text": {"type": "text", "searchable": true, "aggregatable": false}}}}));
+        }
+        if r.path.ends_with("/_pit") {
+            return Reply::json(&json!({"id": "P1"}));
+        }
+        if r.method == "DELETE" {
+            return Reply::json(&json!({"succeeded": true}));
+        }
+        let b = r.json();
+        let range = &b["query"]["bool"]["filter"][0]["range"]["@timestamp"];
+        let from = ms_of(&range["gte"]);
+        if let Some(aggs) = b.get("aggs") {
+            assert_eq!(b["size"], 0, "aggregations page no hits");
+            let to = ms_of(&range["lt"]);
+            let step: i64 = aggs["services"]["aggs"]["steps"]["date_histogram"]["fixed_interval"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches('s')
+                .parse::<i64>()
+                .unwrap()
+                * 1000;
+            let size = aggs["services"]["aggs"]["sample"]["top_hits"]["size"].as_u64().unwrap() as usize;
+            let inside: Vec<&(i64, &str, &str, String)> = docs.iter().filter(|d| d.0 >= from && d.0 < to).collect();
+            let buckets: Vec<Value> = ["billing", "ledger"]
+                .iter()
+                .map(|s| {
+                    let mine: Vec<&&(i64, &str, &str, String)> = inside.iter().filter(|d| d.1 == *s).collect();
+                    let mut steps: std::collections::BTreeMap<i64, u64> = Default::default();
+                    for d in &mine {
+                        *steps.entry(d.0 - d.0.rem_euclid(step)).or_default() += 1;
+                    }
+                    let steps: Vec<Value> = steps.into_iter().map(|(k, n)| json!({"key": k, "doc_count": n})).collect();
+                    let sample: Vec<Value> = mine.iter().rev().take(size).map(|d| source(d)).collect();
+                    json!({"key": s, "doc_count": mine.len(), "steps": {"buckets": steps},
+                        "sample": {"hits": {"hits": sample}}})
+                })
+                .collect();
+            return Reply::json(&json!({"timed_out": false, "hits": {"hits": []}, "aggregations": {
+                "services": {"sum_other_doc_count": 0, "buckets": buckets},
+                "nameless": {"doc_count": 0, "steps": {"buckets": []}}}}));
+        }
+        let to = ms_of(&range["lte"]);
+        let after = b.get("search_after").map(|a| a[0].as_i64().unwrap()).unwrap_or(i64::MIN);
+        let page = b["size"].as_u64().unwrap() as usize;
+        let hits: Vec<Value> =
+            docs.iter().filter(|d| d.0 >= from && d.0 <= to && d.0 > after).take(page).map(source).collect();
+        Reply::json(&json!({"timed_out": false, "hits": {"hits": hits}}))
+    })
+    .unwrap()
+}
+
+#[test]
+fn before_the_window_elasticsearch_aggregates_and_samples_for_the_baseline() {
+    let e = elastic_with_a_past();
+    let report = |args: &[&str]| {
+        let mut a = vec!["report", "--format", "json", "--no-git", "--lookback", "1h"];
+        a.extend(args);
+        a.extend(WINDOW);
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let live = report(&["--elasticsearch", &e.url, "--index", "logs-*"]);
+    let f = &live["findings"];
+    assert_eq!(f["baseline"]["unseen_services"], json!([]), "{f:#}");
+    assert_eq!(f["baseline"]["events"], 600 + 60 + 600, "{:#}", f["baseline"]);
+    let new: Vec<&str> =
+        f["new_messages"].as_array().unwrap().iter().map(|m| m["template"].as_str().unwrap()).collect();
+    assert!(new.iter().any(|t| t.contains("invoice run failed")), "{new:?}");
+    assert!(new.iter().any(|t| t.contains("ledger write failed")), "{new:?}");
+    assert!(!new.iter().any(|t| t.contains("retrying payment provider")), "{new:?}");
+    let recurring = f["recurring"].as_array().unwrap();
+    assert!(recurring.iter().any(|m| m["template"].as_str().unwrap().contains("retrying payment provider")));
+    let silences = f["silences"].as_array().unwrap();
+    assert_eq!(silences.len(), 1, "{silences:#?}");
+    assert_eq!(silences[0]["service"], "ledger");
+    assert_eq!(silences[0]["from"], "2025-12-26T14:10:05Z");
+    assert_eq!(silences[0]["usual_gap_s"], 6.0);
+    // One search of aggregations before the window; the pages are the window's.
+    let seen = e.seen();
+    let aggs: Vec<Value> = seen.iter().map(|r| r.json()).filter(|b| b.get("aggs").is_some()).collect();
+    assert_eq!(aggs.len(), 1);
+    assert_eq!(aggs[0]["aggs"]["services"]["terms"]["field"], "service.name");
+    let es = live["coverage"].as_array().unwrap().iter().find(|c| c["collector"] == "elasticsearch").unwrap();
+    let notes = es["notes"].to_string();
+    assert!(
+        notes.contains("the store counted 1260 lines of 2 services in 60-second steps (terms and date_histogram"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("a sample of up to 100 of each service's last lines was read (200 lines of 2 services)"),
+        "{notes}"
+    );
+
+    // Captured and read back: the same findings.
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("bundle");
+    let mut cap = vec![
+        "capture",
+        "--out",
+        b.to_str().unwrap(),
+        "--elasticsearch",
+        &e.url,
+        "--index",
+        "logs-*",
+        "--no-git",
+        "--lookback",
+        "1h",
+    ];
+    cap.extend(WINDOW);
+    let c = run(&cap);
+    assert_eq!(c.status.code(), Some(0), "{}", String::from_utf8_lossy(&c.stderr));
+    let back = report(&["--fixtures", b.to_str().unwrap()]);
+    for k in ["new_messages", "recurring", "silences", "baseline", "spread"] {
+        assert_eq!(back["findings"][k], live["findings"][k], "{k}");
+    }
+}

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use reconstruct_core::{TimeWindow, Timestamp};
 
-/// Lines sampled per service.
+/// Lines sampled per service (Loki's; Elasticsearch's `top_hits` stops at
+/// 100 unless the index allows more).
 pub const SAMPLE: u32 = 200;
 /// Services sampled, the busiest first.
 pub const MAX_SERVICES: usize = 100;
@@ -50,11 +51,15 @@ pub struct Before<L> {
     pub samples: Vec<(Named, Vec<L>)>,
     /// Services counted but not sampled, past [`MAX_SERVICES`].
     pub unsampled: usize,
+    /// Lines of services past [`MAX_SERVICES`] that the store did not count by step.
+    pub uncounted: u64,
+    /// Lines sampled per service, at most.
+    pub sample: u32,
 }
 
 impl<L> Before<L> {
     pub fn new(span: TimeWindow, step_s: i64) -> Self {
-        Before { span, step_s, tallies: Vec::new(), samples: Vec::new(), unsampled: 0 }
+        Before { span, step_s, tallies: Vec::new(), samples: Vec::new(), unsampled: 0, uncounted: 0, sample: SAMPLE }
     }
 
     /// Lines counted, in all.
@@ -115,17 +120,24 @@ pub fn busiest(tallies: &[Tally]) -> (Vec<Named>, usize) {
 pub fn note<L>(store: &str, how: &str, b: &Before<L>) -> String {
     let mut s = format!(
         "before the window (from {}, for the baseline and the lookback): {store} counted {} lines of {} services in \
-         {}-second steps ({how}); a sample of up to {SAMPLE} of each service's last lines was read ({} lines of {} \
+         {}-second steps ({how}); a sample of up to {} of each service's last lines was read ({} lines of {} \
          services) for their messages",
         b.span.since.rfc3339(),
         b.counted(),
         b.services(),
         b.step_s,
+        b.sample,
         b.sampled(),
         b.samples.len(),
     );
     if b.unsampled > 0 {
         s.push_str(&format!("; {} quieter services were counted, not sampled", b.unsampled));
+    }
+    if b.uncounted > 0 {
+        s.push_str(&format!(
+            "; {} lines of services past the {MAX_SERVICES} busiest were neither counted by step nor sampled",
+            b.uncounted
+        ));
     }
     let nameless = b.nameless();
     if nameless > 0 {

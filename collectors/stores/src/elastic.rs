@@ -11,6 +11,7 @@ use reconstruct_core::timestamp::{epoch_from_number, parse_iso};
 use reconstruct_core::{CollectError, Stopped, TimeWindow, Timestamp, Zone};
 use serde_json::{json, Value};
 
+use crate::before::{Before, Named, Tally};
 use crate::http::{Client, HttpError as StoreError, Request};
 
 pub const DEFAULT_TIME_FIELD: &str = "@timestamp";
@@ -338,6 +339,178 @@ pub fn evidence(base: &str, h: &Hit) -> String {
 
 fn rfc3339_nanos(t: Timestamp) -> String {
     t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// The fields that name a service, as [`hit`] reads them, the best first.
+const SERVICE_FIELDS: [&str; 8] = [
+    "service.name",
+    "kubernetes.labels.app_kubernetes_io/name",
+    "kubernetes.labels.app.kubernetes.io/name",
+    "kubernetes.labels.app",
+    "app",
+    "container.name",
+    "kubernetes.container.name",
+    "kubernetes.container_name",
+];
+
+/// Hits sampled per service: what `top_hits` gives unless the index allows
+/// more (`index.max_inner_result_window`).
+pub const SAMPLE: u32 = 100;
+
+/// The first service field the index can aggregate on: the field itself (a
+/// keyword), or its `.keyword` sub-field (what dynamic mapping gives a
+/// string), from a `_field_caps` answer.
+pub fn service_field(caps: &Value) -> Option<String> {
+    let fields = caps.get("fields")?.as_object()?;
+    let aggregatable = |name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_object)
+            .is_some_and(|types| types.values().any(|t| t.get("aggregatable").and_then(Value::as_bool) == Some(true)))
+    };
+    SERVICE_FIELDS.iter().find_map(|f| {
+        if aggregatable(f) {
+            return Some((*f).to_string());
+        }
+        let k = format!("{f}.keyword");
+        aggregatable(&k).then_some(k)
+    })
+}
+
+/// The search that counts the span's hits per service in steps
+/// (`terms` and `date_histogram`), with each service's last hits
+/// (`top_hits`), and counts those that name no service: no hit is paged.
+pub fn before_body(s: &Search, span: &TimeWindow, field: Option<&str>, step_s: i64) -> Value {
+    let fmt = "strict_date_optional_time_nanos";
+    let mut filter = vec![json!({"range": {&s.time_field: {
+        "gte": rfc3339_nanos(span.since),
+        "lt": rfc3339_nanos(span.until),
+        "format": fmt,
+    }}})];
+    if let Some(q) = &s.query {
+        filter.push(json!({"query_string": {"query": q}}));
+    }
+    let steps = json!({"date_histogram": {"field": &s.time_field, "fixed_interval": format!("{step_s}s"),
+        "min_doc_count": 1}});
+    let aggs = match field {
+        Some(f) => json!({
+            "services": {"terms": {"field": f, "size": crate::before::MAX_SERVICES},
+                "aggs": {"steps": steps, "sample": {"top_hits": {"size": SAMPLE,
+                    "sort": [{&s.time_field: {"order": "desc"}}]}}}},
+            "nameless": {"missing": {"field": f}, "aggs": {"steps": steps}},
+        }),
+        None => json!({"nameless": {"filter": {"match_all": {}}, "aggs": {"steps": steps}}}),
+    };
+    json!({"size": 0, "track_total_hits": false, "query": {"bool": {"filter": filter}}, "aggs": aggs})
+}
+
+/// Reads what came before the window in one search of aggregations, after
+/// asking which service field the index can aggregate on. The answer goes
+/// to `on_answer` as the saved form holds it ([`take_before`] reads it).
+pub async fn read_before(
+    client: &mut Client,
+    s: &Search,
+    span: &TimeWindow,
+    on_answer: &mut dyn FnMut(&Value) -> Result<(), String>,
+) -> Result<Before<Hit>, CollectError> {
+    let step = crate::before::step_s(span);
+    let mut before = Before::new(*span, step);
+    if span.until <= span.since {
+        return Ok(before);
+    }
+    let fields: Vec<String> = SERVICE_FIELDS.iter().flat_map(|f| [f.to_string(), format!("{f}.keyword")]).collect();
+    let caps_path = format!("/{}/_field_caps", s.index);
+    let query = [("fields", fields.join(","))];
+    let field = match client.json(&Request::get(&caps_path, &query)).await {
+        Ok(caps) => service_field(&caps),
+        // A store without the API: every hit counted as naming no service.
+        Err(e) if matches!(e.status(), Some(400 | 404 | 405)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let path = format!("/{}/_search", s.index);
+    let answer = client.json(&Request::post(&path, &before_body(s, span, field.as_deref(), step))).await?;
+    let saved = json!({"before": "aggregations", "field": field, "step": step, "since": span.since.rfc3339(),
+        "until": span.until.rfc3339(), "answer": answer});
+    on_answer(&saved)?;
+    let shown = client.endpoint().shown();
+    take_before(&mut before, &saved, &s.time_field).map_err(|e| format!("{shown}: {path} (aggregations): {e}"))?;
+    Ok(before)
+}
+
+/// Takes the answer about the span before the window, live or saved
+/// (`{"before": "aggregations", "field", "step", "since", "until", "answer"}`).
+pub fn take_before(before: &mut Before<Hit>, saved: &Value, time_field: &str) -> Result<(), String> {
+    let step = saved.get("step").and_then(Value::as_i64).filter(|s| *s > 0).ok_or("no step")?;
+    before.step_s = step;
+    before.sample = SAMPLE;
+    let at = |k: &str| {
+        let t = saved.get(k).and_then(Value::as_str)?;
+        Timestamp::from_datetime(&chrono::DateTime::parse_from_rfc3339(t).ok()?)
+    };
+    if let (Some(since), Some(until)) = (at("since"), at("until")) {
+        before.span = TimeWindow { since, until };
+    }
+    let answer = saved.get("answer").ok_or("no answer")?;
+    if let Some(e) = answer.get("error") {
+        return Err(format!("error: {e}"));
+    }
+    if answer.get("timed_out").and_then(Value::as_bool) == Some(true) {
+        return Err("the search timed out on the server: its counts may be incomplete".to_string());
+    }
+    let aggs = answer.get("aggregations").ok_or("no aggregations")?;
+    let seconds = u32::try_from(step).unwrap_or(u32::MAX);
+    let steps = |agg: &Value, service: Option<Named>| -> Vec<Tally> {
+        let buckets = agg.pointer("/steps/buckets").and_then(Value::as_array);
+        buckets
+            .into_iter()
+            .flatten()
+            .filter_map(|b| {
+                let ms = b.get("key").and_then(|k| k.as_i64().or_else(|| k.as_f64().map(|f| f as i64)))?;
+                Some(Tally {
+                    start: Timestamp::from_unix_nanos(ms.checked_mul(1_000_000)?),
+                    seconds,
+                    service: service.clone(),
+                    lines: b.get("doc_count").and_then(Value::as_u64).unwrap_or(0),
+                })
+            })
+            .collect()
+    };
+    let mut tallies = Vec::new();
+    let field = saved.get("field").and_then(Value::as_str);
+    if let (Some(f), Some(buckets)) = (field, aggs.pointer("/services/buckets").and_then(Value::as_array)) {
+        for b in buckets {
+            let value = match b.get("key") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            let named = Named { field: f.to_string(), value };
+            tallies.extend(steps(b, Some(named.clone())));
+            let hits = b.pointer("/sample/hits/hits").and_then(Value::as_array);
+            let mut sample: Vec<Hit> = hits.into_iter().flatten().filter_map(|h| hit(h, time_field)).collect();
+            sample.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+            before.samples.push((named, sample));
+        }
+        before.uncounted = aggs.pointer("/services/sum_other_doc_count").and_then(Value::as_u64).unwrap_or(0);
+    }
+    if let Some(n) = aggs.get("nameless") {
+        tallies.extend(steps(n, None));
+    }
+    before.tallies = crate::before::sum(tallies);
+    Ok(())
+}
+
+/// The count a person runs to check one step's count again.
+pub fn tally_evidence(base: &str, s: &Search, t: &Tally) -> String {
+    let to = t.start.saturating_add_nanos(i64::from(t.seconds).saturating_mul(1_000_000_000));
+    let mut filter = vec![json!({"range": {&s.time_field: {"gte": rfc3339_nanos(t.start), "lt": rfc3339_nanos(to)}}})];
+    if let Some(n) = &t.service {
+        filter.push(json!({"term": {&n.field: &n.value}}));
+    }
+    if let Some(q) = &s.query {
+        filter.push(json!({"query_string": {"query": q}}));
+    }
+    format!("POST {base}/{}/_count {}", s.index, json!({"query": {"bool": {"filter": filter}}}))
 }
 
 #[cfg(test)]

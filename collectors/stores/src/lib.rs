@@ -82,12 +82,22 @@ fn before_span(ctx: &CollectContext) -> Option<TimeWindow> {
     (anchor.since > ctx.window.since).then_some(TimeWindow { since: ctx.window.since, until: anchor.since })
 }
 
+/// How one store's records before the window become events.
+struct BeforeOf<'a, L> {
+    kind: SourceKind,
+    /// The store and its aggregation, as coverage names them.
+    store: &'a str,
+    how: &'a str,
+    time: fn(&L) -> reconstruct_core::Timestamp,
+    record: &'a dyn Fn(&'a L) -> Record<'a>,
+    tally: &'a dyn Fn(&before::Tally) -> String,
+}
+
 /// Emits what was read before the window, in time order: each step's count
-/// and the sampled lines, interleaved.
-fn emit_loki_before(
-    base: &str,
-    q: &loki::Plan,
-    b: &before::Before<loki::Line>,
+/// and the sampled records, interleaved; then says what it was.
+fn emit_before<'a, L>(
+    of: BeforeOf<'a, L>,
+    b: &'a before::Before<L>,
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
 ) -> Result<(), reconstruct_core::Stopped> {
@@ -95,24 +105,63 @@ fn emit_loki_before(
     if before_span(ctx).is_none() {
         return Ok(());
     }
-    let mut mapper = Mapper::new(SourceKind::Loki);
-    let mut lines: Vec<&loki::Line> = b.samples.iter().flat_map(|(_, l)| l.iter()).collect();
-    lines.sort_by(|a, b| a.ns.cmp(&b.ns).then_with(|| a.labels.cmp(&b.labels)));
+    let mut mapper = Mapper::new(of.kind);
+    let mut lines: Vec<&L> = b.samples.iter().flat_map(|(_, l)| l.iter()).collect();
+    lines.sort_by_key(|l| (of.time)(l));
     let mut lines = lines.into_iter().peekable();
     for t in &b.tallies {
-        while let Some(l) = lines.next_if(|l| l.ns < t.start.unix_nanos()) {
-            mapper.emit(loki_record(base, q, l), ctx, sink)?;
+        while let Some(l) = lines.next_if(|l| (of.time)(l) < t.start) {
+            mapper.emit((of.record)(l), ctx, sink)?;
         }
         if ctx.window.contains(t.start) {
-            let locator = loki::tally_evidence(base, q.org.as_deref(), &q.logql, t);
-            sink.emit(record::tally_event(SourceKind::Loki, t, locator))?;
+            sink.emit(record::tally_event(of.kind, t, (of.tally)(t)))?;
         }
     }
     for l in lines {
-        mapper.emit(loki_record(base, q, l), ctx, sink)?;
+        mapper.emit((of.record)(l), ctx, sink)?;
     }
-    sink.note(before::note("Loki", "count_over_time summed by service", b));
+    sink.note(before::note(of.store, of.how, b));
     Ok(())
+}
+
+fn emit_loki_before(
+    base: &str,
+    q: &loki::Plan,
+    b: &before::Before<loki::Line>,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), reconstruct_core::Stopped> {
+    let record = |l| loki_record(base, q, l);
+    let tally = |t: &before::Tally| loki::tally_evidence(base, q.org.as_deref(), &q.logql, t);
+    let of = BeforeOf {
+        kind: SourceKind::Loki,
+        store: "Loki",
+        how: "count_over_time summed by service",
+        time: |l: &loki::Line| reconstruct_core::Timestamp::from_unix_nanos(l.ns),
+        record: &record,
+        tally: &tally,
+    };
+    emit_before(of, b, ctx, sink)
+}
+
+fn emit_elastic_before(
+    base: &str,
+    s: &elastic::Search,
+    b: &before::Before<elastic::Hit>,
+    ctx: &CollectContext,
+    sink: &mut dyn EventSink,
+) -> Result<(), reconstruct_core::Stopped> {
+    let record = |h| elastic_record(base, h);
+    let tally = |t: &before::Tally| elastic::tally_evidence(base, s, t);
+    let of = BeforeOf {
+        kind: SourceKind::Elasticsearch,
+        store: "the store",
+        how: "terms and date_histogram aggregations",
+        time: |h: &elastic::Hit| h.time,
+        record: &record,
+        tally: &tally,
+    };
+    emit_before(of, b, ctx, sink)
 }
 
 fn loki_notes(q: &loki::Plan, pager: &loki::Pager, m: &Mapper, retries: u32, sink: &mut dyn EventSink) {
@@ -245,13 +294,19 @@ impl NetworkCollector for ElasticLive {
             let mut mapper = Mapper::new(SourceKind::Elasticsearch);
             let s = self.search;
             let window = ctx.anchor();
+            // Before the window, the store counts and samples; one that cannot still gives the window.
+            if let Some(span) = before_span(ctx) {
+                match elastic::read_before(&mut client, &s, &span, &mut |_| Ok(())).await {
+                    Ok(b) => emit_elastic_before(&base, &s, &b, ctx, sink)?,
+                    Err(e) => before_failed(&e, sink),
+                }
+            }
             let read = {
                 let mut on_hit = |h: &elastic::Hit| mapper.emit(elastic_record(&base, h), ctx, &mut *sink);
                 elastic::read(&mut client, &s, &window, &mut |_| Ok(()), &mut on_hit).await
             };
             let meta = read?;
             elastic_notes(&s, &meta, sink);
-            before_note(ctx, sink);
             retry_note(client.retries, sink);
             Ok(())
         })
@@ -319,6 +374,7 @@ pub async fn save_loki(
 pub async fn save_elastic(
     endpoint: Endpoint,
     s: &elastic::Search,
+    before: Option<TimeWindow>,
     window: &TimeWindow,
     timeout: Duration,
     out: &mut dyn Write,
@@ -329,6 +385,11 @@ pub async fn save_elastic(
     writeln!(out, "{header}")?;
     let mut client = Client::new(endpoint, timeout)?;
     let mut on_page = |p: &Value| save_page(p, out, edit);
+    if let Some(span) = before {
+        if let Err(e) = elastic::read_before(&mut client, s, &span, &mut on_page).await {
+            on_page(&json!({"before": "failed", "error": e.to_string()}))?;
+        }
+    }
     elastic::read(&mut client, s, window, &mut on_page, &mut |_| Ok(())).await.map(|_| ())
 }
 
@@ -447,10 +508,30 @@ pub fn read_saved(
                     page: page.unwrap_or(elastic::DEFAULT_PAGE),
                 };
                 let mut hits = elastic::Hits::new(&s.time_field);
+                let mut pending: Option<before::Before<elastic::Hit>> = None;
+                let mut before_read = false;
                 for (n, l) in pages {
                     let l = l.map_err(|e| format!("cannot read {display}: {e}"))?;
-                    let got =
-                        serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string()).and_then(|a| hits.take(&a));
+                    let v = serde_json::from_slice::<Value>(&l).map_err(|e| e.to_string());
+                    if let Some(v) = v.as_ref().ok().filter(|v| v.get("before").is_some()) {
+                        before_read = true;
+                        if v.get("before").and_then(Value::as_str) == Some("failed") {
+                            let e = v.get("error").and_then(Value::as_str).unwrap_or_default();
+                            if before_span(ctx).is_some() {
+                                before_failed(&CollectError::from(e), sink);
+                            }
+                            continue;
+                        }
+                        let b = pending.get_or_insert_with(|| before::Before::new(ctx.window, 60));
+                        if let Err(e) = elastic::take_before(b, v, &s.time_field) {
+                            sink.diagnostic(bad(n, format!("not saved aggregations: {e}")));
+                        }
+                        continue;
+                    }
+                    if let Some(b) = pending.take() {
+                        emit_elastic_before(&base, &s, &b, ctx, sink)?;
+                    }
+                    let got = v.and_then(|a| hits.take(&a));
                     match got {
                         Ok((fresh, _, _)) => {
                             for h in &fresh {
@@ -467,8 +548,13 @@ pub fn read_saved(
                     undated: hits.undated,
                     repeated: hits.repeated,
                 };
+                if let Some(b) = pending.take() {
+                    emit_elastic_before(&base, &s, &b, ctx, sink)?;
+                }
                 elastic_notes(&s, &meta, sink);
-                before_note(ctx, sink);
+                if !before_read {
+                    before_note(ctx, sink);
+                }
             }
         }
         Ok(())

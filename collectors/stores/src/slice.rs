@@ -282,7 +282,9 @@ impl Spec for StoreSpec {
                 let rel = b.name("elasticsearch", "search.jsonl");
                 let (endpoint, search) = (endpoint.clone(), search.clone());
                 save_store(b, &rel, ROLE_ELASTIC, &shown, move |out, edit| {
-                    Box::pin(async move { crate::save_elastic(endpoint, &search, &window, timeout, out, edit).await })
+                    Box::pin(async move {
+                        crate::save_elastic(endpoint, &search, before, &window, timeout, out, edit).await
+                    })
                 })
             }
             StoreSpec::Saved { display, .. } => Err(format!("{display} is saved already")),

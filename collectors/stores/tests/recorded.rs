@@ -90,13 +90,54 @@ fn run(c: Box<dyn reconstruct_core::NetworkCollector>) -> (VecSink, Result<(), S
     (sink, r.map_err(|e| e.to_string()))
 }
 
+/// Loki's count per service (`sum by (…) (count_over_time(… [Ns]))`) over
+/// `lines`: a point per step from `start` to `end`, each counting the step before it.
+fn count_range(lines: &[(i64, &'static str, String)], r: &Seen) -> Value {
+    let num = |k: &str| r.param(k).unwrap().parse::<i64>().unwrap();
+    let step: i64 = r.param("step").unwrap().trim_end_matches('s').parse().unwrap();
+    let mut series: HashMap<&str, Vec<Value>> = HashMap::new();
+    let mut t = num("start") / 1_000_000_000;
+    while t <= num("end") / 1_000_000_000 {
+        for app in ["api", "worker", "db"] {
+            let (from, to) = ((t - step) * 1_000_000_000, t * 1_000_000_000);
+            let n = lines.iter().filter(|(ns, a, _)| *a == app && *ns >= from && *ns < to).count();
+            if n > 0 {
+                series.entry(app).or_default().push(json!([t, n.to_string()]));
+            }
+        }
+        t += step;
+    }
+    let result: Vec<Value> =
+        series.into_iter().map(|(app, values)| json!({"metric": {"app": app}, "values": values})).collect();
+    json!({"status": "success", "data": {"resultType": "matrix", "result": result}})
+}
+
 #[test]
-fn a_report_reaching_before_the_window_reads_the_store_for_the_window_only() {
+fn a_report_reaching_before_the_window_pages_the_window_only_and_has_the_store_count_before_it() {
     let lines = loki_lines();
     let data = lines.clone();
-    let server = serve(move |r| match query_range(&data, r) {
-        Ok(v) => Reply::json(&v),
-        Err(e) => Reply::text(400, &e),
+    let server = serve(move |r| {
+        let query = r.param("query").unwrap_or_default();
+        if query.contains("count_over_time") {
+            return Reply::json(&count_range(&data, r));
+        }
+        if r.param("direction") == Some("backward") {
+            // A service's sample: its last lines before the window.
+            let app = ["api", "worker", "db"].into_iter().find(|a| query.contains(&format!("app=\"{a}\""))).unwrap();
+            let (start, end): (i64, i64) =
+                (r.param("start").unwrap().parse().unwrap(), r.param("end").unwrap().parse().unwrap());
+            let values: Vec<Value> = data
+                .iter()
+                .filter(|(ns, a, _)| *a == app && *ns >= start && *ns < end)
+                .map(|(ns, _, text)| json!([ns.to_string(), text]))
+                .collect();
+            let result = json!([{"stream": {"app": app, "env": "prod"}, "values": values}]);
+            return Reply::json(&json!({"status": "success", "data": {"resultType": "streams", "result": result}}));
+        }
+        match query_range(&data, r) {
+            Ok(v) => Reply::json(&v),
+            Err(e) => Reply::text(400, &e),
+        }
     })
     .unwrap();
     // The report reads a day before the window for the other sources.
@@ -108,11 +149,23 @@ fn a_report_reaching_before_the_window_reads_the_store_for_the_window_only() {
         &mut sink,
     )
     .unwrap();
-    assert!(!sink.events.iter().any(|e| e.summary == "before the window"));
-    for r in server.seen() {
+    // The line before the window comes as its service's sample, beside the store's count of it.
+    let before: Vec<&reconstruct_core::Event> = sink.events.iter().filter(|e| e.time.unix_nanos() < T0).collect();
+    assert_eq!(before.len(), 2, "{before:#?}");
+    assert!(matches!(before[0].fact.as_deref(), Some(reconstruct_core::Fact::Tally { lines: 1, seconds: 60 })));
+    assert_eq!(before[0].time.unix_nanos(), T0 - 60_000_000_000);
+    assert_eq!(before[1].summary, "before the window");
+    for r in server.seen().iter().filter(|r| r.param("direction") == Some("forward")) {
         assert_eq!(r.param("start"), Some(T0.to_string().as_str()), "no page before the window is asked for");
     }
-    assert!(sink.notes.iter().any(|n| n.contains("read for the window only")), "{:?}", sink.notes);
+    let counts =
+        server.seen().iter().filter(|r| r.param("query").is_some_and(|q| q.contains("count_over_time"))).count();
+    assert_eq!(counts, 1);
+    assert!(
+        sink.notes.iter().any(|n| n.contains("Loki counted 1 lines of 1 services in 60-second steps")),
+        "{:?}",
+        sink.notes
+    );
 }
 
 #[test]
@@ -362,6 +415,7 @@ fn loki_with_no_query_reads_the_label_most_streams_carry_and_names_the_rest() {
     rt.block_on(reconstruct_stores::save_loki(
         endpoint,
         &query,
+        None,
         &window(),
         Duration::from_secs(5),
         &mut saved,
