@@ -445,6 +445,9 @@ fn loki_with_a_past() -> Server {
     for t in (WINDOW_SINCE..WINDOW_SINCE + 600).step_by(10) {
         lines.push((t, "gateway", "INFO proxied /orders in 14ms".to_string()));
     }
+    // A new version of the gateway, forty minutes before the window: older
+    // than its last 200 lines, found by the store's search for changes.
+    lines.push((WINDOW_SINCE - 2400 + 1, "gateway", "INFO starting gateway version=3.1.0".to_string()));
     lines.push((WINDOW_SINCE + 300, "api", "ERROR upstream payments timed out after 30s".to_string()));
     lines.push((WINDOW_SINCE + 605, "gateway", "ERROR 502 from api".to_string()));
     lines.sort();
@@ -474,9 +477,12 @@ fn loki_with_a_past() -> Server {
         }
         let limit: usize = r.param("limit").unwrap().parse().unwrap();
         let only = ["api", "gateway"].into_iter().find(|a| query.contains(&format!("app=\"{a}\"")));
+        // The line filter of the search for changes, as Loki applies it.
+        let words = query.contains("|~ `(?i)(version|starting");
         let mut chosen: Vec<&(i64, &str, String)> = lines
             .iter()
             .filter(|(s, a, _)| s * S >= start && s * S < end && only.is_none_or(|o| o == *a))
+            .filter(|(_, _, text)| !words || ["version", "starting"].iter().any(|w| text.to_lowercase().contains(w)))
             .collect();
         if r.param("direction") == Some("backward") {
             chosen.reverse();
@@ -506,7 +512,7 @@ fn before_the_window_a_store_counts_and_samples_for_the_baseline_and_the_bundle_
     let f = &live["findings"];
     // The baseline's pace is the store's count; its messages, the sample's.
     assert_eq!(f["baseline"]["unseen_services"], json!([]), "{f:#}");
-    assert_eq!(f["baseline"]["events"], 1800 + 60 + 600, "{:#}", f["baseline"]);
+    assert_eq!(f["baseline"]["events"], 1800 + 60 + 600 + 1, "{:#}", f["baseline"]);
     let new: Vec<&str> =
         f["new_messages"].as_array().unwrap().iter().map(|m| m["template"].as_str().unwrap()).collect();
     assert!(new.iter().any(|t| t.contains("upstream payments timed out")), "{new:?}");
@@ -531,10 +537,18 @@ fn before_the_window_a_store_counts_and_samples_for_the_baseline_and_the_bundle_
         .filter(|r| r.param("direction") == Some("backward"))
         .map(|r| format!("{} {}", r.param("query").unwrap(), r.param("limit").unwrap()))
         .collect();
-    assert_eq!(samples, ["{namespace=~\".+\", app=\"api\"} 200", "{namespace=~\".+\", app=\"gateway\"} 200"]);
+    assert_eq!(samples[..2], ["{namespace=~\".+\", app=\"api\"} 200", "{namespace=~\".+\", app=\"gateway\"} 200"]);
+    assert!(samples[2].starts_with("{namespace=~\".+\"} |~ `(?i)(version|starting|"), "{samples:?}");
+    // The version the store found is a change before the onset.
+    let suspects = f["suspects"].as_array().unwrap();
+    assert!(
+        suspects.iter().any(|s| s["kind"] == "version" && s["summary"].as_str().unwrap().contains("version=3.1.0")),
+        "{suspects:#?}"
+    );
     let loki = live["coverage"].as_array().unwrap().iter().find(|c| c["collector"] == "loki").unwrap();
     let notes = loki["notes"].to_string();
-    assert!(notes.contains("Loki counted 2460 lines of 2 services in 60-second steps"), "{notes}");
+    assert!(notes.contains("Loki counted 2461 lines of 2 services in 60-second steps"), "{notes}");
+    assert!(notes.contains("a version, a start or a migration: 1 (up to 200)"), "{notes}");
     assert!(
         notes.contains("a sample of up to 200 of each service's last lines was read (400 lines of 2 services)"),
         "{notes}"
@@ -569,6 +583,7 @@ fn elastic_with_a_past() -> Server {
             docs.push((t * 1000 + 2, "ledger", "info", "posted entries".to_string()));
         }
     }
+    docs.push(((SINCE - 2400) * 1000 + 3, "ledger", "info", "ledger starting, version 4.2.0".to_string()));
     docs.push(((SINCE + 360) * 1000, "billing", "error", "invoice run failed: connection refused".to_string()));
     docs.push(((SINCE + 605) * 1000, "ledger", "error", "ledger write failed: disk full".to_string()));
     docs.sort();
@@ -576,7 +591,7 @@ fn elastic_with_a_past() -> Server {
     let source = |(ms, service, level, message): &(i64, &str, &str, String)| {
         let at =
             chrono::DateTime::from_timestamp_millis(*ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        json!({"_index": "logs-1", "_id": format!("{service}-{ms}"), "sort": [ms, 0],
+        json!({"_index": "logs-1", "_id": format!("{service}-{ms}-{level}"), "sort": [ms, 0],
             "_source": {"@timestamp": at, "log.level": level, "service": {"name": service}, "message": message}})
     };
     serve(move |r: &Seen| {
@@ -625,6 +640,20 @@ fn elastic_with_a_past() -> Server {
                 "services": {"sum_other_doc_count": 0, "buckets": buckets},
                 "nameless": {"doc_count": 0, "steps": {"buckets": []}}}}));
         }
+        if let Some(words) = b["query"]["bool"]["must"][0]["multi_match"]["query"].as_str() {
+            // The search for changes: any of its words, the latest first.
+            let to = ms_of(&range["lt"]);
+            let words: Vec<&str> = words.split(' ').collect();
+            let hits: Vec<Value> = docs
+                .iter()
+                .rev()
+                .filter(|d| d.0 >= from && d.0 < to)
+                .filter(|d| d.3.split(|c: char| !c.is_alphanumeric()).any(|w| words.contains(&w)))
+                .take(b["size"].as_u64().unwrap() as usize)
+                .map(source)
+                .collect();
+            return Reply::json(&json!({"timed_out": false, "hits": {"hits": hits}}));
+        }
         let to = ms_of(&range["lte"]);
         let after = b.get("search_after").map(|a| a[0].as_i64().unwrap()).unwrap_or(i64::MIN);
         let page = b["size"].as_u64().unwrap() as usize;
@@ -649,7 +678,12 @@ fn before_the_window_elasticsearch_aggregates_and_samples_for_the_baseline() {
     let live = report(&["--elasticsearch", &e.url, "--index", "logs-*"]);
     let f = &live["findings"];
     assert_eq!(f["baseline"]["unseen_services"], json!([]), "{f:#}");
-    assert_eq!(f["baseline"]["events"], 600 + 60 + 600, "{:#}", f["baseline"]);
+    assert_eq!(f["baseline"]["events"], 600 + 60 + 600 + 1, "{:#}", f["baseline"]);
+    let suspects = f["suspects"].as_array().unwrap();
+    assert!(
+        suspects.iter().any(|s| s["kind"] == "version" && s["summary"].as_str().unwrap().contains("version 4.2.0")),
+        "{suspects:#?}"
+    );
     let new: Vec<&str> =
         f["new_messages"].as_array().unwrap().iter().map(|m| m["template"].as_str().unwrap()).collect();
     assert!(new.iter().any(|t| t.contains("invoice run failed")), "{new:?}");
@@ -669,8 +703,9 @@ fn before_the_window_elasticsearch_aggregates_and_samples_for_the_baseline() {
     assert_eq!(aggs[0]["aggs"]["services"]["terms"]["field"], "service.name");
     let es = live["coverage"].as_array().unwrap().iter().find(|c| c["collector"] == "elasticsearch").unwrap();
     let notes = es["notes"].to_string();
+    assert!(notes.contains("a version, a start or a migration: 1 (up to 100)"), "{notes}");
     assert!(
-        notes.contains("the store counted 1260 lines of 2 services in 60-second steps (terms and date_histogram"),
+        notes.contains("the store counted 1261 lines of 2 services in 60-second steps (terms and date_histogram"),
         "{notes}"
     );
     assert!(

@@ -9,6 +9,27 @@ use std::collections::BTreeMap;
 
 use reconstruct_core::{TimeWindow, Timestamp};
 
+/// The words of a line that may announce a change, as the findings' change
+/// rules look for them (a version, a start or boot, a migration applied):
+/// the store finds such lines across the whole span, where a service's
+/// sample of its last lines would miss a deploy hours back.
+pub const CHANGE_WORDS: [&str; 14] = [
+    "version",
+    "starting",
+    "started",
+    "startup",
+    "booting",
+    "boot",
+    "listening",
+    "upgrade",
+    "applying",
+    "applied",
+    "migrating",
+    "migration",
+    "migrations",
+    "changeset",
+];
+
 /// Lines sampled per service (Loki's; Elasticsearch's `top_hits` stops at
 /// 100 unless the index allows more).
 pub const SAMPLE: u32 = 200;
@@ -49,6 +70,9 @@ pub struct Before<L> {
     pub step_s: i64,
     pub tallies: Vec<Tally>,
     pub samples: Vec<(Named, Vec<L>)>,
+    /// The span's last lines that announce a change (a version, a start, a
+    /// migration), found by the store across every service ([`CHANGE_WORDS`]).
+    pub changes: Vec<L>,
     /// Services counted but not sampled, past [`MAX_SERVICES`].
     pub unsampled: usize,
     /// Lines of services past [`MAX_SERVICES`] that the store did not count by step.
@@ -59,7 +83,16 @@ pub struct Before<L> {
 
 impl<L> Before<L> {
     pub fn new(span: TimeWindow, step_s: i64) -> Self {
-        Before { span, step_s, tallies: Vec::new(), samples: Vec::new(), unsampled: 0, uncounted: 0, sample: SAMPLE }
+        Before {
+            span,
+            step_s,
+            tallies: Vec::new(),
+            samples: Vec::new(),
+            changes: Vec::new(),
+            unsampled: 0,
+            uncounted: 0,
+            sample: SAMPLE,
+        }
     }
 
     /// Lines counted, in all.
@@ -130,6 +163,12 @@ pub fn note<L>(store: &str, how: &str, b: &Before<L>) -> String {
         b.sampled(),
         b.samples.len(),
     );
+    s.push_str(&format!(
+        "; the store was asked for the span's last lines announcing a version, a start or a migration: {} \
+         (up to {})",
+        b.changes.len(),
+        b.sample
+    ));
     if b.unsampled > 0 {
         s.push_str(&format!("; {} quieter services were counted, not sampled", b.unsampled));
     }

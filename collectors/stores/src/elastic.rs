@@ -434,12 +434,42 @@ pub async fn read_before(
     on_answer(&saved)?;
     let shown = client.endpoint().shown();
     take_before(&mut before, &saved, &s.time_field).map_err(|e| format!("{shown}: {path} (aggregations): {e}"))?;
+    // The span's changes, whichever service announced them.
+    let answer = client.json(&Request::post(&path, &changes_body(s, span))).await?;
+    let saved = json!({"before": "changes", "answer": answer});
+    on_answer(&saved)?;
+    take_before(&mut before, &saved, &s.time_field).map_err(|e| format!("{shown}: {path} (changes): {e}"))?;
     Ok(before)
+}
+
+/// The search for the span's last hits that may announce a change: any of
+/// [`crate::before::CHANGE_WORDS`] in the message, the latest first.
+pub fn changes_body(s: &Search, span: &TimeWindow) -> Value {
+    let fmt = "strict_date_optional_time_nanos";
+    let mut filter = vec![json!({"range": {&s.time_field: {
+        "gte": rfc3339_nanos(span.since),
+        "lt": rfc3339_nanos(span.until),
+        "format": fmt,
+    }}})];
+    if let Some(q) = &s.query {
+        filter.push(json!({"query_string": {"query": q}}));
+    }
+    let words = json!({"multi_match": {"query": crate::before::CHANGE_WORDS.join(" "),
+        "fields": ["message", "msg", "log"], "lenient": true}});
+    json!({"size": SAMPLE, "track_total_hits": false, "query": {"bool": {"filter": filter, "must": [words]}},
+        "sort": [{&s.time_field: {"order": "desc", "format": fmt}}]})
 }
 
 /// Takes the answer about the span before the window, live or saved
 /// (`{"before": "aggregations", "field", "step", "since", "until", "answer"}`).
 pub fn take_before(before: &mut Before<Hit>, saved: &Value, time_field: &str) -> Result<(), String> {
+    if saved.get("before").and_then(Value::as_str) == Some("changes") {
+        let answer = saved.get("answer").ok_or("no answer")?;
+        let mut hits: Vec<Hit> = page(answer, time_field)?.into_iter().filter_map(|(h, _)| h).collect();
+        hits.truncate(SAMPLE as usize);
+        before.changes = hits;
+        return Ok(());
+    }
     let step = saved.get("step").and_then(Value::as_i64).filter(|s| *s > 0).ok_or("no step")?;
     before.step_s = step;
     before.sample = SAMPLE;

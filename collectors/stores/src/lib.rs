@@ -89,6 +89,8 @@ struct BeforeOf<'a, L> {
     store: &'a str,
     how: &'a str,
     time: fn(&L) -> reconstruct_core::Timestamp,
+    /// What tells two records apart at one time.
+    key: fn(&L) -> String,
     record: &'a dyn Fn(&'a L) -> Record<'a>,
     tally: &'a dyn Fn(&before::Tally) -> String,
 }
@@ -106,8 +108,10 @@ fn emit_before<'a, L>(
         return Ok(());
     }
     let mut mapper = Mapper::new(of.kind);
-    let mut lines: Vec<&L> = b.samples.iter().flat_map(|(_, l)| l.iter()).collect();
-    lines.sort_by_key(|l| (of.time)(l));
+    // A line both sampled and found announcing a change is emitted once.
+    let mut lines: Vec<&L> = b.samples.iter().flat_map(|(_, l)| l.iter()).chain(b.changes.iter()).collect();
+    lines.sort_by_cached_key(|l| ((of.time)(l), (of.key)(l)));
+    lines.dedup_by_key(|l| ((of.time)(l), (of.key)(l)));
     let mut lines = lines.into_iter().peekable();
     for t in &b.tallies {
         while let Some(l) = lines.next_if(|l| (of.time)(l) < t.start) {
@@ -138,6 +142,7 @@ fn emit_loki_before(
         store: "Loki",
         how: "count_over_time summed by service",
         time: |l: &loki::Line| reconstruct_core::Timestamp::from_unix_nanos(l.ns),
+        key: |l: &loki::Line| format!("{}\u{1f}{}", loki::selector(&l.labels), l.text),
         record: &record,
         tally: &tally,
     };
@@ -158,6 +163,7 @@ fn emit_elastic_before(
         store: "the store",
         how: "terms and date_histogram aggregations",
         time: |h: &elastic::Hit| h.time,
+        key: |h: &elastic::Hit| format!("{}/{}", h.index, h.id),
         record: &record,
         tally: &tally,
     };

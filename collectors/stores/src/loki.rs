@@ -464,7 +464,26 @@ pub async fn read_before(
         on_answer(&saved)?;
         take_before(&mut before, &saved).map_err(|e| format!("{shown}: {QUERY_RANGE} (sample): {e}"))?;
     }
+    // The span's changes, whichever service announced them.
+    let query = [
+        ("query", changes_query(&q.logql)),
+        ("start", since.to_string()),
+        ("end", span.until.unix_nanos().to_string()),
+        ("limit", SAMPLE.to_string()),
+        ("direction", "backward".to_string()),
+    ];
+    let answer = client.json(&Request::get(QUERY_RANGE, &query)).await?;
+    let data = envelope(&answer).map_err(|e| format!("{shown}: {QUERY_RANGE} (changes): {e}"))?;
+    let saved = serde_json::json!({"before": "changes", "data": data});
+    on_answer(&saved)?;
+    take_before(&mut before, &saved).map_err(|e| format!("{shown}: {QUERY_RANGE} (changes): {e}"))?;
     Ok(before)
+}
+
+/// `logql` narrowed to lines that may announce a change (a case-blind
+/// line filter on [`crate::before::CHANGE_WORDS`]).
+pub fn changes_query(logql: &str) -> String {
+    format!("{logql} |~ `(?i)({})`", crate::before::CHANGE_WORDS.join("|"))
 }
 
 /// Takes one answer about the span before the window, live or saved: the
@@ -486,6 +505,11 @@ pub fn take_before(before: &mut Before<Line>, saved: &Value) -> Result<(), Strin
             let mut all = std::mem::take(&mut before.tallies);
             all.extend(tallies(data, step)?);
             before.tallies = crate::before::sum(all);
+        }
+        Some("changes") => {
+            let mut lines = page(data)?;
+            lines.truncate(SAMPLE as usize);
+            before.changes = lines;
         }
         Some("sample") => {
             let text = |k: &str| saved.get(k).and_then(Value::as_str).map(str::to_string);
