@@ -439,9 +439,18 @@ impl Clock {
     }
 }
 
-/// A schema migration applied, as the common tools log it: Alembic's
-/// "Running upgrade", Django's "Applying app.0002… OK", Rails' "Migrating",
-/// Flyway's "Successfully applied", Liquibase's "ran successfully".
+/// A schema migration applied, as the common tools log it:
+/// - Alembic: `Running upgrade 1a2b -> 3c4d, add index`;
+/// - Django: `Applying orders.0002_index... OK`;
+/// - Rails and Sequelize: `== 20240101 AddIndex: migrating ====`, `… migrated (0.01s)`;
+/// - Flyway: `Migrating schema "public" to version "2 - add index"`, `Successfully applied 2 migrations`;
+/// - Liquibase: `ChangeSet db/changelog.xml::1::ops ran successfully`;
+/// - Laravel: `Migrating: 2024_01_01_add_index`, `Migrated: …`;
+/// - Prisma and Entity Framework: `Applying migration '20240101_add_index'`;
+/// - Ecto: `== Running 20240101 Shop.Repo.Migrations.AddIndex.change/0 forward`;
+/// - Diesel: `Running migration 2024-01-01-add_index`; goose: `successfully migrated database to version: 3`;
+/// - TypeORM: `Migration AddIndex1700000000000 has been executed successfully`;
+/// - Knex: `Batch 2 run: 1 migrations`.
 pub fn is_migration(text: &str) -> bool {
     // Cheap test first: it runs on every line.
     static HINTS: crate::shape::Words = crate::shape::Words::new(|| {
@@ -451,11 +460,22 @@ pub fn is_migration(text: &str) -> bool {
         return false;
     }
     let l = text.to_ascii_lowercase();
+    let t = l.trim_end().trim_end_matches(['=', ' ', '.']);
     l.contains("running upgrade ")
-        || (l.contains("applying ") && l.trim_end().ends_with("ok"))
+        || (l.contains("applying ") && (t.ends_with("ok") || l.contains("applying migration")))
         || l.contains("migrating to ")
+        || l.contains("migrating schema ")
         || (l.contains("successfully applied") && l.contains("migration"))
         || (l.contains("changeset") && l.contains("ran successfully"))
+        // Rails, Sequelize: `== 20240101 AddIndex: migrating ===`, `: migrated (0.01s)`.
+        || (l.starts_with("== ") && (t.ends_with(": migrating") || l.contains(": migrated (")))
+        || l.starts_with("migrating: ")
+        || l.starts_with("migrated: ")
+        || (l.contains(".migrations.") && l.contains("running "))
+        || l.contains("running migration ")
+        || l.contains("migrated database to version")
+        || (l.contains("migration ") && l.contains("has been executed successfully"))
+        || (l.starts_with("batch ") && l.contains(" run: ") && l.contains("migration"))
 }
 
 /// Whether errors recur at a steady pace: at least four, their usual gap
@@ -489,6 +509,41 @@ fn steady(times: &[Timestamp]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::is_migration;
+
+    #[test]
+    fn migrations_as_the_common_tools_log_them() {
+        for line in [
+            "INFO  [alembic.runtime.migration] Running upgrade 1a2b -> 3c4d, add index",
+            "  Applying orders.0002_index... OK",
+            "== 20240101120000 AddIndexToOrders: migrating =================================",
+            "== 20240101120000 AddIndexToOrders: migrated (0.0123s) ========================",
+            "Migrating schema \"public\" to version \"2 - add index\"",
+            "Successfully applied 2 migrations to schema \"public\", now at version v2",
+            "ChangeSet db/changelog.xml::1::ops ran successfully in 12ms",
+            "Migrating: 2024_01_01_000000_add_index_to_orders",
+            "Migrated:  2024_01_01_000000_add_index_to_orders (12.3ms)",
+            "Applying migration `20240101120000_add_index`",
+            "Applying migration '20240101120000_AddIndex'.",
+            "[info] == Running 20240101120000 Shop.Repo.Migrations.AddIndex.change/0 forward",
+            "Running migration 2024-01-01-120000_add_index",
+            "goose: successfully migrated database to version: 3",
+            "Migration AddIndex1700000000000 has been executed successfully.",
+            "Batch 2 run: 1 migrations",
+        ] {
+            assert!(is_migration(line), "{line}");
+        }
+        for line in [
+            "upgrade available: 2.1.0",
+            "applying backpressure to queue orders",
+            "migration failed: relation orders does not exist",
+            "config changed by ops",
+            "== summary ==",
+        ] {
+            assert!(!is_migration(line), "{line}");
+        }
+    }
+
     use super::*;
 
     fn at(s: i64) -> Timestamp {
