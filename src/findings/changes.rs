@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::spread::Service;
 use super::{root, service, Cited};
+use crate::shape::Cues;
 
 /// How many suspects the findings keep.
 const KEPT: usize = 10;
@@ -144,10 +145,13 @@ fn is_version(tok: &str) -> bool {
 /// `"version":"2.14.0"`, or a version token on a line that says the
 /// service is starting (`starting payments 1.8.3`, `payments v1.8.3 started`).
 pub fn announced(text: &str) -> Option<String> {
+    announced_cued(text, Cues::of(text))
+}
+
+/// [`announced`], given the text's cues (found once for all the rules).
+pub fn announced_cued(text: &str, cues: Cues) -> Option<String> {
     // Cheap test first: it runs on every routine line of the reach.
-    static HINTS: crate::shape::Words =
-        crate::shape::Words::new(|| aho_corasick::AhoCorasick::new(["ersion", "tart", "oot", "isten"]).ok());
-    if !HINTS.any_in(text) {
+    if !cues.has(Cues::VERSION) {
         return None;
     }
     let lower = text.to_ascii_lowercase();
@@ -233,7 +237,7 @@ impl Observed {
     }
 
     /// Any event of the reach or the window.
-    pub fn observe(&mut self, e: &Event) {
+    pub fn observe(&mut self, e: &Event, cues: Cues) {
         let candidate = |kind: Kind, service: Option<String>| Candidate {
             cited: Cited::of(e),
             kind,
@@ -271,9 +275,9 @@ impl Observed {
             None if matches!(e.kind, EventKind::Log | EventKind::StateChange)
                 && e.severity.is_none_or(|s| s <= Severity::Notice) =>
             {
-                if super::clock::is_migration(&e.summary) {
+                if super::clock::is_migration_cued(&e.summary, cues) {
                     Some(candidate(Kind::Migration, Some(service(e))))
-                } else if let Some(v) = announced(&e.summary) {
+                } else if let Some(v) = announced_cued(&e.summary, cues) {
                     let service = service(e);
                     let before = self.announced.insert(service.clone(), normal(&v));
                     // The same version again is the service starting again, not a new one.
@@ -619,7 +623,7 @@ mod tests {
             fact: Some(Box::new(Fact::Rollout { workload: "vault".into(), revision: None, images: vec![] })),
         };
         let mut o = Observed::default();
-        o.observe(&deploy);
+        o.observe(&deploy, Cues::default());
         let cited = Cited {
             time: t(60),
             summary: "x".into(),

@@ -9,6 +9,7 @@ use reconstruct_core::{AlertState, ContainerAction, Event, EventKind, Fact, Sour
 use serde::Serialize;
 
 use super::{is_error, is_health_green, Cited};
+use crate::shape::Cues;
 
 /// How long a steady kind of error must have recurred before the rise to be background.
 const BACKGROUND_LEAD_S: i64 = 300;
@@ -147,7 +148,7 @@ fn gravity(labels: &std::collections::BTreeMap<String, String>) -> u8 {
 }
 
 impl Observed {
-    pub fn observe(&mut self, e: &Event) {
+    pub fn observe(&mut self, e: &Event, cues: Cues) {
         if is_error(e) {
             let key = signature(e);
             let i = *self.index.entry(key).or_insert_with(|| {
@@ -215,7 +216,7 @@ impl Observed {
         }
         if matches!(e.kind, EventKind::Log | EventKind::StateChange)
             && e.severity.is_none_or(|s| s <= reconstruct_core::Severity::Notice)
-            && is_migration(&e.summary)
+            && is_migration_cued(&e.summary, cues)
         {
             let c = Cited::of(e);
             let ev = vec![c.evidence.clone()];
@@ -452,11 +453,13 @@ impl Clock {
 /// - TypeORM: `Migration AddIndex1700000000000 has been executed successfully`;
 /// - Knex: `Batch 2 run: 1 migrations`.
 pub fn is_migration(text: &str) -> bool {
+    is_migration_cued(text, Cues::of(text))
+}
+
+/// [`is_migration`], given the text's cues (found once for all the rules).
+pub fn is_migration_cued(text: &str, cues: Cues) -> bool {
     // Cheap test first: it runs on every line.
-    static HINTS: crate::shape::Words = crate::shape::Words::new(|| {
-        aho_corasick::AhoCorasick::new(["pgrade", "pplying", "igrat", "pplied", "hange"]).ok()
-    });
-    if !HINTS.any_in(text) {
+    if !cues.has(Cues::MIGRATION) {
         return false;
     }
     let l = text.to_ascii_lowercase();

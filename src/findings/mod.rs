@@ -371,7 +371,7 @@ impl Observer {
     /// the changes and the usual messages, never the incident.
     pub fn observe_before(&mut self, e: &Event) {
         self.call(e);
-        self.changes_seen.observe(e);
+        self.changes_seen.observe(e, cues(e));
         if let Some(n) = &mut self.novelty {
             n.before(e);
         }
@@ -391,12 +391,13 @@ impl Observer {
 
     pub fn observe(&mut self, e: &Event) -> Option<u64> {
         self.call(e);
-        self.changes_seen.observe(e);
+        let cues = cues(e);
+        self.changes_seen.observe(e, cues);
         if is_error(e) {
             self.changes_seen.error(e);
         }
         let seen = self.novelty.as_mut().and_then(|n| n.observe(e));
-        self.clock.observe(e);
+        self.clock.observe(e, cues);
         self.impact.observe(e);
         self.spread.observe(e);
         if let Some(Fact::Alert { state: AlertState::Firing, labels, .. }) = e.fact.as_deref() {
@@ -683,6 +684,19 @@ fn gaps(
         })
         .map(|(component, (first_error, errors, _))| Gap { component, first_error, errors })
         .collect()
+}
+
+/// The cues of a line the change rules read (a routine log line: a
+/// migration applied, a version announced), found once for them all; none
+/// for the other events, which those rules do not read.
+fn cues(e: &Event) -> crate::shape::Cues {
+    if matches!(e.kind, EventKind::Log | EventKind::StateChange)
+        && e.severity.is_none_or(|s| s <= reconstruct_core::Severity::Notice)
+    {
+        crate::shape::Cues::of(&e.summary)
+    } else {
+        crate::shape::Cues::default()
+    }
 }
 
 /// Whether an event is an error: a firing alert, or an event of severity error or graver.
