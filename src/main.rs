@@ -3,6 +3,8 @@
 
 /// Events are built on reader threads and freed on the main one; the
 /// system allocator pays for that hand-over on every event of a busy log.
+/// It also stands in for `malloc` (the `override` feature), so libgit2's
+/// many small objects of a walk are not paid for in the C library's locks.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
