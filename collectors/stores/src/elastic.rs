@@ -357,6 +357,20 @@ const SERVICE_FIELDS: [&str; 8] = [
 /// more (`index.max_inner_result_window`).
 pub const SAMPLE: u32 = 100;
 
+/// Buckets one search may build, under the store's `search.max_buckets`
+/// (65,536 by default) with room to spare.
+const MAX_BUCKETS: i64 = 60_000;
+
+/// The step of the count: [`crate::before::step_s`], or longer where a
+/// step per service (and one for hits naming none) would pass
+/// [`MAX_BUCKETS`]: a day for 100 services is counted in steps of 146 s.
+pub fn step_s(span: &TimeWindow) -> i64 {
+    let seconds = span.until.unix_seconds().saturating_sub(span.since.unix_seconds()).max(0);
+    let groups = i64::try_from(crate::before::MAX_SERVICES).unwrap_or(i64::MAX).saturating_add(1);
+    let fit = seconds.saturating_mul(groups).saturating_add(MAX_BUCKETS - 1) / MAX_BUCKETS;
+    crate::before::step_s(span).max(fit)
+}
+
 /// The first service field the index can aggregate on: the field itself (a
 /// keyword), or its `.keyword` sub-field (what dynamic mapping gives a
 /// string), from a `_field_caps` answer.
@@ -413,7 +427,7 @@ pub async fn read_before(
     span: &TimeWindow,
     on_answer: &mut dyn FnMut(&Value) -> Result<(), String>,
 ) -> Result<Before<Hit>, CollectError> {
-    let step = crate::before::step_s(span);
+    let step = step_s(span);
     let mut before = Before::new(*span, step);
     if span.until <= span.since {
         return Ok(before);
@@ -545,6 +559,18 @@ pub fn tally_evidence(base: &str, s: &Search, t: &Tally) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_day_of_a_hundred_services_is_counted_in_steps_the_store_allows() {
+        let day = |h: i64| TimeWindow {
+            since: Timestamp::from_unix_seconds(0, 0).unwrap(),
+            until: Timestamp::from_unix_seconds(h * 3600, 0).unwrap(),
+        };
+        assert_eq!(step_s(&day(1)), 60);
+        let s = step_s(&day(25));
+        let buckets = 25 * 3600 / s * (crate::before::MAX_SERVICES as i64 + 1);
+        assert!(buckets <= MAX_BUCKETS && s < 200, "{s} s, {buckets} buckets");
+    }
     use super::*;
 
     #[test]
