@@ -353,9 +353,19 @@ const SERVICE_LABELS: usize = 7;
 
 /// The metric query that counts a log query's lines per service in steps
 /// of `step_s` seconds: Loki does the counting, over however many lines.
-pub fn tally_query(logql: &str, step_s: i64) -> String {
-    let by: Vec<&str> = NAMING.iter().take(SERVICE_LABELS).copied().collect();
-    format!("sum by ({}) (count_over_time({logql} [{step_s}s]))", by.join(", "))
+/// Summed by `by`, the one service label the span's streams carry, so the
+/// series are the services (Loki refuses more than `max_query_series`,
+/// 500 by default); by every service label where the labels are unknown.
+pub fn tally_query(logql: &str, step_s: i64, by: Option<&str>) -> String {
+    let all: Vec<&str> = NAMING.iter().take(SERVICE_LABELS).copied().collect();
+    let by = by.map_or_else(|| all.join(", "), str::to_string);
+    format!("sum by ({by}) (count_over_time({logql} [{step_s}s]))")
+}
+
+/// The service label to count by: the first naming label among those Loki
+/// lists for the span.
+pub fn service_label(labels: &[String]) -> Option<&'static str> {
+    NAMING.iter().take(SERVICE_LABELS).copied().find(|k| labels.iter().any(|l| l == k))
 }
 
 /// The counts of a [`tally_query`]'s `data` (a matrix: a series per
@@ -434,9 +444,20 @@ pub async fn read_before(
     }
     let shown = client.endpoint().shown();
     let since = span.since.unix_nanos();
+    // The span's labels say which one names the services; a store that
+    // cannot list them is counted by all of them.
+    let bounds = [("start", since.to_string()), ("end", span.until.unix_nanos().to_string())];
+    let by = match client.json(&Request::get(LABELS, &bounds)).await {
+        Ok(a) => envelope(&a)
+            .ok()
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>())
+            .and_then(|l| service_label(&l)),
+        Err(_) => None,
+    };
     // A point counts the step before it: the first is one step in.
     let query = [
-        ("query", tally_query(&q.logql, step)),
+        ("query", tally_query(&q.logql, step, by)),
         ("start", since.saturating_add(step.saturating_mul(1_000_000_000)).to_string()),
         ("end", span.until.unix_nanos().to_string()),
         ("step", format!("{step}s")),
