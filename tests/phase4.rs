@@ -304,6 +304,14 @@ fn services_are_grouped_as_their_sources_name_them_across_hosts_and_replicas() {
          api-v2-1  | 2026-05-01T10:05:10.000000000Z ERROR checkout answered 502\n",
     )
     .unwrap();
+    // An alert naming the service in its `service` label: pending a second
+    // before the service's first error, it is that service's first anomaly.
+    std::fs::create_dir(d.path().join("prometheus")).unwrap();
+    let pending = 1_777_629_600 + 5 * 60 + 8; // 10:05:08
+    let history = serde_json::json!({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "ALERTS", "alertname": "UpstreamErrors", "alertstate": "pending", "service": "api-v2"},
+         "values": [[pending, "1"], [pending + 15, "1"]]}]}});
+    std::fs::write(d.path().join("prometheus/alerts-history.json"), history.to_string()).unwrap();
     let dir = d.path().to_str().unwrap();
     let r = report(&root(), &["--fixtures", dir, "--since", "2026-05-01T10:00:00Z", "--until", "2026-05-01T10:30:00Z"]);
     let spread = r["findings"]["spread"].as_array().unwrap();
@@ -314,4 +322,6 @@ fn services_are_grouped_as_their_sources_name_them_across_hosts_and_replicas() {
     assert_eq!(spread[1]["first_error"]["component"], "web02/checkout");
     assert_eq!(spread[1]["last_error"]["component"], "web01/checkout");
     assert_eq!(spread[1]["last_error"]["time"], "2026-05-01T10:05:20Z");
+    assert_eq!(spread[2]["first_anomaly"]["time"], "2026-05-01T10:05:08Z", "{:#}", spread[2]);
+    assert_eq!(spread[2]["first_anomaly"]["component"], "api-v2");
 }

@@ -105,7 +105,10 @@ pub fn events(
         summary,
         evidence: Evidence { locator: Locator::Text(locator), excerpt },
         continuation_lines: 0,
-        service: None,
+        service: match &fact {
+            Fact::Alert { labels, .. } => crate::parse::service(labels),
+            _ => None,
+        },
         fact: Some(Box::new(fact)),
     };
     for s in silences {

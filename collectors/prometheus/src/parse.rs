@@ -172,6 +172,12 @@ pub fn component(labels: &BTreeMap<String, String>) -> String {
         .unwrap_or_else(|| "prometheus".to_string())
 }
 
+/// The service an alert names in its `service` label, when it has one
+/// (a `job` or an `instance` is grouped by its first segment instead).
+pub fn service(labels: &BTreeMap<String, String>) -> Option<Arc<str>> {
+    labels.get("service").filter(|v| !v.is_empty()).map(|v| Arc::from(v.as_str()))
+}
+
 fn selector(labels: &BTreeMap<String, String>) -> String {
     let name = labels.get("alertname").cloned().unwrap_or_default();
     let rest: Vec<String> = labels
@@ -316,7 +322,7 @@ pub fn history(series: &[Series], window: &TimeWindow, ctx: &Context<'_>) -> Vec
                 summary: text,
                 evidence: Evidence { locator: Locator::Text(format!("{sel} {what}")), excerpt: excerpt.clone() },
                 continuation_lines: 0,
-                service: None,
+                service: service(&identity),
                 fact: Some(Box::new(Fact::Alert { name: name.clone(), labels: identity.clone(), state: alert_state })),
             };
             if window.contains(at) {
