@@ -64,7 +64,8 @@ pub struct SourceArgs {
     /// How far either side of --around the window reaches [default: 15m].
     #[arg(long, value_name = "DURATION", requires = "around")]
     pub span: Option<String>,
-    /// How far before the onset the report looks for changes (commits, deploys, restarts, migrations) [default: 24h].
+    /// How far before the onset the report looks for changes (commits, deploys, restarts, migrations)
+    /// [default: 24h]; 'off' (or 0): changes in the window only.
     #[arg(long, value_name = "DURATION")]
     pub lookback: Option<String>,
     /// The span before --since whose messages are the usual ones, for what is new and what went quiet

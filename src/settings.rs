@@ -79,6 +79,8 @@ fn before(args: &SourceArgs, window: TimeWindow) -> anyhow::Result<Before> {
             .ok_or_else(|| UsageError(format!("{flag} {text:?}: give a duration (30m, 24h, 7d)")))
     };
     let lookback = match args.lookback.as_deref() {
+        // No look back: only changes inside the window are suspects.
+        Some("off" | "none" | "0") => 0,
         Some(t) => duration("--lookback", t)?,
         None => 24 * HOUR,
     };

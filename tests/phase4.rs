@@ -203,6 +203,13 @@ fn the_baseline_and_the_lookback_are_bounded_by_their_flags() {
     a.extend(["--lookback", "5m"]);
     let f = &report(&root(), &a)["findings"];
     assert!(!f["suspects"].as_array().unwrap().iter().any(|s| s["commit"] == "5f0e2d7"));
+    // No lookback at all, as `--baseline` says it: the same.
+    for off in ["off", "0"] {
+        let mut a = SEED.to_vec();
+        a.extend(["--lookback", off]);
+        let f = &report(&root(), &a)["findings"];
+        assert!(!f["suspects"].as_array().unwrap().iter().any(|s| s["commit"] == "5f0e2d7"), "--lookback {off}");
+    }
     // The seed's baseline is empty: said, and nothing called new.
     let f = &report(&root(), &SEED)["findings"];
     assert!(f["new_messages"].as_array().unwrap().is_empty());
