@@ -331,4 +331,26 @@ fn services_are_grouped_as_their_sources_name_them_across_hosts_and_replicas() {
     assert_eq!(spread[1]["last_error"]["time"], "2026-05-01T10:05:20Z");
     assert_eq!(spread[2]["first_anomaly"]["time"], "2026-05-01T10:05:08Z", "{:#}", spread[2]);
     assert_eq!(spread[2]["first_anomaly"]["component"], "api-v2");
+    // The HTML picture's lanes follow the grouping, numbered in failure order.
+    let html = run_in(
+        &root(),
+        &[
+            "report",
+            "--format",
+            "html",
+            "--fixtures",
+            dir,
+            "--since",
+            "2026-05-01T10:00:00Z",
+            "--until",
+            "2026-05-01T10:30:00Z",
+        ],
+    );
+    let html = String::from_utf8(html.stdout).unwrap();
+    let lanes: Vec<&str> = html
+        .split("class=\"lane-label\"")
+        .skip(1)
+        .filter_map(|s| s.split_once('>').and_then(|(_, r)| r.split_once('<')).map(|(t, _)| t))
+        .collect();
+    assert_eq!(lanes[..3], ["1 postgresql", "2 checkout", "3 api-v2"], "{lanes:?}");
 }
