@@ -93,7 +93,7 @@ pub fn collect_observed(
         Detail::All
     } else if findings.is_some() {
         // The findings read routine events; the table never prints them.
-        Detail::Read
+        Detail::Read(settings.wanted_before())
     } else {
         Detail::Notable
     };

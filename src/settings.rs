@@ -67,6 +67,15 @@ impl Settings {
         let from = self.before.baseline.map_or(self.before.lookback_from, |b| b.since.min(self.before.lookback_from));
         TimeWindow { since: from.min(self.window.since), until: self.window.until }
     }
+
+    /// What the findings want of the routine events read before the
+    /// window: before the baseline only changes, in it only their pace.
+    pub fn wanted_before(&self) -> reconstruct_core::Reach {
+        reconstruct_core::Reach {
+            changes_only_before: self.before.baseline.map_or(self.window.since, |b| b.since),
+            paced_before: self.window.since,
+        }
+    }
 }
 
 /// `--lookback` (24 h unless given) and `--baseline` (the window's own

@@ -2,58 +2,11 @@
 //! findings: the service a component belongs to, the cue words a line
 //! holds, and whether an event says a service is healthy again.
 
-use std::sync::LazyLock;
-
 use reconstruct_core::{ContainerAction, Event};
 
-/// Which of the findings' cue words a text holds, found in one pass: the
-/// rules that read every line (a migration applied, a version announced)
-/// each look for their own cues in the result instead of scanning again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cues(u8);
-
-impl Cues {
-    /// A version announced, or a start: `version`, `start`, `boot`, `listen`.
-    pub const VERSION: u8 = 1;
-    /// A migration applied: `upgrade`, `applying`, `migrat…`, `applied`, `changeset`.
-    pub const MIGRATION: u8 = 2;
-
-    /// The cue words, each with the cue it is a sign of.
-    const WORDS: [(&'static str, u8); 9] = [
-        ("ersion", Self::VERSION),
-        ("tart", Self::VERSION),
-        ("oot", Self::VERSION),
-        ("isten", Self::VERSION),
-        ("pgrade", Self::MIGRATION),
-        ("pplying", Self::MIGRATION),
-        ("igrat", Self::MIGRATION),
-        ("pplied", Self::MIGRATION),
-        ("hange", Self::MIGRATION),
-    ];
-
-    /// The cues in `text`.
-    pub fn of(text: &str) -> Cues {
-        // Teddy, the SIMD search for a few short words: most lines hold
-        // none, and it says so at memory speed (the automaton's byte-by-byte
-        // walk cost a seventh of a report).
-        static ALL: LazyLock<Option<aho_corasick::packed::Searcher>> =
-            LazyLock::new(|| aho_corasick::packed::Searcher::new(Cues::WORDS.iter().map(|(w, _)| *w)));
-        let Some(a) = ALL.as_ref() else { return Cues(Self::VERSION | Self::MIGRATION) };
-        let mut found = 0u8;
-        // Non-overlapping: no two cue words share letters that matter.
-        for m in a.find_iter(text) {
-            found |= Self::WORDS.get(m.pattern().as_usize()).map_or(0, |(_, c)| *c);
-            if found == Self::VERSION | Self::MIGRATION {
-                break;
-            }
-        }
-        Cues(found)
-    }
-
-    pub fn has(self, cue: u8) -> bool {
-        self.0 & cue != 0
-    }
-}
+/// Which change cue words a text holds (decided once, in the collectors'
+/// core, where a reader asks it too).
+pub use reconstruct_core::cues::Cues;
 
 /// The first part of a component name (`backend.api` → `backend`,
 /// `nginx/error` → `nginx`), lowercased, as alerts and logs name services.

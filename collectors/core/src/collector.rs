@@ -32,9 +32,56 @@ pub enum Detail {
     Notable,
     /// Every event, the routine ones (those [`Detail::Notable`] skips) with
     /// an empty excerpt: the report's findings read them (a request served,
-    /// a startup line), and nothing prints them. A source that makes no
+    /// a startup line), and nothing prints them. Before the window they
+    /// want less of a routine event ([`Reach`]). A source that makes no
     /// difference builds them whole.
-    Read,
+    Read(Reach),
+}
+
+/// What the findings want of the routine events read before the window
+/// ([`Detail::Read`]): a day of lookback is most of what a report reads,
+/// and almost none of it is a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reach {
+    /// Before this (the baseline's start), an event matters only if it
+    /// may be a change: a package, or a line holding a change cue word
+    /// ([`crate::cues::Cues`]); the rest, warnings too, may be left
+    /// unbuilt and uncounted (it is before the window: coverage never
+    /// counts it).
+    pub changes_only_before: Timestamp,
+    /// Before this (the window's start), a routine event without a cue
+    /// word counts toward its service's pace: its summary may be left empty.
+    pub paced_before: Timestamp,
+}
+
+impl Reach {
+    /// Every routine event wanted whole: nothing read before a window.
+    pub const WHOLE: Reach = Reach { changes_only_before: Timestamp::MIN, paced_before: Timestamp::MIN };
+
+    /// What is wanted of a line at `time` that is not plainly a change (a
+    /// package), told whether it holds a cue word (asked only before the
+    /// window). [`Want::Pace`] is for a routine line: a warning in the
+    /// baseline is built whole, as its message is counted.
+    pub fn wants(&self, time: Timestamp, cued: impl FnOnce() -> bool) -> Want {
+        if time >= self.paced_before || cued() {
+            Want::Whole
+        } else if time >= self.changes_only_before {
+            Want::Pace
+        } else {
+            Want::Nothing
+        }
+    }
+}
+
+/// What the findings want of one routine event ([`Reach::wants`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// Built as the window's routine events are.
+    Whole,
+    /// Its time, its component and its evidence; an empty summary.
+    Pace,
+    /// Not built at all.
+    Nothing,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -5,6 +5,7 @@
 
 pub mod classify;
 pub mod collector;
+pub mod cues;
 pub mod event;
 pub mod lines;
 pub mod notable;
@@ -18,7 +19,7 @@ pub mod zone;
 
 pub use collector::{
     collect_now, runtime, CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, LocalFuture,
-    NetworkCollector, Source, SourceId, Stopped, VecSink, HELD_BUDGET,
+    NetworkCollector, Reach, Source, SourceId, Stopped, VecSink, Want, HELD_BUDGET,
 };
 pub use event::{
     AlertState, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,

@@ -49,6 +49,7 @@ pub fn strip_ansi(b: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// Decoded text and whether the bytes held invalid UTF-8.
+#[derive(Default)]
 pub struct Clean {
     pub text: String,
     pub invalid_utf8: bool,

@@ -11,9 +11,9 @@ use reconstruct_core::classify::is_state_change;
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
 use reconstruct_core::lines::LineReader;
 use reconstruct_core::severity;
-use reconstruct_core::text::{clean, strip_ansi};
+use reconstruct_core::text::{clean, strip_ansi, Clean};
 use reconstruct_core::timestamp::ParseContext;
-use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSink, Stopped, Zone};
+use reconstruct_core::{CollectContext, CollectError, Detail, Diagnostic, EventSink, Stopped, Want, Zone};
 
 use crate::layout::{self, Carry, Locate, Message, Stamp};
 use crate::runtime::{self, Joiner};
@@ -645,9 +645,6 @@ impl Scanner<'_> {
             // apt's history stanza: the changes are the lines under its label.
             package = crate::packages::merge(p.extra.split(|c| *c == b'\n').filter_map(crate::packages::change));
         }
-        let sev = if package.is_some() { Some(Severity::Notice) } else { p.severity.or_else(|| severity::detect(msg)) };
-        let alarming = package.is_none() && sev.is_some_and(|s| s >= Severity::Warning);
-        let state = !alarming && !label && p.state.unwrap_or_else(|| is_state_change(msg));
         let idx = match p.basis {
             TimeBasis::Explicit => 0,
             TimeBasis::Epoch => 1,
@@ -658,6 +655,29 @@ impl Scanner<'_> {
         if let Some(n) = self.bases.get_mut(idx) {
             *n += 1;
         }
+        // Before the window the findings want less: before the baseline a
+        // line that cannot be a change is left unbuilt (its severity and
+        // state never worked out), and in the baseline a routine line
+        // without a cue word is only a beat of its service's pace.
+        let want = match self.ctx.detail {
+            Detail::Read(reach) if package.is_none() => {
+                reach.wants(p.time, || reconstruct_core::cues::Cues::of_bytes(msg).any())
+            }
+            _ => Want::Whole,
+        };
+        if want == Want::Nothing {
+            // Unbuilt, but what the reader could not decode is still said.
+            if std::str::from_utf8(&p.line).is_err() || std::str::from_utf8(&p.extra).is_err() {
+                sink.diagnostic(Diagnostic {
+                    locator: Some(Locator::Line { path: self.cfg.path.clone(), line: p.number }),
+                    message: "invalid UTF-8: bytes shown as U+FFFD".to_string(),
+                });
+            }
+            return Ok(());
+        }
+        let sev = if package.is_some() { Some(Severity::Notice) } else { p.severity.or_else(|| severity::detect(msg)) };
+        let alarming = package.is_none() && sev.is_some_and(|s| s >= Severity::Warning);
+        let state = !alarming && !label && p.state.unwrap_or_else(|| is_state_change(msg));
         let kind = if package.is_some() {
             EventKind::Change
         } else if state {
@@ -665,11 +685,14 @@ impl Scanner<'_> {
         } else {
             EventKind::Log
         };
-        if self.ctx.detail == Detail::Notable && !reconstruct_core::notable::of(kind, sev) {
+        let notable = reconstruct_core::notable::of(kind, sev);
+        if self.ctx.detail == Detail::Notable && !notable {
             sink.skip(p.time, p.extra_lines);
             return Ok(());
         }
-        let mut summary = clean(msg, SUMMARY_MAX);
+        // A warning in the baseline is built whole: its message is counted.
+        let whole = want == Want::Whole || notable;
+        let mut summary = if whole { clean(msg, SUMMARY_MAX) } else { Clean::default() };
         if let Some(p) = &package {
             summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
         }
@@ -677,18 +700,22 @@ impl Scanner<'_> {
             self.names.get(&c)
         } else if let Some(c) = bracket_component(msg) {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
-            summary.text = drop_bracket(&summary.text, c);
+            if whole {
+                summary.text = drop_bracket(&summary.text, c);
+            }
             self.names.get(c)
         } else if let Some((c, rest)) = pipe_component(msg) {
             // `|Step_LSC|30002312|onStandStepChanged`: a pipe-delimited layout's first field.
-            summary = clean(rest, SUMMARY_MAX);
+            if whole {
+                summary = clean(rest, SUMMARY_MAX);
+            }
             self.names.get(c)
         } else {
             self.cfg.component.clone()
         };
         // A routine line read for the findings alone is never printed: its
         // excerpt is not built (whether its bytes were UTF-8 is still said).
-        let (excerpt, invalid_utf8) = if self.ctx.detail == Detail::Read && !reconstruct_core::notable::of(kind, sev) {
+        let (excerpt, invalid_utf8) = if matches!(self.ctx.detail, Detail::Read(_)) && !notable {
             (String::new(), std::str::from_utf8(&p.line).is_err() || std::str::from_utf8(&p.extra).is_err())
         } else {
             let mut raw = std::mem::take(&mut p.line);
@@ -946,7 +973,7 @@ mod tests {
     #[test]
     fn read_for_the_findings_a_routine_line_has_no_excerpt_and_an_error_keeps_its_own() {
         let input = b"2025-12-26 14:30:15 INFO GET /health 200 caf\xe9\n2025-12-26 14:30:16 ERROR boom\n  at x\n";
-        let out = run(input, Detail::Read).unwrap();
+        let out = run(input, Detail::Read(reconstruct_core::Reach::WHOLE)).unwrap();
         assert_eq!(out.events.len(), 2, "every event is built");
         assert_eq!(out.events[0].summary, "INFO GET /health 200 caf\u{FFFD}");
         assert_eq!(out.events[0].evidence.excerpt, "", "a routine line is never printed");
@@ -955,6 +982,50 @@ mod tests {
         let all = run(input, Detail::All).unwrap();
         assert_eq!(all.events[0].evidence.excerpt, "2025-12-26 14:30:15 INFO GET /health 200 caf\u{FFFD}");
         assert_eq!(all.diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn before_the_window_the_findings_get_changes_then_pace_then_every_line() {
+        // The window begins at 14:30 here; the baseline at 14:20; before it, the lookback.
+        let t = |s: &str| reconstruct_core::window::parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+        let reach = reconstruct_core::Reach {
+            changes_only_before: t("2025-12-26T14:20:00Z"),
+            paced_before: t("2025-12-26T14:30:00Z"),
+        };
+        let input = b"2025-12-26 14:10:00 INFO [api] GET /v1/items 200 3ms\n\
+2025-12-26 14:10:01 ERROR [api] upstream timed out\n\
+2025-12-26 14:10:02 INFO [api] starting api 2.14.0\n\
+2025-12-26 14:10:03 INFO [api] caf\xe9 served\n\
+2025-12-26 14:20:00 INFO [api] GET /v1/items 200 4ms\n\
+2025-12-26 14:20:01 ERROR [api] upstream timed out\n\
+2025-12-26 14:20:02 INFO [api] listening on :8000\n\
+2025-12-26 14:30:00 INFO [api] GET /v1/items 200 5ms\n";
+        let out = run(input, Detail::Read(reach)).unwrap();
+        let got: Vec<(u64, &str, &str)> = out
+            .events
+            .iter()
+            .map(|e| match &e.evidence.locator {
+                Locator::Line { line, .. } => (*line, &*e.component, e.summary.as_str()),
+                _ => (0, "", ""),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // Before the baseline: only what may be a change.
+                (3, "api", "INFO starting api 2.14.0"),
+                // In the baseline: a routine line is a beat of its service's pace.
+                (5, "api", ""),
+                (6, "api", "ERROR upstream timed out"),
+                (7, "api", "INFO listening on :8000"),
+                // In the window: every line whole.
+                (8, "api", "INFO GET /v1/items 200 5ms"),
+            ]
+        );
+        assert_eq!(out.diagnostics.len(), 1, "an unbuilt line's invalid UTF-8 is still said");
+        assert_eq!(out.skipped, 0, "lines before the window are not counted as the window's");
+        // Read whole, every line is built as before.
+        assert_eq!(run(input, Detail::Read(reconstruct_core::Reach::WHOLE)).unwrap().events.len(), 8);
     }
 
     #[test]
