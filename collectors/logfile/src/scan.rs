@@ -73,6 +73,8 @@ struct Pending {
     /// Whether the message holds a state word, when the buffer-wide search
     /// already told (`None`: check the message itself).
     state: Option<bool>,
+    /// Whether it holds a change cue word, likewise.
+    cued: Option<bool>,
 }
 
 struct Scanner<'a> {
@@ -101,7 +103,12 @@ struct Scanner<'a> {
     /// State words found by one search over the reader's buffer, and that
     /// buffer's address and length (`None` for lines not read from it).
     marks: reconstruct_core::classify::StateMarks,
+    cue_marks: reconstruct_core::cues::CueMarks,
+    /// The reader's buffer the current line lies in, and which searches
+    /// were run over it.
     chunk: Option<(usize, usize)>,
+    state_marked: bool,
+    cue_marked: bool,
     /// Component names, each built once.
     names: Names,
 }
@@ -275,7 +282,10 @@ fn scan_from<'a>(
         stop_after: None,
         done: false,
         marks: Default::default(),
+        cue_marks: Default::default(),
         chunk: None,
+        state_marked: false,
+        cue_marked: false,
         names: Names::default(),
     };
     match (&landing, &seekable) {
@@ -313,8 +323,7 @@ fn scan_from<'a>(
             match reader.next_line() {
                 Ok(Some(l)) => {
                     if joiner.is_none() {
-                        sc.marks.refresh(l.chunk, l.generation);
-                        sc.chunk = Some((l.chunk.as_ptr() as usize, l.chunk.len()));
+                        sc.mark(l.chunk, l.generation);
                     }
                     feed(&mut sc, &mut joiner, &mut joined, l.number, l.bytes, l.truncated, sink)?;
                     if sc.done {
@@ -538,7 +547,16 @@ impl Scanner<'_> {
             self.done = true;
         }
         let in_window = self.ctx.window.contains(s.time);
-        let state = if in_window { self.marked(bytes, &s.message) } else { None };
+        // The buffer-wide searches' answers (`None`: the line is asked itself).
+        let (state, cued) = match self.in_chunk(bytes, &s.message).filter(|_| in_window) {
+            Some((from, end, joined)) => (
+                self.state_marked.then(|| self.marks.any_in(from, end.min(from + reconstruct_core::classify::HEAD))),
+                // A word begun before the message could hide one in it
+                // (the search does not overlap): only after a non-letter.
+                (self.cue_marked && !joined).then(|| self.cue_marks.any_in(from, end)),
+            ),
+            None => (None, None),
+        };
         let mut p = self.pending.take().unwrap_or_else(|| Pending {
             number,
             time: s.time,
@@ -551,6 +569,7 @@ impl Scanner<'_> {
             extra_lines: 0,
             in_window,
             state: None,
+            cued: None,
         });
         p.number = number;
         p.time = s.time;
@@ -566,13 +585,39 @@ impl Scanner<'_> {
         p.extra_lines = 0;
         p.in_window = in_window;
         p.state = state;
+        p.cued = cued;
         self.pending = Some(p);
     }
 
-    /// The buffer-wide search's answer for a line's message, when the line
-    /// lies in the reader's buffer as read (no colour codes taken out) and
-    /// its message is its tail.
-    fn marked(&self, bytes: &[u8], message: &Message) -> Option<bool> {
+    /// Searches the reader's buffer once for the words its lines will be
+    /// asked about, as far as they need them: before the baseline no state
+    /// word matters (no line there is built unless it may be a change),
+    /// and from the window on no cue word is asked. The lines' times go in
+    /// order, so the last one read tells where the buffer lies.
+    fn mark(&mut self, chunk: &[u8], generation: u64) {
+        let (states, cues) = match self.ctx.detail {
+            Detail::Read(reach) => {
+                let t = self.pending.as_ref().map_or(Timestamp::MIN, |p| p.time);
+                (t >= reach.changes_only_before, t < reach.paced_before)
+            }
+            _ => (true, false),
+        };
+        self.chunk = Some((chunk.as_ptr() as usize, chunk.len()));
+        self.state_marked = states;
+        if states {
+            self.marks.refresh(chunk, generation);
+        }
+        self.cue_marked = cues;
+        if cues {
+            self.cue_marks.refresh(chunk, generation);
+        }
+    }
+
+    /// Where a line's message lies in the reader's buffer, when the line
+    /// lies there as read (no colour codes taken out) and its message is
+    /// its tail.
+    /// Also whether a letter comes just before the message.
+    fn in_chunk(&self, bytes: &[u8], message: &Message) -> Option<(usize, usize, bool)> {
         let (base, len) = self.chunk?;
         let off = (bytes.as_ptr() as usize).checked_sub(base)?;
         if off.checked_add(bytes.len())? > len {
@@ -580,9 +625,9 @@ impl Scanner<'_> {
         }
         let Message::Cut { skip_from: 0, skip_to } = message else { return None };
         let rest = bytes.get(*skip_to..)?;
-        let from = off + skip_to + rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
-        let to = (off + bytes.len()).min(from + reconstruct_core::classify::HEAD);
-        Some(self.marks.any_in(from, to))
+        let blank = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        let joined = (skip_to + blank).checked_sub(1).and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_alphabetic);
+        Some((off + skip_to + blank, off + bytes.len(), joined))
     }
 
     fn continuation(&mut self, number: u64, bytes: &[u8]) {
@@ -661,7 +706,7 @@ impl Scanner<'_> {
         // without a cue word is only a beat of its service's pace.
         let want = match self.ctx.detail {
             Detail::Read(reach) if package.is_none() => {
-                reach.wants(p.time, || reconstruct_core::cues::Cues::of_bytes(msg).any())
+                reach.wants(p.time, || p.cued.unwrap_or_else(|| reconstruct_core::cues::Cues::of_bytes(msg).any()))
             }
             _ => Want::Whole,
         };
