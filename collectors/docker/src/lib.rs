@@ -149,10 +149,10 @@ fn push_line(
     events: &mut Vec<Event>,
     skew: &mut Option<i64>,
 ) {
-    match parse::log_line(c, stream, line, &ctx.window, ctx.detail != Detail::Notable, skew) {
+    match parse::log_line(c, stream, line, &ctx.window, ctx.detail, skew) {
         Line::Event(e) => events.push(*e),
         Line::Routine(t) => sink.skip(t, 0),
-        Line::Outside | Line::Unreadable => {}
+        Line::Outside | Line::Unwanted | Line::Unreadable => {}
     }
 }
 
@@ -263,14 +263,14 @@ impl Collector for ComposeLogsFile {
                 continue;
             };
             let skew = skews.entry(name.clone()).or_default();
-            match parse::log_line(c, "output", &line, &ctx.window, ctx.detail != Detail::Notable, skew) {
+            match parse::log_line(c, "output", &line, &ctx.window, ctx.detail, skew) {
                 Line::Event(mut e) => {
                     // The saved file is the evidence a reader can open: name its line too.
                     e.evidence.excerpt = format!("{}:{number}\n{}", self.display, e.evidence.excerpt);
                     events.push(*e);
                 }
                 Line::Routine(t) => sink.skip(t, 0),
-                Line::Outside => {}
+                Line::Outside | Line::Unwanted => {}
                 Line::Unreadable => sink.diagnostic(Diagnostic {
                     locator: Some(Locator::Line { path: path.clone(), line: number }),
                     message: "no engine timestamp (save with --timestamps)".to_string(),

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use reconstruct_core::cues::Cues;
 use reconstruct_core::event::{Event, EventKind, Evidence, Locator, Severity, TimeBasis, Timestamp};
 use reconstruct_core::text::{clean, strip_ansi};
 use reconstruct_core::timestamp::{self, parse_iso, Layout, ParseContext};
-use reconstruct_core::{classify, severity, TimeWindow, Zone};
+use reconstruct_core::{classify, severity, Detail, TimeWindow, Want, Zone};
 use reconstruct_core::{ContainerAction, Fact as EventFact, SourceKind};
 use serde_json::Value;
 
@@ -70,6 +71,8 @@ pub enum Line {
     /// Routine (the summary does not need it built).
     Routine(Timestamp),
     Outside,
+    /// Before the window, and not what the findings want there ([`reconstruct_core::Reach`]).
+    Unwanted,
     /// Not a log line with an engine timestamp.
     Unreadable,
 }
@@ -84,7 +87,7 @@ pub fn log_line(
     stream: &str,
     raw: &[u8],
     window: &TimeWindow,
-    all: bool,
+    detail: Detail,
     skew: &mut Option<i64>,
 ) -> Line {
     let bytes = strip_ansi(raw);
@@ -109,12 +112,23 @@ pub fn log_line(
         None => msg,
     };
     let text = text.trim_ascii();
+    // Before the window the findings want only what may be a change, then
+    // only a routine line's beat in its service's pace.
+    let want = match detail {
+        Detail::Read(reach) => reach.wants(p.time, || Cues::of_bytes(text).any()),
+        _ => Want::Whole,
+    };
+    if want == Want::Nothing {
+        return Line::Unwanted;
+    }
     let sev = severity::detect(text);
     let alarming = sev.is_some_and(|s| s >= Severity::Warning);
     let state = !alarming && classify::is_state_change(text);
-    if !all && !reconstruct_core::notable::line(sev, state) {
+    let notable = reconstruct_core::notable::line(sev, state);
+    if detail == Detail::Notable && !notable {
         return Line::Routine(p.time);
     }
+    let whole = want == Want::Whole || notable;
     let exact = p.time.rfc3339();
     let from = Timestamp::from_unix_seconds(p.time.unix_seconds(), 0).unwrap_or(p.time);
     let to = from.saturating_add_nanos(1_000_000_000);
@@ -126,7 +140,7 @@ pub fn log_line(
         service: Some(Arc::from(c.service.as_str())),
         kind: if state { EventKind::StateChange } else { EventKind::Log },
         severity: sev,
-        summary: clean(text, 480).text,
+        summary: if whole { clean(text, 480).text } else { String::new() },
         evidence: Evidence {
             locator: Locator::Text(format!(
                 "{} {} --since {} --until {} ({} {})",
@@ -137,7 +151,11 @@ pub fn log_line(
                 c.name,
                 exact
             )),
-            excerpt: format!("{} {stream} {exact}\n{}", c.name, reconstruct_core::text::clean_lines(msg, 4096).text),
+            excerpt: if whole {
+                format!("{} {stream} {exact}\n{}", c.name, reconstruct_core::text::clean_lines(msg, 4096).text)
+            } else {
+                String::new()
+            },
         },
         continuation_lines: 0,
         fact: None,
@@ -660,7 +678,8 @@ mod tests {
         let c = components(&[("nc-web".into(), "nc-web".into(), None)]);
         assert!(c[0].plain);
         let mut skew = None;
-        let Line::Event(e) = log_line(&c[0], "stderr", b"2025-12-26T14:30:15Z ERROR boom", &window(), false, &mut skew)
+        let Line::Event(e) =
+            log_line(&c[0], "stderr", b"2025-12-26T14:30:15Z ERROR boom", &window(), Detail::Notable, &mut skew)
         else {
             panic!()
         };
@@ -682,7 +701,7 @@ mod tests {
         };
         let mut skew = None;
         let line = b"2025-12-26T14:30:15.123456789Z 2025-12-26 14:28:00,000 ERROR [api] boom\r";
-        let Line::Event(e) = log_line(&c, "stderr", line, &window(), false, &mut skew) else { panic!() };
+        let Line::Event(e) = log_line(&c, "stderr", line, &window(), Detail::Notable, &mut skew) else { panic!() };
         assert_eq!(e.time.rfc3339(), "2025-12-26T14:30:15.123456789Z");
         assert_eq!(e.summary, "ERROR [api] boom");
         assert_eq!(skew, Some(-135));
@@ -691,14 +710,36 @@ mod tests {
             "docker-compose logs backend --since 2025-12-26T14:30:15Z --until 2025-12-26T14:30:16Z (backend_1 2025-12-26T14:30:15.123456789Z)"
         );
         assert!(matches!(
-            log_line(&c, "stdout", b"2025-12-26T14:30:15Z GET / 200", &window(), false, &mut skew),
+            log_line(&c, "stdout", b"2025-12-26T14:30:15Z GET / 200", &window(), Detail::Notable, &mut skew),
             Line::Routine(_)
         ));
         assert!(matches!(
-            log_line(&c, "stdout", b"2025-12-26T16:30:15Z ERROR late", &window(), false, &mut skew),
+            log_line(&c, "stdout", b"2025-12-26T16:30:15Z ERROR late", &window(), Detail::Notable, &mut skew),
             Line::Outside
         ));
-        assert!(matches!(log_line(&c, "stdout", b"no stamp", &window(), false, &mut skew), Line::Unreadable));
+        assert!(matches!(log_line(&c, "stdout", b"no stamp", &window(), Detail::Notable, &mut skew), Line::Unreadable));
+    }
+
+    #[test]
+    fn before_the_window_the_findings_get_changes_then_pace() {
+        let c = Container { name: "api-1".into(), service: "api".into(), component: "api".into(), plain: false };
+        let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+        let reach = reconstruct_core::Reach {
+            changes_only_before: t("2025-12-26T14:20:00Z"),
+            paced_before: t("2025-12-26T14:30:00Z"),
+        };
+        let mut skew = None;
+        let mut read = |line: &[u8]| match log_line(&c, "stdout", line, &window(), Detail::Read(reach), &mut skew) {
+            Line::Event(e) => Some(e.summary),
+            Line::Unwanted => None,
+            _ => Some("?".to_string()),
+        };
+        assert_eq!(read(b"2025-12-26T14:10:00Z GET /v1/items 200"), None);
+        assert_eq!(read(b"2025-12-26T14:10:01Z ERROR upstream timed out"), None);
+        assert_eq!(read(b"2025-12-26T14:10:02Z starting api 2.14.0"), Some("starting api 2.14.0".into()));
+        assert_eq!(read(b"2025-12-26T14:20:00Z GET /v1/items 200"), Some(String::new()), "a beat of its pace");
+        assert_eq!(read(b"2025-12-26T14:20:01Z ERROR upstream timed out"), Some("ERROR upstream timed out".into()));
+        assert_eq!(read(b"2025-12-26T14:30:00Z GET /v1/items 200"), Some("GET /v1/items 200".into()));
     }
 
     #[test]

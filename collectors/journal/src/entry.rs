@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use reconstruct_core::classify::is_state_change;
+use reconstruct_core::cues::Cues;
 use reconstruct_core::event::{Event, EventKind, Evidence as Ev, Locator, Severity, TimeBasis, Timestamp};
 use reconstruct_core::text::clean;
-use reconstruct_core::{severity, CollectContext, Detail, Diagnostic, EventSink, SourceKind, Stopped};
+use reconstruct_core::{severity, CollectContext, Detail, Diagnostic, EventSink, SourceKind, Stopped, Want};
 
 use crate::export::Entry;
 
@@ -133,9 +134,23 @@ impl Mapper {
             sink.skip(time, extra);
             return Ok(());
         }
-        let summary = clean(first, SUMMARY_MAX).text;
-        let mut excerpt: String =
-            message.split(|c| *c == b'\n').map(|l| clean(l, EXCERPT_MAX).text).collect::<Vec<_>>().join("\n");
+        // Before the window the findings want only what may be a change,
+        // then only a routine entry's beat in its service's pace.
+        let want = match ctx.detail {
+            Detail::Read(reach) => reach.wants(time, || Cues::of_bytes(first).any()),
+            _ => Want::Whole,
+        };
+        let whole = match want {
+            Want::Nothing => return Ok(()),
+            Want::Pace => !routine,
+            Want::Whole => true,
+        };
+        let summary = if whole { clean(first, SUMMARY_MAX).text } else { String::new() };
+        let mut excerpt: String = if whole {
+            message.split(|c| *c == b'\n').map(|l| clean(l, EXCERPT_MAX).text).collect::<Vec<_>>().join("\n")
+        } else {
+            String::new()
+        };
         if excerpt.len() > EXCERPT_MAX {
             let mut cut = EXCERPT_MAX;
             while !excerpt.is_char_boundary(cut) {
@@ -144,7 +159,7 @@ impl Mapper {
             excerpt.truncate(cut);
             excerpt.push('…');
         }
-        if let Some(c) = e.text("__CURSOR") {
+        if let Some(c) = e.text("__CURSOR").filter(|_| whole) {
             excerpt.push_str(&format!("\ncursor: {c}"));
         }
         let locator = match &self.evidence {
@@ -229,6 +244,44 @@ mod tests {
         assert_eq!(sink.skipped, 1);
         assert_eq!(sink.diagnostics[0].locator.as_ref().unwrap().to_string(), "journal/web01.export:7");
         assert_eq!(sink.notes, vec!["2 journal entries read, 1 without a usable time".to_string()]);
+    }
+
+    #[test]
+    fn before_the_window_the_findings_get_changes_then_pace() {
+        let t = |s: i64| Timestamp::from_unix_seconds(s, 0).unwrap();
+        let reach = reconstruct_core::Reach { changes_only_before: t(1_766_759_400), paced_before: t(1_766_759_700) };
+        let entry = |at: &[u8], priority: &[u8], message: &[u8]| {
+            e(&[
+                ("__REALTIME_TIMESTAMP", at),
+                ("PRIORITY", priority),
+                ("MESSAGE", message),
+                ("_SYSTEMD_UNIT", b"api.service"),
+            ])
+        };
+        let mut m = Mapper::new(Evidence::File(Arc::from("journal/web01.export")));
+        let mut sink = VecSink::default();
+        for (at, priority, message) in [
+            (&b"1766759100000000"[..], &b"6"[..], &b"GET /v1/items 200"[..]),
+            (b"1766759200000000", b"3", b"upstream timed out"),
+            (b"1766759300000000", b"6", b"Starting api 2.14.0"),
+            (b"1766759500000000", b"6", b"GET /v1/items 200"),
+            (b"1766759600000000", b"3", b"upstream timed out"),
+            (b"1766759800000000", b"6", b"GET /v1/items 200"),
+        ] {
+            m.emit(&entry(at, priority, message), &ctx(Detail::Read(reach)), &mut sink).unwrap();
+        }
+        let got: Vec<(i64, &str)> =
+            sink.events.iter().map(|e| (e.time.unix_nanos() / 1_000_000_000, e.summary.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (1_766_759_300, "Starting api 2.14.0"),
+                (1_766_759_500, ""),
+                (1_766_759_600, "upstream timed out"),
+                (1_766_759_800, "GET /v1/items 200"),
+            ]
+        );
+        assert_eq!(sink.skipped, 0);
     }
 
     #[test]

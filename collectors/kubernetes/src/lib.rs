@@ -216,11 +216,12 @@ fn take_line(
     out: &mut Vec<Event>,
     skipped: &mut Vec<Timestamp>,
 ) -> Option<Timestamp> {
-    match parse::log_line(line, of, cluster, ctx.detail == Detail::Notable) {
+    match parse::log_line(line, of, cluster, ctx.detail) {
         LogLine::Undated => {
             *undated = undated.saturating_add(1);
             None
         }
+        LogLine::Unwanted(t) => Some(t),
         LogLine::At(t, e) => {
             if ctx.window.contains(t) {
                 match e {
@@ -416,8 +417,8 @@ pub async fn save(
     for of in fetch::logs_to_read(&objs.pods.items, window) {
         let mut text = Vec::new();
         let mut on_line = |l: &[u8]| {
-            let t = match parse::log_line(l, &of, &Cluster::default(), false) {
-                LogLine::At(t, _) => Some(t),
+            let t = match parse::log_line(l, &of, &Cluster::default(), Detail::All) {
+                LogLine::At(t, _) | LogLine::Unwanted(t) => Some(t),
                 LogLine::Undated => None,
             };
             if t.is_none_or(|t| window.contains(t)) {

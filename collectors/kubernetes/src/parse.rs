@@ -14,8 +14,8 @@ use reconstruct_core::classify::is_state_change;
 use reconstruct_core::text::clean;
 use reconstruct_core::timestamp::parse_iso;
 use reconstruct_core::{
-    severity, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,
-    Zone,
+    severity, ContainerAction, Detail, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis,
+    Timestamp, Want, Zone,
 };
 
 /// How evidence commands name the cluster: `kubectl --context X`.
@@ -493,20 +493,34 @@ pub struct LogOf {
 /// it makes (`None` for a routine line when only notable ones are wanted).
 pub enum LogLine {
     Undated,
+    /// Its time and its event (`None`: routine, counted, not built).
     At(Timestamp, Option<Event>),
+    /// Before the window, and not what the findings want there ([`reconstruct_core::Reach`]).
+    Unwanted(Timestamp),
 }
 
-pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) -> LogLine {
+pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, detail: Detail) -> LogLine {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let Some(sp) = line.iter().position(|b| *b == b' ') else { return LogLine::Undated };
     let (stamp, rest) = line.split_at(sp);
     let Some(p) = parse_iso(stamp, &Zone::Utc) else { return LogLine::Undated };
     let msg = rest.get(1..).unwrap_or_default();
+    // Before the window the findings want only what may be a change, then
+    // only a routine line's beat in its service's pace.
+    let want = match detail {
+        Detail::Read(reach) => reach.wants(p.time, || reconstruct_core::cues::Cues::of_bytes(msg).any()),
+        _ => Want::Whole,
+    };
+    if want == Want::Nothing {
+        return LogLine::Unwanted(p.time);
+    }
     let sev = severity::detect(msg);
     let state = is_state_change(msg);
-    if notable_only && !reconstruct_core::notable::line(sev, state) {
+    let notable = reconstruct_core::notable::line(sev, state);
+    if detail == Detail::Notable && !notable {
         return LogLine::At(p.time, None);
     }
+    let whole = want == Want::Whole || notable;
     let previous = if of.previous { " --previous" } else { "" };
     let locator = format!(
         "{} logs -n {} {} -c {}{previous} --timestamps --since-time={}",
@@ -516,7 +530,7 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) 
         quote(&of.container),
         p.time.rfc3339()
     );
-    let text = clean(msg, 2000).text;
+    let text = if whole { clean(msg, 2000).text } else { String::new() };
     LogLine::At(
         p.time,
         Some(Event {
@@ -526,10 +540,10 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, notable_only: bool) 
             component: Arc::from(of.component.as_str()),
             kind: if state { EventKind::StateChange } else { EventKind::Log },
             severity: sev,
-            summary: clean(msg, 300).text,
+            summary: if whole { clean(msg, 300).text } else { String::new() },
             evidence: Evidence {
                 locator: Locator::Text(locator),
-                excerpt: format!("{}/{}: {text}", of.pod, of.container),
+                excerpt: if whole { format!("{}/{}: {text}", of.pod, of.container) } else { String::new() },
             },
             continuation_lines: 0,
             service: Some(Arc::from(of.component.as_str())),
@@ -544,6 +558,33 @@ use reconstruct_core::text::shell_quote as quote;
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn before_the_window_the_findings_get_changes_then_pace() {
+        let of = LogOf {
+            namespace: "shop".into(),
+            pod: "api-7d9f-abcde".into(),
+            container: "api".into(),
+            previous: false,
+            component: "api".into(),
+        };
+        let t = |s: &str| reconstruct_core::window::parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+        let reach = reconstruct_core::Reach {
+            changes_only_before: t("2025-12-26T14:20:00Z"),
+            paced_before: t("2025-12-26T14:30:00Z"),
+        };
+        let read = |line: &[u8]| match log_line(line, &of, &Cluster::default(), Detail::Read(reach)) {
+            LogLine::At(_, Some(e)) => Some(e.summary),
+            LogLine::Unwanted(_) => None,
+            _ => Some("?".to_string()),
+        };
+        assert_eq!(read(b"2025-12-26T14:10:00Z GET /v1/items 200"), None);
+        assert_eq!(read(b"2025-12-26T14:10:01Z ERROR upstream timed out"), None);
+        assert_eq!(read(b"2025-12-26T14:10:02Z starting api 2.14.0"), Some("starting api 2.14.0".into()));
+        assert_eq!(read(b"2025-12-26T14:20:00Z GET /v1/items 200"), Some(String::new()), "a beat of its pace");
+        assert_eq!(read(b"2025-12-26T14:20:01Z ERROR upstream timed out"), Some("ERROR upstream timed out".into()));
+        assert_eq!(read(b"2025-12-26T14:30:00Z GET /v1/items 200"), Some("GET /v1/items 200".into()));
+    }
 
     fn at(t: &str) -> Timestamp {
         reconstruct_core::window::parse_bound(t, Timestamp::MIN, &reconstruct_core::Zone::Utc).unwrap()
