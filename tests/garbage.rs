@@ -103,7 +103,14 @@ fn collector_parsers_survive_garbage() {
             plain: false,
         };
         for line in input.split(|b| *b == b'\n') {
-            let _ = reconstruct_docker::parse::log_line(&c, "stdout", line, &window(), true, &mut None);
+            let _ = reconstruct_docker::parse::log_line(
+                &c,
+                "stdout",
+                line,
+                &window(),
+                reconstruct_core::Detail::All,
+                &mut None,
+            );
         }
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&input) {
             let _ = reconstruct_docker::parse::event_fact(&v);

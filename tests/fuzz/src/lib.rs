@@ -79,7 +79,14 @@ pub fn run(name: &str, data: &[u8]) {
                 plain: false,
             };
             for line in data.split(|b| *b == b'\n') {
-                let _ = reconstruct_docker::parse::log_line(&c, "stdout", line, &ctx.window, true, &mut None);
+                let _ = reconstruct_docker::parse::log_line(
+                    &c,
+                    "stdout",
+                    line,
+                    &ctx.window,
+                    reconstruct_core::Detail::All,
+                    &mut None,
+                );
             }
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
                 let _ = reconstruct_docker::parse::event_fact(&v);
@@ -182,7 +189,7 @@ pub fn run(name: &str, data: &[u8]) {
                 swarm.lifecycle(&a);
             }
             for line in data.split(|b| *b == b'\n') {
-                let _ = reconstruct_kubernetes::parse::log_line(line, &of, &cluster, false);
+                let _ = reconstruct_kubernetes::parse::log_line(line, &of, &cluster, reconstruct_core::Detail::All);
                 let _ = swarm.line(reconstruct_docker::swarm::RawLine { service: "s", line });
             }
             let _ = reconstruct_docker::swarm::demux(data);
