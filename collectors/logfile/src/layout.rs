@@ -164,7 +164,7 @@ pub struct Stamp {
     pub zone_word: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Message {
     /// The message is the line with `line[skip_from..skip_to]` removed.
     Cut {
@@ -741,6 +741,83 @@ fn logfmt_field<'a>(line: &'a [u8], key: &[u8]) -> Option<(usize, usize, &'a [u8
     None
 }
 
+/// One `key=value` pair of a logfmt line: where it lies, its key, and its
+/// value (unquoted, its escapes undone).
+struct Pair<'a> {
+    span: (usize, usize),
+    key: &'a [u8],
+    value: std::borrow::Cow<'a, [u8]>,
+}
+
+/// The pairs of a logfmt line, in order; a word without `=` is skipped.
+fn logfmt_pairs(line: &[u8]) -> Vec<Pair<'_>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        while line.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        let start = i;
+        while line.get(i).is_some_and(|c| *c != b'=' && *c != b' ') {
+            i += 1;
+        }
+        let key = line.get(start..i).unwrap_or_default();
+        if line.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        let value = if line.get(i) == Some(&b'"') {
+            // A quoted value runs to the first quote not escaped by a backslash.
+            i += 1;
+            let from = i;
+            let mut escaped = false;
+            while let Some(c) = line.get(i) {
+                if *c == b'"' && !escaped {
+                    break;
+                }
+                escaped = *c == b'\\' && !escaped;
+                i += 1;
+            }
+            let raw = line.get(from..i).unwrap_or_default();
+            i = i.saturating_add(1).min(line.len());
+            if raw.contains(&b'\\') {
+                let mut v = Vec::with_capacity(raw.len());
+                let mut it = raw.iter();
+                while let Some(c) = it.next() {
+                    match (*c, it.clone().next()) {
+                        (b'\\', Some(b'"' | b'\\')) => v.extend(it.next()),
+                        (b'\\', Some(b'n')) => {
+                            it.next();
+                            v.push(b' ');
+                        }
+                        _ => v.push(*c),
+                    }
+                }
+                std::borrow::Cow::Owned(v)
+            } else {
+                std::borrow::Cow::Borrowed(raw)
+            }
+        } else {
+            let from = i;
+            while line.get(i).is_some_and(|c| *c != b' ') {
+                i += 1;
+            }
+            std::borrow::Cow::Borrowed(line.get(from..i).unwrap_or_default())
+        };
+        if !key.is_empty() {
+            out.push(Pair { span: (start, i), key, value });
+        }
+    }
+    out
+}
+
+/// `main.go:42`, `/app/handlers.py:118`: a file and a line number.
+fn is_code_location(v: &[u8]) -> bool {
+    let Some(colon) = v.iter().rposition(|c| *c == b':') else { return false };
+    let (file, line) = (v.get(..colon).unwrap_or_default(), v.get(colon + 1..).unwrap_or_default());
+    !line.is_empty() && line.iter().all(u8::is_ascii_digit) && file.contains(&b'.')
+}
+
 fn read_logfmt(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
     let (from, to, value) = [&b"ts="[..], b"time=", b"timestamp="].iter().find_map(|k| logfmt_field(line, k))?;
     // The whole value must be the time: `timestamp=1766759415;` in SQL is not logfmt.
@@ -748,18 +825,48 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
         let p = timestamp::parse(*l, value, ctx)?;
         (p.len == value.len()).then_some((p.time, p.basis))
     })?;
-    let component = [&b"component="[..], b"logger=", b"service="]
-        .iter()
-        .find_map(|k| logfmt_field(line, k))
-        .map(|(_, _, v)| String::from_utf8_lossy(v).into_owned());
-    Some(Stamp {
-        time,
-        basis,
-        message: Message::Cut { skip_from: from, skip_to: to },
-        severity: None,
-        component,
-        zone_word: false,
-    })
+    let pairs = logfmt_pairs(line);
+    // The first of the keys, in the order given, that the line holds.
+    let find = |keys: &[&[u8]]| keys.iter().find_map(|k| pairs.iter().position(|p| p.key == *k));
+    let component_at = find(&[b"component", b"logger", b"service"]);
+    let component = component_at.and_then(|i| pairs.get(i)).map(|p| String::from_utf8_lossy(&p.value).into_owned());
+    let level_at = find(&[b"level", b"lvl", b"severity"]);
+    let level = level_at.and_then(|i| pairs.get(i)).map(|p| &*p.value);
+    let severity = level.and_then(reconstruct_core::severity::from_word);
+    // With a message field, the message is what a person reads, as a JSON
+    // line's is: the level, the message, then the other fields as written
+    // (a quoted message is the text, not a value to mask). Without one the
+    // line is the message, its time cut out.
+    let message = match find(&[b"msg", b"message"]).and_then(|i| pairs.get(i)) {
+        Some(msg) => {
+            let mut out = String::with_capacity(line.len());
+            if let Some(l) = level.filter(|l| l.len() > 2).map(|l| String::from_utf8_lossy(l).to_uppercase()) {
+                out.push_str(&l);
+                out.push(' ');
+            } else if let Some(s) = severity {
+                out.push_str(&s.as_str().to_uppercase());
+                out.push(' ');
+            }
+            out.push_str(&String::from_utf8_lossy(&msg.value));
+            let time_keys: [&[u8]; 3] = [b"ts", b"time", b"timestamp"];
+            for (i, p) in pairs.iter().enumerate() {
+                // The code location (`caller=main.go:42`, slog's `source=`) stays in the excerpt.
+                let location = matches!(p.key, b"caller" | b"source") && is_code_location(&p.value);
+                let skip = Some(i) == level_at
+                    || Some(i) == component_at
+                    || p.key == msg.key
+                    || location
+                    || (time_keys.contains(&p.key) && p.span.0 == from);
+                if !skip {
+                    out.push(' ');
+                    out.push_str(&String::from_utf8_lossy(line.get(p.span.0..p.span.1).unwrap_or_default()));
+                }
+            }
+            Message::Built(out)
+        }
+        None => Message::Cut { skip_from: from, skip_to: to },
+    };
+    Some(Stamp { time, basis, message, severity, component, zone_word: false })
 }
 
 fn read_strftime(fmt: &str, line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
@@ -1083,12 +1190,41 @@ mod tests {
             (r#"{"ts":1766759415.5,"msg":"zap"}"#, "2025-12-26T14:30:15.500Z", "zap"),
             (r#"{"@timestamp":"2025-12-26T14:30:15Z","message":"ecs"}"#, "2025-12-26T14:30:15Z", "ecs"),
             (r#"{"t":"2025-12-26T14:30:15Z","msg":"t"}"#, "2025-12-26T14:30:15Z", "t"),
-            ("level=info ts=2025-12-26T14:30:15Z msg=\"hello\"", "2025-12-26T14:30:15Z", "level=info  msg=\"hello\""),
-            ("time=\"2025-12-26T14:30:15Z\" level=warning msg=x", "2025-12-26T14:30:15Z", "level=warning msg=x"),
+            ("level=info ts=2025-12-26T14:30:15Z msg=\"hello\"", "2025-12-26T14:30:15Z", "INFO hello"),
+            ("time=\"2025-12-26T14:30:15Z\" level=warning msg=x", "2025-12-26T14:30:15Z", "WARNING x"),
+            (
+                "ts=2025-12-26T14:30:15Z level=info path=/health status=200",
+                "2025-12-26T14:30:15Z",
+                "level=info path=/health status=200",
+            ),
         ];
         for (line, time, msg) in cases {
             assert_eq!(one(line), (time.to_string(), msg.to_string()), "{line}");
         }
+    }
+
+    #[test]
+    fn logfmt_reads_its_message_as_a_json_line_does() {
+        let read_one = |l: &str| read(&Locate::Logfmt, l.as_bytes(), &ctx(), &mut Carry::default()).unwrap();
+        // go-kit (Prometheus, Loki): the caller is a code location, left in the excerpt.
+        let s = read_one(
+            r#"ts=2025-12-26T14:30:15.123Z caller=main.go:1234 level=error component=tsdb msg="compaction failed" err="open /data/01H: no space left on device""#,
+        );
+        assert_eq!(s.severity, Some(Severity::Error));
+        assert_eq!(s.component.as_deref(), Some("tsdb"));
+        let Message::Built(m) = &s.message else { panic!("a built message") };
+        assert_eq!(m, r#"ERROR compaction failed err="open /data/01H: no space left on device""#);
+        // Escaped quotes, slog's source, other fields in order.
+        let s = read_one(
+            r#"time=2025-12-26T14:30:15Z level=WARN source=/app/pay.go:88 msg="retrying \"charge\"" attempt=3 service=payments"#,
+        );
+        assert_eq!((s.severity, s.component.as_deref()), (Some(Severity::Warning), Some("payments")));
+        let Message::Built(m) = &s.message else { panic!("a built message") };
+        assert_eq!(m, r#"WARN retrying "charge" attempt=3"#);
+        // Two messages whose quoted texts differ stay two messages once templated.
+        let a = read_one(r#"ts=2025-12-26T14:30:15Z level=error msg="db down""#);
+        let b = read_one(r#"ts=2025-12-26T14:30:16Z level=error msg="cache full""#);
+        assert_ne!(a.message, b.message);
     }
 
     #[test]
