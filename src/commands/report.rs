@@ -545,7 +545,7 @@ fn what_changed(f: &Findings) -> String {
             s.push_str(&format!("- {}\n", cell(r)));
         }
     }
-    s.push_str("\nA suspect is a change before the onset, not a cause: confirm it in the 5-whys. Ranked by: deployed before the onset over merged only; a change to the first failing service; a short lag to the onset; files under the failing service's paths or named in the errors; routine changes (docs, tests, chores) lower.\n\n");
+    s.push_str("\nA suspect is a change before the onset, not a cause: confirm it in the 5-whys. Ranked by: deployed before the onset over merged only; a change to the first failing service; a short lag to the onset; files under the failing service's paths or named in the errors; routine changes (docs, tests, chores) lower; a release replaced before the onset by another of its service much lower.\n\n");
     s
 }
 

@@ -418,6 +418,7 @@ impl Observed {
             }
             let mut reasons: Vec<(i32, String)> = Vec::new();
             let link = links.get(i).cloned().flatten().and_then(|(j, how)| all.get(j).map(|d| (d, how)));
+            let linked: Option<&Candidate> = link.as_ref().map(|(d, _)| *d);
             let deployed = link.map(|(d, how)| Deployed {
                 time: d.cited.time,
                 service: d.service.clone().unwrap_or_else(|| d.cited.service.clone()),
@@ -479,6 +480,38 @@ impl Observed {
                     (Some(c.cited.time), c.service.clone())
                 }
             };
+            // What ran at the onset was the service's last release before it:
+            // a release replaced before the onset by another is not.
+            let release = match (&c.kind, linked) {
+                (Kind::Commit, Some(d)) => Some(d),
+                (Kind::Deploy | Kind::Version, _) => Some(c),
+                _ => None,
+            };
+            let replaced = release.zip(reached).and_then(|(r, t)| {
+                all.iter().find(|d| {
+                    matches!(d.kind, Kind::Deploy | Kind::Version)
+                        && d.service.is_some()
+                        && d.service == r.service
+                        && d.cited.time > t
+                        && d.cited.time < onset
+                        && !d.versions.iter().any(|v| r.versions.contains(v))
+                })
+            });
+            if let Some(d) = replaced {
+                let what = match d.versions.first() {
+                    Some(v) => format!("version {v}"),
+                    None => "another deploy".to_string(),
+                };
+                reasons.push((
+                    -40,
+                    format!(
+                        "replaced before the onset by {what} at {} (`{}`): not what ran when it broke",
+                        d.cited.time.hms(),
+                        d.cited.evidence
+                    ),
+                ));
+                evidence.push(d.cited.evidence.clone());
+            }
             match service.as_deref() {
                 Some(s) if Some(s) == first => reasons.push((30, format!("{s} is the first service to fail"))),
                 Some(s) if upstream.contains(&s) => reasons.push((
@@ -645,6 +678,63 @@ mod tests {
             "{:?}",
             s[0].reasons
         );
+    }
+
+    #[test]
+    fn a_release_replaced_before_the_onset_is_not_what_broke() {
+        let t = |s: i64| Timestamp::from_unix_seconds(1_776_254_400 + s, 0).unwrap();
+        let line = |at: i64, text: &str, line: u64| Event {
+            time: t(at),
+            basis: reconstruct_core::TimeBasis::Explicit,
+            collector: reconstruct_core::SourceKind::Logfile,
+            component: std::sync::Arc::from("payments"),
+            kind: EventKind::Log,
+            severity: Some(reconstruct_core::Severity::Info),
+            summary: text.into(),
+            evidence: reconstruct_core::Evidence {
+                locator: reconstruct_core::Locator::Line { path: std::sync::Arc::from("logs/payments.log"), line },
+                excerpt: String::new(),
+            },
+            continuation_lines: 0,
+            service: None,
+            fact: None,
+        };
+        let mut o = Observed::default();
+        for e in [
+            line(0, "INFO starting payments 1.3.9", 10),
+            line(3000, "INFO starting payments 1.4.0", 20),
+            // Put back before the onset: 1.4.0 did not run when it broke.
+            line(3300, "INFO starting payments 1.3.9", 30),
+        ] {
+            o.observe(&e, Cues::of(&e.summary));
+        }
+        let cited = Cited {
+            time: t(3600),
+            summary: "x".into(),
+            component: "payments".into(),
+            evidence: "e".into(),
+            service: "payments".into(),
+        };
+        let spread = [Service {
+            service: "payments".into(),
+            first_anomaly: None,
+            first_error: cited.clone(),
+            last_error: cited,
+            lag_s: None,
+        }];
+        let (s, _) = o.conclude(Some(t(3600)), t(-3600), &spread, &[]);
+        let by_line = |n: &str| s.iter().find(|x| x.evidence.first().is_some_and(|e| e.ends_with(n))).unwrap();
+        let rollback = by_line(":30");
+        assert_eq!(rollback.rank, 1, "the release that ran at the onset ranks first: {s:?}");
+        let replaced = by_line(":20");
+        assert!(
+            replaced.reasons.iter().any(|r| r.starts_with("-40 replaced before the onset by version 1.3.9 at ")),
+            "{:?}",
+            replaced.reasons
+        );
+        assert!(replaced.evidence.contains(&"logs/payments.log:30".to_string()), "the replacement is cited");
+        let first = by_line(":10");
+        assert!(first.reasons.iter().any(|r| r.starts_with("-40 replaced before the onset by version 1.4.0")));
     }
 
     #[test]
