@@ -273,3 +273,37 @@ fn with_no_health_check_the_first_request_served_after_the_errors_is_the_recover
     assert!(r["findings"]["clock"]["detection"].is_null());
     assert!(r["findings"]["clock"]["notes"].to_string().contains("not detected by monitoring"));
 }
+
+#[test]
+fn requests_served_beside_errors_up_to_the_end_are_no_recovery() {
+    // Errors every 4 s and requests served between them, to the window's
+    // end: nothing shows the errors stopped, so no recovery is claimed.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for s in 0..600 {
+        let t = format!("2025-12-26T14:{:02}:{:02}Z", 20 + s / 60, s % 60);
+        if s % 4 == 0 {
+            log.push_str(&format!("{t} ERROR POST /api/pay 500 card processor down\n"));
+        } else {
+            log.push_str(&format!("{t} INFO GET /api/items 200 8ms\n"));
+        }
+    }
+    support::write(d.path(), "logs/app.log", log.as_bytes());
+    let window =
+        ["--log", "logs/app.log", "--no-git", "--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T14:30:00Z"];
+    let r = report(d.path(), &window);
+    let clock = &r["findings"]["clock"];
+    assert!(clock["recovery"].is_null(), "{}", clock["recovery"]);
+    assert!(clock["notes"].to_string().contains("no recovery in the window"), "{}", clock["notes"]);
+    // The same errors stopping at 14:25, requests served for five minutes after: recovered.
+    let stopped: String = log
+        .lines()
+        .filter(|l| !(l.contains("ERROR") && l.as_bytes().get(14..16).is_some_and(|m| m >= b"25".as_slice())))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    support::write(d.path(), "logs/app.log", stopped.as_bytes());
+    let r = report(d.path(), &window);
+    let rec = &r["findings"]["clock"]["recovery"];
+    assert_eq!(hms(rec), "14:24:57", "{rec}");
+    assert!(rec["rule"].as_str().unwrap().contains("request served"), "{rec}");
+}

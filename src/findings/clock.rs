@@ -14,6 +14,11 @@ use crate::shape::Cues;
 /// How long a steady kind of error must have recurred before the rise to be background.
 const BACKGROUND_LEAD_S: i64 = 300;
 
+/// How long requests must go on being served after the last error, at
+/// least, for them to show the errors stopped (or five of the errors' own
+/// gaps, if longer): served beside errors they show nothing.
+const QUIET_AFTER: i64 = 60_000_000_000;
+
 /// Each rule as the report states it.
 pub const RULES: [(&str, &str); 5] = [
     (
@@ -25,7 +30,7 @@ pub const RULES: [(&str, &str); 5] = [
     ("mitigation", "the last restart, deploy or rollback after the onset and before the recovery"),
     (
         "recovery",
-        "health green after the last error; else a service up again (a database ready to accept connections, a container started); else the first request served after the last error; else the detecting alert's resolution",
+        "health green after the last error; else a service up again (a database ready to accept connections, a container started); else the first request served after the last error, when requests go on being served without errors for a minute after it (or five of the errors' gaps, if longer); else the detecting alert's resolution",
     ),
 ];
 
@@ -328,6 +333,18 @@ impl Observed {
             .filter_map(|s| s.times.last().copied())
             .max()
             .unwrap_or(t0);
+        // How often the last error to stop recurred, on average.
+        let last_pace = self
+            .signatures
+            .iter()
+            .filter(|s| !s.background && s.times.last() == Some(&last_error))
+            .filter_map(|s| {
+                let (a, b) = (s.times.first()?, s.times.last()?);
+                let n = i64::try_from(s.times.len().checked_sub(1)?).ok().filter(|n| *n > 0)?;
+                Some(b.unix_nanos().saturating_sub(a.unix_nanos()) / n)
+            })
+            .max()
+            .unwrap_or(0);
         let after_last = |c: &&Cited| c.time >= last_error;
         let green = self.greens.iter().filter(after_last).min_by_key(|c| c.time).cloned();
         let recovery = if let Some(g) = green {
@@ -346,7 +363,12 @@ impl Observed {
             Some(m)
         } else if let Some(u) = self.ups.iter().filter(after_last).min_by_key(|c| c.time) {
             Some(Milestone::of(u.clone(), "recovery: a service up again after the last error".to_string()))
-        } else if let Some(s) = impact.first_success_after(last_error) {
+        } else if let Some(s) = impact.first_success_after(last_error).filter(|_| {
+            // Requests served beside errors are no recovery: the errors must
+            // be seen to stop, requests served for a while after the last.
+            let quiet = QUIET_AFTER.max(last_pace.saturating_mul(5));
+            impact.last_success().is_some_and(|l| l.unix_nanos().saturating_sub(last_error.unix_nanos()) >= quiet)
+        }) {
             Some(Milestone::of(s, "recovery: the first request served after the last error".to_string()))
         } else {
             detecting_alert.as_ref().and_then(|name| {
@@ -357,7 +379,7 @@ impl Observed {
             })
         };
         if recovery.is_none() {
-            notes.push("no recovery in the window: no health check, service start, served request or resolved alert after the last error".to_string());
+            notes.push(format!("no recovery in the window: no health check, service start or resolved alert after the last error ({}), and no requests served for a while after it without errors", last_error.hms()));
         }
         let end = recovery.as_ref().map(|r| r.time());
         let mut actions: Vec<(super::Action, Vec<String>)> = self

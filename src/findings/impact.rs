@@ -339,6 +339,11 @@ impl Observed {
             })
     }
 
+    /// When the last HTTP request was served, if any was.
+    pub fn last_success(&self) -> Option<Timestamp> {
+        self.operations.values().filter(|o| o.http).flat_map(|o| o.served.iter().map(|s| s.time)).max()
+    }
+
     /// The impact over `[onset, recovery]` (to the window's end without a recovery).
     pub fn conclude(self, span: Option<(Timestamp, Option<Timestamp>)>, _errors: &super::clock::Errors) -> Impact {
         let Some((from, to)) = span else {
