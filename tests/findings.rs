@@ -307,3 +307,33 @@ fn requests_served_beside_errors_up_to_the_end_are_no_recovery() {
     assert_eq!(hms(rec), "14:24:57", "{rec}");
     assert!(rec["rule"].as_str().unwrap().contains("request served"), "{rec}");
 }
+
+#[test]
+fn a_warning_absent_from_the_baseline_that_began_just_before_the_onset_is_a_precursor() {
+    // The window opens two minutes before the slow queries begin, three
+    // before the onset: only the baseline hour shows they were not there.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for s in (0..5400).step_by(5) {
+        let t = format!("2025-12-26T{:02}:{:02}:{:02}Z", 13 + s / 3600, (s / 60) % 60, s % 60);
+        log.push_str(&format!("{t} INFO [db] GET /api/items 200 8ms\n"));
+        if s >= 3720 && s % 15 == 0 {
+            log.push_str(&format!("{t} WARNING [db] slow query {}ms: SELECT 1\n", 1000 + s % 7));
+        }
+        if s >= 3900 {
+            log.push_str(&format!("{t} ERROR [db] GET /api/items 500 timeout\n"));
+        }
+    }
+    support::write(d.path(), "logs/app.log", log.as_bytes());
+    let window =
+        ["--log", "logs/app.log", "--no-git", "--since", "2025-12-26T14:00:00Z", "--until", "2025-12-26T14:30:00Z"];
+    let r = report(d.path(), &window);
+    let p = &r["findings"]["precursors"];
+    assert_eq!(p.as_array().map(Vec::len), Some(1), "{p}");
+    assert_eq!(hms(&p[0]), "14:02:00", "{p}");
+    // Without the baseline, two minutes of window cannot show three of absence.
+    let mut off = window.to_vec();
+    off.extend(["--baseline", "off"]);
+    let r = report(d.path(), &off);
+    assert_eq!(r["findings"]["precursors"], serde_json::json!([]));
+}

@@ -362,6 +362,7 @@ impl Observer {
             redact,
             since: Some(window.since),
             lookback_from: Some(lookback_from),
+            spread: spread::Observed::with_baseline(baseline.map(|b| b.since)),
             novelty: Some(novelty::Observed::new(baseline, window.until).masking(redact)),
             ..Observer::default()
         }
@@ -371,6 +372,7 @@ impl Observer {
     /// the changes and the usual messages, never the incident.
     pub fn observe_before(&mut self, e: &Event) {
         self.call(e);
+        self.spread.observe_before(e);
         self.changes_seen.observe(e, cues(e));
         if let Some(n) = &mut self.novelty {
             n.before(e);

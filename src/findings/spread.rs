@@ -40,6 +40,12 @@ pub struct Observed {
     anomalies: HashMap<String, Cited>,
     index: HashMap<String, usize>,
     warnings: Vec<(Cited, Vec<Timestamp>)>,
+    /// Each component's first event read before the window (the
+    /// baseline): a warning it did not log from then on was absent.
+    logged_from: HashMap<std::sync::Arc<str>, Timestamp>,
+    /// Where the baseline begins (`None`: none was read): before it only
+    /// changes were read, so a warning's absence there shows nothing.
+    baseline_since: Option<Timestamp>,
 }
 
 fn is_anomaly(e: &Event) -> bool {
@@ -72,6 +78,30 @@ impl Observed {
             return;
         }
         self.anomalies.entry(service(e)).or_insert_with(|| Cited::of(e));
+        self.warning(e);
+    }
+
+    /// An event read before the window: when its component began to log,
+    /// and its warnings (a warning there already is no precursor). It is
+    /// no anomaly of the incident.
+    /// Warnings before the window count from the baseline's start on.
+    pub fn with_baseline(baseline_since: Option<Timestamp>) -> Self {
+        Observed { baseline_since, ..Observed::default() }
+    }
+
+    pub fn observe_before(&mut self, e: &Event) {
+        if self.baseline_since.is_none_or(|b| e.time < b) {
+            return;
+        }
+        if !self.logged_from.contains_key(&e.component) {
+            self.logged_from.insert(e.component.clone(), e.time);
+        }
+        if is_anomaly(e) {
+            self.warning(e);
+        }
+    }
+
+    fn warning(&mut self, e: &Event) {
         if e.severity == Some(Severity::Warning) && e.kind == reconstruct_core::EventKind::Log {
             let i = *self.index.entry(kind(e)).or_insert_with(|| {
                 self.warnings.push((Cited::of(e), Vec::new()));
@@ -124,6 +154,7 @@ impl Observed {
         let Some(onset) = onset else { return (services, Vec::new()) };
         // A precursor: a kind of warning before the onset that was not there
         // (or rarer) in the same length of time before it began.
+        let logged_from = self.logged_from;
         let mut precursors: Vec<Precursor> = self
             .warnings
             .into_iter()
@@ -132,11 +163,13 @@ impl Observed {
                 if before_onset < 3 || first.time >= onset {
                     return None;
                 }
-                // It rose if the window shows it absent for as long before it
-                // began as it ran before the onset; a window too short to see
-                // that does not call it a rise.
+                // It rose if the evidence shows it absent for as long before
+                // it began as it ran before the onset: the window, and the
+                // baseline where its component logged without it. Evidence
+                // too short to see that does not call it a rise.
+                let from = logged_from.get(first.component.as_str()).map_or(window_since, |t| (*t).min(window_since));
                 let lead = onset.unix_seconds().saturating_sub(first.time.unix_seconds());
-                let seen_back = window_since.unix_seconds() <= first.time.unix_seconds().saturating_sub(lead);
+                let seen_back = from.unix_seconds() <= first.time.unix_seconds().saturating_sub(lead);
                 seen_back.then_some(Precursor { first, before_onset })
             })
             .collect();
