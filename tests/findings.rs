@@ -337,3 +337,33 @@ fn a_warning_absent_from_the_baseline_that_began_just_before_the_onset_is_a_prec
     let r = report(d.path(), &off);
     assert_eq!(r["findings"]["precursors"], serde_json::json!([]));
 }
+
+#[test]
+fn a_service_that_comes_up_with_the_version_it_ran_before_was_rolled_back() {
+    // No engine, no rollout: only the service's own startup lines say what was done.
+    let d = tempfile::tempdir().unwrap();
+    let mut log = String::from(
+        "2025-12-26T13:00:00Z INFO starting payments version=1.3.9\n\
+         2025-12-26T13:30:00Z INFO starting payments version=1.4.0\n",
+    );
+    for s in (0..840).step_by(7) {
+        log.push_str(&format!("2025-12-26T14:{:02}:{:02}Z ERROR charge failed: conflict\n", 5 + s / 60, s % 60));
+    }
+    log.push_str("2025-12-26T14:20:00Z INFO starting payments version=1.3.9\n");
+    log.push_str("2025-12-26T14:21:00Z INFO health check passed\n");
+    support::write(d.path(), "logs/payments.log", log.as_bytes());
+    let window = [
+        "--log",
+        "logs/payments.log",
+        "--no-git",
+        "--since",
+        "2025-12-26T14:00:00Z",
+        "--until",
+        "2025-12-26T14:30:00Z",
+    ];
+    let r = report(d.path(), &window);
+    let m = &r["findings"]["clock"]["mitigation"];
+    assert_eq!(hms(m), "14:20:00", "{m}");
+    assert!(m["rule"].as_str().unwrap().contains("rollback"), "{m}");
+    assert_eq!(m["evidence"][0], "logs/payments.log:123", "{m}");
+}

@@ -96,12 +96,25 @@ struct Candidate {
     event: Box<Event>,
 }
 
+/// A version a service announced as it started: to the clock, a deploy, a
+/// rollback (a version it ran before) or a restart (the same again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Announced {
+    pub version: String,
+    /// The version it announced before this one, when one was seen.
+    pub previous: Option<String>,
+    /// It announced this version before, then another: going back.
+    pub earlier: bool,
+}
+
 /// What the suspects rule keeps while the events go by.
 #[derive(Default)]
 pub struct Observed {
     candidates: Vec<Candidate>,
     /// The last version each service announced, to tell a new one from a restart.
     announced: std::collections::HashMap<String, String>,
+    /// Every version each service announced, to tell a rollback.
+    versions_seen: std::collections::HashMap<String, Vec<String>>,
     /// Source file names named by the incident's errors (stack traces).
     traced: BTreeSet<String>,
 }
@@ -237,7 +250,10 @@ impl Observed {
     }
 
     /// Any event of the reach or the window.
-    pub fn observe(&mut self, e: &Event, cues: Cues) {
+    /// Takes one event; returns the version it announced, if it is a
+    /// service's startup line that names one.
+    pub fn observe(&mut self, e: &Event, cues: Cues) -> Option<Announced> {
+        let mut announced_now = None;
         let candidate = |kind: Kind, service: Option<String>| Candidate {
             cited: Cited::of(e),
             kind,
@@ -280,6 +296,12 @@ impl Observed {
                 } else if let Some(v) = announced_cued(&e.summary, cues) {
                     let service = service(e);
                     let before = self.announced.insert(service.clone(), normal(&v));
+                    let seen = self.versions_seen.entry(service.clone()).or_default();
+                    let earlier = seen.contains(&normal(&v)) && before.as_deref() != Some(normal(&v).as_str());
+                    if !seen.contains(&normal(&v)) && seen.len() < 100 {
+                        seen.push(normal(&v));
+                    }
+                    announced_now = Some(Announced { version: normal(&v), previous: before.clone(), earlier });
                     // The same version again is the service starting again, not a new one.
                     let kind =
                         if before.as_deref() == Some(normal(&v).as_str()) { Kind::Restart } else { Kind::Version };
@@ -301,6 +323,7 @@ impl Observed {
                 self.candidates.push(c);
             }
         }
+        announced_now
     }
 
     /// The suspects, best first, and what the rule could not say.

@@ -27,7 +27,10 @@ pub const RULES: [(&str, &str); 5] = [
     ),
     ("detection", "the first firing of the gravest alert at or after the onset; else the first alert that fired"),
     ("fix", "the first change (a commit, a migration, a configuration or package change, a rollout) landed after the onset"),
-    ("mitigation", "the last restart, deploy or rollback after the onset and before the recovery"),
+    (
+        "mitigation",
+        "the last restart, deploy or rollback after the onset and before the recovery (a service starting with another version than it announced before was deployed, or rolled back to one it ran before)",
+    ),
     (
         "recovery",
         "health green after the last error; else a service up again (a database ready to accept connections, a container started); else the first request served after the last error, when requests go on being served without errors for a minute after it (or five of the errors' gaps, if longer); else the detecting alert's resolution",
@@ -153,7 +156,10 @@ fn gravity(labels: &std::collections::BTreeMap<String, String>) -> u8 {
 }
 
 impl Observed {
-    pub fn observe(&mut self, e: &Event, cues: Cues) {
+    /// `announced`: the version the event announced as its service
+    /// started, as the suspects rule read it (a deploy, a rollback or a
+    /// restart done in the incident).
+    pub fn observe(&mut self, e: &Event, cues: Cues, announced: Option<&super::changes::Announced>) {
         if is_error(e) {
             let key = signature(e);
             let i = *self.index.entry(key).or_insert_with(|| {
@@ -226,6 +232,30 @@ impl Observed {
             let c = Cited::of(e);
             let ev = vec![c.evidence.clone()];
             self.actions.push((super::Action { cited: c, action: "migration" }, ev));
+        }
+        if let Some(a) = announced {
+            // A service that came up with another version than it announced
+            // before was deployed (or rolled back to one it ran before);
+            // with the same, or none seen to compare, it started again.
+            let action = match &a.previous {
+                Some(p) if *p != a.version && a.earlier => "rollback",
+                Some(p) if *p != a.version => "deploy",
+                _ => "restart",
+            };
+            let c = Cited::of(e);
+            // The engine's restart or rollout of its service just before is
+            // the same action, seen from the inside: its evidence, added.
+            let same = self.actions.last_mut().filter(|(b, _)| {
+                b.cited.service == c.service
+                    && e.time.unix_seconds().saturating_sub(b.cited.time.unix_seconds()) <= 120
+                    && b.action != "migration"
+            });
+            if let Some((_, ev)) = same {
+                ev.push(c.evidence.clone());
+            } else {
+                let ev = vec![c.evidence.clone()];
+                self.actions.push((super::Action { cited: c, action }, ev));
+            }
         }
         if e.kind == EventKind::StateChange && e.collector == SourceKind::Postgres {
             let l = e.summary.to_ascii_lowercase();

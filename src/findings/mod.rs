@@ -394,12 +394,12 @@ impl Observer {
     pub fn observe(&mut self, e: &Event) -> Option<u64> {
         self.call(e);
         let cues = cues(e);
-        self.changes_seen.observe(e, cues);
+        let announced = self.changes_seen.observe(e, cues);
         if is_error(e) {
             self.changes_seen.error(e);
         }
         let seen = self.novelty.as_mut().and_then(|n| n.observe(e));
-        self.clock.observe(e, cues);
+        self.clock.observe(e, cues, announced.as_ref());
         self.impact.observe(e);
         self.spread.observe(e);
         if let Some(Fact::Alert { state: AlertState::Firing, labels, .. }) = e.fact.as_deref() {
