@@ -367,3 +367,24 @@ fn a_service_that_comes_up_with_the_version_it_ran_before_was_rolled_back() {
     assert!(m["rule"].as_str().unwrap().contains("rollback"), "{m}");
     assert_eq!(m["evidence"][0], "logs/payments.log:123", "{m}");
 }
+
+#[test]
+fn the_seed_precursor_is_found_when_the_window_opens_after_it_began() {
+    // The slow queries began at 14:24, a minute before this window: the
+    // baseline holds their start, and the backend logging without them before.
+    let r = report(
+        &root(),
+        &[
+            "--fixtures",
+            "fixtures/inc-20251226-001",
+            "--since",
+            "2025-12-26T14:25:00Z",
+            "--until",
+            "2025-12-26T15:30:00Z",
+        ],
+    );
+    let p = &r["findings"]["precursors"];
+    assert_eq!(p.as_array().map(Vec::len), Some(1), "{p}");
+    assert_eq!(hms(&p[0]), "14:24:00", "{p}");
+    assert!(p[0]["summary"].as_str().unwrap().contains("slow query"), "{p}");
+}

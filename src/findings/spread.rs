@@ -40,9 +40,13 @@ pub struct Observed {
     anomalies: HashMap<String, Cited>,
     index: HashMap<String, usize>,
     warnings: Vec<(Cited, Vec<Timestamp>)>,
-    /// Each component's first event read before the window (the
-    /// baseline): a warning it did not log from then on was absent.
-    logged_from: HashMap<std::sync::Arc<str>, Timestamp>,
+    /// Each service's first event read before the window (the baseline):
+    /// a warning it did not log from then on was absent. (A service, not a
+    /// component: `backend.db` may log only the warnings in question.)
+    logged_from: HashMap<String, Timestamp>,
+    /// The component of the last event read before the window, whose
+    /// service is known already (the next is most often the same).
+    last_component: Option<std::sync::Arc<str>>,
     /// Where the baseline begins (`None`: none was read): before it only
     /// changes were read, so a warning's absence there shows nothing.
     baseline_since: Option<Timestamp>,
@@ -93,8 +97,9 @@ impl Observed {
         if self.baseline_since.is_none_or(|b| e.time < b) {
             return;
         }
-        if !self.logged_from.contains_key(&e.component) {
-            self.logged_from.insert(e.component.clone(), e.time);
+        if self.last_component.as_ref().is_none_or(|c| !std::sync::Arc::ptr_eq(c, &e.component)) {
+            self.logged_from.entry(service(e)).or_insert(e.time);
+            self.last_component = Some(e.component.clone());
         }
         if is_anomaly(e) {
             self.warning(e);
@@ -167,7 +172,7 @@ impl Observed {
                 // it began as it ran before the onset: the window, and the
                 // baseline where its component logged without it. Evidence
                 // too short to see that does not call it a rise.
-                let from = logged_from.get(first.component.as_str()).map_or(window_since, |t| (*t).min(window_since));
+                let from = logged_from.get(&first.service).map_or(window_since, |t| (*t).min(window_since));
                 let lead = onset.unix_seconds().saturating_sub(first.time.unix_seconds());
                 let seen_back = from.unix_seconds() <= first.time.unix_seconds().saturating_sub(lead);
                 seen_back.then_some(Precursor { first, before_onset })
