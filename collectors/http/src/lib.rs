@@ -213,7 +213,10 @@ impl Client {
                 Err(Attempt::Fatal(e)) => return Err(e),
             };
             let pause = after.unwrap_or(backoff).min(MAX_BACKOFF);
-            if Instant::now() + pause >= self.deadline || tries >= 8 {
+            // Give up a quarter of the time before the deadline: the run's
+            // own deadline for the source began a little before this client,
+            // and "cut off, 4 times" says more than a bare timeout.
+            if Instant::now() + pause + self.timeout / 4 >= self.deadline || tries >= 8 {
                 return Err(match status {
                     Some(status) => HttpError::Busy {
                         shown: self.ep.shown(),
