@@ -51,6 +51,12 @@ impl Cues {
         Cues(found)
     }
 
+    /// The words searched for: a raw search for them finds every text
+    /// [`Cues::of_bytes`] says holds a cue.
+    pub fn words() -> impl Iterator<Item = &'static str> {
+        Self::WORDS.iter().map(|(w, _)| *w)
+    }
+
     fn searcher() -> Option<&'static aho_corasick::packed::Searcher> {
         static ALL: LazyLock<Option<aho_corasick::packed::Searcher>> =
             LazyLock::new(|| aho_corasick::packed::Searcher::new(Cues::WORDS.iter().map(|(w, _)| *w)));

@@ -71,6 +71,11 @@ impl<R: Read> LineReader<R> {
         self.bytes_read
     }
 
+    /// The input's offset of the next byte not yet handed out in a line.
+    pub fn offset(&self) -> u64 {
+        self.bytes_read.saturating_sub(self.len.saturating_sub(self.pos) as u64)
+    }
+
     /// Reads more input behind what is unread; grows the buffer only while a
     /// single line is longer than it and shorter than the limit.
     fn fill(&mut self) -> io::Result<()> {

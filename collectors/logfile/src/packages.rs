@@ -88,8 +88,25 @@ fn may_be_change(msg: &[u8]) -> bool {
     let t = t.strip_prefix(b"SUBDEBUG ").or_else(|| t.strip_prefix(b"[ALPM] ")).unwrap_or(t);
     let end = t.iter().position(|c| *c == b' ' || *c == b':').unwrap_or(t.len());
     let head = t.get(..end).unwrap_or_default();
-    (5..=11).contains(&head.len()) && ACTIONS.iter().any(|(w, _)| w.as_bytes().eq_ignore_ascii_case(head))
+    (5..=11).contains(&head.len())
+        && as_managers_write(head)
+        && ACTIONS.iter().any(|(w, _)| w.as_bytes().eq_ignore_ascii_case(head))
 }
+
+/// A word in lower case, capitalised or in upper case, as package managers
+/// write theirs: so [`RAW_WORDS`] finds every line that may be a change.
+fn as_managers_write(word: &[u8]) -> bool {
+    let rest = word.get(1..).unwrap_or_default();
+    rest.iter().all(u8::is_ascii_lowercase) || word.iter().all(u8::is_ascii_uppercase)
+}
+
+/// Pieces of the action words, in each case they are written in: a raw
+/// search for these over lines not yet read finds every line [`change`]
+/// may read as a change, and every line under an apt stanza that names one.
+pub const RAW_WORDS: [&str; 14] = [
+    "nstall", "NSTALL", "pgrade", "PGRADE", "pdate", "PDATE", "owngrade", "OWNGRADE", "emove", "EMOVE", "rase", "RASE",
+    "urge", "URGE",
+];
 
 /// dpkg's `<none>` stands for no version.
 fn version(v: &str) -> Option<String> {
@@ -215,6 +232,18 @@ mod tests {
 
     fn summary(line: &str) -> Option<String> {
         change(line.as_bytes()).map(|c| c.summary())
+    }
+
+    #[test]
+    fn the_raw_words_are_in_every_action_word_as_managers_write_it() {
+        for (w, _) in ACTIONS {
+            let capital = format!("{}{}", w[..1].to_ascii_uppercase(), &w[1..]);
+            for word in [w.to_string(), capital, w.to_ascii_uppercase()] {
+                assert!(as_managers_write(word.as_bytes()), "{word}");
+                assert!(RAW_WORDS.iter().any(|r| word.contains(r)), "{word}");
+            }
+        }
+        assert!(change(b"InStAlL nginx:amd64 <none> 1.22.1-9").is_none());
     }
 
     #[test]

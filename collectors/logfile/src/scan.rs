@@ -20,6 +20,8 @@ use crate::runtime::{self, Joiner};
 use crate::seek;
 use reconstruct_core::SourceKind;
 
+mod sweep;
+
 /// Lines longer than this are cut (and reported); 1 MB lines stay whole.
 pub const MAX_LINE: usize = 2 << 20;
 /// Lines read to learn the layout.
@@ -318,6 +320,34 @@ fn scan_from<'a>(
         }
     }
     drop(sample);
+    // Before the baseline a report wants only what may be a change: one raw
+    // search over those bytes, and only the records it finds read as lines.
+    if let (Some(sk), Some(_), None, None) = (&seekable, &landing, &failure, &joiner) {
+        let before = match ctx.detail {
+            Detail::Read(reach) if reach.changes_only_before > ctx.window.since && sweep::available() => {
+                Some(reach.changes_only_before)
+            }
+            _ => None,
+        };
+        let start = reader.offset();
+        let end = match before {
+            Some(t) if !sc.done => seek::find(sk.file, sk.size, &locate, &pctx, t).ok().flatten().map(|(o, _)| o),
+            _ => None,
+        };
+        if let Some(end) = end.filter(|e| *e > start) {
+            let r = sweep::run(&mut sc, sk.file, start, reader.lines(), end, sink)?;
+            let mut f = sk.file;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(r.offset))
+                .map_err(|source| ScanError::Io { path: cfg.path.to_string(), source })?;
+            reader = LineReader::resuming(Box::new(f), MAX_LINE, r.lines, r.offset);
+            sink.note(format!(
+                "before the baseline, {} line(s), {}, searched for the words of a change: the {} line(s) of the records holding one read",
+                r.swept,
+                human_bytes(r.offset.saturating_sub(start)),
+                r.read
+            ));
+        }
+    }
     if failure.is_none() && !sc.done {
         loop {
             match reader.next_line() {
@@ -498,6 +528,18 @@ impl Scanner<'_> {
             None => self.continuation(number, &bytes),
         }
         Ok(())
+    }
+
+    /// Whether a line begins a record (its layout, or a stray one, reads a
+    /// time in it), asked without moving what the reading carries.
+    fn is_head(&self, raw: &[u8]) -> bool {
+        let bytes = strip_ansi(raw);
+        let mut carry = self.carry.clone();
+        layout::read(&self.locate, &bytes, &self.pctx, &mut carry).is_some()
+            || match bytes.first() {
+                None | Some(b' ') | Some(b'\t') | Some(b'#') => false,
+                Some(_) => self.fallbacks.iter().any(|l| layout::read(l, &bytes, &self.pctx, &mut carry).is_some()),
+            }
     }
 
     /// Another layout for a line the learned one cannot read, tried only on

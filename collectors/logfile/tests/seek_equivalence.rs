@@ -54,12 +54,23 @@ fn write_log(path: &std::path::Path) {
 }
 
 fn run(path: &std::path::Path, since: i64, until: i64, seek: bool, cache: &std::path::Path) -> VecSink {
+    run_for(path, since, until, Detail::All, seek, cache)
+}
+
+fn run_for(
+    path: &std::path::Path,
+    since: i64,
+    until: i64,
+    detail: Detail,
+    seek: bool,
+    cache: &std::path::Path,
+) -> VecSink {
     let window = TimeWindow::new(
         Timestamp::from_unix_seconds(since, 0).unwrap(),
         Timestamp::from_unix_seconds(until, 0).unwrap(),
     )
     .unwrap();
-    let ctx = CollectContext { window, detail: Detail::All, anchor: None };
+    let ctx = CollectContext { window, detail, anchor: None };
     let mut out = VecSink::default();
     let file = File::open(path).unwrap();
     if seek {
@@ -183,4 +194,84 @@ fn random_files_and_windows_give_the_same_events_sought_or_scanned() {
         }
     }
     assert!(sought_some > 20, "only {sought_some} windows were sought");
+}
+
+/// Before the baseline a report reads only the records a raw search finds
+/// words of a change in: the same events and diagnostics as reading every
+/// line, on records whose change words sit in their heads or under them
+/// (an apt stanza), cut by colour codes, past a block's edge, in records
+/// longer than what the search keeps behind it, and beside invalid UTF-8.
+#[test]
+fn the_raw_search_before_the_baseline_gives_the_line_by_line_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let path = dir.path().join("lookback.log");
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut f = std::io::BufWriter::new(File::create(&path).unwrap());
+    let mut secs = BASE;
+    let mut i = 0u64;
+    while secs < BASE + 6 * 3600 {
+        i += 1;
+        secs += i64::from(i % 10 == 0);
+        let t = ts(secs, (i * 7 % 1000) as i64);
+        let eol = if rng.below(5) == 0 { "\r\n" } else { "\n" };
+        match rng.below(4000) {
+            0..=2 => write!(f, "{t} INFO [api] starting api 2.{i}.0{eol}").unwrap(),
+            3 => write!(f, "{t} INFO [db] Applying migration {i}{eol}").unwrap(),
+            4 => {
+                write!(f, "{t} Packages changed:{eol}Upgrade: libssl3:amd64 (3.0.{i}-1, 3.0.{}-1){eol}", i + 1).unwrap()
+            }
+            5 => write!(f, "{t} INFO [api] ver\x1b[0msion 3.{i} live{eol}").unwrap(),
+            6 => write!(f, "{t} upgrade nginx:amd64 1.{i} 1.{}{eol}", i + 1).unwrap(),
+            7 => {
+                write!(f, "{t} INFO [api] caf").unwrap();
+                f.write_all(b"\xe9").unwrap();
+                write!(f, " served {i}{eol}").unwrap();
+            }
+            8 => {
+                // A record longer than the search keeps behind a block, a
+                // cue word deep in it and invalid UTF-8 under it.
+                write!(f, "{t} ERROR [api] request {i} failed{eol}").unwrap();
+                let (frames, every) = (if rng.below(3) == 0 { 2500 } else { 40 }, rng.below(2) == 0);
+                for k in 0..frames {
+                    let boot = if every || k + 1 == frames { "boot" } else { "web" };
+                    write!(f, "\tat org.springframework.{boot}.Frame{k}(Frame.java:{k}){eol}").unwrap();
+                }
+                f.write_all(b"\tcaused by \xff\xfe\n").unwrap();
+            }
+            9..=30 => write!(f, "{t} WARN [api] slow call {i} {}ms{eol}", 900 + i % 100).unwrap(),
+            _ => write!(f, "{t} INFO [api] GET /v1/items/{} 200 {}ms{eol}", i % 9000, i % 90).unwrap(),
+        }
+    }
+    drop(f);
+    assert!(std::fs::metadata(&path).unwrap().len() > 8 << 20);
+    let at = |h: i64| Timestamp::from_unix_seconds(BASE + h * 3600, 0).unwrap();
+    let key = |s: &VecSink| {
+        let events: Vec<_> = s
+            .events
+            .iter()
+            .map(|e| (e.time, e.evidence.locator.to_string(), e.summary.clone(), e.evidence.excerpt.clone()))
+            .collect();
+        let diagnostics: Vec<_> = s.diagnostics.iter().map(|d| format!("{:?} {}", d.locator, d.message)).collect();
+        (events, diagnostics, s.skipped)
+    };
+    let mut swept = 0;
+    for (from, baseline, window) in [(-1, 4, 5), (1, 3, 5), (0, 2, 2)] {
+        let reach = reconstruct_core::Reach { changes_only_before: at(baseline), paced_before: at(window) };
+        let (since, until) = (BASE + from * 3600, BASE + 6 * 3600);
+        let full = run_for(&path, since, until, Detail::Read(reach), false, &cache);
+        let sought = run_for(&path, since, until, Detail::Read(reach), true, &cache);
+        let (f, s) = (key(&full), key(&sought));
+        assert_eq!(f.0.len(), s.0.len(), "lookback from {from} h");
+        for (a, b) in f.0.iter().zip(&s.0) {
+            assert_eq!(a, b, "lookback from {from} h");
+        }
+        assert_eq!(f.1, s.1, "lookback from {from} h");
+        assert_eq!(f.2, s.2);
+        assert!(f.0.iter().any(|e| e.0 < at(baseline) && e.2.contains("package")), "a package change is read");
+        if sought.notes.iter().any(|n| n.contains("searched for the words of a change")) {
+            swept += 1;
+        }
+    }
+    assert_eq!(swept, 3, "the sweep ran in each");
 }
