@@ -116,6 +116,39 @@ pub struct Observed {
     shapes: crate::summarise::Templates,
     templates: Vec<Template>,
     base_events: u64,
+    /// Beats handed on together ([`Fact::Beats`]) not yet counted: each is
+    /// counted in the place the merge would have given it as an event of
+    /// its own, once an event that comes after it is seen.
+    pending: Vec<Run>,
+}
+
+/// A component's beats, in the order the merge would give them.
+struct Run {
+    service: usize,
+    collector: reconstruct_core::SourceKind,
+    component: Arc<str>,
+    path: Arc<str>,
+    beats: Vec<reconstruct_core::Beat>,
+    next: usize,
+}
+
+impl Run {
+    /// Whether its next beat comes before `e` in the timeline's order
+    /// ([`Event::order`]), as it would as an event of its own.
+    fn before(&self, beat: reconstruct_core::Beat, e: &Event) -> bool {
+        beat.time
+            .cmp(&e.time)
+            .then_with(|| self.collector.cmp(&e.collector))
+            .then_with(|| self.component.cmp(&e.component))
+            .then_with(|| Locator::Line { path: self.path.clone(), line: beat.line }.cmp(&e.evidence.locator))
+            .is_lt()
+    }
+
+    /// The order of two runs' next beats.
+    fn key(&self) -> Option<(Timestamp, reconstruct_core::SourceKind, &str, &str, u64)> {
+        let b = self.beats.get(self.next)?;
+        Some((b.time, self.collector, &*self.component, &*self.path, b.line))
+    }
 }
 
 /// An event that is a service's own doing (not a change, an alert or a note about it).
@@ -147,6 +180,7 @@ impl Observed {
             shapes: Default::default(),
             templates: Vec::new(),
             base_events: 0,
+            pending: Vec::new(),
         }
     }
 
@@ -217,7 +251,27 @@ impl Observed {
     /// An event read before the window: in the baseline, it counts.
     pub fn before(&mut self, e: &Event) {
         let Some(b) = self.baseline else { return };
+        // Every event after this one in the merge comes after it in the
+        // timeline's order: the beats before it are counted now, so few
+        // are held.
+        if !self.pending.is_empty() {
+            self.settle(Some(e));
+        }
         if e.time < b.since || !own(e) {
+            return;
+        }
+        if let (Some(Fact::Beats { beats }), Locator::Line { path, .. }) = (e.fact.as_deref(), &e.evidence.locator) {
+            let service = self.service(e);
+            let mut beats = beats.clone();
+            beats.sort_unstable();
+            self.pending.push(Run {
+                service,
+                collector: e.collector,
+                component: e.component.clone(),
+                path: path.clone(),
+                beats,
+                next: 0,
+            });
             return;
         }
         // A store's count stands for the lines it counted; the lines read
@@ -231,30 +285,39 @@ impl Observed {
         };
         let s = self.service(e);
         if let Some(a) = self.activity.get_mut(s) {
-            a.tallied |= tally.is_some();
-            if tally.is_some() || !a.tallied {
-                self.base_events = self.base_events.saturating_add(tally.unwrap_or(1));
-                a.base_n = a.base_n.saturating_add(tally.unwrap_or(1));
-                a.base_first.get_or_insert(e.time);
-                if let Some(l) = a.base_last {
-                    a.base_max_gap = a.base_max_gap.max(e.time.unix_nanos().saturating_sub(l.unix_nanos()));
-                }
-                a.base_last = Some(e.time);
-                a.base_end = a.base_end.max(Some(end));
-            }
-            // Its last baseline event begins any silence that runs into the
-            // window: a line read, where there is one after the last count.
-            if a.last.as_ref().is_none_or(|(t, _)| *t <= e.time) {
-                a.last = Some((e.time, e.evidence.locator.clone()));
-            }
+            count(a, &mut self.base_events, e.time, end, tally, || e.evidence.locator.clone());
         }
         if tally.is_none() && notable(e) {
             self.template(s, e, true);
         }
     }
 
+    /// Counts the beats held that come before `e` (all, without one), in
+    /// the timeline's order.
+    fn settle(&mut self, e: Option<&Event>) {
+        let Some(b) = self.baseline else { return };
+        loop {
+            let next =
+                self.pending.iter().enumerate().filter_map(|(i, r)| r.key().map(|k| (k, i))).min().map(|(_, i)| i);
+            let Some(run) = next.and_then(|i| self.pending.get_mut(i)) else { break };
+            let Some(beat) = run.beats.get(run.next).copied() else { break };
+            if e.is_some_and(|e| !run.before(beat, e)) {
+                break;
+            }
+            run.next += 1;
+            let path = run.path.clone();
+            if let Some(a) = self.activity.get_mut(run.service).filter(|_| beat.time >= b.since) {
+                count(a, &mut self.base_events, beat.time, beat.time, None, || Locator::Line { path, line: beat.line });
+            }
+        }
+        self.pending.retain(|r| r.next < r.beats.len());
+    }
+
     /// An event of the window; returns how many times the baseline holds its message.
     pub fn observe(&mut self, e: &Event) -> Option<u64> {
+        if !self.pending.is_empty() {
+            self.settle(None);
+        }
         // The baseline came first: with nothing in it, nothing is judged
         // new and nothing can fall silent.
         if self.base_events == 0 || !own(e) {
@@ -284,9 +347,10 @@ impl Observed {
     /// The new and recurring messages, the silences within `span` (the
     /// incident, from its onset), and the baseline judged against.
     pub fn conclude(
-        self,
+        mut self,
         span: Option<(Timestamp, Option<Timestamp>)>,
     ) -> (Vec<NewMessage>, Vec<Recurring>, Vec<Silence>, Option<Baseline>) {
+        self.settle(None);
         let Some(b) = self.baseline else { return (Vec::new(), Vec::new(), Vec::new(), None) };
         let name = |i: usize| self.activity.get(i).map(|a| a.name.clone()).unwrap_or_default();
         let unseen: Vec<usize> =
@@ -367,6 +431,34 @@ impl Observed {
     }
 }
 
+/// One baseline event (or a store's count of `tally` lines) of a service,
+/// at `time`, its lines running to `end`.
+fn count(
+    a: &mut Activity,
+    base_events: &mut u64,
+    time: Timestamp,
+    end: Timestamp,
+    tally: Option<u64>,
+    locator: impl FnOnce() -> Locator,
+) {
+    a.tallied |= tally.is_some();
+    if tally.is_some() || !a.tallied {
+        *base_events = base_events.saturating_add(tally.unwrap_or(1));
+        a.base_n = a.base_n.saturating_add(tally.unwrap_or(1));
+        a.base_first.get_or_insert(time);
+        if let Some(l) = a.base_last {
+            a.base_max_gap = a.base_max_gap.max(time.unix_nanos().saturating_sub(l.unix_nanos()));
+        }
+        a.base_last = Some(time);
+        a.base_end = a.base_end.max(Some(end));
+    }
+    // Its last baseline event begins any silence that runs into the
+    // window: a line read, where there is one after the last count.
+    if a.last.as_ref().is_none_or(|(t, _)| *t <= time) {
+        a.last = Some((time, locator()));
+    }
+}
+
 /// A silence: its last event before, and its first after (none: quiet to the window's end).
 type Gap<'a> = (Timestamp, Option<&'a Locator>, Option<Timestamp>, Option<&'a Locator>);
 
@@ -384,4 +476,114 @@ fn steady(a: &Activity, b: TimeWindow) -> Option<(i64, i64)> {
     let usual = span / i64::try_from(a.base_n - 1).unwrap_or(i64::MAX).max(1);
     let longest = a.base_max_gap.saturating_add(a.base_max_gap / 2);
     Some((usual, usual.saturating_mul(5).max(longest).max(60 * SECOND)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reconstruct_core::{Beat, Evidence, SourceKind, TimeBasis};
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix_seconds(1_766_743_200 + secs, 0).unwrap_or(Timestamp::MIN)
+        // 2025-12-26T10:00:00Z
+    }
+
+    fn event(
+        secs: i64,
+        component: &str,
+        path: &str,
+        line: u64,
+        severity: Option<Severity>,
+        fact: Option<Fact>,
+    ) -> Event {
+        Event {
+            time: at(secs),
+            basis: TimeBasis::Explicit,
+            collector: SourceKind::Logfile,
+            component: component.into(),
+            service: None,
+            kind: EventKind::Log,
+            severity,
+            summary: if severity.is_some() { format!("WARNING slow call {line}") } else { String::new() },
+            evidence: Evidence { locator: Locator::Line { path: path.into(), line }, excerpt: String::new() },
+            continuation_lines: 0,
+            fact: fact.map(Box::new),
+        }
+    }
+
+    fn conclude(events: &mut [Event]) -> String {
+        events.sort_by(Event::order);
+        let baseline = TimeWindow::new(at(0), at(3600)).ok();
+        let mut n = Observed::new(baseline, at(7200));
+        for e in events.iter() {
+            if e.time < at(3600) {
+                n.before(e);
+            } else {
+                n.observe(e);
+            }
+        }
+        let (new, recurring, silences, baseline) = n.conclude(Some((at(3600), None)));
+        format!("{new:?}\n{recurring:?}\n{silences:?}\n{baseline:?}")
+    }
+
+    /// Beats handed on together are counted as the same lines would be one
+    /// event each: interleaved with another file of the same service, tied
+    /// with its events, a little out of order, and split by warnings.
+    #[test]
+    fn beats_together_count_as_events_one_a_line() {
+        // a.log: api.access every 10 s (one line 4 s late), a warning every
+        // ten minutes, and a quiet stretch of db beats with a long gap.
+        let mut beats: Vec<(i64, &str, u64)> = Vec::new();
+        let mut lines: Vec<Event> = Vec::new();
+        let mut line = 0u64;
+        for k in 0..360i64 {
+            line += 1;
+            let secs = if k == 100 { k * 10 - 14 } else { k * 10 };
+            if k % 60 == 30 {
+                lines.push(event(secs, "api.access", "a.log", line, Some(Severity::Warning), None));
+            } else {
+                beats.push((secs, "api.access", line));
+            }
+            if k % 3 == 0 && !(120..200).contains(&k) {
+                line += 1;
+                beats.push((secs, "db", line));
+            }
+        }
+        // b.log: the same service's worker every 7 s for its first five
+        // minutes, some at the same seconds as a.log's lines.
+        for k in 0..43i64 {
+            lines.push(event(k * 7, "api.worker", "b.log", k as u64 + 1, None, None));
+        }
+        // The window: api every 10 s, but for 100 s ten minutes in: a
+        // silence only if the baseline's longest gap was its 20 s, not more.
+        for k in (0..360i64).filter(|k| !(61..70).contains(k)) {
+            lines.push(event(3600 + k * 10, "api.access", "a.log", 1000 + k as u64, None, None));
+        }
+        let mut one_each: Vec<Event> = lines.clone();
+        one_each.extend(beats.iter().map(|(s, c, l)| event(*s, c, "a.log", *l, None, None)));
+        // Together: runs of up to 25 beats a component, as read.
+        let mut together = lines;
+        let mut run: Vec<(i64, &str, u64)> = Vec::new();
+        let flush = |run: &mut Vec<(i64, &str, u64)>, out: &mut Vec<Event>| {
+            for c in ["api.access", "db"] {
+                let beats: Vec<Beat> =
+                    run.iter().filter(|b| b.1 == c).map(|(s, _, l)| Beat { time: at(*s), line: *l }).collect();
+                if let Some(first) = beats.iter().min().copied() {
+                    let secs = first.time.unix_seconds() - at(0).unix_seconds();
+                    out.push(event(secs, c, "a.log", first.line, None, Some(Fact::Beats { beats })));
+                }
+            }
+            run.clear();
+        };
+        for b in &beats {
+            run.push(*b);
+            if run.len() == 25 {
+                flush(&mut run, &mut together);
+            }
+        }
+        flush(&mut run, &mut together);
+        let expected = conclude(&mut one_each);
+        assert!(expected.contains("silent_s: 100"), "a silence is found: {expected}");
+        assert_eq!(conclude(&mut together), expected);
+    }
 }

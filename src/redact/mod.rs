@@ -479,7 +479,7 @@ pub fn event(e: &mut Event) -> u64 {
             }
             // A span's name can hold a URL with credentials; ids are not secrets.
             Fact::Span { name: Some(name), .. } => n = n.saturating_add(string(name)),
-            Fact::Span { name: None, .. } | Fact::Tally { .. } => {}
+            Fact::Span { name: None, .. } | Fact::Tally { .. } | Fact::Beats { .. } => {}
             Fact::Call { caller, callee, .. } => {
                 n = n.saturating_add(string(caller)).saturating_add(string(callee));
             }

@@ -344,6 +344,21 @@ pub enum Fact {
         lines: u64,
         seconds: u32,
     },
+    /// Routine lines of one component read before the window for their
+    /// pace alone ([`crate::Want::Pace`]): each line's time and number, in
+    /// the order read. One event (at the earliest of their times) stands
+    /// for them all: a baseline hour of routine lines is not an hour of
+    /// events through the merge.
+    Beats {
+        beats: Vec<Beat>,
+    },
+}
+
+/// One routine line's time and line number ([`Fact::Beats`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Beat {
+    pub time: Timestamp,
+    pub line: u64,
 }
 
 /// A package and the versions it went from and to.

@@ -3,6 +3,7 @@
 //! timestamp parsing that every text-reading collector shares.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod beats;
 pub mod classify;
 pub mod collector;
 pub mod cues;
@@ -22,7 +23,8 @@ pub use collector::{
     NetworkCollector, Reach, Source, SourceId, Stopped, VecSink, Want, HELD_BUDGET,
 };
 pub use event::{
-    AlertState, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis, Timestamp,
+    AlertState, Beat, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis,
+    Timestamp,
 };
 pub use window::TimeWindow;
 pub use zone::Zone;

@@ -113,6 +113,8 @@ struct Scanner<'a> {
     cue_marked: bool,
     /// Component names, each built once.
     names: Names,
+    /// Beats of the baseline's routine lines not yet handed on.
+    paces: reconstruct_core::beats::Paces,
 }
 
 pub fn scan<R: Read>(
@@ -289,6 +291,7 @@ fn scan_from<'a>(
         state_marked: false,
         cue_marked: false,
         names: Names::default(),
+        paces: Default::default(),
     };
     match (&landing, &seekable) {
         (Some(l), Some(sk)) => {
@@ -383,6 +386,7 @@ fn scan_from<'a>(
     }
     // What was read before a failure is still evidence.
     sc.flush(sink)?;
+    sc.paces.drain(&cfg.path, SourceKind::Logfile, sink)?;
     if let Some(e) = failure {
         return Err(stopped(reader.lines(), e).into());
     }
@@ -818,6 +822,15 @@ impl Scanner<'_> {
                 message: "invalid UTF-8: bytes shown as U+FFFD".to_string(),
             });
         }
+        if !whole && package.is_none() {
+            // A beat of its component's pace: its time and line alone.
+            if self.paces.push(&component, p.time, p.number) {
+                self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
+            }
+            return Ok(());
+        }
+        // The beats held came first.
+        self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
         sink.emit(Event {
             time: p.time,
             basis: p.basis,
