@@ -285,7 +285,12 @@ impl Observed {
         };
         let s = self.service(e);
         if let Some(a) = self.activity.get_mut(s) {
-            count(a, &mut self.base_events, e.time, end, tally, || e.evidence.locator.clone());
+            count(a, &mut self.base_events, e.time, end, tally);
+            // Its last baseline event begins any silence that runs into the
+            // window: a line read, where there is one after the last count.
+            if a.last.as_ref().is_none_or(|(t, _)| *t <= e.time) {
+                a.last = Some((e.time, e.evidence.locator.clone()));
+            }
         }
         if tally.is_none() && notable(e) {
             self.template(s, e, true);
@@ -293,24 +298,47 @@ impl Observed {
     }
 
     /// Counts the beats held that come before `e` (all, without one), in
-    /// the timeline's order.
+    /// the timeline's order: run by run, each as far as the next beat of
+    /// the others (mostly one run is held).
     fn settle(&mut self, e: Option<&Event>) {
         let Some(b) = self.baseline else { return };
         loop {
-            let next =
-                self.pending.iter().enumerate().filter_map(|(i, r)| r.key().map(|k| (k, i))).min().map(|(_, i)| i);
-            let Some(run) = next.and_then(|i| self.pending.get_mut(i)) else { break };
-            let Some(beat) = run.beats.get(run.next).copied() else { break };
-            if e.is_some_and(|e| !run.before(beat, e)) {
+            let first = self.pending.iter().enumerate().filter_map(|(i, r)| r.key().map(|k| (k, i))).min();
+            let Some((_, i)) = first else { break };
+            let mut run = self.pending.swap_remove(i);
+            let other = self.pending.iter().filter_map(Run::key).min();
+            let Some(a) = self.activity.get_mut(run.service) else {
+                self.pending.push(run);
+                break;
+            };
+            let start = run.next;
+            // The last of them that is its service's latest event.
+            let mut latest: Option<reconstruct_core::Beat> = None;
+            while let Some(beat) = run.beats.get(run.next).copied() {
+                let key = (beat.time, run.collector, &*run.component, &*run.path, beat.line);
+                if other.is_some_and(|o| key > o) || e.is_some_and(|e| !run.before(beat, e)) {
+                    break;
+                }
+                run.next += 1;
+                if beat.time >= b.since {
+                    count(a, &mut self.base_events, beat.time, beat.time, None);
+                    let newest = latest.map(|l| l.time).or(a.last.as_ref().map(|(t, _)| *t));
+                    if newest.is_none_or(|t| t <= beat.time) {
+                        latest = Some(beat);
+                    }
+                }
+            }
+            if let Some(l) = latest {
+                a.last = Some((l.time, Locator::Line { path: Arc::clone(&run.path), line: l.line }));
+            }
+            let moved = run.next > start;
+            if run.next < run.beats.len() {
+                self.pending.push(run);
+            }
+            if !moved {
                 break;
             }
-            run.next += 1;
-            let path = run.path.clone();
-            if let Some(a) = self.activity.get_mut(run.service).filter(|_| beat.time >= b.since) {
-                count(a, &mut self.base_events, beat.time, beat.time, None, || Locator::Line { path, line: beat.line });
-            }
         }
-        self.pending.retain(|r| r.next < r.beats.len());
     }
 
     /// An event of the window; returns how many times the baseline holds its message.
@@ -433,14 +461,7 @@ impl Observed {
 
 /// One baseline event (or a store's count of `tally` lines) of a service,
 /// at `time`, its lines running to `end`.
-fn count(
-    a: &mut Activity,
-    base_events: &mut u64,
-    time: Timestamp,
-    end: Timestamp,
-    tally: Option<u64>,
-    locator: impl FnOnce() -> Locator,
-) {
+fn count(a: &mut Activity, base_events: &mut u64, time: Timestamp, end: Timestamp, tally: Option<u64>) {
     a.tallied |= tally.is_some();
     if tally.is_some() || !a.tallied {
         *base_events = base_events.saturating_add(tally.unwrap_or(1));
@@ -451,11 +472,6 @@ fn count(
         }
         a.base_last = Some(time);
         a.base_end = a.base_end.max(Some(end));
-    }
-    // Its last baseline event begins any silence that runs into the
-    // window: a line read, where there is one after the last count.
-    if a.last.as_ref().is_none_or(|(t, _)| *t <= time) {
-        a.last = Some((time, locator()));
     }
 }
 

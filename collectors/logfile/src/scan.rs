@@ -807,7 +807,7 @@ impl Scanner<'_> {
         // A routine line read for the findings alone is never printed: its
         // excerpt is not built (whether its bytes were UTF-8 is still said).
         let (excerpt, invalid_utf8) = if matches!(self.ctx.detail, Detail::Read(_)) && !notable {
-            (String::new(), std::str::from_utf8(&p.line).is_err() || std::str::from_utf8(&p.extra).is_err())
+            (String::new(), !is_utf8(&p.line) || !is_utf8(&p.extra))
         } else {
             let mut raw = std::mem::take(&mut p.line);
             raw.extend_from_slice(&p.extra);
@@ -815,10 +815,9 @@ impl Scanner<'_> {
             p.line = raw;
             (excerpt.text, excerpt.invalid_utf8)
         };
-        let locator = Locator::Line { path: self.cfg.path.clone(), line: p.number };
         if invalid_utf8 {
             sink.diagnostic(Diagnostic {
-                locator: Some(locator.clone()),
+                locator: Some(Locator::Line { path: self.cfg.path.clone(), line: p.number }),
                 message: "invalid UTF-8: bytes shown as U+FFFD".to_string(),
             });
         }
@@ -829,6 +828,7 @@ impl Scanner<'_> {
             }
             return Ok(());
         }
+        let locator = Locator::Line { path: self.cfg.path.clone(), line: p.number };
         // The beats held came first.
         self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
         sink.emit(Event {
@@ -845,6 +845,11 @@ impl Scanner<'_> {
             fact: package.map(|c| Box::new(c.fact())),
         })
     }
+}
+
+/// Whether bytes are UTF-8: most lines are ASCII, which is told faster.
+fn is_utf8(b: &[u8]) -> bool {
+    b.is_ascii() || std::str::from_utf8(b).is_ok()
 }
 
 fn human_bytes(n: u64) -> String {
@@ -923,7 +928,11 @@ fn bracket_component(msg: &[u8]) -> Option<&str> {
     let name = rest.get(1..close)?;
     let ok = name.first().is_some_and(u8::is_ascii_alphabetic)
         && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':'));
-    std::str::from_utf8(name).ok().filter(|_| ok)
+    if ok {
+        std::str::from_utf8(name).ok()
+    } else {
+        None
+    }
 }
 
 /// Component names met so far, each built once: a busy log names the same
@@ -931,6 +940,8 @@ fn bracket_component(msg: &[u8]) -> Option<&str> {
 #[derive(Default)]
 struct Names {
     known: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
+    /// The name asked last: most lines name the one before's.
+    last: Option<Arc<str>>,
 }
 
 /// Distinct names kept; past it a name is built for its line alone.
@@ -938,7 +949,11 @@ const NAMES_MAX: usize = 4096;
 
 impl Names {
     fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(a) = self.last.as_ref().filter(|a| ***a == *name) {
+            return a.clone();
+        }
         if let Some(a) = self.known.get(name) {
+            self.last = Some(a.clone());
             return a.clone();
         }
         let a: Arc<str> = Arc::from(name);
