@@ -133,7 +133,7 @@ pub fn collect_observed(
         progress.tick(&merge);
         if e.time < shown_from {
             if let Some(f) = findings.as_deref_mut() {
-                f.observe_before(&e);
+                f.observe_before(&mut e);
             }
             continue;
         }

@@ -370,7 +370,8 @@ impl Observer {
 
     /// An event read before the window (the lookback and the baseline):
     /// the changes and the usual messages, never the incident.
-    pub fn observe_before(&mut self, e: &Event) {
+    /// The novelty takes a run of beats' times out of it.
+    pub fn observe_before(&mut self, e: &mut Event) {
         self.call(e);
         self.spread.observe_before(e);
         self.changes_seen.observe(e, cues(e));

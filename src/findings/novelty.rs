@@ -4,7 +4,6 @@
 //! that logged steadily in the baseline and went quiet during the incident
 //! for much longer than their usual gap.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use reconstruct_core::{Event, EventKind, Fact, Locator, Severity, TimeWindow, Timestamp};
@@ -109,7 +108,9 @@ struct Template {
 pub struct Observed {
     baseline: Option<TimeWindow>,
     until: Timestamp,
-    services: HashMap<Arc<str>, usize>,
+    services: rustc_hash::FxHashMap<Arc<str>, usize>,
+    /// The component asked last and its service: most events follow one of the same.
+    last_service: Option<(Arc<str>, usize)>,
     activity: Vec<Activity>,
     /// Each template's entries in `templates`, by service.
     index: rustc_hash::FxHashMap<Box<str>, rustc_hash::FxHashMap<usize, usize>>,
@@ -174,7 +175,8 @@ impl Observed {
         Observed {
             baseline,
             until,
-            services: HashMap::new(),
+            services: Default::default(),
+            last_service: None,
             activity: Vec::new(),
             index: Default::default(),
             shapes: Default::default(),
@@ -187,8 +189,14 @@ impl Observed {
     fn service(&mut self, e: &Event) -> usize {
         // A component belongs to one service: worked out once per component.
         let component = &e.component;
-        if let Some(i) = self.services.get(component) {
-            return *i;
+        if let Some((c, i)) = &self.last_service {
+            if Arc::ptr_eq(c, component) {
+                return *i;
+            }
+        }
+        if let Some(i) = self.services.get(component).copied() {
+            self.last_service = Some((component.clone(), i));
+            return i;
         }
         let name = service(e);
         let i = match self.activity.iter().position(|a| a.name == name) {
@@ -249,7 +257,7 @@ impl Observed {
     }
 
     /// An event read before the window: in the baseline, it counts.
-    pub fn before(&mut self, e: &Event) {
+    pub fn before(&mut self, e: &mut Event) {
         let Some(b) = self.baseline else { return };
         // Every event after this one in the merge comes after it in the
         // timeline's order: the beats before it are counted now, so few
@@ -260,15 +268,19 @@ impl Observed {
         if e.time < b.since || !own(e) {
             return;
         }
-        if let (Some(Fact::Beats { beats }), Locator::Line { path, .. }) = (e.fact.as_deref(), &e.evidence.locator) {
+        if let (Some(Fact::Beats { beats }), Locator::Line { path, .. }) = (e.fact.as_deref_mut(), &e.evidence.locator)
+        {
+            let mut beats = std::mem::take(beats);
+            if !beats.is_sorted() {
+                beats.sort_unstable();
+            }
+            let path = path.clone();
             let service = self.service(e);
-            let mut beats = beats.clone();
-            beats.sort_unstable();
             self.pending.push(Run {
                 service,
                 collector: e.collector,
                 component: e.component.clone(),
-                path: path.clone(),
+                path,
                 beats,
                 next: 0,
             });
@@ -289,7 +301,7 @@ impl Observed {
             // Its last baseline event begins any silence that runs into the
             // window: a line read, where there is one after the last count.
             if a.last.as_ref().is_none_or(|(t, _)| *t <= e.time) {
-                a.last = Some((e.time, e.evidence.locator.clone()));
+                set_last(&mut a.last, e.time, &e.evidence.locator);
             }
         }
         if tally.is_none() && notable(e) {
@@ -368,7 +380,7 @@ impl Observed {
                 a.gaps.push((*t, loc.clone(), e.time, e.evidence.locator.clone()));
             }
         }
-        a.last = Some((e.time, e.evidence.locator.clone()));
+        set_last(&mut a.last, e.time, &e.evidence.locator);
         seen
     }
 
@@ -475,6 +487,21 @@ fn count(a: &mut Activity, base_events: &mut u64, time: Timestamp, end: Timestam
     }
 }
 
+/// A service's latest event: a line of the same file as the one before
+/// takes its number, not another count on the file's name.
+fn set_last(last: &mut Option<(Timestamp, Locator)>, time: Timestamp, locator: &Locator) {
+    if let (Some((t, Locator::Line { path: held, line: held_line })), Locator::Line { path, line }) =
+        (last.as_mut(), locator)
+    {
+        if Arc::ptr_eq(held, path) {
+            *t = time;
+            *held_line = *line;
+            return;
+        }
+    }
+    *last = Some((time, locator.clone()));
+}
+
 /// A silence: its last event before, and its first after (none: quiet to the window's end).
 type Gap<'a> = (Timestamp, Option<&'a Locator>, Option<Timestamp>, Option<&'a Locator>);
 
@@ -531,7 +558,7 @@ mod tests {
         events.sort_by(Event::order);
         let baseline = TimeWindow::new(at(0), at(3600)).ok();
         let mut n = Observed::new(baseline, at(7200));
-        for e in events.iter() {
+        for e in events.iter_mut() {
             if e.time < at(3600) {
                 n.before(e);
             } else {

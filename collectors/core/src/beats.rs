@@ -16,6 +16,8 @@ const MAX_HELD: usize = 4096;
 pub struct Paces {
     open: Vec<(Arc<str>, Vec<Beat>)>,
     held: usize,
+    /// The longest run handed on last: a new run's room, so it seldom grows.
+    room: usize,
 }
 
 impl Paces {
@@ -24,7 +26,11 @@ impl Paces {
         let beat = Beat { time, line };
         match self.open.iter_mut().find(|(c, _)| Arc::ptr_eq(c, component) || c == component) {
             Some((_, beats)) => beats.push(beat),
-            None => self.open.push((component.clone(), vec![beat])),
+            None => {
+                let mut beats = Vec::with_capacity(self.room.clamp(16, MAX_HELD));
+                beats.push(beat);
+                self.open.push((component.clone(), beats));
+            }
         }
         self.held = self.held.saturating_add(1);
         self.held >= MAX_HELD
@@ -41,6 +47,7 @@ impl Paces {
             return Ok(());
         }
         self.held = 0;
+        self.room = self.open.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
         let mut runs: Vec<(Beat, Arc<str>, Vec<Beat>)> = self
             .open
             .drain(..)

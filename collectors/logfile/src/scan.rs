@@ -787,7 +787,7 @@ impl Scanner<'_> {
         if let Some(p) = &package {
             summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
         }
-        let component: Arc<str> = if let Some(c) = p.component.take() {
+        let component: &Arc<str> = if let Some(c) = p.component.take() {
             self.names.get(&c)
         } else if let Some(c) = bracket_component(msg) {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
@@ -802,7 +802,7 @@ impl Scanner<'_> {
             }
             self.names.get(c)
         } else {
-            self.cfg.component.clone()
+            &self.cfg.component
         };
         // A routine line read for the findings alone is never printed: its
         // excerpt is not built (whether its bytes were UTF-8 is still said).
@@ -823,7 +823,7 @@ impl Scanner<'_> {
         }
         if !whole && package.is_none() {
             // A beat of its component's pace: its time and line alone.
-            if self.paces.push(&component, p.time, p.number) {
+            if self.paces.push(component, p.time, p.number) {
                 self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
             }
             return Ok(());
@@ -835,7 +835,7 @@ impl Scanner<'_> {
             time: p.time,
             basis: p.basis,
             collector: SourceKind::Logfile,
-            component,
+            component: component.clone(),
             kind,
             severity: sev,
             summary: summary.text,
@@ -948,19 +948,23 @@ struct Names {
 const NAMES_MAX: usize = 4096;
 
 impl Names {
-    fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(a) = self.last.as_ref().filter(|a| ***a == *name) {
-            return a.clone();
+    /// The name built once, lent: a line that is only a beat of its
+    /// component's pace takes no count on it.
+    fn get(&mut self, name: &str) -> &Arc<str> {
+        if self.last.as_deref() != Some(name) {
+            let a = match self.known.get(name) {
+                Some(a) => a.clone(),
+                None => {
+                    let a: Arc<str> = Arc::from(name);
+                    if self.known.len() < NAMES_MAX {
+                        self.known.insert(Box::from(name), a.clone());
+                    }
+                    a
+                }
+            };
+            self.last = Some(a);
         }
-        if let Some(a) = self.known.get(name) {
-            self.last = Some(a.clone());
-            return a.clone();
-        }
-        let a: Arc<str> = Arc::from(name);
-        if self.known.len() < NAMES_MAX {
-            self.known.insert(Box::from(name), a.clone());
-        }
-        a
+        self.last.get_or_insert_with(|| Arc::from(name))
     }
 }
 

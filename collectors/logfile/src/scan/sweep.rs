@@ -15,7 +15,7 @@ use super::Scanner;
 
 /// Bytes searched at a time: lines longer than this end the sweep (the
 /// rest is read line by line, as without it).
-const BLOCK: usize = 1 << 20;
+const BLOCK: usize = 256 << 10;
 /// Bytes of the block before kept behind the next one, where the head of a
 /// record a hit lies in may be found.
 const TAIL: usize = 64 << 10;
