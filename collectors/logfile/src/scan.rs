@@ -789,12 +789,12 @@ impl Scanner<'_> {
         }
         let component: &Arc<str> = if let Some(c) = p.component.take() {
             self.names.get(&c)
-        } else if let Some(c) = bracket_component(msg) {
+        } else if let Some(c) = self.names.bracketed(msg) {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
             if whole {
                 summary.text = drop_bracket(&summary.text, c);
             }
-            self.names.get(c)
+            c
         } else if let Some((c, rest)) = pipe_component(msg) {
             // `|Step_LSC|30002312|onStandStepChanged`: a pipe-delimited layout's first field.
             if whole {
@@ -915,8 +915,9 @@ fn pipe_component(msg: &[u8]) -> Option<(&str, &[u8])> {
 
 /// `ERROR [backend.api] …` → `backend.api`: a bracketed name right after the
 /// level word (Python's `%(levelname)s [%(name)s]`, many others). A bracket
-/// elsewhere is more often a thread, a pid or a client address.
-fn bracket_component(msg: &[u8]) -> Option<&str> {
+/// elsewhere is more often a thread, a pid or a client address. Also where
+/// its closing bracket ends in `msg`.
+fn bracket_component(msg: &[u8]) -> Option<(&str, usize)> {
     let word_len = msg.iter().take_while(|c| c.is_ascii_alphabetic()).count();
     severity::from_word(msg.get(..word_len)?)?;
     let rest = msg.get(word_len..)?;
@@ -928,8 +929,9 @@ fn bracket_component(msg: &[u8]) -> Option<&str> {
     let name = rest.get(1..close)?;
     let ok = name.first().is_some_and(u8::is_ascii_alphabetic)
         && name.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b':'));
+    let end = msg.len().saturating_sub(rest.len()).saturating_add(close).saturating_add(1);
     if ok {
-        std::str::from_utf8(name).ok()
+        std::str::from_utf8(name).ok().map(|n| (n, end))
     } else {
         None
     }
@@ -942,12 +944,27 @@ struct Names {
     known: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
     /// The name asked last: most lines name the one before's.
     last: Option<Arc<str>>,
+    /// The last message's `LEVEL [name]` up to its bracket, and the name:
+    /// a message that starts with the same bytes names the same.
+    bracket: Option<(Vec<u8>, Arc<str>)>,
 }
 
 /// Distinct names kept; past it a name is built for its line alone.
 const NAMES_MAX: usize = 4096;
 
 impl Names {
+    /// The component a message names in brackets after its level
+    /// ([`bracket_component`]).
+    fn bracketed(&mut self, msg: &[u8]) -> Option<&Arc<str>> {
+        let same = self.bracket.as_ref().is_some_and(|(prefix, _)| msg.starts_with(prefix));
+        if !same {
+            let (name, end) = bracket_component(msg)?;
+            let name = self.get(name).clone();
+            self.bracket = Some((msg.get(..end).unwrap_or_default().to_vec(), name));
+        }
+        self.bracket.as_ref().map(|(_, name)| name)
+    }
+
     /// The name built once, lent: a line that is only a beat of its
     /// component's pace takes no count on it.
     fn get(&mut self, name: &str) -> &Arc<str> {
