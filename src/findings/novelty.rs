@@ -270,10 +270,8 @@ impl Observed {
         }
         if let (Some(Fact::Beats { beats }), Locator::Line { path, .. }) = (e.fact.as_deref_mut(), &e.evidence.locator)
         {
-            let mut beats = std::mem::take(beats);
-            if !beats.is_sorted() {
-                beats.sort_unstable();
-            }
+            // In time order, as `Paces` hands them on.
+            let beats = std::mem::take(beats);
             let path = path.clone();
             let service = self.service(e);
             self.pending.push(Run {
@@ -609,8 +607,10 @@ mod tests {
         let mut run: Vec<(i64, &str, u64)> = Vec::new();
         let flush = |run: &mut Vec<(i64, &str, u64)>, out: &mut Vec<Event>| {
             for c in ["api.access", "db"] {
-                let beats: Vec<Beat> =
+                // In time order, as `Paces` hands them on.
+                let mut beats: Vec<Beat> =
                     run.iter().filter(|b| b.1 == c).map(|(s, _, l)| Beat { time: at(*s), line: *l }).collect();
+                beats.sort_unstable();
                 if let Some(first) = beats.iter().min().copied() {
                     let secs = first.time.unix_seconds() - at(0).unix_seconds();
                     out.push(event(secs, c, "a.log", first.line, None, Some(Fact::Beats { beats })));

@@ -14,7 +14,8 @@ const MAX_HELD: usize = 4096;
 /// The beats read since the last event handed on, by component.
 #[derive(Default)]
 pub struct Paces {
-    open: Vec<(Arc<str>, Vec<Beat>)>,
+    /// Each component's beats, and whether they came in time order.
+    open: Vec<(Arc<str>, Vec<Beat>, bool)>,
     held: usize,
     /// The longest run handed on last: a new run's room, so it seldom grows.
     room: usize,
@@ -24,12 +25,15 @@ impl Paces {
     /// Holds one line's beat; true when enough are held to hand them on.
     pub fn push(&mut self, component: &Arc<str>, time: Timestamp, line: u64) -> bool {
         let beat = Beat { time, line };
-        match self.open.iter_mut().find(|(c, _)| Arc::ptr_eq(c, component) || c == component) {
-            Some((_, beats)) => beats.push(beat),
+        match self.open.iter_mut().find(|(c, _, _)| Arc::ptr_eq(c, component) || c == component) {
+            Some((_, beats, ordered)) => {
+                *ordered &= beats.last().is_none_or(|l| *l <= beat);
+                beats.push(beat);
+            }
             None => {
                 let mut beats = Vec::with_capacity(self.room.clamp(16, MAX_HELD));
                 beats.push(beat);
-                self.open.push((component.clone(), beats));
+                self.open.push((component.clone(), beats, true));
             }
         }
         self.held = self.held.saturating_add(1);
@@ -47,11 +51,17 @@ impl Paces {
             return Ok(());
         }
         self.held = 0;
-        self.room = self.open.iter().map(|(_, b)| b.len()).max().unwrap_or(0);
+        self.room = self.open.iter().map(|(_, b, _)| b.len()).max().unwrap_or(0);
         let mut runs: Vec<(Beat, Arc<str>, Vec<Beat>)> = self
             .open
             .drain(..)
-            .filter_map(|(c, beats)| beats.iter().min().copied().map(|first| (first, c, beats)))
+            .filter_map(|(c, mut beats, ordered)| {
+                // In time order, as the merge would have put them.
+                if !ordered {
+                    beats.sort_unstable();
+                }
+                beats.first().copied().map(|first| (first, c, beats))
+            })
             .collect();
         runs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         for (first, component, beats) in runs {
@@ -98,7 +108,7 @@ mod tests {
             .collect();
         assert_eq!(got, [(10, "db", "a.log:3".to_string()), (11, "api", "a.log:2".to_string())]);
         let Some(Fact::Beats { beats }) = sink.events.first().and_then(|e| e.fact.as_deref()) else { panic!("beats") };
-        assert_eq!(beats.len(), 2, "in the order read");
+        assert_eq!(beats.iter().map(|b| b.line).collect::<Vec<_>>(), [3, 1], "in time order");
         assert!(p.is_empty());
     }
 }

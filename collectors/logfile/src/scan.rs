@@ -77,6 +77,8 @@ struct Pending {
     state: Option<bool>,
     /// Whether it holds a change cue word, likewise.
     cued: Option<bool>,
+    /// Its lines were read from ASCII buffers: they are UTF-8, unchecked.
+    ascii: bool,
 }
 
 struct Scanner<'a> {
@@ -111,6 +113,9 @@ struct Scanner<'a> {
     chunk: Option<(usize, usize)>,
     state_marked: bool,
     cue_marked: bool,
+    /// Whether the reader's buffer is ASCII, and the buffer that was asked.
+    chunk_ascii: bool,
+    ascii_generation: Option<u64>,
     /// Component names, each built once.
     names: Names,
     /// Beats of the baseline's routine lines not yet handed on.
@@ -290,6 +295,8 @@ fn scan_from<'a>(
         chunk: None,
         state_marked: false,
         cue_marked: false,
+        chunk_ascii: false,
+        ascii_generation: None,
         names: Names::default(),
         paces: Default::default(),
     };
@@ -616,6 +623,7 @@ impl Scanner<'_> {
             in_window,
             state: None,
             cued: None,
+            ascii: false,
         });
         p.number = number;
         p.time = s.time;
@@ -632,6 +640,7 @@ impl Scanner<'_> {
         p.in_window = in_window;
         p.state = state;
         p.cued = cued;
+        p.ascii = self.ascii_in_chunk(bytes);
         self.pending = Some(p);
     }
 
@@ -657,6 +666,21 @@ impl Scanner<'_> {
         if cues {
             self.cue_marks.refresh(chunk, generation);
         }
+        // A routine line read for the findings is only checked for UTF-8:
+        // once a buffer is known to be ASCII, its lines need no check.
+        if matches!(self.ctx.detail, Detail::Read(_)) && self.ascii_generation != Some(generation) {
+            self.ascii_generation = Some(generation);
+            self.chunk_ascii = chunk.is_ascii();
+        }
+    }
+
+    /// Whether `bytes` lie in the reader's buffer and that is ASCII.
+    fn ascii_in_chunk(&self, bytes: &[u8]) -> bool {
+        let Some((base, len)) = self.chunk.filter(|_| self.chunk_ascii) else { return false };
+        (bytes.as_ptr() as usize)
+            .checked_sub(base)
+            .and_then(|off| off.checked_add(bytes.len()))
+            .is_some_and(|end| end <= len)
     }
 
     /// Where a line's message lies in the reader's buffer, when the line
@@ -691,6 +715,13 @@ impl Scanner<'_> {
         if !p.in_window {
             return;
         }
+        if p.ascii {
+            let ascii = self.ascii_in_chunk(bytes);
+            if let Some(p) = self.pending.as_mut() {
+                p.ascii = ascii;
+            }
+        }
+        let Some(p) = self.pending.as_mut() else { return };
         p.extra_lines = p.extra_lines.saturating_add(1);
         if p.extra.len() < EXCERPT_MAX {
             p.extra.push(b'\n');
@@ -807,7 +838,7 @@ impl Scanner<'_> {
         // A routine line read for the findings alone is never printed: its
         // excerpt is not built (whether its bytes were UTF-8 is still said).
         let (excerpt, invalid_utf8) = if matches!(self.ctx.detail, Detail::Read(_)) && !notable {
-            (String::new(), !is_utf8(&p.line) || !is_utf8(&p.extra))
+            (String::new(), !p.ascii && (!is_utf8(&p.line) || !is_utf8(&p.extra)))
         } else {
             let mut raw = std::mem::take(&mut p.line);
             raw.extend_from_slice(&p.extra);
