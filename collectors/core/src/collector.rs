@@ -84,6 +84,17 @@ pub enum Want {
     Nothing,
 }
 
+impl Want {
+    /// Whether a line's state words are asked. A line wanted for its pace
+    /// is built whole when it warns or worse, and not for a state word: no
+    /// finding reads a state line before the window that holds no cue word
+    /// (the cue words make a line wanted whole), so the search for state
+    /// words is spared over the baseline.
+    pub fn asks_state(self, severity: Option<crate::Severity>) -> bool {
+        self != Want::Pace || severity.is_some_and(|s| s >= crate::Severity::Warning)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct CollectContext {
     /// What to read: the window, and before it what the findings look back on.

@@ -123,7 +123,7 @@ pub fn log_line(
     }
     let sev = severity::detect(text);
     let alarming = sev.is_some_and(|s| s >= Severity::Warning);
-    let state = !alarming && classify::is_state_change(text);
+    let state = !alarming && want.asks_state(sev) && classify::is_state_change(text);
     let notable = reconstruct_core::notable::line(sev, state);
     if detail == Detail::Notable && !notable {
         return Line::Routine(p.time);

@@ -128,18 +128,18 @@ impl Mapper {
         let first = lines.next().unwrap_or_default();
         let extra = u32::try_from(lines.count()).unwrap_or(u32::MAX);
         let sev = e.get("PRIORITY").and_then(severity_of).or_else(|| severity::detect(first));
-        let state = is_state_change(first);
-        let routine = !reconstruct_core::notable::line(sev, state);
-        if routine && ctx.detail == Detail::Notable {
-            sink.skip(time, extra);
-            return Ok(());
-        }
         // Before the window the findings want only what may be a change,
         // then only a routine entry's beat in its service's pace.
         let want = match ctx.detail {
             Detail::Read(reach) => reach.wants(time, || Cues::of_bytes(first).any()),
             _ => Want::Whole,
         };
+        let state = want.asks_state(sev) && is_state_change(first);
+        let routine = !reconstruct_core::notable::line(sev, state);
+        if routine && ctx.detail == Detail::Notable {
+            sink.skip(time, extra);
+            return Ok(());
+        }
         let whole = match want {
             Want::Nothing => return Ok(()),
             Want::Pace => !routine,

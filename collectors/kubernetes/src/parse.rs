@@ -515,7 +515,7 @@ pub fn log_line(line: &[u8], of: &LogOf, cluster: &Cluster, detail: Detail) -> L
         return LogLine::Unwanted(p.time);
     }
     let sev = severity::detect(msg);
-    let state = is_state_change(msg);
+    let state = want.asks_state(sev) && is_state_change(msg);
     let notable = reconstruct_core::notable::line(sev, state);
     if detail == Detail::Notable && !notable {
         return LogLine::At(p.time, None);

@@ -645,15 +645,15 @@ impl Scanner<'_> {
     }
 
     /// Searches the reader's buffer once for the words its lines will be
-    /// asked about, as far as they need them: before the baseline no state
-    /// word matters (no line there is built unless it may be a change),
-    /// and from the window on no cue word is asked. The lines' times go in
-    /// order, so the last one read tells where the buffer lies.
+    /// asked about, as far as they need them: before the window no state
+    /// word matters ([`Want::asks_state`]), and from the window on no cue
+    /// word is asked. The lines' times go in order, so the last one read
+    /// tells where the buffer lies.
     fn mark(&mut self, chunk: &[u8], generation: u64) {
         let (states, cues) = match self.ctx.detail {
             Detail::Read(reach) => {
                 let t = self.pending.as_ref().map_or(Timestamp::MIN, |p| p.time);
-                (t >= reach.changes_only_before, t < reach.paced_before)
+                (t >= reach.paced_before, t < reach.paced_before)
             }
             _ => (true, false),
         };
@@ -799,7 +799,7 @@ impl Scanner<'_> {
         }
         let sev = if package.is_some() { Some(Severity::Notice) } else { p.severity.or_else(|| severity::detect(msg)) };
         let alarming = package.is_none() && sev.is_some_and(|s| s >= Severity::Warning);
-        let state = !alarming && !label && p.state.unwrap_or_else(|| is_state_change(msg));
+        let state = !alarming && !label && want.asks_state(sev) && p.state.unwrap_or_else(|| is_state_change(msg));
         let kind = if package.is_some() {
             EventKind::Change
         } else if state {
