@@ -1166,6 +1166,7 @@ mod tests {
 2025-12-26 14:20:00 INFO [api] GET /v1/items 200 4ms\n\
 2025-12-26 14:20:01 ERROR [api] upstream timed out\n\
 2025-12-26 14:20:02 INFO [api] listening on :8000\n\
+2025-12-26 14:20:03 INFO [api] worker stopped\n\
 2025-12-26 14:30:00 INFO [api] GET /v1/items 200 5ms\n";
         let out = run(input, Detail::Read(reach)).unwrap();
         let got: Vec<(u64, &str, &str)> = out
@@ -1185,14 +1186,17 @@ mod tests {
                 (5, "api", ""),
                 (6, "api", "ERROR upstream timed out"),
                 (7, "api", "INFO listening on :8000"),
+                // A state line without a cue word is a beat too: no
+                // finding reads it before the window.
+                (8, "api", ""),
                 // In the window: every line whole.
-                (8, "api", "INFO GET /v1/items 200 5ms"),
+                (9, "api", "INFO GET /v1/items 200 5ms"),
             ]
         );
         assert_eq!(out.diagnostics.len(), 1, "an unbuilt line's invalid UTF-8 is still said");
         assert_eq!(out.skipped, 0, "lines before the window are not counted as the window's");
         // Read whole, every line is built as before.
-        assert_eq!(run(input, Detail::Read(reconstruct_core::Reach::WHOLE)).unwrap().events.len(), 8);
+        assert_eq!(run(input, Detail::Read(reconstruct_core::Reach::WHOLE)).unwrap().events.len(), 9);
     }
 
     #[test]
