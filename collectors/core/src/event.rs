@@ -346,7 +346,7 @@ pub enum Fact {
     },
     /// Routine lines of one component read before the window for their
     /// pace alone ([`crate::Want::Pace`]): each line's time and number, in
-    /// time order (then line), as [`crate::beats::Paces`] hands them on.
+    /// time order (then line), as the readers' `Paces` hands them on.
     /// One event (at the first of their times) stands for them all: a
     /// baseline hour of routine lines is not an hour of events through the
     /// merge.
