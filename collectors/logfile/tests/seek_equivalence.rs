@@ -215,6 +215,11 @@ fn the_raw_search_before_the_baseline_gives_the_line_by_line_result() {
         secs += i64::from(i % 10 == 0);
         let t = ts(secs, (i * 7 % 1000) as i64);
         let eol = if rng.below(5) == 0 { "\r\n" } else { "\n" };
+        if i == 30_000 {
+            // A line longer than a block, its cue word at its end.
+            write!(f, "{t} INFO [api] {} version 9.{i}{eol}", "x".repeat(300_000)).unwrap();
+            continue;
+        }
         match rng.below(4000) {
             0..=2 => write!(f, "{t} INFO [api] starting api 2.{i}.0{eol}").unwrap(),
             3 => write!(f, "{t} INFO [db] Applying migration {i}{eol}").unwrap(),

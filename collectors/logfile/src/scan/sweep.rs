@@ -117,21 +117,34 @@ pub(super) fn run(
         buf.drain(..keep);
         buf_off = buf_off.saturating_add(keep as u64);
         let from = buf.len();
-        let want = usize::try_from(end - read_to).unwrap_or(BLOCK).min(BLOCK);
-        buf.resize(from + want, 0);
-        let got = read_full(file, buf.get_mut(from..).unwrap_or_default(), read_to).unwrap_or(0);
-        buf.truncate(from + got);
-        if got == 0 {
-            // Cut short or unreadable: reading line by line says why.
-            return Ok(done(resume, start_line));
-        }
-        // Whole lines only, unless the region ends here.
-        if read_to.saturating_add(got as u64) < end {
-            match memchr::memrchr(b'\n', buf.get(from..).unwrap_or_default()) {
-                Some(i) => buf.truncate(from + i + 1),
-                // A line longer than a block: read line by line from here.
-                None => return Ok(done(resume, start_line)),
+        // A block, or more where one line is longer (up to the longest line
+        // the scanner keeps whole).
+        let mut got = 0usize;
+        let cut = loop {
+            let at = read_to.saturating_add(got as u64);
+            let want = usize::try_from(end.saturating_sub(at)).unwrap_or(BLOCK).min(BLOCK);
+            buf.resize(from + got + want, 0);
+            let n = read_full(file, buf.get_mut(from + got..).unwrap_or_default(), at).unwrap_or(0);
+            got += n;
+            buf.truncate(from + got);
+            if n == 0 {
+                // Cut short or unreadable: reading line by line says why.
+                return Ok(done(resume, start_line));
             }
+            if read_to.saturating_add(got as u64) >= end {
+                break None;
+            }
+            // Whole lines only, unless the region ends here.
+            if let Some(i) = memchr::memrchr(b'\n', buf.get(from..).unwrap_or_default()) {
+                break Some(from + i + 1);
+            }
+            if got >= super::MAX_LINE {
+                // A line longer than the scanner keeps: read line by line from here.
+                return Ok(done(resume, start_line));
+            }
+        };
+        if let Some(c) = cut {
+            buf.truncate(c);
         }
         let fresh = buf.get(from..).unwrap_or_default();
         hits.clear();
