@@ -167,7 +167,7 @@ fn plain(s: &str) -> bool {
 
 /// A JSON string: copied whole when no byte needs an escape (the test is
 /// one pass the compiler makes wide), else escaped by serde as before.
-fn write_str<W: Write + ?Sized>(out: &mut W, s: &str) -> io::Result<()> {
+pub(super) fn write_str<W: Write + ?Sized>(out: &mut W, s: &str) -> io::Result<()> {
     if plain(s) {
         out.write_all(b"\"")?;
         out.write_all(s.as_bytes())?;
