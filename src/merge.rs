@@ -3,7 +3,7 @@
 //! source listed first, so output repeats byte for byte.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::sync::PoisonError;
 use std::time::Instant;
 
@@ -17,7 +17,13 @@ const QUEUED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 struct Stream {
     run: Running,
-    buf: VecDeque<Event>,
+    /// The batch being taken, as it came: not copied, and let go of once
+    /// taken (thousands of sources each keep one).
+    buf: std::vec::IntoIter<Event>,
+    /// When this few of the batch are left, a parked reader of the source
+    /// is asked for the next: early enough that the merge seldom waits,
+    /// late enough that a source seldom holds two whole batches.
+    low: usize,
     status: Option<Status>,
     events: u64,
     continuation_lines: u64,
@@ -40,7 +46,8 @@ impl Merge {
             .into_iter()
             .map(|run| Stream {
                 run,
-                buf: VecDeque::new(),
+                buf: Vec::new().into_iter(),
+                low: 0,
                 status: None,
                 events: 0,
                 continuation_lines: 0,
@@ -62,9 +69,15 @@ impl Merge {
     fn pull(&mut self, i: usize) -> Option<Event> {
         let s = self.streams.get_mut(i)?;
         loop {
-            if let Some(e) = s.buf.pop_front() {
+            if let Some(e) = s.buf.next() {
+                if s.buf.len() == s.low {
+                    s.run.running_low();
+                }
                 return Some(e);
             }
+            // Let go of the taken batch's memory now, not at the next one.
+            s.buf = Vec::new().into_iter();
+            s.run.running_low();
             if s.status.is_some() {
                 return None;
             }
@@ -73,7 +86,8 @@ impl Merge {
             match s.run.rx.recv_timeout(wait) {
                 Ok(Msg::Events(v)) => {
                     s.run.received();
-                    s.buf.extend(v);
+                    s.low = v.len() / 4;
+                    s.buf = v.into_iter();
                 }
                 Ok(Msg::Done(Ok(()))) => s.status = Some(Status::Complete),
                 Ok(Msg::Done(Err(e))) => s.status = Some(Status::Failed(e)),
@@ -82,7 +96,7 @@ impl Merge {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         s.status = Some(Status::TimedOut(s.run.timeout));
                         // What it read before it hung is still evidence.
-                        s.buf.extend(s.run.salvage());
+                        s.buf = s.run.salvage().into_iter();
                         s.run.abandon();
                     }
                 }
@@ -113,7 +127,7 @@ impl Merge {
             .map(|s| {
                 let tally = s.run.tally.lock().unwrap_or_else(PoisonError::into_inner).clone();
                 Outcome {
-                    source: s.run.source,
+                    source: s.run.source.clone(),
                     status: s.status.unwrap_or(Status::Complete),
                     tally,
                     events: s.events,
@@ -395,5 +409,85 @@ mod tests {
         assert!(times.windows(2).all(|w| w[0] <= w[1]), "merged in order");
         assert!(merge.outcomes().iter().all(|o| o.status == Status::Complete));
         assert_eq!(threads_at_start, runner::pool_size(n as usize), "one reader per core, not one per source");
+    }
+
+    /// A source that can stop where its sink asks and go on later, as a
+    /// plain log does; it counts every event it hands over.
+    struct Parking {
+        name: String,
+        events: std::vec::IntoIter<Event>,
+        emitted: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Collector for Parking {
+        fn source(&self) -> SourceId {
+            SourceId { collector: SourceKind::Logfile, name: self.name.clone() }
+        }
+        fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+            let mut step = self.step(ctx, sink)?;
+            while let reconstruct_core::Step::Parked(c) = step {
+                step = c.step(ctx, sink)?;
+            }
+            Ok(())
+        }
+        fn step(
+            mut self: Box<Self>,
+            _: &CollectContext,
+            sink: &mut dyn EventSink,
+        ) -> Result<reconstruct_core::Step, CollectError> {
+            sink.parkable(true);
+            while let Some(e) = self.events.next() {
+                sink.emit(e)?;
+                self.emitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if sink.yield_asked() {
+                    sink.parkable(false);
+                    return Ok(reconstruct_core::Step::Parked(self));
+                }
+            }
+            sink.parkable(false);
+            Ok(reconstruct_core::Step::Done)
+        }
+    }
+
+    #[test]
+    fn many_sources_that_can_park_are_held_a_batch_each_not_whole() {
+        // Every source spans the whole time range, so the merge needs the
+        // first event of each before it gives its first: readers that ran
+        // to their end would hold all 600,000 events by then.
+        let n = 1_000;
+        let per = 600;
+        let emitted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sources: Vec<Source> = (0..n)
+            .map(|s| {
+                let evs: Vec<Event> =
+                    (0..per).map(|i| event(i * n + s, SourceKind::Logfile, "c", &format!("{s}:{i}"))).collect();
+                Source::Blocking(Box::new(Parking {
+                    name: format!("src{s}"),
+                    events: evs.into_iter(),
+                    emitted: emitted.clone(),
+                }))
+            })
+            .collect();
+        let started = runner::start(
+            sources,
+            CollectContext { window: window(), detail: Detail::All, anchor: None },
+            Duration::from_secs(60),
+        );
+        let mut merge = Merge::new(started.running, Vec::new());
+        let mut times = Vec::with_capacity((n * per) as usize);
+        let mut most = 0;
+        while let Some(e) = merge.next() {
+            times.push(e.time.unix_seconds());
+            // Read ahead of the merge: what the sources hold between them.
+            let held = emitted.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(times.len());
+            most = most.max(held);
+        }
+        assert_eq!(times.len() as i64, n * per);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "merged in order");
+        assert!(merge.outcomes().iter().all(|o| o.status == Status::Complete));
+        // A reorder buffer and about a batch and a half of each, at most.
+        let bound = (n as usize) * (runner::reorder_for(n as usize) + 2 * runner::batch_for(n as usize));
+        assert!(most <= bound, "{most} events held ahead of the merge, more than {bound}");
+        assert!(most < (n * per) as usize / 10, "{most}");
     }
 }

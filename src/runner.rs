@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use reconstruct_core::reorder::ReorderBuffer;
 use reconstruct_core::{
-    CollectContext, CollectError, Collector, Diagnostic, Event, EventSink, NetworkCollector, Source, SourceId, Stopped,
-    TimeWindow, Timestamp,
+    CollectContext, CollectError, Collector, Diagnostic, Event, EventSink, NetworkCollector, Source, SourceId, Step,
+    Stopped, TimeWindow, Timestamp,
 };
 
 /// Events handed over per message: amortises the channel's cost per event.
@@ -21,7 +21,7 @@ use reconstruct_core::{
 /// many sources keep the events in flight bounded.
 const BATCH: usize = 512;
 const BATCH_TOTAL: usize = 8_192;
-const BATCH_MIN: usize = 32;
+const BATCH_MIN: usize = 16;
 /// Batches in flight per source before its reader waits for the merge.
 pub const IN_FLIGHT: usize = 4;
 /// How far out of order the sources together may be and still come out
@@ -29,7 +29,7 @@ pub const IN_FLIGHT: usize = 4;
 /// hold a thousand full buffers.
 const REORDER_TOTAL: usize = 16_384;
 /// …but never less than this per source.
-const REORDER_MIN: usize = 256;
+const REORDER_MIN: usize = 8;
 /// Diagnostics kept per source; the rest are counted.
 const DIAGNOSTICS_KEPT: usize = 20;
 /// How often a waiting reader looks again (the merge may have gone).
@@ -58,10 +58,19 @@ struct Flow {
 struct FlowState {
     in_flight: usize,
     closed: bool,
-    /// When the source began to run (its deadline counts from there).
+    /// When the source began to run (its deadline counts from there, less
+    /// the time it ran before it was parked); `None` while queued or parked.
     started: Option<Instant>,
+    /// How long it ran before it was parked: parked, it waits on the merge,
+    /// and that is not its time.
+    ran: Duration,
     /// Set when the merge gave up on the source.
     abandoned: bool,
+    /// The source's reader, stopped until the merge runs low on its events.
+    parked: Option<Job>,
+    /// The merge ran low while the reader was not parked: the next batch
+    /// sent answers it; a reader that parks before is queued again at once.
+    wanted: bool,
 }
 
 /// The readers' pool: the sources still waiting for a thread, and how many
@@ -69,12 +78,23 @@ struct FlowState {
 /// thread is free to start the waiting sources: the merge needs the first
 /// event of every source, so a pool whose threads all waited on the merge
 /// while sources were still queued would never move again.
+///
+/// With more sources than threads, a reader that can stop and go on later
+/// (a plain log file) does not wait: once the merge holds a batch of its,
+/// it parks, holding no thread, file or buffer, and is queued again when
+/// the merge takes that batch. So a run over thousands of files holds a
+/// batch of each, not every file's events.
 struct Pool {
     state: Mutex<PoolState>,
+    /// Signalled when a job is queued or one ends: idle threads look again.
+    work: Condvar,
 }
 
 struct PoolState {
     queue: VecDeque<Job>,
+    /// Jobs not yet done: queued, running or parked. Threads stay while
+    /// any is left, as a parked one comes back to the queue.
+    live: usize,
     /// Threads that count: started, not stuck in a source that timed out.
     workers: usize,
     /// Of those, how many wait on the merge.
@@ -105,8 +125,34 @@ impl Pool {
         st.waiting = st.waiting.saturating_sub(1);
     }
 
+    /// The next job, waiting while jobs are parked or running elsewhere
+    /// (they may come back); `None` when every job is done.
     fn next(&self) -> Option<Job> {
-        lock(&self.state).queue.pop_front()
+        let mut st = lock(&self.state);
+        loop {
+            if let Some(job) = st.queue.pop_front() {
+                return Some(job);
+            }
+            if st.live == 0 {
+                return None;
+            }
+            st = self.work.wait_timeout(st, RECHECK).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// A parked job the merge wants again goes first: the merge waits on it.
+    fn requeue(&self, job: Job) {
+        lock(&self.state).queue.push_front(job);
+        self.work.notify_one();
+    }
+
+    /// A job is done, or dropped while parked.
+    fn ended(&self) {
+        let mut st = lock(&self.state);
+        st.live = st.live.saturating_sub(1);
+        if st.live == 0 {
+            self.work.notify_all();
+        }
     }
 }
 
@@ -147,6 +193,19 @@ impl Running {
         self.flow.room.notify_all();
     }
 
+    /// The merge is near the end of what it holds of the source: a parked
+    /// reader of it goes back to the queue, if no batch of its is waiting.
+    pub fn running_low(&self) {
+        let mut st = lock(&self.flow.state);
+        if st.in_flight == 0 {
+            match (st.parked.take(), &self.pool) {
+                (Some(job), Some(pool)) => pool.requeue(job),
+                // Still running: it goes on at once when it parks.
+                _ => st.wanted = true,
+            }
+        }
+    }
+
     /// The events the source read and still held when its deadline came,
     /// in order; the reader stops at its next event.
     pub fn salvage(&self) -> Vec<Event> {
@@ -162,17 +221,23 @@ impl Running {
     /// The merge gives up on the source: its reader stops at its next event,
     /// and a pool thread stuck in it is replaced so the queue still moves.
     pub fn abandon(&mut self) {
-        {
+        let parked = {
             let mut st = lock(&self.flow.state);
             st.closed = true;
             st.abandoned = true;
             self.flow.room.notify_all();
+            st.parked.take()
+        };
+        if let (Some(job), Some(pool)) = (parked, &self.pool) {
+            drop(job);
+            pool.ended();
         }
         if let Some(pool) = &self.pool {
             let replace = {
                 let mut st = lock(&pool.state);
                 st.workers = st.workers.saturating_sub(1);
-                !st.queue.is_empty()
+                // Parked readers come back to the queue: they need a thread too.
+                !st.queue.is_empty() || st.live > 1
             };
             if replace {
                 spawn_worker(pool.clone(), self.ctx);
@@ -180,6 +245,18 @@ impl Running {
         }
         let (_, rx) = channel();
         self.rx = rx;
+    }
+}
+
+impl Drop for Running {
+    /// A reader still parked when the merge lets go of its source (the
+    /// output was closed) is dropped, so the pool's threads can end.
+    fn drop(&mut self) {
+        let parked = lock(&self.flow.state).parked.take();
+        if let (Some(job), Some(pool)) = (parked, &self.pool) {
+            drop(job);
+            pool.ended();
+        }
     }
 }
 
@@ -202,6 +279,13 @@ struct ChannelSink {
     flow: Arc<Flow>,
     /// Readers on the pool wait for the merge; network tasks never block.
     pool: Option<Arc<Pool>>,
+    /// More sources than threads: a reader that can park does, instead of
+    /// waiting (see [`Pool`]).
+    parking: bool,
+    /// The collector says it can stop at its next line ([`EventSink::parkable`]).
+    parkable: bool,
+    /// It is asked to ([`EventSink::yield_asked`]).
+    yield_now: bool,
     batch_size: usize,
     held: Arc<Mutex<Held>>,
     window: TimeWindow,
@@ -212,15 +296,20 @@ struct ChannelSink {
 impl ChannelSink {
     fn send(&mut self) -> Result<(), Stopped> {
         self.publish();
-        let batch = {
+        let mut batch = {
             let mut h = lock(&self.held);
             if h.salvaged {
                 return Err(Stopped);
             }
-            std::mem::replace(&mut h.batch, Vec::with_capacity(self.batch_size))
+            std::mem::take(&mut h.batch)
         };
         if batch.is_empty() {
             return Ok(());
+        }
+        // The merge holds each source's batch until it is taken: the last,
+        // short one of thousands of sources need not keep a whole batch's room.
+        if batch.len() < batch.capacity() / 2 {
+            batch.shrink_to_fit();
         }
         {
             let mut st = lock(&self.flow.state);
@@ -228,8 +317,14 @@ impl ChannelSink {
                 return Err(Stopped);
             }
             st.in_flight = st.in_flight.saturating_add(1);
+            st.wanted = false;
         }
         self.tx.send(Msg::Events(batch)).map_err(|_| Stopped)?;
+        if self.parking && self.parkable {
+            // The merge has a batch of this source: enough until it takes it.
+            self.yield_now = true;
+            return Ok(());
+        }
         self.wait_for_room()
     }
 
@@ -313,6 +408,11 @@ impl EventSink for ChannelSink {
                 return Err(Stopped);
             }
             let Held { batch, reorder, .. } = &mut *h;
+            // Taken at the first event, not before: thousands of sources
+            // wait with empty batches.
+            if batch.capacity() == 0 {
+                batch.reserve_exact(self.batch_size);
+            }
             reorder.push(event, batch);
             batch.len() >= self.batch_size
         };
@@ -347,6 +447,14 @@ impl EventSink for ChannelSink {
     fn skipped_whole(&mut self, why: String) {
         lock(&self.tally).skipped_whole = Some(why);
     }
+
+    fn parkable(&mut self, can: bool) {
+        self.parkable = can;
+    }
+
+    fn yield_asked(&self) -> bool {
+        self.yield_now
+    }
 }
 
 /// The message a panic carried.
@@ -377,11 +485,30 @@ fn spawn_worker(pool: Arc<Pool>, ctx: CollectContext) {
     let spawned = std::thread::Builder::new().name("reader".into()).spawn(move || {
         while let Some(job) = p.next() {
             let flow = job.sink.flow.clone();
-            lock(&flow.state).started = Some(Instant::now());
+            let began = Instant::now();
+            {
+                let mut st = lock(&flow.state);
+                st.started = Some(began.checked_sub(st.ran).unwrap_or(began));
+            }
             let Job { collector, mut sink } = job;
+            sink.yield_now = false;
             // A panic in a collector is that source's failure, not the run's.
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| collector.collect(&ctx, &mut sink)));
-            sink.done(result);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| collector.step(&ctx, &mut sink)));
+            match result {
+                Ok(Ok(Step::Parked(collector))) => park(&p, Job { collector, sink }, began),
+                Ok(Ok(Step::Done)) => {
+                    sink.done(Ok(Ok(())));
+                    p.ended();
+                }
+                Ok(Err(e)) => {
+                    sink.done(Ok(Err(e)));
+                    p.ended();
+                }
+                Err(panic) => {
+                    sink.done(Err(panic));
+                    p.ended();
+                }
+            }
             // A thread the merge gave up on has been replaced already.
             if lock(&flow.state).abandoned {
                 return;
@@ -394,21 +521,57 @@ fn spawn_worker(pool: Arc<Pool>, ctx: CollectContext) {
         // No thread: the queued sources fail rather than wait forever.
         let mut st = lock(&pool.state);
         st.workers = st.workers.saturating_sub(1);
-        for job in std::mem::take(&mut st.queue) {
+        let queued = std::mem::take(&mut st.queue);
+        st.live = st.live.saturating_sub(queued.len());
+        for job in queued {
             let _ = job.sink.tx.send(Msg::Done(Err(format!("cannot start a reader thread: {e}"))));
         }
     }
+}
+
+/// A reader stopped to yield: it waits off the pool until the merge runs
+/// low on its events, or goes back at once if the merge already has.
+fn park(pool: &Pool, job: Job, began: Instant) {
+    let flow = job.sink.flow.clone();
+    let mut st = lock(&flow.state);
+    st.ran = st.ran.saturating_add(began.elapsed());
+    st.started = None;
+    if st.closed {
+        drop(st);
+        let _ = job.sink.tx.send(Msg::Done(Err("stopped by the runner".to_string())));
+        pool.ended();
+    } else if st.wanted {
+        st.wanted = false;
+        pool.requeue(job);
+    } else {
+        st.parked = Some(job);
+    }
+}
+
+/// Each source's reorder buffer when `sources` share the budget.
+pub fn reorder_for(sources: usize) -> usize {
+    (REORDER_TOTAL / sources.max(1)).max(REORDER_MIN)
+}
+
+/// Each source's batch when `sources` share the budget.
+pub fn batch_for(sources: usize) -> usize {
+    (BATCH_TOTAL / sources.max(1)).clamp(BATCH_MIN, BATCH)
 }
 
 /// Starts every source: blocking ones on the pool, network ones on the runtime thread.
 pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> Started {
     let window = ctx.window;
     let n = sources.len().max(1);
-    let reorder = (REORDER_TOTAL / n).max(REORDER_MIN);
-    let batch_size = (BATCH_TOTAL / n).clamp(BATCH_MIN, BATCH);
+    let reorder = reorder_for(n);
+    let batch_size = batch_for(n);
     let blocking = sources.iter().filter(|s| matches!(s, Source::Blocking(_))).count();
+    let threads = pool_size(blocking);
+    let parking = blocking > threads;
     let pool = (blocking > 0).then(|| {
-        Arc::new(Pool { state: Mutex::new(PoolState { queue: VecDeque::new(), workers: 0, waiting: 0, spawned: 0 }) })
+        Arc::new(Pool {
+            state: Mutex::new(PoolState { queue: VecDeque::new(), live: 0, workers: 0, waiting: 0, spawned: 0 }),
+            work: Condvar::new(),
+        })
     });
     let mut running = Vec::with_capacity(sources.len());
     let mut network: Vec<(Box<dyn NetworkCollector>, ChannelSink)> = Vec::new();
@@ -417,11 +580,8 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
         let (tx, rx) = channel();
         let tally = Arc::new(Mutex::new(Tally::default()));
         let flow = Arc::new(Flow::default());
-        let held = Arc::new(Mutex::new(Held {
-            batch: Vec::with_capacity(batch_size),
-            reorder: ReorderBuffer::new(reorder),
-            salvaged: false,
-        }));
+        let held =
+            Arc::new(Mutex::new(Held { batch: Vec::new(), reorder: ReorderBuffer::new(reorder), salvaged: false }));
         let on_pool = match &source {
             Source::Blocking(_) => pool.clone(),
             Source::Network(_) => None,
@@ -430,6 +590,9 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
             tx,
             flow: flow.clone(),
             pool: on_pool.clone(),
+            parking,
+            parkable: false,
+            yield_now: false,
             batch_size,
             held: held.clone(),
             window,
@@ -439,7 +602,9 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
         match source {
             Source::Blocking(collector) => {
                 if let Some(p) = &pool {
-                    lock(&p.state).queue.push_back(Job { collector, sink });
+                    let mut st = lock(&p.state);
+                    st.queue.push_back(Job { collector, sink });
+                    st.live = st.live.saturating_add(1);
                 }
             }
             Source::Network(c) => network.push((c, sink)),
@@ -447,7 +612,7 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
         running.push(Running { source: id, rx, tally, held, timeout, flow, pool: on_pool, ctx });
     }
     if let Some(p) = &pool {
-        for _ in 0..pool_size(blocking) {
+        for _ in 0..threads {
             spawn_worker(p.clone(), ctx);
         }
     }

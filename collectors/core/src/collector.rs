@@ -148,6 +148,17 @@ pub trait EventSink {
     fn skipped_whole(&mut self, why: String) {
         self.note(format!("skipped: {why}"));
     }
+    /// The collector says whether, from here on, it asks [`EventSink::yield_asked`]
+    /// at each point where it could stop and be resumed later
+    /// ([`Collector::step`]). While it does, the sink never makes it wait
+    /// for the merge: it asks it to yield instead, so a reader thread is
+    /// not held by a source the merge has enough of.
+    fn parkable(&mut self, _can: bool) {}
+    /// Whether the merge has enough of this source for now: a collector
+    /// that can stop here should ([`Collector::step`]).
+    fn yield_asked(&self) -> bool {
+        false
+    }
 }
 
 /// What one collector may hold in memory to sort before it emits (sources
@@ -158,11 +169,28 @@ pub const HELD_BUDGET: usize = 256 << 20;
 /// A collector's failure, with its whole chain of causes.
 pub type CollectError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Where a step of a collector ended ([`Collector::step`]).
+pub enum Step {
+    /// The source is read to its end.
+    Done,
+    /// It stopped where the sink asked it to yield; stepped again, it goes
+    /// on from there. It holds what it needs to resume (an offset, its
+    /// parser's state), not its open file or its buffers.
+    Parked(Box<dyn Collector>),
+}
+
 /// One source of events.
 pub trait Collector: Send {
     fn source(&self) -> SourceId;
     /// Reads the source and emits the events inside `ctx.window`.
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError>;
+    /// Reads on until the end, or until the sink asks it to yield
+    /// ([`EventSink::yield_asked`]) where it can stop. A run over thousands
+    /// of sources holds one parked reader and one batch per source, not
+    /// every source's output. Most collectors read to the end.
+    fn step(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<Step, CollectError> {
+        self.collect(ctx, sink).map(|()| Step::Done)
+    }
 }
 
 /// The future a network collector returns. It is polled on the run's one

@@ -20,7 +20,7 @@ pub mod zone;
 
 pub use collector::{
     collect_now, runtime, CollectContext, CollectError, Collector, Detail, Diagnostic, EventSink, LocalFuture,
-    NetworkCollector, Reach, Source, SourceId, Stopped, VecSink, Want, HELD_BUDGET,
+    NetworkCollector, Reach, Source, SourceId, Step, Stopped, VecSink, Want, HELD_BUDGET,
 };
 pub use event::{
     AlertState, Beat, ContainerAction, Event, EventKind, Evidence, Fact, Locator, Severity, SourceKind, TimeBasis,

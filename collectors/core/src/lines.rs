@@ -33,14 +33,25 @@ pub struct LineReader<R> {
 /// The read size; the buffer grows beyond it only for longer lines. Small
 /// enough that a thousand open logs do not weigh a quarter of a gigabyte.
 const CHUNK: usize = 128 * 1024;
+/// The least buffer of a reader that expects a short input.
+const MIN_CHUNK: usize = 4 * 1024;
 
 impl<R: Read> LineReader<R> {
     /// `max_line`: the longest line kept whole; longer lines are truncated.
     pub fn new(inner: R, max_line: usize) -> Self {
+        Self::expecting(inner, max_line, u64::MAX)
+    }
+
+    /// A reader of an input known to hold about `bytes` more: its buffer is
+    /// no bigger than that needs (a small log read again and again from an
+    /// offset, parked in between, is not given a whole read size each
+    /// time). A longer input is still read whole, in smaller reads.
+    pub fn expecting(inner: R, max_line: usize, bytes: u64) -> Self {
         let max_line = max_line.max(1);
+        let room = usize::try_from(bytes.saturating_add(1)).unwrap_or(usize::MAX).clamp(MIN_CHUNK, CHUNK);
         LineReader {
             inner,
-            buf: vec![0; CHUNK.max(max_line.min(CHUNK))],
+            buf: vec![0; room.min(CHUNK.max(max_line.min(CHUNK)))],
             pos: 0,
             len: 0,
             eof: false,
@@ -56,10 +67,15 @@ impl<R: Read> LineReader<R> {
     /// and `bytes_before` bytes were skipped (a seek), so numbers go on from
     /// there.
     pub fn resuming(inner: R, max_line: usize, lines_before: u64, bytes_before: u64) -> Self {
-        let mut r = LineReader::new(inner, max_line);
-        r.number = lines_before;
-        r.bytes_read = bytes_before;
-        r
+        LineReader::new(inner, max_line).from_line(lines_before, bytes_before)
+    }
+
+    /// Numbers lines and counts bytes as if `lines_before` lines and
+    /// `bytes_before` bytes had been read (the input was sought past them).
+    pub fn from_line(mut self, lines_before: u64, bytes_before: u64) -> Self {
+        self.number = lines_before;
+        self.bytes_read = bytes_before;
+        self
     }
 
     /// Lines handed out so far.
@@ -189,6 +205,36 @@ mod tests {
             ]
         );
         assert!(all(b"", 100).is_empty());
+    }
+
+    #[test]
+    fn a_reader_expecting_little_reads_all_the_same() {
+        let mut input = Vec::new();
+        for i in 0..3000 {
+            input.extend_from_slice(format!("line {i} {}\r\n", "y".repeat(i % 97)).as_bytes());
+        }
+        // Longer than a read size: cut at the first limit, whole at the second.
+        input.extend_from_slice(&vec![b'z'; 3 * CHUNK]);
+        input.extend_from_slice(b"\nend");
+        for max in [CHUNK + 10, 4 * CHUNK] {
+            let whole = all(&input, max);
+            let mut r = LineReader::expecting(&input[..], max, 10).from_line(7, 0);
+            let mut got = vec![];
+            while let Some(l) = r.next_line().unwrap() {
+                got.push((l.bytes.to_vec(), l.number - 7, l.truncated));
+            }
+            let first = got.iter().zip(&whole).position(|(a, b)| a != b);
+            assert!(
+                first.is_none() && got.len() == whole.len(),
+                "max {max}: {first:?} {:?} {:?}",
+                first.map(|i| (got[i].0.len(), got[i].2)),
+                first.map(|i| (whole[i].0.len(), whole[i].2))
+            );
+            assert!(r.buf.len() <= max + 1);
+            assert_eq!(r.bytes_read(), input.len() as u64);
+        }
+        assert_eq!(LineReader::expecting(&b""[..], 100, 10).buf.len(), MIN_CHUNK);
+        assert_eq!(LineReader::expecting(&b""[..], 1 << 20, u64::MAX).buf.len(), CHUNK);
     }
 
     #[test]

@@ -7,6 +7,9 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use crate::event::{Event, Sequenced, Timestamp};
 
+/// The most room taken ahead for the in-order queue; past it, it grows.
+const RUN_ROOM: usize = 1024;
+
 pub struct ReorderBuffer {
     /// While events arrive in order they wait in a plain queue (no
     /// comparisons beyond one a push); the first one out of order moves
@@ -44,6 +47,11 @@ impl ReorderBuffer {
         self.seq += 1;
         let s = Sequenced { event, tie: self.seq };
         if self.heap.is_empty() && self.run.back().is_none_or(|b| *b <= s) {
+            // Room for what it may hold, taken once: thousands of sources
+            // each hold one, and doubling would leave most of it unused.
+            if self.run.capacity() == 0 {
+                self.run.reserve_exact(self.capacity.saturating_add(1).min(RUN_ROOM));
+            }
             self.run.push_back(s);
         } else {
             self.heap.extend(self.run.drain(..).map(Reverse));

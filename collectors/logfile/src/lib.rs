@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use reconstruct_core::{
-    CollectContext, CollectError, Collector, Diagnostic, EventSink, Locator, SourceId, SourceKind, TimeWindow,
+    CollectContext, CollectError, Collector, Diagnostic, EventSink, Locator, SourceId, SourceKind, Step, TimeWindow,
     Timestamp, Zone,
 };
 
@@ -35,6 +35,8 @@ pub struct LogFileCollector {
     pub config: ScanConfig,
     /// Where line indexes are kept between runs.
     pub cache_dir: Option<PathBuf>,
+    /// Where a read stopped to yield, to go on from ([`Collector::step`]).
+    parked: Option<scan::Parked>,
 }
 
 impl LogFileCollector {
@@ -58,6 +60,7 @@ impl LogFileCollector {
                 found: false,
             },
             cache_dir: None,
+            parked: None,
         }
     }
 
@@ -74,7 +77,27 @@ impl Collector for LogFileCollector {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        read_file(&self.file, self.config, self.cache_dir.as_deref(), ctx, sink)
+        let mut step = self.step(ctx, sink)?;
+        // A sink that asks to yield but cannot take a parked read back:
+        // read on at once.
+        while let Step::Parked(c) = step {
+            step = c.step(ctx, sink)?;
+        }
+        Ok(())
+    }
+
+    fn step(mut self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<Step, CollectError> {
+        let parked = match self.parked.take() {
+            Some(p) => scan::resume(p, &self.file, sink)?,
+            None => read_file(&self.file, self.config.clone(), self.cache_dir.as_deref(), ctx, sink)?,
+        };
+        Ok(match parked {
+            Some(p) => {
+                self.parked = Some(p);
+                Step::Parked(self)
+            }
+            None => Step::Done,
+        })
     }
 }
 
@@ -86,14 +109,16 @@ pub fn default_component(file: &std::path::Path) -> String {
 }
 
 /// Scans one file, decompressing it when its first bytes say it is
-/// compressed, and seeking to the window in a plain file (see `seek`).
+/// compressed, and seeking to the window in a plain file (see `seek`). A
+/// plain file may stop where the sink asks it to yield: it says where, to
+/// go on with [`scan::resume`].
 pub fn read_file(
     file: &std::path::Path,
     mut config: ScanConfig,
     cache_dir: Option<&std::path::Path>,
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
-) -> Result<(), CollectError> {
+) -> Result<Option<scan::Parked>, CollectError> {
     let io = |source| ScanError::Io { path: config.path.to_string(), source };
     let f = File::open(file).map_err(io)?;
     let meta = f.metadata().map_err(io)?;
@@ -112,7 +137,7 @@ pub fn read_file(
     if plain && !head.is_empty() && control * 10 > head.len() {
         if config.found {
             sink.skipped_whole("binary data, not text".to_string());
-            return Ok(());
+            return Ok(None);
         }
         return Err(format!("{} holds binary data, not text lines", config.path).into());
     }
@@ -125,7 +150,7 @@ pub fn read_file(
     if let Some(c) = codec {
         sink.note(format!("{} compressed", c.name()));
     }
-    scan::scan(input, &config, ctx, sink)
+    scan::scan(input, &config, ctx, sink).map(|()| None)
 }
 
 /// A rotation set (`app.log.2.gz`, `app.log.1`, `app.log`) read as one
@@ -204,7 +229,12 @@ impl Collector for LogSetCollector {
             }
             read += 1;
             let mut piece = Piece { inner: &mut *sink, name: display };
-            if let Err(e) = read_file(path, self.config(display), self.cache_dir.as_deref(), ctx, &mut piece) {
+            let mut read = read_file(path, self.config(display), self.cache_dir.as_deref(), ctx, &mut piece);
+            // A piece's sink never asks it to yield; were it to, it reads on.
+            while let Ok(Some(p)) = read {
+                read = scan::resume(p, path, &mut piece);
+            }
+            if let Err(e) = read {
                 // A damaged piece is reported; the other pieces are still read.
                 let msg = e.to_string();
                 sink.diagnostic(Diagnostic { locator: Some(Locator::Text(display.clone())), message: msg.clone() });

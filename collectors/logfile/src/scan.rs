@@ -81,13 +81,13 @@ struct Pending {
     ascii: bool,
 }
 
-struct Scanner<'a> {
-    cfg: &'a ScanConfig,
-    ctx: &'a CollectContext,
+struct Scanner {
+    cfg: ScanConfig,
+    ctx: CollectContext,
     pctx: ParseContext,
     locate: Locate,
     /// Runners-up from learning, then the stray-line layouts.
-    fallbacks: Vec<Locate>,
+    fallbacks: Arc<[Locate]>,
     carry: Carry,
     /// Times that carried a zone word read in `--tz` instead, and the first such line.
     zone_words: u64,
@@ -128,7 +128,8 @@ pub fn scan<R: Read>(
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
 ) -> Result<(), CollectError> {
-    scan_from(Box::new(input), None, cfg, ctx, sink)
+    // A stream is never parked: only a plain file can be opened again.
+    scan_from(Box::new(input), None, cfg, ctx, sink).map(|_| ())
 }
 
 /// A plain file the scan may seek in (see `seek`).
@@ -145,13 +146,15 @@ pub struct Seekable<'f> {
 }
 
 /// Scans a plain file: where its times increase, from where the window
-/// begins (found by binary search) to just past where it ends.
+/// begins (found by binary search) to just past where it ends. A file read
+/// to its end may stop where the sink asks it to yield: it returns where,
+/// to go on with [`resume`].
 pub fn scan_file(
     seekable: Seekable<'_>,
     cfg: &ScanConfig,
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
-) -> Result<(), CollectError> {
+) -> Result<Option<Parked>, CollectError> {
     let file = seekable.file;
     scan_from(Box::new(file), Some(seekable), cfg, ctx, sink)
 }
@@ -205,15 +208,13 @@ fn scan_from<'a>(
     cfg: &ScanConfig,
     ctx: &CollectContext,
     sink: &mut dyn EventSink,
-) -> Result<(), CollectError> {
-    let what = match cfg.codec {
-        Some(c) => format!("the {} stream is damaged or cut short", c.name()),
-        None => "reading failed".to_string(),
-    };
+) -> Result<Option<Parked>, CollectError> {
+    let what = failed_reading(cfg);
     let stopped =
         |line: u64, source| ScanError::Stopped { path: cfg.path.to_string(), what: what.clone(), line, source };
     let pctx = ParseContext::new(cfg.zone, ctx.window.until).with_first_day(ctx.anchor().since);
-    let mut reader: LineReader<Box<dyn Read + 'a>> = LineReader::new(input, MAX_LINE);
+    let size = seekable.as_ref().map_or(u64::MAX, |s| s.size);
+    let mut reader: LineReader<Box<dyn Read + 'a>> = LineReader::expecting(input, MAX_LINE, size);
     let mut sample: Vec<(u64, Vec<u8>, bool)> = Vec::new();
     let mut failure = None;
     while sample.len() < SAMPLE_LINES {
@@ -230,9 +231,11 @@ fn scan_from<'a>(
         }
     }
     // A UTF-8 byte-order mark (Windows editors, .NET) is not part of line 1.
+    let mut bom = 0;
     if let Some((_, first, _)) = sample.first_mut() {
         if first.starts_with(BOM) {
             first.drain(..BOM.len());
+            bom = BOM.len() as u64;
         }
     }
     if sample.is_empty() {
@@ -240,14 +243,14 @@ fn scan_from<'a>(
             return Err(stopped(0, e).into());
         }
         sink.note("empty file".to_string());
-        return Ok(());
+        return Ok(None);
     }
     let stripped: Vec<Vec<u8>> = sample.iter().map(|(_, b, _)| strip_ansi(b).into_owned()).collect();
     // A container runtime's file: its records become plain `TIME text` lines.
     let runtime = if cfg.locate.is_none() { runtime::detect(stripped.iter().map(Vec::as_slice)) } else { None };
     let (locate, fallbacks, notes) = match (&cfg.locate, runtime) {
-        (_, Some(_)) => (layout::iso_at_start(), Vec::new(), Vec::new()),
-        (Some(l), None) => (l.clone(), Vec::new(), Vec::new()),
+        (_, Some(_)) => (layout::iso_at_start(), Arc::from([]), Vec::new()),
+        (Some(l), None) => (l.clone(), Arc::from([]), Vec::new()),
         (None, None) => {
             let lines: Vec<&[u8]> = stripped.iter().map(Vec::as_slice).collect();
             match layout::learn(&lines, &pctx) {
@@ -258,9 +261,9 @@ fn scan_from<'a>(
                             fallbacks.push(c);
                         }
                     }
-                    (l.best, fallbacks, l.notes)
+                    (l.best, shared(fallbacks), l.notes)
                 }
-                None => return no_layout(cfg, &lines, sink),
+                None => return no_layout(cfg, &lines, sink).map(|()| None),
             }
         }
     };
@@ -274,8 +277,8 @@ fn scan_from<'a>(
     let mut joiner = runtime.map(Joiner::new);
     let mut joined: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut sc = Scanner {
-        cfg,
-        ctx,
+        cfg: cfg.clone(),
+        ctx: *ctx,
         pctx,
         locate: locate.clone(),
         fallbacks,
@@ -323,6 +326,16 @@ fn scan_from<'a>(
                 }
             }
         }
+        (None, Some(sk)) if joiner.is_none() && failure.is_none() => {
+            // A plain file read to its end is read again from its start, so
+            // that its first lines too may stop where the runner asks
+            // (`read_on`): a directory of small logs is read a batch of
+            // each at a time, and most of each is in its sample.
+            let mut f = sk.file;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(bom))
+                .map_err(|source| ScanError::Io { path: cfg.path.to_string(), source })?;
+            reader = LineReader::expecting(Box::new(f) as Box<dyn Read>, MAX_LINE, sk.size).from_line(0, bom);
+        }
         _ => {
             for (number, bytes, truncated) in &sample {
                 feed(&mut sc, &mut joiner, &mut joined, *number, bytes, *truncated, sink)?;
@@ -358,87 +371,238 @@ fn scan_from<'a>(
             ));
         }
     }
-    if failure.is_none() && !sc.done {
-        loop {
-            match reader.next_line() {
-                Ok(Some(l)) => {
-                    if joiner.is_none() {
-                        sc.mark(l.chunk, l.generation);
-                    }
-                    feed(&mut sc, &mut joiner, &mut joined, l.number, l.bytes, l.truncated, sink)?;
-                    if sc.done {
-                        let rest = seekable.as_ref().map_or(0, |s| s.size.saturating_sub(reader.bytes_read()));
-                        sink.note(format!(
-                            "stopped at line {}, past the window's end: the {} after it not read",
-                            reader.lines(),
-                            human_bytes(rest)
-                        ));
-                        break;
-                    }
+    // A plain file read to its end, line by line, may stop where the runner
+    // asks and go on later from its offset (`Parked`). Not a read that stops
+    // past the window (its byte counts depend on the read-ahead), nor a
+    // container runtime's file (its joiner holds lines), nor a stream.
+    let identity = match (&seekable, &landing, &joiner, &failure) {
+        (Some(sk), None, None, None) => file_identity(sk.file),
+        _ => None,
+    };
+    let tail = Tail {
+        landed: landing.as_ref().map_or(0, |l| l.offset),
+        size: seekable.as_ref().map(|s| s.size),
+        layout: runtime.map_or_else(|| locate.describe(), |r| r.describe().to_string()),
+    };
+    match read_on(Reading { sc, reader, joiner, joined, failure, tail }, identity, sink)? {
+        Ended::Parked(at) => Ok(Some(at)),
+        Ended::End(reading) => reading.finish(sink).map(|()| None),
+    }
+}
+
+/// Where [`read_on`] ended.
+enum Ended<'a> {
+    Parked(Parked),
+    End(Box<Reading<'a>>),
+}
+
+/// The fallback layouts as one list shared by every file that learned the
+/// same: a directory of thousands of logs, each parked with its scanner,
+/// holds one copy, not thousands.
+fn shared(fallbacks: Vec<Locate>) -> Arc<[Locate]> {
+    static KNOWN: std::sync::Mutex<Vec<Arc<[Locate]>>> = std::sync::Mutex::new(Vec::new());
+    /// Distinct lists kept; past it a list is its file's own.
+    const KEPT: usize = 32;
+    let mut known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(k) = known.iter().find(|k| ***k == *fallbacks) {
+        return k.clone();
+    }
+    let list: Arc<[Locate]> = Arc::from(fallbacks);
+    if known.len() < KEPT {
+        known.push(list.clone());
+    }
+    list
+}
+
+/// What went wrong when a read stopped part way.
+fn failed_reading(cfg: &ScanConfig) -> String {
+    match cfg.codec {
+        Some(c) => format!("the {} stream is damaged or cut short", c.name()),
+        None => "reading failed".to_string(),
+    }
+}
+
+/// A read part way through a file: what it goes on with.
+struct Reading<'a> {
+    sc: Scanner,
+    reader: LineReader<Box<dyn Read + 'a>>,
+    joiner: Option<Joiner>,
+    joined: Vec<(u64, Vec<u8>)>,
+    failure: Option<std::io::Error>,
+    tail: Tail,
+}
+
+/// What the end of a read says, known before its lines are read.
+struct Tail {
+    /// Bytes a seek stepped over.
+    landed: u64,
+    /// The file's size, for a plain file.
+    size: Option<u64>,
+    /// The layout, as the coverage note names it.
+    layout: String,
+}
+
+/// A read of a plain file stopped where the runner asked it to yield: the
+/// scanner's state (the record being gathered, the counts for the coverage
+/// note, the learned layout) and where to go on. It holds no open file and
+/// no buffer, so thousands of them weigh little.
+pub struct Parked {
+    sc: Box<Scanner>,
+    offset: u64,
+    lines: u64,
+    /// The file's device and inode when it was opened: a file replaced in
+    /// between (rotated) is not read on from an offset into another file.
+    identity: (u64, u64),
+    tail: Tail,
+}
+
+fn file_identity(f: &File) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    f.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Reads on from a [`Parked`] read of `file`, until its end or the next
+/// time the runner asks it to yield.
+pub fn resume(p: Parked, file: &Path, sink: &mut dyn EventSink) -> Result<Option<Parked>, CollectError> {
+    let Parked { mut sc, offset, lines, identity, tail } = p;
+    let path = sc.cfg.path.to_string();
+    let io = |source| ScanError::Io { path: path.clone(), source };
+    let mut f = File::open(file).map_err(io)?;
+    let now = file_identity(&f);
+    let size = f.metadata().map_err(io)?.len();
+    if now != Some(identity) || size < offset {
+        // What was read before is kept; the rest is another file now.
+        let what = "the file was replaced or cut short while it was read".to_string();
+        let source = std::io::Error::other("the file changed");
+        sc.flush(sink)?;
+        sc.paces.drain(&sc.cfg.path, SourceKind::Logfile, sink)?;
+        return Err(ScanError::Stopped { path, what, line: lines, source }.into());
+    }
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(io)?;
+    let rest = size.saturating_sub(offset);
+    let reader: LineReader<Box<dyn Read>> =
+        LineReader::expecting(Box::new(f) as Box<dyn Read>, MAX_LINE, rest).from_line(lines, offset);
+    let reading = Reading { sc: *sc, reader, joiner: None, joined: Vec::new(), failure: None, tail };
+    match read_on(reading, Some(identity), sink)? {
+        Ended::Parked(at) => Ok(Some(at)),
+        Ended::End(reading) => reading.finish(sink).map(|()| None),
+    }
+}
+
+/// The line loop. With `identity` (a plain file read to its end) it stops
+/// at a line's end when the sink asks it to yield, and returns where.
+fn read_on<'a>(
+    mut r: Reading<'a>,
+    identity: Option<(u64, u64)>,
+    sink: &mut dyn EventSink,
+) -> Result<Ended<'a>, Stopped> {
+    if r.failure.is_some() || r.sc.done {
+        return Ok(Ended::End(Box::new(r)));
+    }
+    if identity.is_some() {
+        sink.parkable(true);
+    }
+    loop {
+        match r.reader.next_line() {
+            Ok(Some(l)) => {
+                if r.joiner.is_none() {
+                    r.sc.mark(l.chunk, l.generation);
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    failure = Some(e);
+                let truncated = l.truncated;
+                feed(&mut r.sc, &mut r.joiner, &mut r.joined, l.number, l.bytes, l.truncated, sink)?;
+                if r.sc.done {
+                    let rest = r.tail.size.map_or(0, |s| s.saturating_sub(r.reader.bytes_read()));
+                    sink.note(format!(
+                        "stopped at line {}, past the window's end: the {} after it not read",
+                        r.reader.lines(),
+                        human_bytes(rest)
+                    ));
                     break;
                 }
+                // After a cut line the reader is still inside it.
+                if let Some(identity) = identity.filter(|_| !truncated && sink.yield_asked()) {
+                    sink.parkable(false);
+                    let (offset, lines) = (r.reader.offset(), r.reader.lines());
+                    let mut sc = Box::new(r.sc);
+                    sc.park();
+                    return Ok(Ended::Parked(Parked { sc, offset, lines, identity, tail: r.tail }));
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                r.failure = Some(e);
+                break;
             }
         }
     }
-    sc.chunk = None;
-    if let Some(j) = joiner.as_mut() {
-        j.finish(&mut joined);
-        for (n, l) in joined.drain(..) {
-            sc.line(n, &l, false, sink)?;
-        }
+    if identity.is_some() {
+        sink.parkable(false);
     }
-    // What was read before a failure is still evidence.
-    sc.flush(sink)?;
-    sc.paces.drain(&cfg.path, SourceKind::Logfile, sink)?;
-    if let Some(e) = failure {
-        return Err(stopped(reader.lines(), e).into());
-    }
-    // Bytes read, not counting those a seek stepped over.
-    let lines = reader.bytes_read().saturating_sub(landing.as_ref().map_or(0, |l| l.offset));
-    if sc.unattached > 0 {
-        sink.diagnostic(Diagnostic {
-            locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_unattached }),
-            message: format!("{} line(s) before the first timestamp could not be dated", sc.unattached),
-        });
-    }
-    if sc.zone_words > 0 {
-        sink.diagnostic(Diagnostic {
-            locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_zone_word }),
-            message: format!(
-                "{} time(s) carried a zone abbreviation, not an offset; read in {} (give --tz if that is wrong)",
-                sc.zone_words, cfg.zone
-            ),
-        });
-    }
-    let layout = runtime.map_or_else(|| locate.describe(), |r| r.describe().to_string());
-    let mut note = format!("{}, timestamps: {layout}", human_bytes(lines));
-    let bases = [
-        TimeBasis::Explicit,
-        TimeBasis::Epoch,
-        TimeBasis::AssumedZone,
-        TimeBasis::InferredYear,
-        TimeBasis::InferredDate,
-    ];
-    for (b, n) in bases.iter().zip(sc.bases) {
-        if n > 0 {
-            note.push_str(&format!(", {n} {}", b.describe()));
-            if matches!(b, TimeBasis::AssumedZone | TimeBasis::InferredYear | TimeBasis::InferredDate) {
-                note.push_str(&format!(" ({})", cfg.zone));
+    Ok(Ended::End(Box::new(r)))
+}
+
+impl Reading<'_> {
+    /// The end of a read: the record still gathered, the baseline's beats,
+    /// and the coverage notes.
+    fn finish(mut self: Box<Self>, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+        let sc = &mut self.sc;
+        let cfg = sc.cfg.clone();
+        sc.chunk = None;
+        if let Some(j) = self.joiner.as_mut() {
+            j.finish(&mut self.joined);
+            for (n, l) in self.joined.drain(..) {
+                sc.line(n, &l, false, sink)?;
             }
         }
+        // What was read before a failure is still evidence.
+        sc.flush(sink)?;
+        sc.paces.drain(&cfg.path, SourceKind::Logfile, sink)?;
+        if let Some(source) = self.failure {
+            let (path, what, line) = (cfg.path.to_string(), failed_reading(&cfg), self.reader.lines());
+            return Err(ScanError::Stopped { path, what, line, source }.into());
+        }
+        // Bytes read, not counting those a seek stepped over.
+        let lines = self.reader.bytes_read().saturating_sub(self.tail.landed);
+        if sc.unattached > 0 {
+            sink.diagnostic(Diagnostic {
+                locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_unattached }),
+                message: format!("{} line(s) before the first timestamp could not be dated", sc.unattached),
+            });
+        }
+        if sc.zone_words > 0 {
+            sink.diagnostic(Diagnostic {
+                locator: Some(Locator::Line { path: cfg.path.clone(), line: sc.first_zone_word }),
+                message: format!(
+                    "{} time(s) carried a zone abbreviation, not an offset; read in {} (give --tz if that is wrong)",
+                    sc.zone_words, cfg.zone
+                ),
+            });
+        }
+        let mut note = format!("{}, timestamps: {}", human_bytes(lines), self.tail.layout);
+        let bases = [
+            TimeBasis::Explicit,
+            TimeBasis::Epoch,
+            TimeBasis::AssumedZone,
+            TimeBasis::InferredYear,
+            TimeBasis::InferredDate,
+        ];
+        for (b, n) in bases.iter().zip(sc.bases) {
+            if n > 0 {
+                note.push_str(&format!(", {n} {}", b.describe()));
+                if matches!(b, TimeBasis::AssumedZone | TimeBasis::InferredYear | TimeBasis::InferredDate) {
+                    note.push_str(&format!(" ({})", cfg.zone));
+                }
+            }
+        }
+        sink.note(note);
+        Ok(())
     }
-    sink.note(note);
-    Ok(())
 }
 
 /// One physical line to the scanner, through the runtime joiner when the
 /// file is a container runtime's.
 fn feed(
-    sc: &mut Scanner<'_>,
+    sc: &mut Scanner,
     joiner: &mut Option<Joiner>,
     joined: &mut Vec<(u64, Vec<u8>)>,
     number: u64,
@@ -509,7 +673,7 @@ fn looks_binary(lines: &[&[u8]]) -> bool {
     nul_early || control * 20 > total
 }
 
-impl Scanner<'_> {
+impl Scanner {
     fn line(&mut self, number: u64, raw: &[u8], truncated: bool, sink: &mut dyn EventSink) -> Result<(), Stopped> {
         if truncated {
             sink.diagnostic(Diagnostic {
@@ -740,6 +904,21 @@ impl Scanner<'_> {
         if raised > p.severity {
             p.severity = raised;
         }
+    }
+
+    /// Lets go of what belongs to the reader's buffer (the searches run over
+    /// it, the scratch space) and of the name cache, before the read is
+    /// parked: the next reader's buffer may lie at the same address.
+    fn park(&mut self) {
+        self.chunk = None;
+        self.marks = Default::default();
+        self.cue_marks = Default::default();
+        self.state_marked = false;
+        self.cue_marked = false;
+        self.chunk_ascii = false;
+        self.ascii_generation = None;
+        self.scratch = Vec::new();
+        self.names = Names::default();
     }
 
     fn flush(&mut self, sink: &mut dyn EventSink) -> Result<(), Stopped> {

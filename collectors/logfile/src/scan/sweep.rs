@@ -81,7 +81,7 @@ impl Count {
 /// line. Records holding none of the words are stepped over; the others
 /// go to the scanner whole, with their line numbers.
 pub(super) fn run(
-    sc: &mut Scanner<'_>,
+    sc: &mut Scanner,
     file: &File,
     start: u64,
     start_line: u64,
@@ -229,7 +229,7 @@ fn line_at(buf: &[u8], at: usize) -> &[u8] {
 /// Its index, or `None` when the buffer ends first (the record may go on).
 #[allow(clippy::too_many_arguments)]
 fn feed(
-    sc: &mut Scanner<'_>,
+    sc: &mut Scanner,
     buf: &[u8],
     buf_off: u64,
     at: usize,
