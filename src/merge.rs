@@ -10,7 +10,7 @@ use std::time::Instant;
 use reconstruct_core::event::Sequenced;
 use reconstruct_core::Event;
 
-use crate::runner::{Broken, Msg, Outcome, Running, Status, Tally};
+use crate::runner::{Broken, Msg, NoMail, Outcome, Running, Status, Tally};
 
 /// How long the merge waits at a time for a source still queued for a thread.
 const QUEUED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -83,15 +83,14 @@ impl Merge {
             }
             let deadline = s.run.deadline();
             let wait = deadline.map_or(QUEUED_POLL, |d| d.saturating_duration_since(Instant::now()));
-            match s.run.rx.recv_timeout(wait) {
+            match s.run.recv_timeout(wait) {
                 Ok(Msg::Events(v)) => {
-                    s.run.received();
                     s.low = v.len() / 4;
                     s.buf = v.into_iter();
                 }
                 Ok(Msg::Done(Ok(()))) => s.status = Some(Status::Complete),
                 Ok(Msg::Done(Err(e))) => s.status = Some(Status::Failed(e)),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(NoMail::Timeout) => {
                     // A source still queued has no deadline yet: wait on.
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         s.status = Some(Status::TimedOut(s.run.timeout));
@@ -100,7 +99,7 @@ impl Merge {
                         s.run.abandon();
                     }
                 }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(NoMail::Gone) => {
                     s.status = Some(Status::Failed("the collector stopped without a word".to_string()))
                 }
             }

@@ -5,7 +5,6 @@
 //! or runs out of time becomes a coverage line, never the end of the run.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,6 +21,10 @@ use reconstruct_core::{
 const BATCH: usize = 512;
 const BATCH_TOTAL: usize = 8_192;
 const BATCH_MIN: usize = 16;
+/// The same budget in bytes: a source of long lines sends smaller batches,
+/// so thousands of them still hold a bounded amount.
+const BATCH_BYTES: usize = 16 << 20;
+const BATCH_BYTES_MIN: usize = 4 << 10;
 /// Batches in flight per source before its reader waits for the merge.
 pub const IN_FLIGHT: usize = 4;
 /// How far out of order the sources together may be and still come out
@@ -52,10 +55,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Flow {
     state: Mutex<FlowState>,
     room: Condvar,
+    /// Signalled when a message is posted or the last sender is gone.
+    ready: Condvar,
 }
 
 #[derive(Default)]
 struct FlowState {
+    /// The source's messages on their way to the merge: a queue under the
+    /// source's own lock, not a channel of its own (a channel weighs over a
+    /// kilobyte and a half by its first message, and a run may read
+    /// thousands of sources).
+    mail: VecDeque<Msg>,
+    /// Senders still held ([`Post`]): none left and no mail, the source is gone.
+    posts: usize,
     in_flight: usize,
     closed: bool,
     /// When the source began to run (its deadline counts from there, less
@@ -162,15 +174,61 @@ impl Pool {
 /// never sends its last batch).
 struct Held {
     batch: Vec<Event>,
+    /// What the batch's events hold ([`Event::held_bytes`]).
+    bytes: usize,
     reorder: ReorderBuffer,
     /// The merge took them: the reader stops at its next event.
     salvaged: bool,
 }
 
+/// The sending end of a source's messages; dropped without its last
+/// message, the merge hears the source is gone.
+pub struct Post {
+    flow: Arc<Flow>,
+}
+
+impl Post {
+    fn new(flow: Arc<Flow>) -> Self {
+        let mut st = lock(&flow.state);
+        st.posts = st.posts.saturating_add(1);
+        drop(st);
+        Post { flow }
+    }
+
+    /// Posts a message; a batch counts as in flight until the merge takes it.
+    pub fn send(&self, msg: Msg) -> Result<(), Stopped> {
+        let mut st = lock(&self.flow.state);
+        if st.closed {
+            return Err(Stopped);
+        }
+        if matches!(msg, Msg::Events(_)) {
+            st.in_flight = st.in_flight.saturating_add(1);
+            st.wanted = false;
+        }
+        st.mail.push_back(msg);
+        self.flow.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl Drop for Post {
+    fn drop(&mut self) {
+        let mut st = lock(&self.flow.state);
+        st.posts = st.posts.saturating_sub(1);
+        self.flow.ready.notify_one();
+    }
+}
+
+/// Why [`Running::recv_timeout`] brought no message.
+pub enum NoMail {
+    Timeout,
+    /// Every sender is gone without its last message.
+    Gone,
+}
+
 /// The handle the merge keeps on a running source.
 pub struct Running {
     pub source: SourceId,
-    pub rx: Receiver<Msg>,
     pub tally: Arc<Mutex<Tally>>,
     held: Arc<Mutex<Held>>,
     pub timeout: Duration,
@@ -186,11 +244,28 @@ impl Running {
         lock(&self.flow.state).started.map(|s| s + self.timeout)
     }
 
-    /// The merge took a batch: room for another.
-    pub fn received(&self) {
+    /// The source's next message, waiting at most `wait`. A batch taken
+    /// makes room for another.
+    pub fn recv_timeout(&self, wait: Duration) -> Result<Msg, NoMail> {
+        let until = Instant::now().checked_add(wait);
         let mut st = lock(&self.flow.state);
-        st.in_flight = st.in_flight.saturating_sub(1);
-        self.flow.room.notify_all();
+        loop {
+            if let Some(msg) = st.mail.pop_front() {
+                if matches!(msg, Msg::Events(_)) {
+                    st.in_flight = st.in_flight.saturating_sub(1);
+                    self.flow.room.notify_all();
+                }
+                return Ok(msg);
+            }
+            if st.posts == 0 {
+                return Err(NoMail::Gone);
+            }
+            let left = until.map_or(wait, |u| u.saturating_duration_since(Instant::now()));
+            if left.is_zero() {
+                return Err(NoMail::Timeout);
+            }
+            st = self.flow.ready.wait_timeout(st, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
     }
 
     /// The merge is near the end of what it holds of the source: a parked
@@ -221,12 +296,12 @@ impl Running {
     /// The merge gives up on the source: its reader stops at its next event,
     /// and a pool thread stuck in it is replaced so the queue still moves.
     pub fn abandon(&mut self) {
-        let parked = {
+        let (parked, _mail) = {
             let mut st = lock(&self.flow.state);
             st.closed = true;
             st.abandoned = true;
             self.flow.room.notify_all();
-            st.parked.take()
+            (st.parked.take(), std::mem::take(&mut st.mail))
         };
         if let (Some(job), Some(pool)) = (parked, &self.pool) {
             drop(job);
@@ -243,8 +318,6 @@ impl Running {
                 spawn_worker(pool.clone(), self.ctx);
             }
         }
-        let (_, rx) = channel();
-        self.rx = rx;
     }
 }
 
@@ -252,7 +325,13 @@ impl Drop for Running {
     /// A reader still parked when the merge lets go of its source (the
     /// output was closed) is dropped, so the pool's threads can end.
     fn drop(&mut self) {
-        let parked = lock(&self.flow.state).parked.take();
+        let (parked, _mail) = {
+            let mut st = lock(&self.flow.state);
+            // Its reader stops at its next batch.
+            st.closed = true;
+            self.flow.room.notify_all();
+            (st.parked.take(), std::mem::take(&mut st.mail))
+        };
         if let (Some(job), Some(pool)) = (parked, &self.pool) {
             drop(job);
             pool.ended();
@@ -275,7 +354,7 @@ impl Started {
 }
 
 struct ChannelSink {
-    tx: Sender<Msg>,
+    post: Post,
     flow: Arc<Flow>,
     /// Readers on the pool wait for the merge; network tasks never block.
     pool: Option<Arc<Pool>>,
@@ -287,6 +366,8 @@ struct ChannelSink {
     /// It is asked to ([`EventSink::yield_asked`]).
     yield_now: bool,
     batch_size: usize,
+    /// A batch is sent at this many bytes too: long lines make fewer events a batch.
+    batch_bytes: usize,
     held: Arc<Mutex<Held>>,
     window: TimeWindow,
     tally: Arc<Mutex<Tally>>,
@@ -301,6 +382,7 @@ impl ChannelSink {
             if h.salvaged {
                 return Err(Stopped);
             }
+            h.bytes = 0;
             std::mem::take(&mut h.batch)
         };
         if batch.is_empty() {
@@ -311,15 +393,10 @@ impl ChannelSink {
         if batch.len() < batch.capacity() / 2 {
             batch.shrink_to_fit();
         }
-        {
-            let mut st = lock(&self.flow.state);
-            if st.closed {
-                return Err(Stopped);
-            }
-            st.in_flight = st.in_flight.saturating_add(1);
-            st.wanted = false;
+        if lock(&self.flow.state).closed {
+            return Err(Stopped);
         }
-        self.tx.send(Msg::Events(batch)).map_err(|_| Stopped)?;
+        self.post.send(Msg::Events(batch))?;
         if self.parking && self.parkable {
             // The merge has a batch of this source: enough until it takes it.
             self.yield_now = true;
@@ -393,7 +470,7 @@ impl ChannelSink {
                 Err(format!("the collector crashed: {} (a bug in reconstruct: please report it)", panic_text(&*panic)))
             }
         };
-        let _ = self.tx.send(Msg::Done(done));
+        let _ = self.post.send(Msg::Done(done));
     }
 }
 
@@ -407,14 +484,18 @@ impl EventSink for ChannelSink {
             if h.salvaged {
                 return Err(Stopped);
             }
-            let Held { batch, reorder, .. } = &mut *h;
+            let Held { batch, reorder, bytes, .. } = &mut *h;
             // Taken at the first event, not before: thousands of sources
             // wait with empty batches.
             if batch.capacity() == 0 {
                 batch.reserve_exact(self.batch_size);
             }
+            let before = batch.len();
             reorder.push(event, batch);
-            batch.len() >= self.batch_size
+            for e in batch.get(before..).unwrap_or_default() {
+                *bytes = bytes.saturating_add(e.held_bytes());
+            }
+            batch.len() >= self.batch_size || *bytes >= self.batch_bytes
         };
         if full {
             self.send()?;
@@ -524,7 +605,7 @@ fn spawn_worker(pool: Arc<Pool>, ctx: CollectContext) {
         let queued = std::mem::take(&mut st.queue);
         st.live = st.live.saturating_sub(queued.len());
         for job in queued {
-            let _ = job.sink.tx.send(Msg::Done(Err(format!("cannot start a reader thread: {e}"))));
+            let _ = job.sink.post.send(Msg::Done(Err(format!("cannot start a reader thread: {e}"))));
         }
     }
 }
@@ -538,7 +619,7 @@ fn park(pool: &Pool, job: Job, began: Instant) {
     st.started = None;
     if st.closed {
         drop(st);
-        let _ = job.sink.tx.send(Msg::Done(Err("stopped by the runner".to_string())));
+        let _ = job.sink.post.send(Msg::Done(Err("stopped by the runner".to_string())));
         pool.ended();
     } else if st.wanted {
         st.wanted = false;
@@ -564,6 +645,7 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
     let n = sources.len().max(1);
     let reorder = reorder_for(n);
     let batch_size = batch_for(n);
+    let batch_bytes = (BATCH_BYTES / n).max(BATCH_BYTES_MIN);
     let blocking = sources.iter().filter(|s| matches!(s, Source::Blocking(_))).count();
     let threads = pool_size(blocking);
     let parking = blocking > threads;
@@ -577,23 +659,27 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
     let mut network: Vec<(Box<dyn NetworkCollector>, ChannelSink)> = Vec::new();
     for source in sources {
         let id = source.id();
-        let (tx, rx) = channel();
         let tally = Arc::new(Mutex::new(Tally::default()));
         let flow = Arc::new(Flow::default());
-        let held =
-            Arc::new(Mutex::new(Held { batch: Vec::new(), reorder: ReorderBuffer::new(reorder), salvaged: false }));
+        let held = Arc::new(Mutex::new(Held {
+            batch: Vec::new(),
+            bytes: 0,
+            reorder: ReorderBuffer::new(reorder),
+            salvaged: false,
+        }));
         let on_pool = match &source {
             Source::Blocking(_) => pool.clone(),
             Source::Network(_) => None,
         };
         let sink = ChannelSink {
-            tx,
+            post: Post::new(flow.clone()),
             flow: flow.clone(),
             pool: on_pool.clone(),
             parking,
             parkable: false,
             yield_now: false,
             batch_size,
+            batch_bytes,
             held: held.clone(),
             window,
             tally: tally.clone(),
@@ -609,7 +695,7 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
             }
             Source::Network(c) => network.push((c, sink)),
         }
-        running.push(Running { source: id, rx, tally, held, timeout, flow, pool: on_pool, ctx });
+        running.push(Running { source: id, tally, held, timeout, flow, pool: on_pool, ctx });
     }
     if let Some(p) = &pool {
         for _ in 0..threads {
@@ -635,7 +721,7 @@ fn start_network(tasks: Vec<(Box<dyn NetworkCollector>, ChannelSink)>, ctx: Coll
             Ok(rt) => rt,
             Err(e) => {
                 for (_, sink) in tasks {
-                    let _ = sink.tx.send(Msg::Done(Err(format!("cannot start the async runtime: {e}"))));
+                    let _ = sink.post.send(Msg::Done(Err(format!("cannot start the async runtime: {e}"))));
                 }
                 return;
             }
@@ -661,17 +747,17 @@ fn start_network(tasks: Vec<(Box<dyn NetworkCollector>, ChannelSink)>, ctx: Coll
 
 /// A stream fed by hand, as if from a collector: for tests of the merge.
 #[cfg(test)]
-pub fn detached(source: SourceId) -> (Sender<Msg>, Running) {
-    let (tx, rx) = channel();
+pub fn detached(source: SourceId) -> (Post, Running) {
     let flow = Arc::new(Flow::default());
+    let tx = Post::new(flow.clone());
     lock(&flow.state).started = Some(Instant::now());
     let window = TimeWindow::new(Timestamp::MIN, Timestamp::MAX).expect("the widest window is valid");
     let running = Running {
         source,
-        rx,
         tally: Arc::new(Mutex::new(Tally::default())),
         held: Arc::new(Mutex::new(Held {
             batch: Vec::new(),
+            bytes: 0,
             reorder: ReorderBuffer::new(REORDER_MIN),
             salvaged: false,
         })),

@@ -450,6 +450,10 @@ pub struct Parked {
     sc: Box<Scanner>,
     offset: u64,
     lines: u64,
+    /// Bytes the step before read: the next is given a buffer about that
+    /// big, not the whole rest of the file (most of which it would read
+    /// and throw away when it parks again).
+    stride: u64,
     /// The file's device and inode when it was opened: a file replaced in
     /// between (rotated) is not read on from an offset into another file.
     identity: (u64, u64),
@@ -464,7 +468,7 @@ fn file_identity(f: &File) -> Option<(u64, u64)> {
 /// Reads on from a [`Parked`] read of `file`, until its end or the next
 /// time the runner asks it to yield.
 pub fn resume(p: Parked, file: &Path, sink: &mut dyn EventSink) -> Result<Option<Parked>, CollectError> {
-    let Parked { mut sc, offset, lines, identity, tail } = p;
+    let Parked { mut sc, offset, lines, stride, identity, tail } = p;
     let path = sc.cfg.path.to_string();
     let io = |source| ScanError::Io { path: path.clone(), source };
     let mut f = File::open(file).map_err(io)?;
@@ -479,7 +483,7 @@ pub fn resume(p: Parked, file: &Path, sink: &mut dyn EventSink) -> Result<Option
         return Err(ScanError::Stopped { path, what, line: lines, source }.into());
     }
     std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(io)?;
-    let rest = size.saturating_sub(offset);
+    let rest = size.saturating_sub(offset).min(stride.saturating_add(stride / 4));
     let reader: LineReader<Box<dyn Read>> =
         LineReader::expecting(Box::new(f) as Box<dyn Read>, MAX_LINE, rest).from_line(lines, offset);
     let reading = Reading { sc: *sc, reader, joiner: None, joined: Vec::new(), failure: None, tail };
@@ -502,6 +506,7 @@ fn read_on<'a>(
     if identity.is_some() {
         sink.parkable(true);
     }
+    let began = r.reader.offset();
     loop {
         match r.reader.next_line() {
             Ok(Some(l)) => {
@@ -523,9 +528,10 @@ fn read_on<'a>(
                 if let Some(identity) = identity.filter(|_| !truncated && sink.yield_asked()) {
                     sink.parkable(false);
                     let (offset, lines) = (r.reader.offset(), r.reader.lines());
+                    let stride = offset.saturating_sub(began);
                     let mut sc = Box::new(r.sc);
                     sc.park();
-                    return Ok(Ended::Parked(Parked { sc, offset, lines, identity, tail: r.tail }));
+                    return Ok(Ended::Parked(Parked { sc, offset, lines, stride, identity, tail: r.tail }));
                 }
             }
             Ok(None) => break,
