@@ -475,7 +475,7 @@ mod tests {
         let mut merge = Merge::new(started.running, Vec::new());
         let mut times = Vec::with_capacity((n * per) as usize);
         let mut most = 0;
-        while let Some(e) = merge.next() {
+        for e in merge.by_ref() {
             times.push(e.time.unix_seconds());
             // Read ahead of the merge: what the sources hold between them.
             let held = emitted.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(times.len());
