@@ -15,9 +15,12 @@ use reconstruct_core::{
     Stopped, TimeWindow, Timestamp,
 };
 
-/// Events handed over per message: amortises the channel's cost per event.
+/// Events handed over per message: amortises the hand-over's cost per event.
 /// Like the reorder buffer, shared among the sources (`BATCH_TOTAL`), so
-/// many sources keep the events in flight bounded.
+/// many sources keep the events in flight bounded. The least batch is what
+/// a parked reader reads per step: smaller, and reopening its file costs
+/// more than its lines (5,000 logs: 16 events a step took 1.5 s and 94 MiB,
+/// 32 took 1.4 s and 133 MiB, 8 took 1.8 s).
 const BATCH: usize = 512;
 const BATCH_TOTAL: usize = 8_192;
 const BATCH_MIN: usize = 16;
@@ -31,7 +34,9 @@ pub const IN_FLIGHT: usize = 4;
 /// sorted: shared among them, so a directory of a thousand logs does not
 /// hold a thousand full buffers.
 const REORDER_TOTAL: usize = 16_384;
-/// …but never less than this per source.
+/// …but never less than this per source: lines a few places out of order
+/// (threads that log at once) still come out sorted, and 5,000 sources
+/// hold 40,000 events, not the 1.3 million a floor of 256 let them.
 const REORDER_MIN: usize = 8;
 /// Diagnostics kept per source; the rest are counted.
 const DIAGNOSTICS_KEPT: usize = 20;
