@@ -167,9 +167,15 @@ pub struct LogSetCollector {
     pub found: bool,
     /// Where line indexes are kept between runs.
     pub cache_dir: Option<PathBuf>,
+    /// How far the read has come, between steps ([`Collector::step`]).
+    progress: Option<SetProgress>,
 }
 
 impl LogSetCollector {
+    pub fn new(files: Vec<(PathBuf, String)>, component: Arc<str>, zone: Zone, locate: Option<Locate>) -> Self {
+        LogSetCollector { files, component, zone, locate, found: false, cache_dir: None, progress: None }
+    }
+
     fn config(&self, display: &str) -> ScanConfig {
         ScanConfig {
             path: Arc::from(display),
@@ -189,6 +195,53 @@ impl LogSetCollector {
     }
 }
 
+/// How far a set's read has come: the pieces in order, the next one, and
+/// a plain piece's read parked part way.
+struct SetProgress {
+    /// `(where it begins, index into files)`, in reading order.
+    pieces: Vec<(Option<Timestamp>, usize)>,
+    next: usize,
+    read: usize,
+    failures: Vec<String>,
+    parked: Option<scan::Parked>,
+}
+
+impl LogSetCollector {
+    /// Where each piece begins; pieces put in order of it (name order
+    /// where a piece has no readable time).
+    fn progress(&self, ctx: &CollectContext) -> SetProgress {
+        let mut pieces: Vec<(Option<Timestamp>, usize)> =
+            self.files.iter().enumerate().map(|(i, (p, d))| (self.first_time(p, d, &ctx.window), i)).collect();
+        pieces.sort_by_key(|(t, i)| (t.unwrap_or(Timestamp::MIN), *i));
+        SetProgress { pieces, next: 0, read: 0, failures: Vec::new(), parked: None }
+    }
+
+    /// Why piece `k` cannot touch the window, if it cannot.
+    fn unread(&self, p: &SetProgress, k: usize, ctx: &CollectContext) -> Option<String> {
+        let (first, i) = *p.pieces.get(k)?;
+        let (path, _) = self.files.get(i)?;
+        let next = p.pieces.get(k + 1).and_then(|(t, _)| *t);
+        let newest = k + 1 == p.pieces.len();
+        // The newest piece ends when it was last written.
+        let last_written = newest
+            .then(|| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+            .flatten()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| Timestamp::from_unix_seconds(i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()));
+        let before = next.or(last_written).is_some_and(|end| end < ctx.window.since);
+        let after = first.is_some_and(|f| f > ctx.window.until);
+        if after {
+            Some(format!("it begins at {}, after the window", first.map(|t| t.rfc3339()).unwrap_or_default()))
+        } else if before && next.is_some() {
+            Some("the next piece begins before the window".to_string())
+        } else if before {
+            Some("it was last written before the window".to_string())
+        } else {
+            None
+        }
+    }
+}
+
 impl Collector for LogSetCollector {
     fn source(&self) -> SourceId {
         let newest = self.files.last().map_or("", |(_, d)| d.as_str());
@@ -197,55 +250,61 @@ impl Collector for LogSetCollector {
     }
 
     fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
-        // Where each piece begins; pieces put in order of it (name order
-        // where a piece has no readable time).
-        let mut pieces: Vec<(Option<Timestamp>, usize)> =
-            self.files.iter().enumerate().map(|(i, (p, d))| (self.first_time(p, d, &ctx.window), i)).collect();
-        pieces.sort_by_key(|(t, i)| (t.unwrap_or(Timestamp::MIN), *i));
-        let mut failures = Vec::new();
-        let mut read = 0;
-        for (k, (first, i)) in pieces.iter().enumerate() {
-            let Some((path, display)) = self.files.get(*i) else { continue };
-            let next = pieces.get(k + 1).and_then(|(t, _)| *t);
-            let newest = k + 1 == pieces.len();
-            // The newest piece ends when it was last written.
-            let last_written = newest
-                .then(|| std::fs::metadata(path).and_then(|m| m.modified()).ok())
-                .flatten()
-                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-                .and_then(|d| Timestamp::from_unix_seconds(i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()));
-            let before = next.or(last_written).is_some_and(|end| end < ctx.window.since);
-            let after = first.is_some_and(|f| f > ctx.window.until);
-            if before || after {
-                let why = if after {
-                    format!("it begins at {}, after the window", first.map(|t| t.rfc3339()).unwrap_or_default())
-                } else if next.is_some() {
-                    "the next piece begins before the window".to_string()
-                } else {
-                    "it was last written before the window".to_string()
-                };
-                sink.note(format!("{display} skipped unread: {why}"));
-                continue;
-            }
-            read += 1;
-            let mut piece = Piece { inner: &mut *sink, name: display };
-            let mut read = read_file(path, self.config(display), self.cache_dir.as_deref(), ctx, &mut piece);
-            // A piece's sink never asks it to yield; were it to, it reads on.
-            while let Ok(Some(p)) = read {
-                read = scan::resume(p, path, &mut piece);
-            }
-            if let Err(e) = read {
-                // A damaged piece is reported; the other pieces are still read.
-                let msg = e.to_string();
-                sink.diagnostic(Diagnostic { locator: Some(Locator::Text(display.clone())), message: msg.clone() });
-                failures.push(msg);
-            }
+        let mut step = self.step(ctx, sink)?;
+        while let Step::Parked(c) = step {
+            step = c.step(ctx, sink)?;
         }
-        sink.note(format!("rotation set: {}, {read} read", count(self.files.len() as u64, "piece", "pieces")));
-        if failures.is_empty() {
-            Ok(())
+        Ok(())
+    }
+
+    /// Reads the pieces in order; a plain piece may stop where the sink
+    /// asks it to yield, and the set goes on from there.
+    fn step(mut self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<Step, CollectError> {
+        let mut p = match self.progress.take() {
+            Some(p) => p,
+            None => self.progress(ctx),
+        };
+        while let Some(&(_, i)) = p.pieces.get(p.next) {
+            let Some((path, display)) = self.files.get(i) else {
+                p.next += 1;
+                continue;
+            };
+            let read = match p.parked.take() {
+                Some(parked) => scan::resume(parked, path, &mut Piece { inner: &mut *sink, name: display }),
+                None => match self.unread(&p, p.next, ctx) {
+                    Some(why) => {
+                        sink.note(format!("{display} skipped unread: {why}"));
+                        p.next += 1;
+                        continue;
+                    }
+                    None => {
+                        p.read += 1;
+                        let mut piece = Piece { inner: &mut *sink, name: display };
+                        read_file(path, self.config(display), self.cache_dir.as_deref(), ctx, &mut piece)
+                    }
+                },
+            };
+            match read {
+                Ok(Some(parked)) => {
+                    p.parked = Some(parked);
+                    self.progress = Some(p);
+                    return Ok(Step::Parked(self));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // A damaged piece is reported; the other pieces are still read.
+                    let msg = e.to_string();
+                    sink.diagnostic(Diagnostic { locator: Some(Locator::Text(display.clone())), message: msg.clone() });
+                    p.failures.push(msg);
+                }
+            }
+            p.next += 1;
+        }
+        sink.note(format!("rotation set: {}, {} read", count(self.files.len() as u64, "piece", "pieces"), p.read));
+        if p.failures.is_empty() {
+            Ok(Step::Done)
         } else {
-            Err(failures.join("; ").into())
+            Err(p.failures.join("; ").into())
         }
     }
 }
@@ -272,5 +331,11 @@ impl EventSink for Piece<'_> {
     }
     fn note(&mut self, text: String) {
         self.inner.note(format!("{}: {text}", self.name));
+    }
+    fn parkable(&mut self, can: bool) {
+        self.inner.parkable(can);
+    }
+    fn yield_asked(&self) -> bool {
+        self.inner.yield_asked()
     }
 }

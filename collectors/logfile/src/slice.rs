@@ -220,14 +220,10 @@ impl Spec for LogSpec {
             ))
         } else {
             let component = self.component.clone().unwrap_or_else(|| self.derived_component());
-            Source::Blocking(Box::new(LogSetCollector {
-                files: self.files,
-                component: Arc::from(component),
-                zone: self.zone,
-                locate: self.locate,
-                found: self.found,
-                cache_dir: c.cache_dir.clone(),
-            }))
+            let mut set = LogSetCollector::new(self.files, Arc::from(component), self.zone, self.locate);
+            set.found = self.found;
+            set.cache_dir = c.cache_dir.clone();
+            Source::Blocking(Box::new(set))
         }
     }
 

@@ -176,3 +176,55 @@ fn a_file_replaced_while_parked_is_not_read_on_from_its_offset() {
     assert!(sink.out.events.len() >= kept);
     assert!(sink.out.events.iter().all(|e| !e.summary.contains("another file")));
 }
+
+/// A rotation set reads its pieces in order; a plain piece stops where it
+/// is asked and the set goes on from that piece, a compressed one is read
+/// whole: the same as reading the set straight through.
+#[test]
+fn a_rotation_set_parked_in_its_plain_pieces_gives_the_read_to_the_end() {
+    use reconstruct_logfile::LogSetCollector;
+    let dir = tempfile::tempdir().unwrap();
+    let piece = |name: &str, from: i64| {
+        let mut text = String::new();
+        for i in 0..150i64 {
+            let level = if i % 4 == 0 { "ERROR" } else { "INFO" };
+            text.push_str(&format!("{} {level} [api] piece {name} line {i}\n", ts(from + i * 10)));
+            if i % 9 == 0 {
+                text.push_str("  at handler (api.js:12)\n");
+            }
+        }
+        text
+    };
+    let gz = dir.path().join("app.log.2.gz");
+    let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+    enc.write_all(piece("2", BASE).as_bytes()).unwrap();
+    enc.finish().unwrap();
+    std::fs::write(dir.path().join("app.log.1"), piece("1", BASE + 1500)).unwrap();
+    std::fs::write(dir.path().join("app.log"), piece("0", BASE + 3000)).unwrap();
+    let files: Vec<(std::path::PathBuf, String)> =
+        ["app.log.2.gz", "app.log.1", "app.log"].iter().map(|n| (dir.path().join(n), (*n).to_string())).collect();
+    let set = || Box::new(LogSetCollector::new(files.clone(), "app".into(), Zone::Utc, None));
+    let window = TimeWindow::new(at(BASE - 60), at(BASE + 5000)).unwrap();
+    let ctx = CollectContext { window, detail: Detail::All, anchor: None };
+    let mut full = VecSink::default();
+    set().collect(&ctx, &mut full).unwrap();
+    assert_eq!(full.events.len(), 450);
+    for every in [1, 5, 40] {
+        let mut sink = Yielding { out: VecSink::default(), every, since: 0, can: false };
+        let mut c: Box<dyn Collector> = set();
+        let mut parks = 0;
+        loop {
+            sink.since = 0;
+            match c.step(&ctx, &mut sink).unwrap() {
+                Step::Done => break,
+                Step::Parked(next) => {
+                    parks += 1;
+                    c = next;
+                }
+            }
+        }
+        same(&full, &sink.out, &format!("rotation set, every {every}"));
+        // Only the two plain pieces stop, about every `every` events.
+        assert!(parks * every >= 250, "every {every}: {parks} parks");
+    }
+}
