@@ -461,8 +461,12 @@ pub struct Parked {
 }
 
 fn file_identity(f: &File) -> Option<(u64, u64)> {
+    f.metadata().ok().map(|m| identity_of(&m))
+}
+
+fn identity_of(m: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
-    f.metadata().ok().map(|m| (m.dev(), m.ino()))
+    (m.dev(), m.ino())
 }
 
 /// Reads on from a [`Parked`] read of `file`, until its end or the next
@@ -472,9 +476,9 @@ pub fn resume(p: Parked, file: &Path, sink: &mut dyn EventSink) -> Result<Option
     let path = sc.cfg.path.to_string();
     let io = |source| ScanError::Io { path: path.clone(), source };
     let mut f = File::open(file).map_err(io)?;
-    let now = file_identity(&f);
-    let size = f.metadata().map_err(io)?.len();
-    if now != Some(identity) || size < offset {
+    let meta = f.metadata().map_err(io)?;
+    let size = meta.len();
+    if identity_of(&meta) != identity || size < offset {
         // What was read before is kept; the rest is another file now.
         let what = "the file was replaced or cut short while it was read".to_string();
         let source = std::io::Error::other("the file changed");
