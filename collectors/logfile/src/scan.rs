@@ -784,7 +784,9 @@ impl Scanner {
             ),
             None => (None, None),
         };
-        let mut p = self.pending.take().unwrap_or_else(|| Pending {
+        let ascii = self.ascii_in_chunk(bytes);
+        // Filled in place: the record is moved nowhere (its buffers are kept).
+        let p = self.pending.get_or_insert_with(|| Pending {
             number,
             time: s.time,
             basis: s.basis,
@@ -814,8 +816,7 @@ impl Scanner {
         p.in_window = in_window;
         p.state = state;
         p.cued = cued;
-        p.ascii = self.ascii_in_chunk(bytes);
-        self.pending = Some(p);
+        p.ascii = ascii;
     }
 
     /// Searches the reader's buffer once for the words its lines will be
@@ -1180,7 +1181,17 @@ impl Names {
         if !same {
             let (name, end) = bracket_component(msg)?;
             let name = self.get(name).clone();
-            self.bracket = Some((msg.get(..end).unwrap_or_default().to_vec(), name));
+            let prefix = msg.get(..end).unwrap_or_default();
+            // Lines of a busy log take turns between components: the
+            // prefix's room is kept, not given back at every turn.
+            match &mut self.bracket {
+                Some((p, n)) => {
+                    p.clear();
+                    p.extend_from_slice(prefix);
+                    *n = name;
+                }
+                None => self.bracket = Some((prefix.to_vec(), name)),
+            }
         }
         self.bracket.as_ref().map(|(_, name)| name)
     }
