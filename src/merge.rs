@@ -34,6 +34,10 @@ struct Stream {
 pub struct Merge {
     streams: Vec<Stream>,
     heap: BinaryHeap<Reverse<Sequenced>>,
+    /// The least event of all, when that is known without the heap: the
+    /// next of the stream just taken, when it comes before every event the
+    /// heap holds. It spares an event (136 bytes) the heap's moves.
+    slot: Option<Sequenced>,
     broken: Vec<Broken>,
     primed: bool,
     /// Events before this are read for the findings, not counted as the window's.
@@ -55,7 +59,14 @@ impl Merge {
                 last: None,
             })
             .collect();
-        Merge { streams, heap: BinaryHeap::new(), broken, primed: false, shown_from: reconstruct_core::Timestamp::MIN }
+        Merge {
+            streams,
+            heap: BinaryHeap::new(),
+            slot: None,
+            broken,
+            primed: false,
+            shown_from: reconstruct_core::Timestamp::MIN,
+        }
     }
 
     /// Coverage counts only the events from `since` on: those before it
@@ -102,6 +113,18 @@ impl Merge {
                 Err(NoMail::Gone) => {
                     s.status = Some(Status::Failed("the collector stopped without a word".to_string()))
                 }
+            }
+        }
+    }
+
+    /// The next event of the stream just taken: kept aside when it comes
+    /// before all the heap holds (with one source, always), else into the heap.
+    fn advance(&mut self, i: usize) {
+        if let Some(event) = self.pull(i) {
+            let s = Sequenced { event, tie: i as u64 };
+            match self.heap.peek() {
+                Some(Reverse(top)) if *top < s => self.heap.push(Reverse(s)),
+                _ => self.slot = Some(s),
             }
         }
     }
@@ -159,7 +182,10 @@ impl Iterator for Merge {
                 self.push_next(i);
             }
         }
-        let Reverse(Sequenced { event, tie }) = self.heap.pop()?;
+        let Sequenced { event, tie } = match self.slot.take() {
+            Some(s) => s,
+            None => self.heap.pop()?.0,
+        };
         let stream = usize::try_from(tie).unwrap_or(usize::MAX);
         if let Some(s) = self.streams.get_mut(stream).filter(|_| event.time >= self.shown_from) {
             s.events += 1;
@@ -167,7 +193,7 @@ impl Iterator for Merge {
             s.first = Some(s.first.map_or(event.time, |f| f.min(event.time)));
             s.last = Some(s.last.map_or(event.time, |l| l.max(event.time)));
         }
-        self.push_next(stream);
+        self.advance(stream);
         Some(event)
     }
 }
