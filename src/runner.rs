@@ -39,6 +39,9 @@ const REORDER_TOTAL: usize = 16_384;
 /// (threads that log at once) still come out sorted, and 5,000 sources
 /// hold 40,000 events, not the 1.3 million a floor of 256 let them.
 const REORDER_MIN: usize = 8;
+/// A source seen out of order grows its buffer up to this (the floor it
+/// once had): only the sources that need the room take it.
+const REORDER_GROWN: usize = 256;
 /// Diagnostics kept per source; the rest are counted.
 const DIAGNOSTICS_KEPT: usize = 20;
 /// How often a waiting reader looks again (the merge may have gone).
@@ -670,7 +673,7 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
         let held = Arc::new(Mutex::new(Held {
             batch: Vec::new(),
             bytes: 0,
-            reorder: ReorderBuffer::new(reorder),
+            reorder: ReorderBuffer::new(reorder).growing_to(REORDER_GROWN),
             salvaged: false,
         }));
         let on_pool = match &source {

@@ -17,6 +17,10 @@ pub struct ReorderBuffer {
     run: VecDeque<Sequenced>,
     heap: BinaryHeap<Reverse<Sequenced>>,
     capacity: usize,
+    /// How far the capacity may grow once the events are seen out of order.
+    ceiling: usize,
+    /// The latest time pushed: an event before it is out of order.
+    latest: Option<Timestamp>,
     seq: u64,
     released: Option<Timestamp>,
     late: u64,
@@ -28,10 +32,21 @@ impl ReorderBuffer {
             run: VecDeque::new(),
             heap: BinaryHeap::new(),
             capacity: capacity.max(1),
+            ceiling: capacity.max(1),
+            latest: None,
             seq: 0,
             released: None,
             late: 0,
         }
+    }
+
+    /// A buffer that starts small and, the first times its events come out
+    /// of order, grows (fourfold a time) up to `ceiling`: thousands of
+    /// sources in order each hold a few events, and one whose lines jitter
+    /// gets the room to sort them.
+    pub fn growing_to(mut self, ceiling: usize) -> Self {
+        self.ceiling = ceiling.max(self.capacity);
+        self
     }
 
     /// Adds an event; returns the events that can now be released in order.
@@ -44,6 +59,11 @@ impl ReorderBuffer {
             out.push(event);
             return;
         }
+        if self.latest.is_some_and(|l| event.time < l) {
+            // Out of order: more room from now on.
+            self.capacity = self.capacity.saturating_mul(4).min(self.ceiling);
+        }
+        self.latest = Some(self.latest.map_or(event.time, |l| l.max(event.time)));
         self.seq += 1;
         let s = Sequenced { event, tie: self.seq };
         if self.heap.is_empty() && self.run.back().is_none_or(|b| *b <= s) {
@@ -123,6 +143,31 @@ mod tests {
         let times: Vec<i64> = out.iter().map(|e| e.time.unix_nanos()).collect();
         assert_eq!(times, [1, 2, 2, 3, 4, 5, 8, 13]);
         assert_eq!(r.late(), 0);
+    }
+
+    #[test]
+    fn a_buffer_whose_events_jitter_grows_to_sort_them() {
+        // In order, then a line 3 places back, then lines 20 places back:
+        // a fixed buffer of 4 sorts the first and loses the rest; a growing
+        // one takes room at the first and sorts them all.
+        let mut input: Vec<i64> = (0..100).collect();
+        input.swap(50, 53);
+        for k in [60, 75] {
+            input.swap(k, k + 20);
+        }
+        let run = |mut r: ReorderBuffer| {
+            let mut out = Vec::new();
+            for t in &input {
+                r.push(ev(*t), &mut out);
+            }
+            r.finish(&mut out);
+            (out.iter().map(|e| e.time.unix_nanos()).collect::<Vec<_>>(), r.late())
+        };
+        let (_, late) = run(ReorderBuffer::new(4));
+        assert!(late > 0);
+        let (times, late) = run(ReorderBuffer::new(4).growing_to(256));
+        assert_eq!(late, 0);
+        assert_eq!(times, (0..100).collect::<Vec<_>>());
     }
 
     #[test]
