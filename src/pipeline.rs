@@ -198,14 +198,10 @@ pub fn open_output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Wri
         Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("cannot write {}", p.display()))?)),
         None => {
             widen_pipe();
-            Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock()))
+            Box::new(BufWriter::new(io::stdout().lock()))
         }
     })
 }
-
-/// What the output is written in: an export of every event is hundreds of
-/// megabytes, and each write to a pipe may wake its reader.
-const OUTPUT_BUFFER: usize = 256 << 10;
 
 /// A pipe the output goes to (`| jq`, `| gzip`) holds 64 KiB unless told
 /// otherwise: a gigabyte of JSON lines then takes some 16,000 turns between
