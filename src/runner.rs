@@ -112,6 +112,8 @@ struct Pool {
     state: Mutex<PoolState>,
     /// Signalled when a job is queued or one ends: idle threads look again.
     work: Condvar,
+    /// What the run reads, for threads started later.
+    ctx: CollectContext,
 }
 
 struct PoolState {
@@ -125,6 +127,20 @@ struct PoolState {
     waiting: usize,
     /// Threads started in all (for tests and the benchmark).
     spawned: usize,
+    /// Threads started beyond the first so that queued sources move while
+    /// every thread holds a source that waits on the merge, and how many may be.
+    extra: usize,
+    extra_most: usize,
+}
+
+/// What a reader whose batches the merge has not taken does ([`Pool::try_wait`]).
+enum Wait {
+    /// Waits: another thread is free to start the queued sources.
+    Yes,
+    /// Waits, once a thread is started for the queued sources.
+    Spawn,
+    /// Goes on reading: no thread is free and no more may be started.
+    GoOn,
 }
 
 struct Job {
@@ -133,14 +149,22 @@ struct Job {
 }
 
 impl Pool {
-    /// Claims a waiting place, or says the reader must go on.
-    fn try_wait(&self) -> bool {
+    /// Claims a waiting place, or says the reader must go on. Where every
+    /// other thread waits and sources are queued (a parked log the merge
+    /// wants back), a thread is started for them, up to as many again as
+    /// the pool had: else the reader would read its source to its end
+    /// while the merge waits on the queued one.
+    fn try_wait(&self) -> Wait {
         let mut st = lock(&self.state);
         if st.queue.is_empty() || st.waiting.saturating_add(1) < st.workers {
             st.waiting = st.waiting.saturating_add(1);
-            true
+            Wait::Yes
+        } else if st.extra < st.extra_most {
+            st.extra = st.extra.saturating_add(1);
+            st.waiting = st.waiting.saturating_add(1);
+            Wait::Spawn
         } else {
-            false
+            Wait::GoOn
         }
     }
 
@@ -431,8 +455,10 @@ impl ChannelSink {
                     return Ok(());
                 }
             }
-            if !pool.try_wait() {
-                return Ok(());
+            match pool.try_wait() {
+                Wait::Yes => {}
+                Wait::Spawn => spawn_worker(pool.clone(), pool.ctx),
+                Wait::GoOn => return Ok(()),
             }
             {
                 let st = lock(&self.flow.state);
@@ -663,8 +689,17 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
     let parking = blocking > threads;
     let pool = (blocking > 0).then(|| {
         Arc::new(Pool {
-            state: Mutex::new(PoolState { queue: VecDeque::new(), live: 0, workers: 0, waiting: 0, spawned: 0 }),
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                live: 0,
+                workers: 0,
+                waiting: 0,
+                spawned: 0,
+                extra: 0,
+                extra_most: threads,
+            }),
             work: Condvar::new(),
+            ctx,
         })
     });
     let mut running = Vec::with_capacity(sources.len());
