@@ -841,13 +841,17 @@ impl Templates {
     /// The template of `msg` (see [`template`]).
     pub fn of(&mut self, msg: &str) -> &str {
         self.shape.clear();
-        let mut digits = false;
-        for &b in msg.as_bytes() {
-            let digit = b.is_ascii_digit();
-            if !(digit && digits) {
-                self.shape.push(if digit { b'0' } else { b });
+        // Runs of digits become one `0`; the text between is copied whole.
+        let mut rest = msg.as_bytes();
+        while !rest.is_empty() {
+            let text = rest.iter().position(u8::is_ascii_digit).unwrap_or(rest.len());
+            self.shape.extend_from_slice(rest.get(..text).unwrap_or_default());
+            rest = rest.get(text..).unwrap_or_default();
+            let digits = rest.iter().position(|b| !b.is_ascii_digit()).unwrap_or(rest.len());
+            if digits > 0 {
+                self.shape.push(b'0');
             }
-            digits = digit;
+            rest = rest.get(digits..).unwrap_or_default();
         }
         let known = self.shapes.get(self.shape.as_slice()).copied().filter(|&i| i < self.texts.len());
         if let Some(i) = known {

@@ -21,9 +21,9 @@ pub fn row<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     let folded = r.count > 1 || r.seen_before.is_some();
     let text = if folded { Cow::Owned(row_text(r)) } else { Cow::Borrowed(e.summary.as_str()) };
     let evidence = if r.also.is_empty() { e.evidence.locator.to_string() } else { evidence_all(r).join("\n") };
-    let (time, last, count) = (e.time.rfc3339(), r.last.rfc3339(), r.count.to_string());
+    let (time, last, count) = (e.time.rfc3339_text(), r.last.rfc3339_text(), r.count.to_string());
     let fields: [&str; 10] = [
-        &time,
+        time.as_str(),
         e.collector.as_str(),
         &e.component,
         e.severity.map(|s| s.as_str()).unwrap_or_default(),
@@ -31,7 +31,7 @@ pub fn row<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
         &text,
         &evidence,
         &count,
-        &last,
+        last.as_str(),
         r.marker.map(marker_text).unwrap_or_default(),
     ];
     write_fields(&fields, out)

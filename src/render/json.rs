@@ -153,8 +153,10 @@ pub fn write_line<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     }
     out.write_all(b",\"severity\":")?;
     serde_json::to_writer(&mut *out, &l.severity)?;
-    out.write_all(b",\"time\":")?;
-    serde_json::to_writer(&mut *out, &l.time)?;
+    // Digits and separators alone: no escape.
+    out.write_all(b",\"time\":\"")?;
+    out.write_all(l.time.rfc3339_text().as_str().as_bytes())?;
+    out.write_all(b"\"")?;
     out.write_all(b",\"time_basis\":")?;
     serde_json::to_writer(&mut *out, &l.time_basis)?;
     out.write_all(b"}\n")

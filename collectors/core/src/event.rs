@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A UTC instant with nanosecond precision (nanoseconds since the Unix epoch).
@@ -51,7 +51,39 @@ impl Timestamp {
 
     /// RFC 3339 in UTC with `Z`, with as many fraction digits as the value needs.
     pub fn rfc3339(self) -> String {
-        self.to_datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        self.rfc3339_text().as_str().to_string()
+    }
+
+    /// The text of [`Timestamp::rfc3339`], on the stack: the exports write
+    /// one for every event. The same text as chrono's
+    /// `to_rfc3339_opts(SecondsFormat::AutoSi, true)`: 0, 3, 6 or 9
+    /// fraction digits, as few as the value needs.
+    pub fn rfc3339_text(self) -> Rfc3339 {
+        let secs = self.unix_seconds();
+        // An i64 of nanoseconds spans the years 1677 to 2262: the numbers
+        // below stay small, and the year has four digits.
+        let (year, month, day) = civil(secs.div_euclid(86_400));
+        let of_day = secs.rem_euclid(86_400);
+        let mut t = Rfc3339 { buf: [0; RFC3339_MAX], len: 0 };
+        t.digits(year, 4);
+        for (sep, n) in
+            [(b'-', month), (b'-', day), (b'T', of_day / 3600), (b':', of_day / 60 % 60), (b':', of_day % 60)]
+        {
+            t.push(sep);
+            t.digits(n, 2);
+        }
+        let (frac, width) = match self.subsec_nanos() {
+            0 => (0, 0),
+            n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+            n if n % 1_000 == 0 => (n / 1_000, 6),
+            n => (n, 9),
+        };
+        if width > 0 {
+            t.push(b'.');
+            t.digits(i64::from(frac), width);
+        }
+        t.push(b'Z');
+        t
     }
 
     /// `HH:MM:SS`, the precision of the post-mortem table.
@@ -73,15 +105,62 @@ impl Timestamp {
     }
 }
 
+/// Room for the longest RFC 3339 text a [`Timestamp`] has:
+/// `2262-04-11T23:47:16.854775807Z`.
+const RFC3339_MAX: usize = 30;
+
+/// An RFC 3339 text on the stack ([`Timestamp::rfc3339_text`]).
+pub struct Rfc3339 {
+    buf: [u8; RFC3339_MAX],
+    len: usize,
+}
+
+impl Rfc3339 {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// `n` in `width` digits, zero-padded (its low digits if it has more).
+    fn digits(&mut self, n: i64, width: u32) {
+        for k in (0..width).rev() {
+            let d = n.unsigned_abs() / 10u64.pow(k) % 10;
+            self.push(b'0' + d as u8);
+        }
+    }
+}
+
+/// Year, month and day of a count of days since 1970-01-01, in the
+/// proleptic Gregorian calendar (H. Hinnant's `civil_from_days`).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe.saturating_add(era.saturating_mul(400)) + i64::from(month <= 2);
+    (year, month, day)
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.rfc3339())
+        f.write_str(self.rfc3339_text().as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.rfc3339())
+        s.serialize_str(self.rfc3339_text().as_str())
     }
 }
 
@@ -507,5 +586,46 @@ mod tests {
         let mut by_order = SourceKind::ALL.to_vec();
         by_order.sort();
         assert_eq!(by_order, SourceKind::ALL.to_vec());
+    }
+
+    #[test]
+    fn rfc3339_text_is_chrono_s_for_every_instant_an_i64_holds() {
+        let chrono_text = |t: Timestamp| t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let mut cases = vec![i64::MIN, i64::MIN + 1, -1, 0, 1, 999_999_999, 1_000_000_000, i64::MAX - 1, i64::MAX];
+        // Days around every leap rule (1700, 1900, 2000, 2100, 2200, 2024),
+        // each with every fraction width.
+        for day in [
+            "1700-02-28",
+            "1700-03-01",
+            "1900-02-28",
+            "1900-03-01",
+            "2000-02-29",
+            "2000-03-01",
+            "2024-02-29",
+            "2100-03-01",
+            "2200-12-31",
+        ] {
+            let Ok(d) = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") else { panic!("{day}") };
+            let Some(at) = d.and_hms_opt(23, 59, 59) else { panic!("{day}") };
+            let secs = at.and_utc().timestamp();
+            for nanos in [0, 5_000_000, 123_000, 7, 999_999_999] {
+                cases.push(secs * 1_000_000_000 + nanos);
+            }
+        }
+        // And a spread of instants across the range.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(x as i64);
+            cases.push((x as i64) / 1_000_000 * 1_000_000);
+            cases.push((x as i64) / 1_000_000_000 * 1_000_000_000);
+        }
+        for n in cases {
+            let t = Timestamp::from_unix_nanos(n);
+            assert_eq!(t.rfc3339_text().as_str(), chrono_text(t), "{n}");
+            assert_eq!(t.rfc3339(), chrono_text(t), "{n}");
+        }
     }
 }

@@ -248,6 +248,9 @@ impl Pattern {
     ) -> Option<(Reading, Option<(usize, Reading)>)> {
         let mut c = Cur { b, i: at };
         let mut r = head;
+        // Set first, not last: a byte written just before the whole reading
+        // is copied out stalls the copy.
+        r.hourless = self.hourless;
         let mut pm: Option<bool> = None;
         let mut yday: Option<u32> = None;
         let mut snap = None;
@@ -347,7 +350,6 @@ impl Pattern {
             }
             r.sec = r.sec.min(59);
         }
-        r.hourless = self.hourless;
         r.len = c.i;
         Some((r, snap))
     }
@@ -423,10 +425,10 @@ impl<'a> Cur<'a> {
         if n == 0 {
             return None;
         }
-        for _ in n..9 {
-            nanos *= 10;
-        }
-        Some(nanos)
+        // One multiply, not a loop of them: this runs for every line.
+        const SCALE: [u32; 10] =
+            [1_000_000_000, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+        Some(nanos.saturating_mul(SCALE.get(n).copied().unwrap_or(1)))
     }
     fn word(&mut self) -> &'a [u8] {
         let n = self.rest().iter().take_while(|c| c.is_ascii_alphabetic()).count();

@@ -1013,7 +1013,7 @@ impl Scanner {
         } else if let Some(c) = self.names.bracketed(msg) {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
             if whole {
-                summary.text = drop_bracket(&summary.text, c);
+                drop_bracket(&mut summary.text, c);
             }
             c
         } else if let Some((c, rest)) = pipe_component(msg) {
@@ -1087,29 +1087,27 @@ fn human_bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS.get(unit).copied().unwrap_or("TiB"))
 }
 
-/// `ERROR   [api] boom` → `ERROR boom`.
-fn drop_bracket(text: &str, name: &str) -> String {
+/// `ERROR   [api] boom` → `ERROR boom`, in place (most summaries are
+/// shortened, and a new string for each cost an allocation a line).
+fn drop_bracket(text: &mut String, name: &str) {
     // The first `[name]` in the text, found without building the tag.
     let found = memchr::memchr_iter(b'[', text.as_bytes()).find(|&i| {
         text.get(i + 1..).is_some_and(|r| r.starts_with(name) && r.as_bytes().get(name.len()) == Some(&b']'))
     });
-    match found {
-        Some(i) => {
-            let level = text.get(..i).unwrap_or_default().trim_end();
-            let rest = text.get(i + name.len() + 2..).unwrap_or_default().trim_start();
-            let mut out = String::with_capacity(level.len() + rest.len() + 1);
-            out.push_str(level);
-            out.push(' ');
-            out.push_str(rest);
-            let trimmed = out.trim();
-            if trimmed.len() == out.len() {
-                out
-            } else {
-                trimmed.to_string()
-            }
-        }
-        None => text.to_string(),
+    let Some(i) = found else { return };
+    // The level before the tag and the rest after it, joined by one blank.
+    let level_end = text.get(..i).unwrap_or_default().trim_end().len();
+    let after = i.saturating_add(name.len()).saturating_add(2).min(text.len());
+    let rest = text.get(after..).unwrap_or_default();
+    let rest_start = after.saturating_add(rest.len().saturating_sub(rest.trim_start().len()));
+    if level_end > rest_start || !text.is_char_boundary(level_end) || !text.is_char_boundary(rest_start) {
+        return;
     }
+    text.replace_range(level_end..rest_start, " ");
+    let end = text.trim_end().len();
+    text.truncate(end);
+    let start = text.len().saturating_sub(text.trim_start().len());
+    text.drain(..start);
 }
 
 fn is_blank(c: u8) -> bool {
@@ -1163,8 +1161,12 @@ fn bracket_component(msg: &[u8]) -> Option<(&str, usize)> {
 #[derive(Default)]
 struct Names {
     known: rustc_hash::FxHashMap<Box<str>, Arc<str>>,
-    /// The name asked last: most lines name the one before's.
-    last: Option<Arc<str>>,
+    /// The names asked last: a busy log's lines take turns among a few.
+    recent: Vec<Arc<str>>,
+    /// Where in `recent` the next new name goes.
+    turn: usize,
+    /// An empty name, lent where no name is (never: see `get`).
+    none: Arc<str>,
     /// The last message's `LEVEL [name]` up to its bracket, and the name:
     /// a message that starts with the same bytes names the same.
     bracket: Option<(Vec<u8>, Arc<str>)>,
@@ -1172,6 +1174,8 @@ struct Names {
 
 /// Distinct names kept; past it a name is built for its line alone.
 const NAMES_MAX: usize = 4096;
+/// Names asked last that are looked at before the map.
+const RECENT: usize = 8;
 
 impl Names {
     /// The component a message names in brackets after its level
@@ -1199,20 +1203,34 @@ impl Names {
     /// The name built once, lent: a line that is only a beat of its
     /// component's pace takes no count on it.
     fn get(&mut self, name: &str) -> &Arc<str> {
-        if self.last.as_deref() != Some(name) {
-            let a = match self.known.get(name) {
-                Some(a) => a.clone(),
-                None => {
-                    let a: Arc<str> = Arc::from(name);
-                    if self.known.len() < NAMES_MAX {
-                        self.known.insert(Box::from(name), a.clone());
+        let at = match self.recent.iter().position(|r| &**r == name) {
+            Some(i) => i,
+            None => {
+                let a = match self.known.get(name) {
+                    Some(a) => a.clone(),
+                    None => {
+                        let a: Arc<str> = Arc::from(name);
+                        if self.known.len() < NAMES_MAX {
+                            self.known.insert(Box::from(name), a.clone());
+                        }
+                        a
                     }
-                    a
+                };
+                if self.recent.len() < RECENT {
+                    self.recent.push(a);
+                    self.recent.len() - 1
+                } else {
+                    let i = self.turn % RECENT;
+                    self.turn = i + 1;
+                    if let Some(slot) = self.recent.get_mut(i) {
+                        *slot = a;
+                    }
+                    i
                 }
-            };
-            self.last = Some(a);
-        }
-        self.last.get_or_insert_with(|| Arc::from(name))
+            }
+        };
+        // `at` is a place just found or filled.
+        self.recent.get(at).unwrap_or(&self.none)
     }
 }
 
@@ -1264,6 +1282,25 @@ mod tests {
         assert_eq!(out.events[0].summary, "30002312|onStandStepChanged 3579");
         assert_eq!(&*out.events[1].component, "Step_SPUtils");
         assert_eq!(out.events[1].time.rfc3339(), "2025-12-26T14:30:16.005Z", "an unpadded millisecond field");
+    }
+
+    #[test]
+    fn the_bracketed_name_is_taken_out_of_the_summary() {
+        let cases = [
+            ("ERROR   [api] boom", "api", "ERROR boom"),
+            ("ERROR [api]boom", "api", "ERROR boom"),
+            ("[api] boom ", "api", "boom"),
+            ("WARN [api]", "api", "WARN"),
+            ("WARN [ap] x [api] y", "api", "WARN [ap] x y"),
+            ("INFO [apix] y", "api", "INFO [apix] y"),
+            ("INFO\u{3000}[api]\u{3000}é", "api", "INFO é"),
+            ("no tag", "api", "no tag"),
+        ];
+        for (text, name, want) in cases {
+            let mut t = text.to_string();
+            drop_bracket(&mut t, name);
+            assert_eq!(t, want, "{text:?}");
+        }
     }
 
     #[test]
