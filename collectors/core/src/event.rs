@@ -128,12 +128,16 @@ impl Rfc3339 {
         }
     }
 
-    /// `n` in `width` digits, zero-padded (its low digits if it has more).
-    fn digits(&mut self, n: i64, width: u32) {
-        for k in (0..width).rev() {
-            let d = n.unsigned_abs() / 10u64.pow(k) % 10;
-            self.push(b'0' + d as u8);
+    /// `n` in `width` digits, zero-padded (its low digits if it has more),
+    /// written from the last: each step divides by a constant ten.
+    fn digits(&mut self, n: i64, width: usize) {
+        let mut n = n.unsigned_abs();
+        let end = self.len.saturating_add(width).min(RFC3339_MAX);
+        for slot in self.buf.get_mut(self.len..end).unwrap_or_default().iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
         }
+        self.len = end;
     }
 }
 

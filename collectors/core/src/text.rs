@@ -63,6 +63,20 @@ pub fn clean(b: &[u8], max: usize) -> Clean {
     clean_with(b, max, false)
 }
 
+/// Whether a control byte (below a blank, or DEL) is among `b`: asked of
+/// every event's texts, so it looks at 32 bytes a step, each step one pass
+/// the compiler makes wide.
+fn has_control(b: &[u8]) -> bool {
+    let control = |c: &u8| (*c < 0x20) | (*c == 0x7f);
+    let mut steps = b.chunks_exact(32);
+    for step in steps.by_ref() {
+        if step.iter().fold(false, |any, c| any | control(c)) {
+            return true;
+        }
+    }
+    steps.remainder().iter().fold(false, |any, c| any | control(c))
+}
+
 /// Like [`clean`], but line breaks stay (a CR before one goes): for
 /// excerpts, whose lines (a traceback's) are evidence as they were written.
 pub fn clean_lines(b: &[u8], max: usize) -> Clean {
@@ -74,7 +88,7 @@ fn clean_with(b: &[u8], max: usize, keep_lines: bool) -> Clean {
         Ok(s) => (Cow::Borrowed(s), false),
         Err(_) => (String::from_utf8_lossy(b), true),
     };
-    let needs_work = text.bytes().any(|c| c < 0x20 || c == 0x7f) || text.len() > max;
+    let needs_work = text.len() > max || has_control(text.as_bytes());
     if !needs_work {
         return Clean { text: text.into_owned(), invalid_utf8, truncated: false };
     }
@@ -177,6 +191,24 @@ pub fn shell_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_control_byte_is_found_wherever_it_lies() {
+        for len in [0usize, 1, 31, 32, 33, 64, 100] {
+            let plain = vec![b'a'; len];
+            assert!(!has_control(&plain), "{len}");
+            for at in 0..len {
+                for c in [0u8, b'\t', b'\n', 0x1f, 0x7f] {
+                    let mut b = plain.clone();
+                    if let Some(x) = b.get_mut(at) {
+                        *x = c;
+                    }
+                    assert!(has_control(&b), "{len} {at} {c}");
+                }
+            }
+        }
+        assert!(!has_control("é ü 0x20 ~".as_bytes()));
+    }
 
     #[test]
     fn strips_colours() {
