@@ -67,14 +67,24 @@ impl Progress {
     }
 }
 
+/// Masks a row's event and every other event it shows (a restart's kill,
+/// die and start). Returns how many values were masked.
+pub fn mask_row(r: &mut Row) -> u64 {
+    std::iter::once(&mut r.event).chain(r.also.iter_mut()).map(redact::event).fold(0, u64::saturating_add)
+}
+
+/// Where an export's rows go as they are merged (`--all` in a line format).
+pub struct Stream<'a> {
+    pub write: &'a mut dyn FnMut(Row) -> io::Result<()>,
+    /// The rows are handed on unmasked: the stream masks each itself, on
+    /// the thread that formats it ([`mask_row`]), and adds its count to
+    /// the totals. The merge's thread then only merges.
+    pub masks_itself: bool,
+}
+
 /// Runs the collectors and builds the rows. With `stream`, every event is
 /// handed to it as it is merged and no rows are kept (`--all` in a line format).
-pub fn collect(
-    settings: Settings,
-    all: bool,
-    max_rows: usize,
-    stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
-) -> io::Result<Collected> {
+pub fn collect(settings: Settings, all: bool, max_rows: usize, stream: Option<Stream<'_>>) -> io::Result<Collected> {
     collect_observed(settings, all, max_rows, stream, None)
 }
 
@@ -84,7 +94,7 @@ pub fn collect_observed(
     settings: Settings,
     all: bool,
     max_rows: usize,
-    mut stream: Option<&mut dyn FnMut(Row) -> io::Result<()>>,
+    mut stream: Option<Stream<'_>>,
     mut findings: Option<&mut crate::findings::Observer>,
 ) -> io::Result<Collected> {
     // A filter must see the routine lines too: `--grep` finds an info line;
@@ -117,7 +127,7 @@ pub fn collect_observed(
     let mut merge = Merge::new(started.running, settings.unavailable).shown_from(shown_from);
     let mut progress = Progress::new(settings.quiet);
     let keep_secrets = !settings.redact;
-    let mask_each = !keep_secrets && (all || stream.is_some());
+    let mask_each = !keep_secrets && (all || stream.is_some()) && !stream.as_ref().is_some_and(|s| s.masks_itself);
     let mut masked = 0u64;
     let mut rows = Vec::new();
     let mut summariser = Summariser::new(max_rows);
@@ -153,9 +163,9 @@ pub fn collect_observed(
         // findings know whether this message is new.
         let seen_before = findings.as_deref_mut().and_then(|f| f.observe(&e));
         match (&mut stream, all) {
-            (Some(f), _) => {
+            (Some(s), _) => {
                 if result.is_ok() {
-                    result = f(render::single(e));
+                    result = (s.write)(render::single(e));
                 }
             }
             (None, true) => rows.push(render::single(e)),
@@ -177,8 +187,8 @@ pub fn collect_observed(
         rows = s.rows;
         if !keep_secrets {
             // Each row's event and every other event it shows.
-            for e in rows.iter_mut().flat_map(|r| std::iter::once(&mut r.event).chain(r.also.iter_mut())) {
-                masked = masked.saturating_add(redact::event(e));
+            for r in &mut rows {
+                masked = masked.saturating_add(mask_row(r));
             }
         }
         s.totals

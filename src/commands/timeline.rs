@@ -17,10 +17,11 @@ const CHUNK: usize = 2048;
 /// a slow output.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// Every event in a line format: the main thread merges and masks, a second
-/// thread formats each chunk of rows into one buffer, and the main thread
-/// writes the buffers in order (the output may be a terminal's lock, which
-/// stays on its thread). Formatting is about a quarter of an export's work.
+/// Every event in a line format: the main thread merges, a second thread
+/// masks and formats each chunk of rows into one buffer, and the main
+/// thread writes the buffers in order (the output may be a terminal's lock,
+/// which stays on its thread). Masking and formatting are about half of an
+/// export's work, and the merge's thread is free for the reader's.
 fn stream(
     settings: crate::settings::Settings,
     format: Format,
@@ -30,18 +31,28 @@ fn stream(
     let mut header = Vec::new();
     render::header(format, &mut header)?;
     sink.write_all(&header)?;
+    // The rule is the pipeline's (an export masks every event); this says
+    // on which thread.
+    let mask = settings.redact;
     std::thread::scope(|scope| {
         let (rows_tx, rows_rx) = std::sync::mpsc::channel::<Vec<Row>>();
-        let (text_tx, text_rx) = std::sync::mpsc::channel::<io::Result<Vec<u8>>>();
+        let (text_tx, text_rx) = std::sync::mpsc::channel::<(io::Result<Vec<u8>>, u64)>();
         scope.spawn(move || {
-            for rows in rows_rx {
+            for mut rows in rows_rx {
+                let mut masked = 0u64;
+                if mask {
+                    for r in &mut rows {
+                        masked = masked.saturating_add(pipeline::mask_row(r));
+                    }
+                }
                 let mut buf = Vec::with_capacity(rows.len().saturating_mul(256));
                 let text = rows.iter().try_for_each(|r| render::write_row(format, r, &mut buf)).map(|()| buf);
-                if text_tx.send(text).is_err() {
+                if text_tx.send((text, masked)).is_err() {
                     break;
                 }
             }
         });
+        let mut masked = 0u64;
         let gone = || io::Error::other("the formatting thread stopped");
         let mut in_flight = 0usize;
         let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
@@ -55,7 +66,7 @@ fn stream(
                 in_flight += 1;
                 // Write what is formatted; wait only when enough is pending.
                 while in_flight > 0 {
-                    let text = if in_flight >= CHUNKS_IN_FLIGHT {
+                    let (text, n) = if in_flight >= CHUNKS_IN_FLIGHT {
                         text_rx.recv().map_err(|_| gone())?
                     } else {
                         match text_rx.try_recv() {
@@ -64,11 +75,12 @@ fn stream(
                         }
                     };
                     in_flight -= 1;
+                    masked = masked.saturating_add(n);
                     sink.write_all(&text?)?;
                 }
                 Ok(())
             };
-            collect(settings, true, max_rows, Some(&mut write))
+            collect(settings, true, max_rows, Some(pipeline::Stream { write: &mut write, masks_itself: true }))
         };
         let mut rest = collected.and_then(|c| {
             if !chunk.is_empty() {
@@ -81,7 +93,10 @@ fn stream(
         drop(rows_tx);
         while in_flight > 0 {
             in_flight -= 1;
-            let text = text_rx.recv().map_err(|_| gone()).and_then(|t| t);
+            let text = text_rx.recv().map_err(|_| gone()).and_then(|(t, n)| {
+                masked = masked.saturating_add(n);
+                t
+            });
             // After a failed write (a closed pipe) the rest is only drained.
             if rest.is_ok() {
                 if let Err(e) = text.and_then(|t| sink.write_all(&t)) {
@@ -89,7 +104,10 @@ fn stream(
                 }
             }
         }
-        rest
+        rest.map(|mut c| {
+            c.totals.masked = c.totals.masked.saturating_add(masked);
+            c
+        })
     })
 }
 
