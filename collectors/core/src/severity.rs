@@ -115,6 +115,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_level_word_in_every_case_and_nothing_else() {
+        let words: [(&str, Severity); 31] = [
+            ("trace", Severity::Debug),
+            ("trc", Severity::Debug),
+            ("debug", Severity::Debug),
+            ("dbg", Severity::Debug),
+            ("verbose", Severity::Debug),
+            ("fine", Severity::Debug),
+            ("finer", Severity::Debug),
+            ("finest", Severity::Debug),
+            ("info", Severity::Info),
+            ("inf", Severity::Info),
+            ("information", Severity::Info),
+            ("informational", Severity::Info),
+            ("log", Severity::Info),
+            ("notice", Severity::Notice),
+            ("note", Severity::Notice),
+            ("warn", Severity::Warning),
+            ("warning", Severity::Warning),
+            ("wrn", Severity::Warning),
+            ("error", Severity::Error),
+            ("err", Severity::Error),
+            ("eror", Severity::Error),
+            ("severe", Severity::Error),
+            ("fatal", Severity::Critical),
+            ("ftl", Severity::Critical),
+            ("crit", Severity::Critical),
+            ("critical", Severity::Critical),
+            ("crt", Severity::Critical),
+            ("panic", Severity::Critical),
+            ("alert", Severity::Critical),
+            ("emerg", Severity::Critical),
+            ("emergency", Severity::Critical),
+        ];
+        for (w, want) in words {
+            let upper = w.to_ascii_uppercase();
+            let title =
+                format!("{}{}", w.get(..1).unwrap_or_default().to_ascii_uppercase(), w.get(1..).unwrap_or_default());
+            for form in [w.to_string(), upper, title] {
+                assert_eq!(from_word(form.as_bytes()), Some(want), "{form}");
+            }
+        }
+        for w in
+            ["", "in", "infos", "informationals", "errors", "warnx", "er", "lo", "logs", "inform", "e\0ror", "info\0"]
+        {
+            assert_eq!(from_word(w.as_bytes()), None, "{w:?}");
+        }
+    }
+
+    #[test]
     fn level_words() {
         assert_eq!(detect(b" ERROR [api] boom"), Some(Severity::Error));
         assert_eq!(detect(b" [warn] 1234#0: upstream slow"), Some(Severity::Warning));
