@@ -1373,6 +1373,28 @@ mod tests {
     }
 
     #[test]
+    fn events_far_apart_share_no_count_on_their_names() {
+        let mut input = Vec::new();
+        for i in 0..3000 {
+            input.extend_from_slice(format!("2025-12-26 14:30:{:02} ERROR [api] boom {i}\n", i % 60).as_bytes());
+            input.extend_from_slice(format!("2025-12-26 14:31:{:02} ERROR boom {i}\n", i % 60).as_bytes());
+        }
+        let out = run(&input, Detail::All).unwrap();
+        assert_eq!(out.events.len(), 6000);
+        let path = |e: &Event| match &e.evidence.locator {
+            Locator::Line { path, .. } => path.clone(),
+            Locator::Text(_) => panic!("a line's locator"),
+        };
+        let (first, last) = (&out.events[0], &out.events[5999]);
+        assert_eq!(path(first), path(last));
+        assert!(!Arc::ptr_eq(&path(first), &path(last)), "the file's name is made anew");
+        assert_eq!((&*out.events[0].component, &*out.events[5998].component), ("api", "api"));
+        assert!(!Arc::ptr_eq(&out.events[0].component, &out.events[5998].component), "so is a component's");
+        assert_eq!((&*out.events[1].component, &*out.events[5999].component), ("app", "app"));
+        assert!(!Arc::ptr_eq(&out.events[1].component, &out.events[5999].component), "and the file's own");
+    }
+
+    #[test]
     fn state_words_past_the_sample_are_found_by_the_buffer_search() {
         let mut input = Vec::new();
         for i in 0..200 {
