@@ -59,18 +59,33 @@ impl Timestamp {
     /// `to_rfc3339_opts(SecondsFormat::AutoSi, true)`: 0, 3, 6 or 9
     /// fraction digits, as few as the value needs.
     pub fn rfc3339_text(self) -> Rfc3339 {
+        thread_local! {
+            /// The last second written, and its text: the events of an
+            /// export come in time order, many to a second.
+            static SECOND: std::cell::Cell<(i64, [u8; 19])> = const { std::cell::Cell::new((i64::MIN, [0; 19])) };
+        }
         let secs = self.unix_seconds();
-        // An i64 of nanoseconds spans the years 1677 to 2262: the numbers
-        // below stay small, and the year has four digits.
-        let (year, month, day) = civil(secs.div_euclid(86_400));
-        let of_day = secs.rem_euclid(86_400);
         let mut t = Rfc3339 { buf: [0; RFC3339_MAX], len: 0 };
-        t.digits(year, 4);
-        for (sep, n) in
-            [(b'-', month), (b'-', day), (b'T', of_day / 3600), (b':', of_day / 60 % 60), (b':', of_day % 60)]
-        {
-            t.push(sep);
-            t.digits(n, 2);
+        let (last, text) = SECOND.with(std::cell::Cell::get);
+        if last == secs {
+            for b in text {
+                t.push(b);
+            }
+        } else {
+            // An i64 of nanoseconds spans the years 1677 to 2262: the
+            // numbers below stay small, and the year has four digits.
+            let (year, month, day) = civil(secs.div_euclid(86_400));
+            let of_day = secs.rem_euclid(86_400);
+            t.digits(year, 4);
+            for (sep, n) in
+                [(b'-', month), (b'-', day), (b'T', of_day / 3600), (b':', of_day / 60 % 60), (b':', of_day % 60)]
+            {
+                t.push(sep);
+                t.digits(n, 2);
+            }
+            let mut text = [0u8; 19];
+            text.copy_from_slice(t.buf.get(..19).unwrap_or(&[0; 19]));
+            SECOND.with(|c| c.set((secs, text)));
         }
         let (frac, width) = match self.subsec_nanos() {
             0 => (0, 0),
