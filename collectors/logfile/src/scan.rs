@@ -717,11 +717,17 @@ impl Scanner {
         if bytes.first() == Some(&b'#') && bytes.starts_with(b"#Fields:") {
             self.w3c_header(&bytes);
         }
-        let stamp = match self.w3c {
+        // The reading is used where it was returned, field by field: copied
+        // whole just after its fields were written one by one, the copy
+        // waited on those writes (a few per cent of a busy log's reading).
+        let mut stamp = match self.w3c {
             Some(status) => self.w3c_line(&bytes, status),
-            None => layout::read(&self.locate, &bytes, &self.pctx, &mut self.carry).or_else(|| self.fallback(&bytes)),
+            None => layout::read(&self.locate, &bytes, &self.pctx, &mut self.carry),
         };
-        match stamp {
+        if stamp.is_none() && self.w3c.is_none() {
+            stamp = self.fallback(&bytes);
+        }
+        match &mut stamp {
             Some(s) => {
                 self.flush(sink)?;
                 if s.zone_word {
@@ -791,7 +797,7 @@ impl Scanner {
         Some(s)
     }
 
-    fn start(&mut self, number: u64, bytes: &[u8], s: Stamp) {
+    fn start(&mut self, number: u64, bytes: &[u8], s: &mut Stamp) {
         if self.stop_after.is_some_and(|stop| s.time > stop) {
             self.done = true;
         }
@@ -830,9 +836,9 @@ impl Scanner {
         if in_window {
             p.line.extend_from_slice(bytes);
         }
-        p.message = s.message;
+        p.message = std::mem::replace(&mut s.message, Message::Cut { skip_from: 0, skip_to: 0 });
         p.severity = s.severity;
-        p.component = s.component;
+        p.component = s.component.take();
         p.extra.clear();
         p.extra_lines = 0;
         p.in_window = in_window;
