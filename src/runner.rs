@@ -20,11 +20,13 @@ use reconstruct_core::{
 /// many sources keep the events in flight bounded. The least batch is what
 /// a parked reader reads per step: smaller, and reopening its file costs
 /// more than its lines; larger, and thousands of sources hold more (over
-/// 5,000 logs, 32 events a step held 133 MiB where 16 held 94, and 8 took
-/// a fifth more time than 16).
+/// 5,000 logs in `--all`: 32 events a step held 133 MiB; 16 held 100 MiB;
+/// 12 held 89-93 MiB in a twentieth more time than 16; 8 held 84 MiB in a
+/// fifth more. Their summary, where few files fill a batch, holds 74 MiB
+/// at 12 and 66 at 16).
 const BATCH: usize = 512;
 const BATCH_TOTAL: usize = 8_192;
-const BATCH_MIN: usize = 16;
+const BATCH_MIN: usize = 12;
 /// The same budget in bytes: a source of long lines sends smaller batches,
 /// so thousands of them still hold a bounded amount. Not below 8 KiB a
 /// batch: 5,000 logs of 380-byte lines took 4.1 s and 125 MiB at 4 KiB,
