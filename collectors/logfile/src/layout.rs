@@ -284,6 +284,19 @@ fn nth_field(b: &[u8], n: u8) -> Option<&[u8]> {
     rest.get(..rest.iter().take_while(|c| !is_blank(c)).count())
 }
 
+/// What [`read_at`] uses of a reading once the time is known.
+struct Read {
+    len: usize,
+    zone: ZoneRead,
+    letter: Option<u8>,
+}
+
+impl Read {
+    fn of(r: &crate::pattern::Reading) -> Read {
+        Read { len: r.len, zone: r.zone, letter: r.letter }
+    }
+}
+
 fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
     let c = families::get(family)?;
     let pos = anchor.position(line)?;
@@ -292,15 +305,18 @@ fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry
         .memo
         .as_ref()
         .filter(|m| m.family == family && m.zone == ctx.zone && b.get(..m.len) == m.text.get(..m.len));
+    // What the rest needs of the reading: its length, zone and level letter.
     let (r, time, basis) = match hit {
         Some(m) => {
-            let (second, basis, stated, len, head) = (m.second, m.basis, m.stated, m.len, m.head);
-            let r = c.pattern.resume(b, len, head)?;
-            if r.zone == stated {
-                (r, Timestamp::from_unix_seconds(second, r.nanos)?, basis)
+            let (second, basis, stated, len) = (m.second, m.basis, m.stated, m.len);
+            let tail = c.pattern.tail(b, len, &m.head)?;
+            if tail.zone == stated {
+                let r = Read { len: tail.len, zone: tail.zone, letter: m.head.letter };
+                (r, Timestamp::from_unix_seconds(second, tail.nanos)?, basis)
             } else {
+                let r = c.pattern.resume(b, len, m.head)?;
                 let (t, basis) = resolve(&r, ctx, carry)?;
-                (r, t, basis)
+                (Read::of(&r), t, basis)
             }
         }
         None => {
@@ -319,7 +335,7 @@ fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry
                     }
                 }
             }
-            (r, t, basis)
+            (Read::of(&r), t, basis)
         }
     };
     let end = pos + r.len;

@@ -105,6 +105,15 @@ pub struct Reading {
     pub len: usize,
 }
 
+/// What [`Pattern::tail`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tail {
+    pub nanos: u32,
+    pub zone: ZoneRead,
+    /// Bytes of the line the timestamp used.
+    pub len: usize,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct PatternError(pub String);
 
@@ -236,6 +245,55 @@ impl Pattern {
     /// into `head`, up to the split token.
     pub fn resume(&self, b: &[u8], at: usize, head: Reading) -> Option<Reading> {
         self.run(b, self.split?, at, head, None).map(|(r, _)| r)
+    }
+
+    /// Reads what follows the split token of a line whose first `at` bytes
+    /// were read before into `head`: the fraction, a zone, literals and
+    /// blanks only (what a split allows after it). What [`Pattern::resume`]
+    /// gives, less the fields `head` already holds, and without copying a
+    /// whole reading about: most lines of a log are read this way.
+    pub fn tail(&self, b: &[u8], at: usize, head: &Reading) -> Option<Tail> {
+        let mut c = Cur { b, i: at };
+        let (mut nanos, mut zone) = (head.nanos, head.zone);
+        for t in self.toks.get(self.split?..)? {
+            match *t {
+                Tok::FracOpt => {
+                    if matches!(c.peek(), Some(b'.') | Some(b',')) && c.peek_at(1).is_some_and(|d| d.is_ascii_digit()) {
+                        c.i += 1;
+                        nanos = c.fraction_digits()?;
+                    }
+                }
+                Tok::FracReq => nanos = c.fraction_digits()?,
+                Tok::Millis => {
+                    let n = c.rest().iter().take(4).take_while(|d| d.is_ascii_digit()).count();
+                    if !(1..=3).contains(&n) {
+                        return None;
+                    }
+                    nanos = c.digits(n)? * 1_000_000;
+                }
+                Tok::Zone => zone = c.zone(),
+                Tok::Blank => {
+                    let n = c.rest().iter().take_while(|x| matches!(x, b' ' | b'\t')).count();
+                    if n == 0 {
+                        return None;
+                    }
+                    c.i += n;
+                }
+                Tok::Lit(l) => {
+                    if c.peek()? != l {
+                        return None;
+                    }
+                    c.i += 1;
+                }
+                // A split has nothing else after it.
+                _ => return None,
+            }
+        }
+        let ends_in_text = matches!(self.toks.last(), Some(Tok::Lit(x)) if !x.is_ascii_alphanumeric());
+        if !ends_in_text && c.peek().is_some_and(|x| x.is_ascii_alphanumeric()) {
+            return None;
+        }
+        Some(Tail { nanos, zone, len: c.i })
     }
 
     fn run(
@@ -683,6 +741,55 @@ mod tests {
         // A year after the time, or AM/PM, cannot be split.
         assert!(Pattern::compile("%a %b %e %H:%M:%S%f %Y").unwrap().split().is_none());
         assert!(Pattern::compile("%-m/%-d/%Y %I:%M:%S %p").unwrap().split().is_none());
+    }
+
+    #[test]
+    fn a_tail_reads_what_resuming_reads() {
+        let cases: [(&str, &str, &str); 6] = [
+            ("%Y-%m-%d %H:%M:%S%f%z", "2025-12-26 14:30:15", " x"),
+            ("%Y-%m-%dT%H:%M:%S%f%z", "2025-12-26T14:30:15", " x"),
+            ("%Y-%m-%d %H:%M:%S:%N", "2025-12-26 14:30:15", ":123 x"),
+            ("%d/%b/%Y:%H:%M:%S%f%z", "26/Dec/2025:14:30:15", " +0100 x"),
+            ("%Y%m%dT%H%M%S%f%z", "20251226T143015", "Z x"),
+            ("%m/%d/%Y %H:%M:%S%f", "12/26/2025 14:30:15", " x"),
+        ];
+        let tails = [
+            "",
+            ",123 x",
+            ".5",
+            ".123456789123 x",
+            "Z x",
+            "+01:00 x",
+            " +0100 x",
+            " UTC x",
+            " CEST x",
+            ":7 x",
+            ":1234 x",
+            ":12x",
+            "x",
+            "5 x",
+            ".",
+            ". x",
+            ",12,3",
+            "\tx",
+            " -0130] x",
+            "-05 x",
+        ];
+        let mut read = 0;
+        for (fmt, head_text, first_tail) in cases {
+            let p = Pattern::compile(fmt).unwrap();
+            let first = format!("{head_text}{first_tail}");
+            let (_, snap) = p.read_split(first.as_bytes()).unwrap();
+            let (at, head) = snap.unwrap();
+            for t in tails {
+                let line = format!("{head_text}{t}");
+                let whole = p.resume(line.as_bytes(), at, head);
+                let tail = p.tail(line.as_bytes(), at, &head);
+                assert_eq!(whole.map(|r| Tail { nanos: r.nanos, zone: r.zone, len: r.len }), tail, "{fmt} {line:?}");
+                read += usize::from(tail.is_some());
+            }
+        }
+        assert!(read > 40, "{read}");
     }
 
     #[test]

@@ -984,8 +984,11 @@ impl Scanner {
         let msg = trim(msg);
         // A package installed or upgraded is a change, whatever words its
         // name holds (`liberror-perl`); a stanza's label alone is nothing.
-        let mut package = if p.severity.is_none() { crate::packages::change(msg) } else { None };
-        let label = package.is_none() && crate::packages::is_stanza_label(msg);
+        // Most lines begin with a level word in capitals (`INFO …`): that
+        // word alone then answers the three general checks ([`calm_lead`]).
+        let calm = if p.severity.is_none() { calm_lead(msg) } else { None };
+        let mut package = if p.severity.is_none() && calm.is_none() { crate::packages::change(msg) } else { None };
+        let label = package.is_none() && calm.is_none() && crate::packages::is_stanza_label(msg);
         if label {
             // apt's history stanza: the changes are the lines under its label.
             package = crate::packages::merge(p.extra.split(|c| *c == b'\n').filter_map(crate::packages::change));
@@ -1020,7 +1023,11 @@ impl Scanner {
             }
             return Ok(());
         }
-        let sev = if package.is_some() { Some(Severity::Notice) } else { p.severity.or_else(|| severity::detect(msg)) };
+        let sev = if package.is_some() {
+            Some(Severity::Notice)
+        } else {
+            p.severity.or(calm).or_else(|| severity::detect(msg))
+        };
         let alarming = package.is_none() && sev.is_some_and(|s| s >= Severity::Warning);
         let state = !alarming && !label && want.asks_state(sev) && p.state.unwrap_or_else(|| is_state_change(msg));
         let kind = if package.is_some() {
@@ -1099,6 +1106,24 @@ impl Scanner {
             fact: package.map(|c| Box::new(c.fact())),
         })
     }
+}
+
+/// The severity of a message (trimmed) whose first word is a level below a
+/// warning written in capitals (`INFO …`, `DEBUG: …`), when that word alone
+/// answers what [`severity::detect`], [`crate::packages::change`] and
+/// [`crate::packages::is_stanza_label`] would: detect reads that word first;
+/// a package manager's change begins with its action word, and no level
+/// word is one (nor is a word joined to what follows it); a stanza label
+/// ends with a colon. `None`: the general checks decide.
+fn calm_lead(msg: &[u8]) -> Option<Severity> {
+    let n = msg.iter().take(14).take_while(|c| c.is_ascii_uppercase()).count();
+    // The word ends where its capitals end: a letter or `_` would join it.
+    let joined = msg.get(n).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
+    if joined || msg.last() == Some(&b':') {
+        return None;
+    }
+    let s = severity::from_word(msg.get(..n)?)?;
+    (s < Severity::Warning).then_some(s)
 }
 
 /// Whether bytes are UTF-8: most lines are ASCII, which is told faster.
@@ -1516,6 +1541,85 @@ mod tests {
         assert_eq!(out.events.len(), 1);
         assert_eq!(out.diagnostics.len(), 1);
         assert_eq!(out.diagnostics[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:1".into()));
+    }
+
+    #[test]
+    fn a_calm_lead_answers_as_the_general_checks_do() {
+        let mut words: Vec<String> = Vec::new();
+        for w in [
+            "trace",
+            "trc",
+            "debug",
+            "dbg",
+            "verbose",
+            "fine",
+            "finer",
+            "finest",
+            "info",
+            "inf",
+            "information",
+            "informational",
+            "log",
+            "notice",
+            "note",
+            "warn",
+            "warning",
+            "error",
+            "err",
+            "fatal",
+            "panic",
+            "install",
+            "installed",
+            "upgrade",
+            "update",
+            "remove",
+            "purge",
+            "subdebug",
+            "infos",
+            "x",
+            "",
+            "start-date",
+        ] {
+            let title =
+                format!("{}{}", w.get(..1).unwrap_or_default().to_ascii_uppercase(), w.get(1..).unwrap_or_default());
+            words.extend([w.to_string(), w.to_ascii_uppercase(), title]);
+        }
+        let joins = ["", " ", "  ", ":", ": ", "_", "[", "]", "-", "1", "\t", "x", "X", "("];
+        let tails = [
+            "",
+            "x",
+            "[api] GET /x 200",
+            "installed foo 1.0 2.0",
+            "upgrade libssl3:amd64 3.0.11-1 3.0.13-1",
+            "Upgrade:",
+            "(1.2)",
+            "ERROR boom",
+            "panic: boom",
+            "\"GET / HTTP/1.1\" 503 1",
+            "start-date:",
+        ];
+        let mut calm = 0;
+        for w in &words {
+            for j in joins {
+                for t in tails {
+                    let text = format!("{w}{j}{t}");
+                    let msg = trim(text.as_bytes());
+                    if let Some(s) = calm_lead(msg) {
+                        calm += 1;
+                        assert_eq!(severity::detect(msg), Some(s), "{text:?}");
+                        assert!(crate::packages::change(msg).is_none(), "{text:?}");
+                        assert!(!crate::packages::is_stanza_label(msg), "{text:?}");
+                        assert!(s < Severity::Warning, "{text:?}");
+                    }
+                }
+            }
+        }
+        assert!(calm > 500, "{calm}");
+        assert_eq!(calm_lead(b"INFO  [api] GET /x 200 1ms"), Some(Severity::Info));
+        assert_eq!(calm_lead(b"DEBUG: x"), Some(Severity::Debug));
+        for not in [&b"WARN x"[..], b"INFO:", b"Info x", b"INFO_x", b"INFOx", b"INFORMATIONALS x", b"x INFO"] {
+            assert_eq!(calm_lead(not), None, "{:?}", String::from_utf8_lossy(not));
+        }
     }
 
     #[test]
