@@ -116,6 +116,10 @@ struct Scanner {
     /// Whether the reader's buffer is ASCII, and the buffer that was asked.
     chunk_ascii: bool,
     ascii_generation: Option<u64>,
+    /// Whether the reader's buffer holds an escape byte (colour codes), and
+    /// the buffer that was asked: a line of a buffer without one is used as read.
+    chunk_escapes: bool,
+    escape_generation: Option<u64>,
     /// Component names, each built once.
     names: Names,
     /// Beats of the baseline's routine lines not yet handed on.
@@ -321,6 +325,8 @@ fn scan_from<'a>(
         cue_marked: false,
         chunk_ascii: false,
         ascii_generation: None,
+        chunk_escapes: true,
+        escape_generation: None,
         names: Names::default(),
         lent: Lent::of(cfg),
         paces: Default::default(),
@@ -713,7 +719,12 @@ impl Scanner {
                 message: format!("line longer than {MAX_LINE} bytes: the rest of it was skipped"),
             });
         }
-        let bytes = strip_ansi(raw);
+        // One look for colour codes over the reader's buffer spares one a line.
+        let bytes = if !self.chunk_escapes && self.lies_in_chunk(raw) {
+            std::borrow::Cow::Borrowed(raw)
+        } else {
+            strip_ansi(raw)
+        };
         if bytes.first() == Some(&b'#') && bytes.starts_with(b"#Fields:") {
             self.w3c_header(&bytes);
         }
@@ -871,6 +882,10 @@ impl Scanner {
         }
         // A routine line read for the findings is only checked for UTF-8:
         // once a buffer is known to be ASCII, its lines need no check.
+        if self.escape_generation != Some(generation) {
+            self.escape_generation = Some(generation);
+            self.chunk_escapes = memchr::memchr(0x1b, chunk).is_some();
+        }
         if matches!(self.ctx.detail, Detail::Read(_)) && self.ascii_generation != Some(generation) {
             self.ascii_generation = Some(generation);
             self.chunk_ascii = chunk.is_ascii();
@@ -879,7 +894,12 @@ impl Scanner {
 
     /// Whether `bytes` lie in the reader's buffer and that is ASCII.
     fn ascii_in_chunk(&self, bytes: &[u8]) -> bool {
-        let Some((base, len)) = self.chunk.filter(|_| self.chunk_ascii) else { return false };
+        self.chunk_ascii && self.lies_in_chunk(bytes)
+    }
+
+    /// Whether `bytes` lie in the reader's buffer.
+    fn lies_in_chunk(&self, bytes: &[u8]) -> bool {
+        let Some((base, len)) = self.chunk else { return false };
         (bytes.as_ptr() as usize)
             .checked_sub(base)
             .and_then(|off| off.checked_add(bytes.len()))
@@ -956,6 +976,8 @@ impl Scanner {
         self.cue_marked = false;
         self.chunk_ascii = false;
         self.ascii_generation = None;
+        self.chunk_escapes = true;
+        self.escape_generation = None;
         self.scratch = Vec::new();
         self.names = Names::default();
     }
