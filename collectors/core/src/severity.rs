@@ -2,84 +2,27 @@
 
 use crate::event::Severity;
 
-/// The level words, in lower case, and what each names.
-const LEVEL_WORDS: [(&[u8], Severity); 31] = [
-    (b"trace", Severity::Debug),
-    (b"trc", Severity::Debug),
-    (b"debug", Severity::Debug),
-    (b"dbg", Severity::Debug),
-    (b"verbose", Severity::Debug),
-    (b"fine", Severity::Debug),
-    (b"finer", Severity::Debug),
-    (b"finest", Severity::Debug),
-    (b"info", Severity::Info),
-    (b"inf", Severity::Info),
-    (b"information", Severity::Info),
-    (b"informational", Severity::Info),
-    (b"log", Severity::Info),
-    (b"notice", Severity::Notice),
-    (b"note", Severity::Notice),
-    (b"warn", Severity::Warning),
-    (b"warning", Severity::Warning),
-    (b"wrn", Severity::Warning),
-    (b"error", Severity::Error),
-    (b"err", Severity::Error),
-    (b"eror", Severity::Error),
-    (b"severe", Severity::Error),
-    (b"fatal", Severity::Critical),
-    (b"ftl", Severity::Critical),
-    (b"crit", Severity::Critical),
-    (b"critical", Severity::Critical),
-    (b"crt", Severity::Critical),
-    (b"panic", Severity::Critical),
-    (b"alert", Severity::Critical),
-    (b"emerg", Severity::Critical),
-    (b"emergency", Severity::Critical),
-];
-
-/// A word of up to 15 bytes, lowered, as one number: its length, then its
-/// bytes (so words of different lengths never share one).
-const fn key(w: &[u8]) -> u128 {
-    let mut k = w.len() as u128;
-    let mut rest = w;
-    while let [c, tail @ ..] = rest {
-        k = k << 8 | c.to_ascii_lowercase() as u128;
-        rest = tail;
-    }
-    k
-}
-
-/// [`LEVEL_WORDS`] by their numbers, sorted: nearly every line's first word
-/// is looked up here, by one binary search over numbers where matching its
-/// text against each word of its length cost a call a word.
-const LEVEL_KEYS: [(u128, Severity); LEVEL_WORDS.len()] = {
-    let mut keys = [(0u128, Severity::Debug); LEVEL_WORDS.len()];
-    let mut i = 0;
-    // Evaluated when the program is built: an index out of range fails the build.
-    #[allow(clippy::indexing_slicing)]
-    while i < keys.len() {
-        keys[i] = (key(LEVEL_WORDS[i].0), LEVEL_WORDS[i].1);
-        // Insertion sort: the table is small and sorted once, at build time.
-        let mut j = i;
-        while j > 0 && keys[j - 1].0 > keys[j].0 {
-            let t = keys[j - 1];
-            keys[j - 1] = keys[j];
-            keys[j] = t;
-            j -= 1;
-        }
-        i += 1;
-    }
-    keys
-};
-
 /// A level word (`ERROR`, `warn`, `crit`, `FTL` …) as a severity.
 pub fn from_word(w: &[u8]) -> Option<Severity> {
     if w.len() < 3 || w.len() > 13 {
         return None;
     }
-    let k = key(w);
-    let i = LEVEL_KEYS.binary_search_by_key(&k, |(k, _)| *k).ok()?;
-    LEVEL_KEYS.get(i).map(|(_, s)| *s)
+    let mut buf = [0u8; 13];
+    let lower = buf.get_mut(..w.len())?;
+    for (d, s) in lower.iter_mut().zip(w) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(match &*lower {
+        b"trace" | b"trc" | b"debug" | b"dbg" | b"verbose" | b"fine" | b"finer" | b"finest" => Severity::Debug,
+        b"info" | b"inf" | b"information" | b"informational" | b"log" => Severity::Info,
+        b"notice" | b"note" => Severity::Notice,
+        b"warn" | b"warning" | b"wrn" => Severity::Warning,
+        b"error" | b"err" | b"eror" | b"severe" => Severity::Error,
+        b"fatal" | b"ftl" | b"crit" | b"critical" | b"crt" | b"panic" | b"alert" | b"emerg" | b"emergency" => {
+            Severity::Critical
+        }
+        _ => return None,
+    })
 }
 
 /// How far into a message a level word is looked for: levels come first.
