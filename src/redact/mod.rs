@@ -8,6 +8,7 @@
 //! and in `.netrc` and Docker `auths` ([`rules::ARGUMENTS`]), and long
 //! random values after a name that says key.
 
+mod needs;
 pub mod rules;
 
 use std::borrow::Cow;
@@ -116,10 +117,7 @@ fn patterns() -> &'static [Pattern] {
 fn any() -> Option<&'static Set> {
     static S: OnceLock<Option<Set>> = OnceLock::new();
     S.get_or_init(|| {
-        let mut hirs = Vec::with_capacity(patterns().len());
-        for p in patterns() {
-            hirs.push(loosen(&regex_syntax::Parser::new().parse(&p.source).ok()?));
-        }
+        let hirs = loosened()?;
         regex_automata::meta::Regex::builder()
             .configure(
                 regex_automata::meta::Config::new()
@@ -129,9 +127,14 @@ fn any() -> Option<&'static Set> {
             )
             .build_many_from_hir(&hirs)
             .ok()
-            .map(|re| Set { re })
+            .map(|re| Set { re, needs: needs::Needs::new(&hirs) })
     })
     .as_ref()
+}
+
+/// Every pattern, parsed and loosened (see [`loosen`]).
+fn loosened() -> Option<Vec<regex_syntax::hir::Hir>> {
+    patterns().iter().map(|p| regex_syntax::Parser::new().parse(&p.source).ok().map(|h| loosen(&h))).collect()
 }
 
 /// A pattern that matches everything `h` matches: each repetition counted
@@ -154,20 +157,28 @@ fn loosen(h: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     }
 }
 
-/// The patterns as one automaton.
+/// The patterns as one automaton, and the pieces of text without which
+/// none of them matches (looked for first: most texts hold none).
 struct Set {
     re: regex_automata::meta::Regex,
+    needs: Option<needs::Needs>,
 }
 
 impl Set {
+    fn may_match(&self, text: &str) -> bool {
+        self.needs.as_ref().is_none_or(|n| n.may_match(text))
+    }
+
     fn is_match(&self, text: &str) -> bool {
-        self.re.is_match(text)
+        self.may_match(text) && self.re.is_match(text)
     }
 
     /// Which patterns match somewhere in `text`.
     fn matches(&self, text: &str) -> PatternSet {
         let mut hits = PatternSet::new(self.re.pattern_len());
-        self.re.which_overlapping_matches(&Input::new(text), &mut hits);
+        if self.may_match(text) {
+            self.re.which_overlapping_matches(&Input::new(text), &mut hits);
+        }
         hits
     }
 }
