@@ -172,27 +172,95 @@ impl Merge {
     }
 }
 
-impl Iterator for Merge {
-    type Item = Event;
+/// What the merge hands on: the next event, and the events that follow
+/// it in order as they came from their source, not moved an event at a
+/// time (the rest of a batch of the one source left with events: an export
+/// of one big log). Most often `rest` is empty.
+pub struct Taken {
+    pub first: Event,
+    pub rest: std::vec::IntoIter<Event>,
+}
 
-    fn next(&mut self) -> Option<Event> {
+impl Taken {
+    pub fn one(first: Event) -> Taken {
+        Taken { first, rest: Vec::new().into_iter() }
+    }
+
+    /// The events of `v`, in its order; `None` if there are none.
+    pub fn of(v: Vec<Event>) -> Option<Taken> {
+        let mut rest = v.into_iter();
+        let first = rest.next()?;
+        Some(Taken { first, rest })
+    }
+
+    /// How many events: never none.
+    pub fn count(&self) -> usize {
+        self.rest.len().saturating_add(1)
+    }
+
+    pub fn events(self) -> impl Iterator<Item = Event> {
+        std::iter::once(self.first).chain(self.rest)
+    }
+
+    pub fn events_mut(&mut self) -> impl Iterator<Item = &mut Event> {
+        std::iter::once(&mut self.first).chain(self.rest.as_mut_slice().iter_mut())
+    }
+}
+
+impl Merge {
+    fn prime(&mut self) {
         if !self.primed {
             self.primed = true;
             for i in 0..self.streams.len() {
                 self.push_next(i);
             }
         }
-        let Sequenced { event, tie } = match self.slot.take() {
-            Some(s) => s,
-            None => self.heap.pop()?.0,
-        };
-        let stream = usize::try_from(tie).unwrap_or(usize::MAX);
-        if let Some(s) = self.streams.get_mut(stream).filter(|_| event.time >= self.shown_from) {
+    }
+
+    /// Counts an event taken from stream `i` in its coverage.
+    fn count(&mut self, i: usize, event: &Event) {
+        if let Some(s) = self.streams.get_mut(i).filter(|_| event.time >= self.shown_from) {
             s.events += 1;
             s.continuation_lines += u64::from(event.continuation_lines);
             s.first = Some(s.first.map_or(event.time, |f| f.min(event.time)));
             s.last = Some(s.last.map_or(event.time, |l| l.max(event.time)));
         }
+    }
+
+    /// The next events in order: with one source left that has events (the
+    /// heap is then empty: every other source still reading holds its next
+    /// event there), the rest of its batch at once; else the next event.
+    pub fn take_run(&mut self) -> Option<Taken> {
+        self.prime();
+        if !self.heap.is_empty() {
+            return self.next().map(Taken::one);
+        }
+        let Sequenced { event: first, tie } = self.slot.take()?;
+        let stream = usize::try_from(tie).unwrap_or(usize::MAX);
+        let rest = match self.streams.get_mut(stream) {
+            Some(s) => std::mem::replace(&mut s.buf, Vec::new().into_iter()),
+            None => Vec::new().into_iter(),
+        };
+        self.count(stream, &first);
+        for e in rest.as_slice() {
+            self.count(stream, e);
+        }
+        self.advance(stream);
+        Some(Taken { first, rest })
+    }
+}
+
+impl Iterator for Merge {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        self.prime();
+        let Sequenced { event, tie } = match self.slot.take() {
+            Some(s) => s,
+            None => self.heap.pop()?.0,
+        };
+        let stream = usize::try_from(tie).unwrap_or(usize::MAX);
+        self.count(stream, &event);
         self.advance(stream);
         Some(event)
     }
@@ -301,6 +369,41 @@ mod tests {
 
     fn blocking(f: Fake) -> Source {
         Source::Blocking(Box::new(f))
+    }
+
+    /// Two sources, one much longer: taken in runs, the events come in the
+    /// order one at a time gives, with the same coverage; once the short
+    /// source is done, the long one's come a batch at a time.
+    #[test]
+    fn runs_give_the_order_and_coverage_of_single_events() {
+        let sources = || {
+            let long =
+                Fake::new("long", (0..3000).map(|i| event(i, SourceKind::Logfile, "l", &format!("l:{i}"))).collect());
+            let short =
+                Fake::new("short", (0..50).map(|i| event(i * 3, SourceKind::Docker, "s", &format!("s:{i}"))).collect());
+            vec![blocking(long), blocking(short)]
+        };
+        let (single, single_outcomes) = run(sources(), Vec::new(), Duration::from_secs(10));
+        let started = runner::start(
+            sources(),
+            CollectContext { window: window(), detail: Detail::All, anchor: None },
+            Duration::from_secs(10),
+        );
+        let mut merge = Merge::new(started.running, Vec::new());
+        let mut runs = Vec::new();
+        let mut taken = Vec::new();
+        while let Some(t) = merge.take_run() {
+            runs.push(t.count());
+            taken.extend(t.events());
+        }
+        let key = |e: &Event| (e.time, e.evidence.locator.to_string());
+        assert_eq!(taken.iter().map(key).collect::<Vec<_>>(), single.iter().map(key).collect::<Vec<_>>());
+        let outcomes = merge.outcomes();
+        for (a, b) in outcomes.iter().zip(&single_outcomes) {
+            assert_eq!((a.events, a.first, a.last), (b.events, b.first, b.last));
+        }
+        assert!(runs.iter().take(50).all(|n| *n == 1), "both sources read: one event at a time");
+        assert!(runs.iter().any(|n| *n > 100), "one left: its batches whole: {runs:?}");
     }
 
     #[test]

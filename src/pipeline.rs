@@ -10,7 +10,7 @@ use anyhow::Context;
 use reconstruct_core::{Detail, TimeWindow};
 
 use crate::exit::Exit;
-use crate::merge::Merge;
+use crate::merge::{Merge, Taken};
 use crate::redact;
 use crate::render;
 use crate::runner::{self, Outcome, Status};
@@ -52,8 +52,8 @@ impl Progress {
     fn new(quiet: bool) -> Self {
         Progress { on: !quiet && io::stderr().is_terminal(), last: Instant::now(), events: 0 }
     }
-    fn tick(&mut self, merge: &Merge) {
-        self.events += 1;
+    fn tick(&mut self, merge: &Merge, events: usize) {
+        self.events = self.events.saturating_add(events as u64);
         if self.on && self.last.elapsed() > Duration::from_millis(200) {
             self.last = Instant::now();
             let (done, total) = merge.progress();
@@ -73,9 +73,10 @@ pub fn mask_row(r: &mut Row) -> u64 {
     std::iter::once(&mut r.event).chain(r.also.iter_mut()).map(redact::event).fold(0, u64::saturating_add)
 }
 
-/// Where an export's rows go as they are merged (`--all` in a line format).
+/// Where an export's events go as they are merged (`--all` in a line
+/// format): each as a row of its own.
 pub struct Stream<'a> {
-    pub write: &'a mut dyn FnMut(Row) -> io::Result<()>,
+    pub write: &'a mut dyn FnMut(Taken) -> io::Result<()>,
     /// The rows are handed on unmasked: the stream masks each itself, on
     /// the thread that formats it ([`mask_row`]), and adds its count to
     /// the totals. The merge's thread then only merges.
@@ -139,8 +140,30 @@ pub fn collect_observed(
     }
     let mut events = 0u64;
     let mut result = Ok(());
+    if let (Some(s), None, None) = (&mut stream, &filter, &findings) {
+        // An export with nothing to judge an event by: the events go on as
+        // they came from their source, a run at a time.
+        while let Some(mut run) = merge.take_run() {
+            progress.tick(&merge, run.count());
+            // Only the window is read without findings, so every event is
+            // shown; one from before it would be left out, as below.
+            if run.events_mut().any(|e| e.time < shown_from) {
+                let Some(kept) = Taken::of(run.events().filter(|e| e.time >= shown_from).collect()) else { continue };
+                run = kept;
+            }
+            if mask_each {
+                for e in run.events_mut() {
+                    masked += redact::event(e);
+                }
+            }
+            events += run.count() as u64;
+            if result.is_ok() {
+                result = (s.write)(run);
+            }
+        }
+    }
     while let Some(mut e) = merge.next() {
-        progress.tick(&merge);
+        progress.tick(&merge, 1);
         if e.time < shown_from {
             if let Some(f) = findings.as_deref_mut() {
                 f.observe_before(&mut e);
@@ -165,7 +188,7 @@ pub fn collect_observed(
         match (&mut stream, all) {
             (Some(s), _) => {
                 if result.is_ok() {
-                    result = (s.write)(render::single(e));
+                    result = (s.write)(Taken::one(e));
                 }
             }
             (None, true) => rows.push(render::single(e)),

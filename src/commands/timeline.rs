@@ -7,11 +7,12 @@ use anyhow::Context;
 
 use crate::cli::{OutputArgs, SourceArgs};
 use crate::exit::Exit;
+use crate::merge::Taken;
 use crate::pipeline::{self, collect, ignore_broken_pipe, open_output};
+use crate::redact;
 use crate::render::{self, Format};
-use crate::summarise::Row;
 
-/// Rows handed to the formatting thread at once.
+/// Events handed to the formatting thread at once (at least).
 const CHUNK: usize = 2048;
 /// Chunks being formatted at once: bounds the memory of a fast reader and
 /// a slow output.
@@ -35,19 +36,22 @@ fn stream(
     // on which thread.
     let mask = settings.redact;
     std::thread::scope(|scope| {
-        let (rows_tx, rows_rx) = std::sync::mpsc::channel::<Vec<Row>>();
+        let (rows_tx, rows_rx) = std::sync::mpsc::channel::<Vec<Taken>>();
         let (text_tx, text_rx) = std::sync::mpsc::channel::<(io::Result<Vec<u8>>, u64)>();
         scope.spawn(move || {
-            for mut rows in rows_rx {
+            for runs in rows_rx {
                 let mut masked = 0u64;
-                if mask {
-                    for r in &mut rows {
-                        masked = masked.saturating_add(pipeline::mask_row(r));
+                let mut buf = Vec::with_capacity(runs.iter().map(Taken::count).sum::<usize>().saturating_mul(256));
+                let mut text = Ok(());
+                for mut e in runs.into_iter().flat_map(Taken::events) {
+                    if mask {
+                        masked = masked.saturating_add(redact::event(&mut e));
+                    }
+                    if text.is_ok() {
+                        text = render::write_row(format, &render::single(e), &mut buf);
                     }
                 }
-                let mut buf = Vec::with_capacity(rows.len().saturating_mul(256));
-                let text = rows.iter().try_for_each(|r| render::write_row(format, r, &mut buf)).map(|()| buf);
-                if text_tx.send((text, masked)).is_err() {
+                if text_tx.send((text.map(|()| buf), masked)).is_err() {
                     break;
                 }
             }
@@ -55,14 +59,18 @@ fn stream(
         let mut masked = 0u64;
         let gone = || io::Error::other("the formatting thread stopped");
         let mut in_flight = 0usize;
-        let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
+        // The events merged and not yet handed on, and how many.
+        let mut chunk: Vec<Taken> = Vec::new();
+        let mut held = 0usize;
         let collected = {
-            let mut write = |r: Row| -> io::Result<()> {
-                chunk.push(r);
-                if chunk.len() < CHUNK {
+            let mut write = |t: Taken| -> io::Result<()> {
+                held = held.saturating_add(t.count());
+                chunk.push(t);
+                if held < CHUNK {
                     return Ok(());
                 }
-                rows_tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).map_err(|_| gone())?;
+                held = 0;
+                rows_tx.send(std::mem::take(&mut chunk)).map_err(|_| gone())?;
                 in_flight += 1;
                 // Write what is formatted; wait only when enough is pending.
                 while in_flight > 0 {
