@@ -429,3 +429,47 @@ fn an_export_to_a_pipe_widens_the_pipe() {
     assert_eq!(after, most.min(1 << 20), "the pipe was {before} bytes and is {after}");
     assert_eq!(piped, seed(&["--all", "--format", "jsonl"]).stdout);
 }
+
+/// An export of many events goes through many chunks, buffers used again
+/// and whole batches of a source: every line comes out once, in order, the
+/// same as the document format lists them; with a second, short log, its
+/// lines fall in their places.
+#[test]
+fn a_long_export_gives_every_event_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.log");
+    let mut text = String::new();
+    for i in 0..30_000u32 {
+        let (m, s, ms) = (i / 60_000, (i / 1000) % 60, i % 1000);
+        text.push_str(&format!("2025-12-26 14:{m:02}:{s:02},{ms:03} INFO  [api] request {i} served\n"));
+    }
+    std::fs::write(&long, text).unwrap();
+    let short = dir.path().join("short.log");
+    std::fs::write(&short, "2025-12-26 14:00:05,500 ERROR [db] down\n2025-12-26 14:00:20,250 WARNING [db] slow\n")
+        .unwrap();
+    let window = ["--no-git", "--since", SINCE, "--until", UNTIL, "--all"];
+    for logs in [vec![&long], vec![&long, &short]] {
+        let mut args: Vec<&str> = Vec::new();
+        for l in &logs {
+            args.extend(["--log", l.to_str().unwrap()]);
+        }
+        args.extend(window);
+        let lines = |format: &str| {
+            let mut a = args.clone();
+            a.extend(["--format", format]);
+            let o = run(&a);
+            assert!(o.status.success(), "{}", stderr(&o));
+            o
+        };
+        let jsonl = stdout(&lines("jsonl"));
+        let exported: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let document: serde_json::Value = serde_json::from_str(&stdout(&lines("json"))).unwrap();
+        let listed = document["events"].as_array().unwrap();
+        assert_eq!(exported.len(), 30_000 + 2 * (logs.len() - 1));
+        assert_eq!(&exported, listed);
+        let longs: Vec<&str> =
+            exported.iter().filter_map(|e| e["evidence"].as_str()).filter(|e| e.contains("long.log:")).collect();
+        let expected: Vec<String> = (1..=30_000).map(|n| format!("{}:{n}", long.display())).collect();
+        assert_eq!(longs, expected);
+    }
+}

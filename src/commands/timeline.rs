@@ -38,10 +38,18 @@ fn stream(
     std::thread::scope(|scope| {
         let (rows_tx, rows_rx) = std::sync::mpsc::channel::<Vec<Taken>>();
         let (text_tx, text_rx) = std::sync::mpsc::channel::<(io::Result<Vec<u8>>, u64)>();
+        // Written buffers come back to be filled again: a fresh one of a
+        // megabyte a chunk cost the kernel its zeroed pages every time.
+        let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         scope.spawn(move || {
+            // Bytes an event took in the last chunk: room is taken once.
+            let mut per_event = 256usize;
             for runs in rows_rx {
                 let mut masked = 0u64;
-                let mut buf = Vec::with_capacity(runs.iter().map(Taken::count).sum::<usize>().saturating_mul(256));
+                let events = runs.iter().map(Taken::count).sum::<usize>();
+                let mut buf = spare_rx.try_recv().unwrap_or_default();
+                buf.clear();
+                buf.reserve(events.saturating_mul(per_event.saturating_add(per_event / 8)));
                 let mut text = Ok(());
                 for mut e in runs.into_iter().flat_map(Taken::events) {
                     if mask {
@@ -51,6 +59,7 @@ fn stream(
                         text = render::write_row(format, &render::single(e), &mut buf);
                     }
                 }
+                per_event = (buf.len() / events.max(1)).max(1);
                 if text_tx.send((text.map(|()| buf), masked)).is_err() {
                     break;
                 }
@@ -84,7 +93,10 @@ fn stream(
                     };
                     in_flight -= 1;
                     masked = masked.saturating_add(n);
-                    sink.write_all(&text?)?;
+                    let text = text?;
+                    sink.write_all(&text)?;
+                    // Gone only when the formatting thread is; its error comes on the next send.
+                    let _ = spare_tx.send(text);
                 }
                 Ok(())
             };
