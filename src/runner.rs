@@ -525,11 +525,8 @@ impl EventSink for ChannelSink {
                 return Err(Stopped);
             }
             let Held { batch, reorder, bytes, .. } = &mut *h;
-            // Taken at the first event, not before: thousands of sources
-            // wait with empty batches.
-            if batch.capacity() == 0 {
-                batch.reserve_exact(self.batch_size);
-            }
+            // An empty batch takes the reorder buffer's segment whole (no
+            // room is taken for it before).
             let before = batch.len();
             reorder.push(event, batch);
             for e in batch.get(before..).unwrap_or_default() {
@@ -713,7 +710,7 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
         let held = Arc::new(Mutex::new(Held {
             batch: Vec::new(),
             bytes: 0,
-            reorder: ReorderBuffer::new(reorder).growing_to(REORDER_GROWN),
+            reorder: ReorderBuffer::new(reorder).growing_to(REORDER_GROWN).segments_of(batch_size),
             salvaged: false,
         }));
         let on_pool = match &source {
