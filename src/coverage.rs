@@ -24,6 +24,43 @@ pub struct Tally {
     pub late: u64,
     /// Left unread on purpose, and why (not a dated log).
     pub skipped_whole: Option<String>,
+    /// Events folded by the collector into one it emitted whole
+    /// ([`reconstruct_core::EventSink::fold`]), by the group it opened.
+    pub folds: Vec<Folded>,
+}
+
+/// Events a collector folded into one it emitted whole: the event they are
+/// like (its excerpt left out), and how many there were.
+#[derive(Clone, Debug)]
+pub struct Folded {
+    pub like: reconstruct_core::Event,
+    pub count: FoldCount,
+}
+
+/// How many events were folded, their continuation lines, and the first
+/// and last of their times.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FoldCount {
+    pub events: u64,
+    pub lines: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl FoldCount {
+    pub fn add(&mut self, time: Timestamp, lines: u32) {
+        self.events = self.events.saturating_add(1);
+        self.lines = self.lines.saturating_add(u64::from(lines));
+        self.first = Some(self.first.map_or(time, |f| f.min(time)));
+        self.last = Some(self.last.map_or(time, |l| l.max(time)));
+    }
+
+    pub fn absorb(&mut self, other: FoldCount) {
+        self.events = self.events.saturating_add(other.events);
+        self.lines = self.lines.saturating_add(other.lines);
+        self.first = [self.first, other.first].into_iter().flatten().min();
+        self.last = [self.last, other.last].into_iter().flatten().max();
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use std::time::Instant;
 use reconstruct_core::event::Sequenced;
 use reconstruct_core::Event;
 
+use crate::coverage::FoldCount;
 use crate::runner::{Broken, Msg, NoMail, Outcome, Running, Status, Tally};
 
 /// How long the merge waits at a time for a source still queued for a thread.
@@ -148,14 +149,20 @@ impl Merge {
             .into_iter()
             .map(|s| {
                 let tally = s.run.tally.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                // Events the collector folded were read and built as far
+                // as the table needs: they count as the events they are.
+                let mut folded = FoldCount::default();
+                for f in &tally.folds {
+                    folded.absorb(f.count);
+                }
                 Outcome {
                     source: s.run.source.clone(),
                     status: s.status.unwrap_or(Status::Complete),
                     tally,
-                    events: s.events,
-                    continuation_lines: s.continuation_lines,
-                    first: s.first,
-                    last: s.last,
+                    events: s.events.saturating_add(folded.events),
+                    continuation_lines: s.continuation_lines.saturating_add(folded.lines),
+                    first: [s.first, folded.first].into_iter().flatten().min(),
+                    last: [s.last, folded.last].into_iter().flatten().max(),
                 }
             })
             .collect();
@@ -369,6 +376,149 @@ mod tests {
 
     fn blocking(f: Fake) -> Source {
         Source::Blocking(Box::new(f))
+    }
+
+    /// A sink that takes every event whole: it opens no fold.
+    struct Whole<'a>(&'a mut dyn EventSink);
+
+    impl EventSink for Whole<'_> {
+        fn emit(&mut self, event: Event) -> Result<(), reconstruct_core::Stopped> {
+            self.0.emit(event)
+        }
+        fn skip(&mut self, time: Timestamp, extra_lines: u32) {
+            self.0.skip(time, extra_lines)
+        }
+        fn diagnostic(&mut self, d: reconstruct_core::Diagnostic) {
+            self.0.diagnostic(d)
+        }
+        fn note(&mut self, text: String) {
+            self.0.note(text)
+        }
+        fn parkable(&mut self, can: bool) {
+            self.0.parkable(can)
+        }
+        fn yield_asked(&self) -> bool {
+            self.0.yield_asked()
+        }
+    }
+
+    /// A collector whose events all come whole.
+    struct Unfolded(Box<dyn Collector>);
+
+    impl Collector for Unfolded {
+        fn source(&self) -> SourceId {
+            self.0.source()
+        }
+        fn collect(self: Box<Self>, ctx: &CollectContext, sink: &mut dyn EventSink) -> Result<(), CollectError> {
+            self.0.collect(ctx, &mut Whole(sink))
+        }
+    }
+
+    /// The table of one source as the run builds it (the summariser's rows
+    /// and totals, and the source's outcome), and how many events the
+    /// collector folded.
+    type Coverage = (u64, u64, Option<Timestamp>, Option<Timestamp>, u64, u64, u64, u64);
+
+    fn table(source: Source) -> (String, Vec<Coverage>, u64) {
+        let ctx = CollectContext { window: window(), detail: Detail::Notable, anchor: None };
+        let started = runner::start(vec![source], ctx, Duration::from_secs(120));
+        let mut merge = Merge::new(started.running, Vec::new());
+        let mut s = crate::summarise::Summariser::new(100_000).masking();
+        for e in merge.by_ref() {
+            s.add(e);
+        }
+        let mut outcomes = merge.outcomes();
+        let mut folded = 0;
+        for o in &mut outcomes {
+            for f in std::mem::take(&mut o.tally.folds) {
+                folded += f.count.events;
+                s.add_folded(&f.like, f.count);
+            }
+        }
+        let sum = s.finish();
+        let o: Vec<_> = outcomes
+            .iter()
+            .map(|o| {
+                let t = &o.tally;
+                (
+                    o.events,
+                    o.continuation_lines,
+                    o.first,
+                    o.last,
+                    t.late,
+                    t.skipped,
+                    t.skipped_lines,
+                    t.diagnostics_total,
+                )
+            })
+            .collect();
+        (format!("{:?}\n{:?}", sum.rows, sum.totals), o, folded)
+    }
+
+    /// A busy log's repeats, folded by its reader, make the table they make
+    /// built one by one: the same rows, counts and last times, the same
+    /// totals, and the same coverage (events, their lines, first and last,
+    /// and the late ones), through jitter, ties, lines far out of order,
+    /// continuation lines, secrets, and lines that cannot be folded.
+    #[test]
+    fn a_table_of_folded_repeats_is_the_table_of_built_ones() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n.max(1)
+        };
+        let comps = ["api", "db", "worker-1", "worker-22"];
+        let mut log = String::new();
+        let base = 1_766_707_200_000i64; // 2025-12-26T00:00:00Z, in milliseconds
+        for i in 0..150_000i64 {
+            let mut ms = base + i * 10 - [0, 0, 0, 0, 10, 30][rnd(6) as usize];
+            if i % 20_000 == 19_999 {
+                // Far back: past what the reorder buffer holds.
+                ms -= 1_000_000;
+            }
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d %H:%M:%S%.3f");
+            let level = ["ERROR", "WARN ", "INFO ", "INFO ", "INFO "][rnd(5) as usize];
+            let c = comps[rnd(4) as usize];
+            let n = rnd(100_000);
+            let msg = match rnd(7) {
+                0 => format!("[{c}] upstream {} timed out after {}s id={n:x}", comps[rnd(4) as usize], n % 60),
+                1 => format!("[{c}] slow call {n}ms retry {}", n % 3),
+                2 => format!("{c} without a bracket: {n} failures"),
+                3 => format!("[{c}] login failed password=s3cr{n}t user=u{}", n % 7),
+                4 => format!("[{c}] tab\there {n}"),
+                5 => format!("[{c}] caf\u{e9} {n}"),
+                _ => format!("[{c}] circuit open after {n} calls"),
+            };
+            log.push_str(&format!("{t} {level} {msg}\n"));
+            match rnd(12) {
+                0 => log.push_str(&format!("    at frame {n}\n    at frame {}\n", n / 2)),
+                1 => log.push_str("Traceback (most recent call last)\n  File \"x.py\", line 1\n"),
+                _ => {}
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.log");
+        std::fs::write(&path, log).unwrap();
+        let collector = || {
+            reconstruct_logfile::LogFileCollector::new(
+                path.clone(),
+                "busy.log".to_string(),
+                None,
+                reconstruct_core::Zone::Utc,
+                None,
+            )
+        };
+        let (folded_table, folded_coverage, folded) = table(Source::Blocking(Box::new(collector())));
+        let (whole_table, whole_coverage, none) = table(Source::Blocking(Box::new(Unfolded(Box::new(collector())))));
+        assert_eq!(none, 0);
+        assert!(folded > 10_000, "repeats were folded: {folded}");
+        assert_eq!(folded_coverage, whole_coverage);
+        let (events, lines, first, _, late, ..) = whole_coverage.first().copied().unwrap();
+        assert!(events > 50_000 && lines > 10_000 && first.is_some(), "{whole_coverage:?}");
+        assert!(late > 0, "some lines were too late to put in order: {whole_coverage:?}");
+        assert_eq!(folded_table, whole_table);
     }
 
     /// Two sources, one much longer: taken in runs, the events come in the

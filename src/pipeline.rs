@@ -206,6 +206,12 @@ pub fn collect_observed(
     let mut totals = if all || stream.is_some() {
         Totals { events, ..Default::default() }
     } else {
+        // What the collectors folded, into the rows of what they emitted.
+        for o in &mut outcomes {
+            for f in std::mem::take(&mut o.tally.folds) {
+                summariser.add_folded(&f.like, f.count);
+            }
+        }
         let s = summariser.finish();
         rows = s.rows;
         if !keep_secrets {

@@ -410,6 +410,8 @@ struct ChannelSink {
     window: TimeWindow,
     tally: Arc<Mutex<Tally>>,
     local: Tally,
+    /// Events folded since the counts were last published, by group.
+    folded: Vec<crate::coverage::FoldCount>,
 }
 
 impl ChannelSink {
@@ -485,6 +487,9 @@ impl ChannelSink {
             t.last_skipped = Some(t.last_skipped.map_or(l, |x| x.max(l)));
         }
         t.late = lock(&self.held).reorder.late();
+        for (f, n) in t.folds.iter_mut().zip(&mut self.folded) {
+            f.count.absorb(std::mem::take(n));
+        }
     }
 
     fn finish(&mut self) -> Result<(), Stopped> {
@@ -514,11 +519,10 @@ impl ChannelSink {
     }
 }
 
-impl EventSink for ChannelSink {
-    fn emit(&mut self, event: Event) -> Result<(), Stopped> {
-        if !self.window.contains(event.time) {
-            return Ok(());
-        }
+impl ChannelSink {
+    /// Puts an event in the reorder buffer (a stand-in for a folded one is
+    /// never handed on); sends the batch once it is full.
+    fn hold(&mut self, event: Event, stand_in: bool) -> Result<(), Stopped> {
         let full = {
             let mut h = lock(&self.held);
             if h.salvaged {
@@ -528,7 +532,11 @@ impl EventSink for ChannelSink {
             // An empty batch takes the reorder buffer's segment whole (no
             // room is taken for it before).
             let before = batch.len();
-            reorder.push(event, batch);
+            if stand_in {
+                reorder.push_stand_in(event, batch);
+            } else {
+                reorder.push(event, batch);
+            }
             for e in batch.get(before..).unwrap_or_default() {
                 *bytes = bytes.saturating_add(e.held_bytes());
             }
@@ -536,6 +544,48 @@ impl EventSink for ChannelSink {
         };
         if full {
             self.send()?;
+        }
+        Ok(())
+    }
+}
+
+/// The most fold groups one source opens; past it, its events come whole.
+const FOLD_GROUPS: usize = 4096;
+
+impl EventSink for ChannelSink {
+    fn emit(&mut self, event: Event) -> Result<(), Stopped> {
+        if !self.window.contains(event.time) {
+            return Ok(());
+        }
+        self.hold(event, false)
+    }
+
+    fn fold_group(&mut self, like: &Event) -> Option<u32> {
+        let mut t = lock(&self.tally);
+        if t.folds.len() >= FOLD_GROUPS {
+            return None;
+        }
+        let group = u32::try_from(t.folds.len()).ok()?;
+        let like = Event {
+            evidence: reconstruct_core::Evidence { excerpt: String::new(), ..like.evidence.clone() },
+            ..like.clone()
+        };
+        t.folds.push(crate::coverage::Folded { like, count: Default::default() });
+        Some(group)
+    }
+
+    fn fold(&mut self, event: Event, group: u32) -> Result<(), Stopped> {
+        if !self.window.contains(event.time) {
+            return Ok(());
+        }
+        let (time, lines) = (event.time, event.continuation_lines);
+        self.hold(event, true)?;
+        let Ok(at) = usize::try_from(group) else { return Ok(()) };
+        if self.folded.len() <= at {
+            self.folded.resize(at.saturating_add(1), Default::default());
+        }
+        if let Some(n) = self.folded.get_mut(at) {
+            n.add(time, lines);
         }
         Ok(())
     }
@@ -730,6 +780,7 @@ pub fn start(sources: Vec<Source>, ctx: CollectContext, timeout: Duration) -> St
             window,
             tally: tally.clone(),
             local: Tally::default(),
+            folded: Vec::new(),
         };
         match source {
             Source::Blocking(collector) => {

@@ -343,6 +343,32 @@ impl Summariser {
         self.order.push(row);
     }
 
+    /// Events a collector folded into one it emitted whole, `like`, which
+    /// was added before them (see [`reconstruct_core::EventSink::fold`]):
+    /// each folds as it would have, into the row of `like`'s message and
+    /// kind, or is left unclustered with it. They are log lines, whose rows
+    /// fold whatever their times, after `like` in the timeline's order: so
+    /// a row takes only their count and the last of their times.
+    pub fn add_folded(&mut self, like: &Event, n: crate::coverage::FoldCount) {
+        if n.events == 0 {
+            return;
+        }
+        self.totals.events = self.totals.events.saturating_add(n.events);
+        let template = self.templates.of(&like.summary);
+        let kin = Kin::of(like);
+        let row = self.index.get(template).and_then(|v| v.get(&kin)).and_then(|&i| self.order.get_mut(i));
+        match row {
+            Some(row) => {
+                row.count = row.count.saturating_add(n.events);
+                self.totals.folded = self.totals.folded.saturating_add(n.events);
+                if let Some(last) = n.last.filter(|l| *l > row.last) {
+                    row.last = last;
+                }
+            }
+            None => self.totals.unclustered = self.totals.unclustered.saturating_add(n.events),
+        }
+    }
+
     pub fn finish(self) -> Summary {
         let Summariser { max_rows, order, mut totals, markers, .. } = self;
         let mut rows: Vec<Row> = order.into_iter().map(describe_burst).collect();

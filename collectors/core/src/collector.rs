@@ -159,6 +159,22 @@ pub trait EventSink {
     fn yield_asked(&self) -> bool {
         false
     }
+    /// Opens a fold: events the collector would emit later that the table
+    /// would fold into the row of `like` (an event it emits whole, now) may
+    /// go to [`EventSink::fold`] under the number returned, unbuilt. Only
+    /// asked when the detail is [`Detail::Notable`], and only for log lines
+    /// (whose rows fold whatever their times) of one kind, component,
+    /// severity and message shape. `None`: the sink takes every event whole.
+    fn fold_group(&mut self, _like: &Event) -> Option<u32> {
+        None
+    }
+    /// An event folded into the group `fold_group` opened: its text is not
+    /// built (its summary and excerpt are empty), but it keeps its time,
+    /// component and locator, so it takes its place in the source's order
+    /// as the event would have and is counted with the group.
+    fn fold(&mut self, _event: Event, _group: u32) -> Result<(), Stopped> {
+        Ok(())
+    }
 }
 
 /// What one collector may hold in memory to sort before it emits (sources

@@ -2,10 +2,10 @@
 //! interleave, clocks jitter), so a small heap restores order without
 //! holding a whole source in memory.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 
-use crate::event::{Event, Sequenced, Timestamp};
+use crate::event::{Event, Timestamp};
 
 pub struct ReorderBuffer {
     /// While events arrive in order they wait in segments, in arrival
@@ -15,7 +15,7 @@ pub struct ReorderBuffer {
     /// once the last of them is released: an event is then written once
     /// and not copied again (16,384 held events are 2 MiB; the copy out of
     /// a plain queue read each from memory).
-    run: VecDeque<Vec<Event>>,
+    run: VecDeque<Segment>,
     /// How many events at the front of the first segment are released and
     /// not yet handed out.
     let_go: usize,
@@ -23,7 +23,7 @@ pub struct ReorderBuffer {
     waiting: usize,
     /// The most events a segment takes (the batch its reader sends).
     segment: usize,
-    heap: BinaryHeap<Reverse<Sequenced>>,
+    heap: BinaryHeap<Reverse<Heaped>>,
     capacity: usize,
     /// How far the capacity may grow once the events are seen out of order.
     ceiling: usize,
@@ -32,6 +32,91 @@ pub struct ReorderBuffer {
     seq: u64,
     released: Option<Timestamp>,
     late: u64,
+}
+
+/// Events in arrival order, and which of them are stand-ins
+/// ([`ReorderBuffer::push_stand_in`]), by place, ascending.
+#[derive(Default)]
+struct Segment {
+    events: Vec<Event>,
+    stand_ins: Vec<usize>,
+}
+
+impl Segment {
+    fn with_capacity(n: usize) -> Self {
+        Segment { events: Vec::with_capacity(n), stand_ins: Vec::new() }
+    }
+
+    fn push(&mut self, event: Event, stand_in: bool) {
+        if stand_in {
+            self.stand_ins.push(self.events.len());
+        }
+        self.events.push(event);
+    }
+
+    /// Every event but the stand-ins, in order: the vector itself when it
+    /// holds none.
+    fn hand_all(self, out: &mut Vec<Event>) {
+        if self.stand_ins.is_empty() {
+            if out.is_empty() {
+                *out = self.events;
+            } else {
+                out.extend(self.events);
+            }
+            return;
+        }
+        let mut skip = self.stand_ins.into_iter().peekable();
+        for (i, e) in self.events.into_iter().enumerate() {
+            if skip.next_if_eq(&i).is_none() {
+                out.push(e);
+            }
+        }
+    }
+
+    /// The first `n` events but the stand-ins.
+    fn hand_front(&mut self, n: usize, out: &mut Vec<Event>) {
+        let gone = self.stand_ins.iter().take_while(|&&i| i < n).count();
+        let mut skip = self.stand_ins.drain(..gone).peekable();
+        for (i, e) in self.events.drain(..n).enumerate() {
+            if skip.next_if_eq(&i).is_none() {
+                out.push(e);
+            }
+        }
+        drop(skip);
+        for i in &mut self.stand_ins {
+            *i -= n;
+        }
+    }
+
+    /// Each event with whether it is a stand-in.
+    fn into_marked(self) -> impl Iterator<Item = (Event, bool)> {
+        let mut marks = self.stand_ins.into_iter().peekable();
+        self.events.into_iter().enumerate().map(move |(i, e)| (e, marks.next_if_eq(&i).is_some()))
+    }
+}
+
+/// An event in the heap: ordered as the timeline orders, then by arrival.
+struct Heaped {
+    event: Event,
+    tie: u64,
+    stand_in: bool,
+}
+
+impl PartialEq for Heaped {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Heaped {}
+impl PartialOrd for Heaped {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Heaped {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.event.order(&other.event).then(self.tie.cmp(&other.tie))
+    }
 }
 
 /// A segment's events when nothing says otherwise.
@@ -78,10 +163,24 @@ impl ReorderBuffer {
     /// An event older than one already released cannot be put in its place
     /// any more: it is released at once and counted as late.
     pub fn push(&mut self, event: Event, out: &mut Vec<Event>) {
+        self.take(event, false, out);
+    }
+
+    /// Adds an event that stands in for one its source folded into an
+    /// earlier one (`EventSink::fold`): it takes its place and its turn as
+    /// that event would, so every other event is released when it would
+    /// have been and the same ones are late, but it is never handed out.
+    pub fn push_stand_in(&mut self, event: Event, out: &mut Vec<Event>) {
+        self.take(event, true, out);
+    }
+
+    fn take(&mut self, event: Event, stand_in: bool, out: &mut Vec<Event>) {
         if self.released.is_some_and(|r| event.time < r) {
             self.late += 1;
             self.hand_released(out);
-            out.push(event);
+            if !stand_in {
+                out.push(event);
+            }
             return;
         }
         if self.latest.is_some_and(|l| event.time < l) {
@@ -92,13 +191,13 @@ impl ReorderBuffer {
         self.seq += 1;
         // In order after the last event still waiting (one released is no
         // longer compared: it has gone out, as far as order goes).
-        let last_waiting = if self.waiting > 0 { self.run.back().and_then(|s| s.last()) } else { None };
-        if self.heap.is_empty() && last_waiting.is_none_or(|b| b.order(&event) != std::cmp::Ordering::Greater) {
+        let last_waiting = if self.waiting > 0 { self.run.back().and_then(|s| s.events.last()) } else { None };
+        if self.heap.is_empty() && last_waiting.is_none_or(|b| b.order(&event) != Ordering::Greater) {
             match self.run.back_mut() {
-                Some(s) if s.len() < self.segment => s.push(event),
+                Some(s) if s.events.len() < self.segment => s.push(event, stand_in),
                 _ => {
-                    let mut s = Vec::with_capacity(self.segment);
-                    s.push(event);
+                    let mut s = Segment::with_capacity(self.segment);
+                    s.push(event, stand_in);
                     self.run.push_back(s);
                 }
             }
@@ -108,19 +207,21 @@ impl ReorderBuffer {
             // their arrival order (ties below any later event's).
             self.hand_released(out);
             let mut tie = 0u64;
-            for e in self.run.drain(..).flatten() {
-                self.heap.push(Reverse(Sequenced { event: e, tie }));
+            for (e, stand_in) in self.run.drain(..).flat_map(Segment::into_marked) {
+                self.heap.push(Reverse(Heaped { event: e, tie, stand_in }));
                 tie += 1;
             }
             self.waiting = 0;
-            self.heap.push(Reverse(Sequenced { event, tie: self.seq.max(tie) }));
+            self.heap.push(Reverse(Heaped { event, tie: self.seq.max(tie), stand_in }));
         }
         while self.waiting + self.heap.len() > self.capacity {
             if self.waiting > 0 {
                 self.release_waiting(out);
-            } else if let Some(Reverse(s)) = self.heap.pop() {
-                self.released = Some(s.event.time);
-                out.push(s.event);
+            } else if let Some(Reverse(h)) = self.heap.pop() {
+                self.released = Some(h.event.time);
+                if !h.stand_in {
+                    out.push(h.event);
+                }
             } else {
                 break;
             }
@@ -131,19 +232,15 @@ impl ReorderBuffer {
     /// once all of it is released and another follows it.
     fn release_waiting(&mut self, out: &mut Vec<Event>) {
         let Some(front) = self.run.front() else { return };
-        if let Some(e) = front.get(self.let_go) {
+        if let Some(e) = front.events.get(self.let_go) {
             self.released = Some(e.time);
             self.let_go += 1;
             self.waiting -= 1;
         }
-        if self.let_go >= front.len() && self.run.len() > 1 {
+        if self.let_go >= front.events.len() && self.run.len() > 1 {
             if let Some(whole) = self.run.pop_front() {
                 self.let_go = 0;
-                if out.is_empty() {
-                    *out = whole;
-                } else {
-                    out.extend(whole);
-                }
+                whole.hand_all(out);
             }
         }
     }
@@ -152,13 +249,13 @@ impl ReorderBuffer {
     fn hand_released(&mut self, out: &mut Vec<Event>) {
         while self.let_go > 0 {
             let Some(front) = self.run.front_mut() else { break };
-            if self.let_go >= front.len() {
-                self.let_go -= front.len();
+            if self.let_go >= front.events.len() {
+                self.let_go -= front.events.len();
                 if let Some(whole) = self.run.pop_front() {
-                    out.extend(whole);
+                    whole.hand_all(out);
                 }
             } else {
-                out.extend(front.drain(..self.let_go));
+                front.hand_front(self.let_go, out);
                 self.let_go = 0;
             }
         }
@@ -166,15 +263,19 @@ impl ReorderBuffer {
     }
 
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        for e in self.run.drain(..).flatten() {
+        for (e, stand_in) in self.run.drain(..).flat_map(Segment::into_marked) {
             self.released = Some(e.time);
-            out.push(e);
+            if !stand_in {
+                out.push(e);
+            }
         }
         self.let_go = 0;
         self.waiting = 0;
-        while let Some(Reverse(s)) = self.heap.pop() {
-            self.released = Some(s.event.time);
-            out.push(s.event);
+        while let Some(Reverse(h)) = self.heap.pop() {
+            self.released = Some(h.event.time);
+            if !h.stand_in {
+                out.push(h.event);
+            }
         }
     }
 
@@ -192,6 +293,7 @@ mod tests {
     /// model the segmented one must agree with.
     mod model {
         use super::super::*;
+        use crate::event::Sequenced;
         /// The most room taken ahead for the in-order queue; past it, it grows.
         const RUN_ROOM: usize = 1024;
 
@@ -347,25 +449,39 @@ mod tests {
                 model = model.growing_to(256);
                 seg = seg.growing_to(256);
             }
+            // Some rounds stand events in for folded ones: the model takes
+            // them as events, and what it releases of them is left out.
+            let stand_ins = [0, 0, 1, 3][rnd(4) as usize];
             let key = |e: &Event| (e.time.unix_nanos(), e.evidence.locator.to_string());
+            let shown = |v: &[Event]| v.iter().filter(|e| e.summary != "stand-in").map(key).collect::<Vec<_>>();
             let (mut want, mut got) = (Vec::new(), Vec::new());
+            let mut stood_in = 0;
             for (t, loc) in &times {
-                model.push(ev2(*t, *loc), &mut want);
                 let mut out = Vec::new();
-                seg.push(ev2(*t, *loc), &mut out);
+                if stand_ins > 0 && rnd(stand_ins + 1) > 0 {
+                    stood_in += 1;
+                    let mut e = ev2(*t, *loc);
+                    e.summary = "stand-in".to_string();
+                    model.push(e.clone(), &mut want);
+                    seg.push_stand_in(e, &mut out);
+                } else {
+                    model.push(ev2(*t, *loc), &mut want);
+                    seg.push(ev2(*t, *loc), &mut out);
+                }
                 got.extend(out);
-                let (w, g): (Vec<_>, Vec<_>) = (want.iter().map(key).collect(), got.iter().map(key).collect());
+                let (w, g) = (shown(&want), shown(&got));
+                assert_eq!(g.len(), got.len(), "round {round}: a stand-in was handed out");
                 assert!(w.starts_with(&g), "round {round}: handed out {g:?}, released {w:?}");
                 assert!(w.len() - g.len() <= segment + capacity.max(256), "round {round}: held too long");
             }
             model.finish(&mut want);
             seg.finish(&mut got);
-            assert_eq!(
-                got.iter().map(key).collect::<Vec<_>>(),
-                want.iter().map(key).collect::<Vec<_>>(),
-                "round {round}"
-            );
+            assert_eq!(shown(&got), shown(&want), "round {round}");
+            assert_eq!(got.len(), shown(&want).len(), "round {round}");
             assert_eq!(seg.late(), model.late(), "round {round}");
+            if stand_ins > 0 && n > 100 {
+                assert!(stood_in > 0, "round {round}: stand-ins were tried");
+            }
         }
     }
 

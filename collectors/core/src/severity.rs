@@ -7,23 +7,65 @@ pub fn from_word(w: &[u8]) -> Option<Severity> {
     if w.len() < 3 || w.len() > 13 {
         return None;
     }
-    let mut buf = [0u8; 13];
-    let lower = buf.get_mut(..w.len())?;
-    for (d, s) in lower.iter_mut().zip(w) {
-        *d = s.to_ascii_lowercase();
+    // The word in lower case and its length, as one number: every line's
+    // level word is asked, and numbers compare without a call a candidate.
+    let mut k = (w.len() as u128) << 120;
+    for (i, c) in w.iter().enumerate() {
+        k |= u128::from(c.to_ascii_lowercase()) << (8 * i);
     }
-    Some(match &*lower {
-        b"trace" | b"trc" | b"debug" | b"dbg" | b"verbose" | b"fine" | b"finer" | b"finest" => Severity::Debug,
-        b"info" | b"inf" | b"information" | b"informational" | b"log" => Severity::Info,
-        b"notice" | b"note" => Severity::Notice,
-        b"warn" | b"warning" | b"wrn" => Severity::Warning,
-        b"error" | b"err" | b"eror" | b"severe" => Severity::Error,
-        b"fatal" | b"ftl" | b"crit" | b"critical" | b"crt" | b"panic" | b"alert" | b"emerg" | b"emergency" => {
-            Severity::Critical
-        }
+    Some(match k {
+        TRACE | TRC | DEBUG | DBG | VERBOSE | FINE | FINER | FINEST => Severity::Debug,
+        INFO | INF | INFORMATION | INFORMATIONAL | LOG => Severity::Info,
+        NOTICE | NOTE => Severity::Notice,
+        WARN | WARNING | WRN => Severity::Warning,
+        ERROR | ERR | EROR | SEVERE => Severity::Error,
+        FATAL | FTL | CRIT | CRITICAL | CRT | PANIC | ALERT | EMERG | EMERGENCY => Severity::Critical,
         _ => return None,
     })
 }
+
+/// A word of at most 15 bytes and its length as one number (see [`from_word`]).
+const fn packed(w: &[u8]) -> u128 {
+    let mut k = (w.len() as u128) << 120;
+    let (mut rest, mut i) = (w, 0);
+    while let [c, tail @ ..] = rest {
+        k |= (*c as u128) << (8 * i);
+        (rest, i) = (tail, i + 1);
+    }
+    k
+}
+
+const TRACE: u128 = packed(b"trace");
+const TRC: u128 = packed(b"trc");
+const DEBUG: u128 = packed(b"debug");
+const DBG: u128 = packed(b"dbg");
+const VERBOSE: u128 = packed(b"verbose");
+const FINE: u128 = packed(b"fine");
+const FINER: u128 = packed(b"finer");
+const FINEST: u128 = packed(b"finest");
+const INFO: u128 = packed(b"info");
+const INF: u128 = packed(b"inf");
+const INFORMATION: u128 = packed(b"information");
+const INFORMATIONAL: u128 = packed(b"informational");
+const LOG: u128 = packed(b"log");
+const NOTICE: u128 = packed(b"notice");
+const NOTE: u128 = packed(b"note");
+const WARN: u128 = packed(b"warn");
+const WARNING: u128 = packed(b"warning");
+const WRN: u128 = packed(b"wrn");
+const ERROR: u128 = packed(b"error");
+const ERR: u128 = packed(b"err");
+const EROR: u128 = packed(b"eror");
+const SEVERE: u128 = packed(b"severe");
+const FATAL: u128 = packed(b"fatal");
+const FTL: u128 = packed(b"ftl");
+const CRIT: u128 = packed(b"crit");
+const CRITICAL: u128 = packed(b"critical");
+const CRT: u128 = packed(b"crt");
+const PANIC: u128 = packed(b"panic");
+const ALERT: u128 = packed(b"alert");
+const EMERG: u128 = packed(b"emerg");
+const EMERGENCY: u128 = packed(b"emergency");
 
 /// How far into a message a level word is looked for: levels come first.
 const LEVEL_SCAN: usize = 96;

@@ -20,6 +20,7 @@ use crate::runtime::{self, Joiner};
 use crate::seek;
 use reconstruct_core::SourceKind;
 
+mod fold;
 mod sweep;
 
 /// Lines longer than this are cut (and reported); 1 MB lines stay whole.
@@ -126,6 +127,8 @@ struct Scanner {
     paces: reconstruct_core::beats::Paces,
     /// The file's name and its default component as events carry them.
     lent: Lent,
+    /// The table's repeats of lines emitted before, left unbuilt.
+    folds: fold::Folds,
 }
 
 /// Records read between two makings of [`Lent`].
@@ -330,6 +333,7 @@ fn scan_from<'a>(
         names: Names::default(),
         lent: Lent::of(cfg),
         paces: Default::default(),
+        folds: Default::default(),
     };
     match (&landing, &seekable) {
         (Some(l), Some(sk)) => {
@@ -1066,27 +1070,57 @@ impl Scanner {
         }
         // A warning in the baseline is built whole: its message is counted.
         let whole = want == Want::Whole || notable;
+        let (component, cut): (&Arc<str>, Cut) = if let Some(c) = p.component.take() {
+            (self.names.get(&c), Cut::Whole)
+        } else if let Some(c) = self.names.bracketed(msg) {
+            (c, Cut::Bracket)
+        } else if let Some((c, rest)) = pipe_component(msg) {
+            (self.names.get(c), Cut::Pipe(rest))
+        } else {
+            (&self.lent.component, Cut::Whole)
+        };
+        // For the table, a log line like one emitted before is folded into
+        // it unbuilt (see `fold`); the first of its shape opens the fold.
+        let mut opens = false;
+        if self.ctx.detail == Detail::Notable
+            && kind == EventKind::Log
+            && package.is_none()
+            && !label
+            && self.folds.key(cut.code(), component, sev, msg, SUMMARY_MAX)
+            && is_utf8(&p.line)
+            && is_utf8(&p.extra)
+        {
+            if let Some(group) = self.folds.group(p.time) {
+                let locator = Locator::Line { path: self.lent.path.clone(), line: p.number };
+                self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
+                let event = Event {
+                    time: p.time,
+                    basis: p.basis,
+                    collector: SourceKind::Logfile,
+                    component: component.clone(),
+                    kind,
+                    severity: sev,
+                    summary: String::new(),
+                    evidence: Evidence { locator, excerpt: String::new() },
+                    continuation_lines: p.extra_lines,
+                    service: None,
+                    fact: None,
+                };
+                return sink.fold(event, group);
+            }
+            opens = self.folds.open();
+        }
         let mut summary = if whole { clean(msg, SUMMARY_MAX) } else { Clean::default() };
         if let Some(p) = &package {
             summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
         }
-        let component: &Arc<str> = if let Some(c) = p.component.take() {
-            self.names.get(&c)
-        } else if let Some(c) = self.names.bracketed(msg) {
+        match cut {
             // The component has its own column: `ERROR [api] boom` reads `ERROR boom`.
-            if whole {
-                drop_bracket(&mut summary.text, c);
-            }
-            c
-        } else if let Some((c, rest)) = pipe_component(msg) {
+            Cut::Bracket if whole => drop_bracket(&mut summary.text, component),
             // `|Step_LSC|30002312|onStandStepChanged`: a pipe-delimited layout's first field.
-            if whole {
-                summary = clean(rest, SUMMARY_MAX);
-            }
-            self.names.get(c)
-        } else {
-            &self.lent.component
-        };
+            Cut::Pipe(rest) if whole => summary = clean(rest, SUMMARY_MAX),
+            _ => {}
+        }
         // A routine line read for the findings alone is never printed: its
         // excerpt is not built (whether its bytes were UTF-8 is still said).
         let (excerpt, invalid_utf8) = if matches!(self.ctx.detail, Detail::Read(_)) && !notable {
@@ -1114,7 +1148,7 @@ impl Scanner {
         let locator = Locator::Line { path: self.lent.path.clone(), line: p.number };
         // The beats held came first.
         self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
-        sink.emit(Event {
+        let event = Event {
             time: p.time,
             basis: p.basis,
             collector: SourceKind::Logfile,
@@ -1126,7 +1160,33 @@ impl Scanner {
             continuation_lines: p.extra_lines,
             service: None,
             fact: package.map(|c| Box::new(c.fact())),
-        })
+        };
+        if opens {
+            self.folds.opened(sink.fold_group(&event), event.time);
+        }
+        sink.emit(event)
+    }
+}
+
+/// How a line's summary is cut from its message.
+#[derive(Clone, Copy)]
+enum Cut<'m> {
+    /// The message whole.
+    Whole,
+    /// Without the bracketed component after its level word.
+    Bracket,
+    /// The rest after a pipe-delimited layout's first field.
+    Pipe(&'m [u8]),
+}
+
+impl Cut<'_> {
+    /// The cut as a part of a fold's key.
+    fn code(self) -> u8 {
+        match self {
+            Cut::Whole => 0,
+            Cut::Bracket => 1,
+            Cut::Pipe(_) => 2,
+        }
     }
 }
 
