@@ -644,10 +644,15 @@ fn is_zone_word(w: &[u8]) -> bool {
     if !(3..=4).contains(&w.len()) {
         return false;
     }
-    ZONE_WORDS.contains(&packed(w))
+    let mut buf = [0u8; 8];
+    if let Some(b) = buf.get_mut(..w.len()) {
+        b.copy_from_slice(w);
+    }
+    ZONE_WORDS.contains(&(u64::from_le_bytes(buf) | (w.len() as u64) << 56))
 }
 
-/// A word of at most seven bytes and its length as one number.
+/// A word of at most seven bytes and its length as one number, as
+/// [`is_zone_word`] makes it.
 const fn packed(w: &[u8]) -> u64 {
     let mut k = (w.len() as u64) << 56;
     let (mut rest, mut i) = (w, 0);

@@ -1204,7 +1204,7 @@ fn calm_lead(msg: &[u8]) -> Option<Severity> {
     if joined || msg.last() == Some(&b':') {
         return None;
     }
-    let s = severity::from_word(msg.get(..n)?)?;
+    let s = severity::word_at(msg, n)?;
     (s < Severity::Warning).then_some(s)
 }
 
@@ -1278,7 +1278,7 @@ fn pipe_component(msg: &[u8]) -> Option<(&str, &[u8])> {
 /// its closing bracket ends in `msg`.
 fn bracket_component(msg: &[u8]) -> Option<(&str, usize)> {
     let word_len = msg.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-    severity::from_word(msg.get(..word_len)?)?;
+    severity::word_at(msg, word_len)?;
     let rest = msg.get(word_len..)?;
     let rest = rest.get(rest.iter().take_while(|c| matches!(c, b' ' | b':')).count()..)?;
     if rest.first() != Some(&b'[') {
