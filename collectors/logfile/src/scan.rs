@@ -1070,29 +1070,19 @@ impl Scanner {
         }
         // A warning in the baseline is built whole: its message is counted.
         let whole = want == Want::Whole || notable;
-        let (component, cut): (&Arc<str>, Cut) = if let Some(c) = p.component.take() {
-            (self.names.get(&c), Cut::Whole)
-        } else if let Some(c) = self.names.bracketed(msg) {
-            (c, Cut::Bracket)
-        } else if let Some((c, rest)) = pipe_component(msg) {
-            (self.names.get(c), Cut::Pipe(rest))
-        } else {
-            (&self.lent.component, Cut::Whole)
-        };
         // For the table, a log line like one emitted before is folded into
-        // it unbuilt (see `fold`); the first of its shape opens the fold.
+        // it unbuilt (see `fold`); the first of its kind opens the fold.
         let mut opens = false;
         if self.ctx.detail == Detail::Notable
             && kind == EventKind::Log
             && package.is_none()
             && !label
-            && self.folds.key(cut.code(), component, sev, msg, SUMMARY_MAX)
+            && self.folds.key(p.component.as_deref(), sev, msg, SUMMARY_MAX)
             && is_utf8(&p.line)
             && is_utf8(&p.extra)
         {
-            if let Some(group) = self.folds.group(p.time) {
+            if let Some((group, component)) = self.folds.group(p.time) {
                 let locator = Locator::Line { path: self.lent.path.clone(), line: p.number };
-                self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
                 let event = Event {
                     time: p.time,
                     basis: p.basis,
@@ -1106,10 +1096,20 @@ impl Scanner {
                     service: None,
                     fact: None,
                 };
+                self.paces.drain(&self.cfg.path, SourceKind::Logfile, sink)?;
                 return sink.fold(event, group);
             }
             opens = self.folds.open();
         }
+        let (component, cut): (&Arc<str>, Cut) = if let Some(c) = p.component.take() {
+            (self.names.get(&c), Cut::Whole)
+        } else if let Some(c) = self.names.bracketed(msg) {
+            (c, Cut::Bracket)
+        } else if let Some((c, rest)) = pipe_component(msg) {
+            (self.names.get(c), Cut::Pipe(rest))
+        } else {
+            (&self.lent.component, Cut::Whole)
+        };
         let mut summary = if whole { clean(msg, SUMMARY_MAX) } else { Clean::default() };
         if let Some(p) = &package {
             summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
@@ -1162,7 +1162,7 @@ impl Scanner {
             fact: package.map(|c| Box::new(c.fact())),
         };
         if opens {
-            self.folds.opened(sink.fold_group(&event), event.time);
+            self.folds.opened(sink.fold_group(&event), event.time, &event.component);
         }
         sink.emit(event)
     }
@@ -1177,17 +1177,6 @@ enum Cut<'m> {
     Bracket,
     /// The rest after a pipe-delimited layout's first field.
     Pipe(&'m [u8]),
-}
-
-impl Cut<'_> {
-    /// The cut as a part of a fold's key.
-    fn code(self) -> u8 {
-        match self {
-            Cut::Whole => 0,
-            Cut::Bracket => 1,
-            Cut::Pipe(_) => 2,
-        }
-    }
 }
 
 /// The severity of a message (trimmed) whose first word is a level below a
