@@ -644,11 +644,10 @@ fn is_zone_word(w: &[u8]) -> bool {
     if !(3..=4).contains(&w.len()) {
         return false;
     }
-    let mut buf = [0u8; 8];
-    if let Some(b) = buf.get_mut(..w.len()) {
-        b.copy_from_slice(w);
-    }
-    ZONE_WORDS.contains(&(u64::from_le_bytes(buf) | (w.len() as u64) << 56))
+    // Byte by byte: a copy into a buffer read back as a number stalls the read.
+    let byte = |i: usize| u64::from(w.get(i).copied().unwrap_or(0)) << (8 * i);
+    let k = byte(0) | byte(1) | byte(2) | byte(3) | (w.len() as u64) << 56;
+    ZONE_WORDS.contains(&k)
 }
 
 /// A word of at most seven bytes and its length as one number, as
