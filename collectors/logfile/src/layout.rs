@@ -297,26 +297,14 @@ impl Read {
     }
 }
 
-/// Whether `line` begins with the first `len` bytes of `memo`: compared
-/// eight bytes at a time in place (every line of a log is asked, and a
-/// call to compare a few bytes cost more than the comparing).
-fn same_head(line: &[u8], memo: &[u8; MEMO_MAX], len: usize) -> bool {
-    let (Some(a), Some(b)) = (line.get(..len), memo.get(..len)) else { return false };
-    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let word = |c: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default());
-    for (x, y) in a8.by_ref().zip(b8.by_ref()) {
-        if word(x) != word(y) {
-            return false;
-        }
-    }
-    a8.remainder().iter().zip(b8.remainder()).all(|(x, y)| x == y)
-}
-
 fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
     let c = families::get(family)?;
     let pos = anchor.position(line)?;
     let b = line.get(pos..)?;
-    let hit = carry.memo.as_ref().filter(|m| m.family == family && m.zone == ctx.zone && same_head(b, &m.text, m.len));
+    let hit = carry
+        .memo
+        .as_ref()
+        .filter(|m| m.family == family && m.zone == ctx.zone && b.get(..m.len) == m.text.get(..m.len));
     // What the rest needs of the reading: its length, zone and level letter.
     let (r, time, basis) = match hit {
         Some(m) => {
@@ -1141,30 +1129,6 @@ pub fn strays() -> Vec<Locate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The memo's head is compared in place eight bytes at a time: every
-    /// length, with a difference at every place or none.
-    #[test]
-    fn a_line_begins_with_the_memos_head_exactly_when_its_bytes_do() {
-        let memo: [u8; MEMO_MAX] = std::array::from_fn(|i| b'0' + (i % 43) as u8);
-        for len in 0..=MEMO_MAX {
-            let line: Vec<u8> = memo.iter().copied().chain(*b" INFO x").collect();
-            assert!(same_head(&line, &memo, len), "{len}");
-            assert!(!same_head(line.get(..len.saturating_sub(1)).unwrap(), &memo, len) || len == 0, "short {len}");
-            for at in 0..len {
-                let mut other = line.clone();
-                other[at] ^= 1;
-                assert!(!same_head(&other, &memo, len), "{len} {at}");
-            }
-        }
-    }
-    use reconstruct_core::Zone;
-
-    fn ctx() -> ParseContext {
-        // Window 2025-12-26 14:00–15:00 UTC.
-        ParseContext::new(Zone::Utc, Timestamp::from_unix_nanos(1_766_761_200_000_000_000))
-            .with_first_day(Timestamp::from_unix_nanos(1_766_757_600_000_000_000))
-    }
 
     fn learned(lines: &[&str]) -> Option<Locate> {
         let v: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
