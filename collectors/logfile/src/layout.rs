@@ -1129,6 +1129,13 @@ pub fn strays() -> Vec<Locate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reconstruct_core::Zone;
+
+    fn ctx() -> ParseContext {
+        // Window 2025-12-26 14:00–15:00 UTC.
+        ParseContext::new(Zone::Utc, Timestamp::from_unix_nanos(1_766_761_200_000_000_000))
+            .with_first_day(Timestamp::from_unix_nanos(1_766_757_600_000_000_000))
+    }
 
     fn learned(lines: &[&str]) -> Option<Locate> {
         let v: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
