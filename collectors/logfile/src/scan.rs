@@ -1011,10 +1011,10 @@ impl Scanner {
         // A package installed or upgraded is a change, whatever words its
         // name holds (`liberror-perl`); a stanza's label alone is nothing.
         // Most lines begin with a level word in capitals (`INFO …`): that
-        // word alone then answers the three general checks ([`calm_lead`]).
-        let calm = if p.severity.is_none() { calm_lead(msg) } else { None };
-        let mut package = if p.severity.is_none() && calm.is_none() { crate::packages::change(msg) } else { None };
-        let label = package.is_none() && calm.is_none() && crate::packages::is_stanza_label(msg);
+        // word alone then answers the three general checks ([`level_lead`]).
+        let lead = if p.severity.is_none() { level_lead(msg) } else { None };
+        let mut package = if p.severity.is_none() && lead.is_none() { crate::packages::change(msg) } else { None };
+        let label = package.is_none() && lead.is_none() && crate::packages::is_stanza_label(msg);
         if label {
             // apt's history stanza: the changes are the lines under its label.
             package = crate::packages::merge(p.extra.split(|c| *c == b'\n').filter_map(crate::packages::change));
@@ -1052,7 +1052,7 @@ impl Scanner {
         let sev = if package.is_some() {
             Some(Severity::Notice)
         } else {
-            p.severity.or(calm).or_else(|| severity::detect(msg))
+            p.severity.or(lead).or_else(|| severity::detect(msg))
         };
         let alarming = package.is_none() && sev.is_some_and(|s| s >= Severity::Warning);
         let state = !alarming && !label && want.asks_state(sev) && p.state.unwrap_or_else(|| is_state_change(msg));
@@ -1179,22 +1179,21 @@ enum Cut<'m> {
     Pipe(&'m [u8]),
 }
 
-/// The severity of a message (trimmed) whose first word is a level below a
-/// warning written in capitals (`INFO …`, `DEBUG: …`), when that word alone
-/// answers what [`severity::detect`], [`crate::packages::change`] and
-/// [`crate::packages::is_stanza_label`] would: detect reads that word first;
-/// a package manager's change begins with its action word, and no level
-/// word is one (nor is a word joined to what follows it); a stanza label
-/// ends with a colon. `None`: the general checks decide.
-fn calm_lead(msg: &[u8]) -> Option<Severity> {
+/// The severity of a message (trimmed) whose first word is a level written
+/// in capitals (`INFO …`, `DEBUG: …`, `ERROR [api] …`), when that word
+/// alone answers what [`severity::detect`], [`crate::packages::change`]
+/// and [`crate::packages::is_stanza_label`] would: detect reads that word
+/// first; a package manager's change begins with its action word, and no
+/// level word is one (nor is a word joined to what follows it); a stanza
+/// label ends with a colon. `None`: the general checks decide.
+fn level_lead(msg: &[u8]) -> Option<Severity> {
     let n = msg.iter().take(14).take_while(|c| c.is_ascii_uppercase()).count();
     // The word ends where its capitals end: a letter or `_` would join it.
     let joined = msg.get(n).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
     if joined || msg.last() == Some(&b':') {
         return None;
     }
-    let s = severity::word_at(msg, n)?;
-    (s < Severity::Warning).then_some(s)
+    severity::word_at(msg, n)
 }
 
 /// Whether bytes are UTF-8: most lines are ASCII, which is told faster.
@@ -1615,7 +1614,7 @@ mod tests {
     }
 
     #[test]
-    fn a_calm_lead_answers_as_the_general_checks_do() {
+    fn a_level_lead_answers_as_the_general_checks_do() {
         let mut words: Vec<String> = Vec::new();
         for w in [
             "trace",
@@ -1669,27 +1668,32 @@ mod tests {
             "\"GET / HTTP/1.1\" 503 1",
             "start-date:",
         ];
-        let mut calm = 0;
+        let (mut calm, mut loud) = (0, 0);
         for w in &words {
             for j in joins {
                 for t in tails {
                     let text = format!("{w}{j}{t}");
                     let msg = trim(text.as_bytes());
-                    if let Some(s) = calm_lead(msg) {
-                        calm += 1;
+                    if let Some(s) = level_lead(msg) {
+                        if s < Severity::Warning {
+                            calm += 1;
+                        } else {
+                            loud += 1;
+                        }
                         assert_eq!(severity::detect(msg), Some(s), "{text:?}");
                         assert!(crate::packages::change(msg).is_none(), "{text:?}");
                         assert!(!crate::packages::is_stanza_label(msg), "{text:?}");
-                        assert!(s < Severity::Warning, "{text:?}");
                     }
                 }
             }
         }
-        assert!(calm > 500, "{calm}");
-        assert_eq!(calm_lead(b"INFO  [api] GET /x 200 1ms"), Some(Severity::Info));
-        assert_eq!(calm_lead(b"DEBUG: x"), Some(Severity::Debug));
-        for not in [&b"WARN x"[..], b"INFO:", b"Info x", b"INFO_x", b"INFOx", b"INFORMATIONALS x", b"x INFO"] {
-            assert_eq!(calm_lead(not), None, "{:?}", String::from_utf8_lossy(not));
+        assert!(calm > 500 && loud > 200, "{calm} {loud}");
+        assert_eq!(level_lead(b"INFO  [api] GET /x 200 1ms"), Some(Severity::Info));
+        assert_eq!(level_lead(b"DEBUG: x"), Some(Severity::Debug));
+        assert_eq!(level_lead(b"ERROR [api] upstream timed out"), Some(Severity::Error));
+        assert_eq!(level_lead(b"WARN x"), Some(Severity::Warning));
+        for not in [&b"INFO:"[..], b"Info x", b"INFO_x", b"INFOx", b"INFORMATIONALS x", b"x INFO", b"ERROR:"] {
+            assert_eq!(level_lead(not), None, "{:?}", String::from_utf8_lossy(not));
         }
     }
 
