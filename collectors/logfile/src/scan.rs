@@ -1193,7 +1193,7 @@ fn level_lead(msg: &[u8]) -> Option<Severity> {
     if joined || msg.last() == Some(&b':') {
         return None;
     }
-    severity::word_at(msg, n)
+    severity::from_word(msg.get(..n)?)
 }
 
 /// How many ASCII capitals `msg` begins with, up to 16: asked of every
@@ -1291,7 +1291,7 @@ fn pipe_component(msg: &[u8]) -> Option<(&str, &[u8])> {
 /// its closing bracket ends in `msg`.
 fn bracket_component(msg: &[u8]) -> Option<(&str, usize)> {
     let word_len = msg.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-    severity::word_at(msg, word_len)?;
+    severity::from_word(msg.get(..word_len)?)?;
     let rest = msg.get(word_len..)?;
     let rest = rest.get(rest.iter().take_while(|c| matches!(c, b' ' | b':')).count()..)?;
     if rest.first() != Some(&b'[') {
@@ -1638,7 +1638,6 @@ mod tests {
         assert_eq!(out.diagnostics[0].locator.as_ref().map(|l| l.to_string()), Some("logs/app.log:1".into()));
     }
 
-    #[test]
     /// Capitals are counted eight bytes at a time as one at a time would.
     #[test]
     fn capitals_are_counted_as_byte_by_byte() {

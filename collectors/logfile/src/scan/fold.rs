@@ -197,7 +197,9 @@ mod tests {
             ["ERROR", "WARN", "error", "Info", "[", "]", "|", " ", "  ", ":", "api", "w-", "x.y", "7", "42", "0"];
         let names = ["api", "w-7", "w-42", "x.y", "a b", "7", "", "api]"];
         let mut pick = |from: &[&'static str]| from[rnd(from.len() as u64) as usize];
-        let mut seen: FxHashMap<Vec<u8>, (String, (String, Option<String>))> = FxHashMap::default();
+        // Each key's first message, with its summary's shape and component.
+        type First = (String, (String, Option<String>));
+        let mut seen: FxHashMap<Vec<u8>, First> = FxHashMap::default();
         let mut f = Folds::default();
         let mut same = 0;
         for round in 0..200_000 {
