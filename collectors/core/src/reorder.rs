@@ -65,6 +65,8 @@ impl Segment {
             }
             return;
         }
+        // Room taken once: a batch held by the merge keeps what it took.
+        out.reserve(self.events.len().saturating_sub(self.stand_ins.len()));
         let mut skip = self.stand_ins.into_iter().peekable();
         for (i, e) in self.events.into_iter().enumerate() {
             if skip.next_if_eq(&i).is_none() {
@@ -75,7 +77,12 @@ impl Segment {
 
     /// The first `n` events but the stand-ins.
     fn hand_front(&mut self, n: usize, out: &mut Vec<Event>) {
+        if self.stand_ins.is_empty() {
+            out.extend(self.events.drain(..n));
+            return;
+        }
         let gone = self.stand_ins.iter().take_while(|&&i| i < n).count();
+        out.reserve(n.saturating_sub(gone));
         let mut skip = self.stand_ins.drain(..gone).peekable();
         for (i, e) in self.events.drain(..n).enumerate() {
             if skip.next_if_eq(&i).is_none() {
