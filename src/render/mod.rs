@@ -172,3 +172,80 @@ pub fn thousands(n: u64) -> String {
 pub fn single(e: Event) -> Row {
     Row::new(e)
 }
+
+/// Rows of every shape the line formats write, for the tests that hold a
+/// writer by hand to the plain way of building its text: texts that need
+/// quotes or escapes, paths that do, text locators, times before 1970 and
+/// of each fraction, every kind, collector, basis and marker, folded rows,
+/// rows seen before, rows with other events, facts.
+#[cfg(test)]
+pub(crate) fn sample_rows() -> Vec<Row> {
+    use reconstruct_core::{AlertState, Evidence, Fact, Locator, Severity, TimeBasis, Timestamp};
+    use reconstruct_core::{EventKind as K, SourceKind};
+    let texts = ["GET /v1/items 200", "say \"hi\", \\ back", "tab\there\nnew\u{1}line\r\u{7f}", "café ✓ \u{2028}", ""];
+    let paths = ["logs/app.log", "logs/\"odd\".log", "C:\\logs\\a,b.log", "logs/x\ny.log"];
+    let kinds = [K::Log, K::StateChange, K::Change, K::Lifecycle, K::Database, K::Alert, K::Annotation];
+    let bases = [TimeBasis::Explicit, TimeBasis::Epoch, TimeBasis::AssumedZone, TimeBasis::InferredYear];
+    let severities = [None, Some(Severity::Error), Some(Severity::Info), Some(Severity::Warning)];
+    let markers = [None, Some(crate::summarise::Marker::Onset), Some(crate::summarise::Marker::Recovery)];
+    let times = [(1_766_759_415, 123_000_000), (-86_401, 5_000), (0, 7), (1_766_759_415, 0)];
+    let mut rows = Vec::new();
+    let mut n = 0usize;
+    for text in texts {
+        for path in paths {
+            for (line, text_locator) in [(7u64, false), (0, false), (u64::MAX, false), (12, true)] {
+                n += 1;
+                let pick = |len: usize, salt: usize| n.wrapping_mul(31).wrapping_add(salt) % len;
+                let (secs, nanos) = times.get(pick(times.len(), 1)).copied().unwrap_or((0, 0));
+                let time = Timestamp::from_unix_seconds(secs, nanos).unwrap_or(Timestamp::MIN);
+                let kind = kinds.get(pick(kinds.len(), 2)).copied().unwrap_or(K::Log);
+                let fact = match (kind, n % 3) {
+                    (K::Alert, 0) => Some(Fact::Alert {
+                        name: text.to_string(),
+                        labels: [("job".to_string(), text.to_string())].into(),
+                        state: AlertState::Resolved,
+                    }),
+                    (K::Alert, 1) => Some(Fact::Silence { id: "s1".into(), matchers: text.into() }),
+                    (K::Change, 0) => {
+                        Some(Fact::Rollout { workload: text.into(), revision: None, images: vec![path.into()] })
+                    }
+                    (_, 2) => Some(Fact::Tally { lines: 3, seconds: 60 }),
+                    _ => None,
+                };
+                let e = Event {
+                    time,
+                    basis: bases.get(pick(bases.len(), 3)).copied().unwrap_or(TimeBasis::Explicit),
+                    collector: SourceKind::ALL.get(pick(SourceKind::ALL.len(), 4)).copied().unwrap_or(SourceKind::Git),
+                    component: text.into(),
+                    service: None,
+                    kind,
+                    severity: severities.get(pick(severities.len(), 5)).copied().flatten(),
+                    summary: text.to_string(),
+                    evidence: Evidence {
+                        locator: if text_locator {
+                            Locator::Text(format!("{path} {text}"))
+                        } else {
+                            Locator::Line { path: path.into(), line }
+                        },
+                        excerpt: format!("{text}\n  at {path}"),
+                    },
+                    continuation_lines: u32::try_from(n % 3).unwrap_or(0),
+                    fact: fact.map(Box::new),
+                };
+                let mut row = single(e.clone());
+                row.marker = markers.get(pick(markers.len(), 6)).copied().flatten();
+                match n % 5 {
+                    1 => {
+                        row.count = 209;
+                        row.last = time.saturating_add_nanos(3_600_000_000_000);
+                    }
+                    2 => row.seen_before = Some(12_345),
+                    3 => row.also = vec![e.clone(), e],
+                    _ => {}
+                }
+                rows.push(row);
+            }
+        }
+    }
+    rows
+}

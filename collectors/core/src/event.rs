@@ -202,6 +202,17 @@ pub enum TimeBasis {
 }
 
 impl TimeBasis {
+    /// The name the JSON formats write (serde's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeBasis::Explicit => "explicit",
+            TimeBasis::Epoch => "epoch",
+            TimeBasis::AssumedZone => "assumed_zone",
+            TimeBasis::InferredYear => "inferred_year",
+            TimeBasis::InferredDate => "inferred_date",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             TimeBasis::Explicit => "explicit offset",
@@ -596,6 +607,27 @@ impl Ord for Sequenced {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_kinds_name_is_the_one_serde_writes() {
+        // The line formats write these names without serde.
+        let json = |v: serde_json::Value| v.as_str().map(String::from);
+        for k in SourceKind::ALL {
+            assert_eq!(json(serde_json::json!(k)).as_deref(), Some(k.as_str()));
+        }
+        use EventKind as K;
+        for k in [K::Log, K::StateChange, K::Change, K::Lifecycle, K::Database, K::Alert, K::Annotation] {
+            assert_eq!(json(serde_json::json!(k)).as_deref(), Some(k.as_str()));
+        }
+        use Severity as S;
+        for k in [S::Debug, S::Info, S::Notice, S::Warning, S::Error, S::Critical] {
+            assert_eq!(json(serde_json::json!(k)).as_deref(), Some(k.as_str()));
+        }
+        use TimeBasis as B;
+        for k in [B::Explicit, B::Epoch, B::AssumedZone, B::InferredYear, B::InferredDate] {
+            assert_eq!(json(serde_json::json!(k)).as_deref(), Some(k.as_str()));
+        }
+    }
 
     #[test]
     fn source_kinds_order_as_their_names() {

@@ -1320,9 +1320,12 @@ struct Names {
     turn: usize,
     /// An empty name, lent where no name is (never: see `get`).
     none: Arc<str>,
-    /// The last message's `LEVEL [name]` up to its bracket, and the name:
-    /// a message that starts with the same bytes names the same.
-    bracket: Option<(Vec<u8>, Arc<str>)>,
+    /// The last message's `LEVEL [name]` up to its bracket, and the place
+    /// of its name in `recent`: a message that starts with the same bytes
+    /// names the same. A place, not a counted name: a busy log's lines
+    /// take turns between components, and each turn would count one name
+    /// up and another down (two locked operations a line).
+    bracket: Option<(Vec<u8>, usize)>,
 }
 
 /// Distinct names kept; past it a name is built for its line alone.
@@ -1334,56 +1337,66 @@ impl Names {
     /// The component a message names in brackets after its level
     /// ([`bracket_component`]).
     fn bracketed(&mut self, msg: &[u8]) -> Option<&Arc<str>> {
-        let same = self.bracket.as_ref().is_some_and(|(prefix, _)| msg.starts_with(prefix));
-        if !same {
-            let (name, end) = bracket_component(msg)?;
-            let name = self.get(name).clone();
-            let prefix = msg.get(..end).unwrap_or_default();
-            // Lines of a busy log take turns between components: the
-            // prefix's room is kept, not given back at every turn.
-            match &mut self.bracket {
-                Some((p, n)) => {
-                    p.clear();
-                    p.extend_from_slice(prefix);
-                    *n = name;
+        let same = self.bracket.as_ref().and_then(|(prefix, at)| msg.starts_with(prefix).then_some(*at));
+        let at = match same {
+            Some(at) => at,
+            None => {
+                let (name, end) = bracket_component(msg)?;
+                let at = self.place(name);
+                let prefix = msg.get(..end).unwrap_or_default();
+                // Lines of a busy log take turns between components: the
+                // prefix's room is kept, not given back at every turn.
+                match &mut self.bracket {
+                    Some((p, n)) => {
+                        p.clear();
+                        p.extend_from_slice(prefix);
+                        *n = at;
+                    }
+                    None => self.bracket = Some((prefix.to_vec(), at)),
                 }
-                None => self.bracket = Some((prefix.to_vec(), name)),
+                at
             }
-        }
-        self.bracket.as_ref().map(|(_, name)| name)
+        };
+        self.recent.get(at)
     }
 
     /// The name built once, lent: a line that is only a beat of its
     /// component's pace takes no count on it.
     fn get(&mut self, name: &str) -> &Arc<str> {
-        let at = match self.recent.iter().position(|r| &**r == name) {
-            Some(i) => i,
-            None => {
-                let a = match self.known.get(name) {
-                    Some(a) => a.clone(),
-                    None => {
-                        let a: Arc<str> = Arc::from(name);
-                        if self.known.len() < NAMES_MAX {
-                            self.known.insert(Box::from(name), a.clone());
-                        }
-                        a
-                    }
-                };
-                if self.recent.len() < RECENT {
-                    self.recent.push(a);
-                    self.recent.len() - 1
-                } else {
-                    let i = self.turn % RECENT;
-                    self.turn = i + 1;
-                    if let Some(slot) = self.recent.get_mut(i) {
-                        *slot = a;
-                    }
-                    i
-                }
-            }
-        };
+        let at = self.place(name);
         // `at` is a place just found or filled.
         self.recent.get(at).unwrap_or(&self.none)
+    }
+
+    /// Where in `recent` the name is, built once and put there if new.
+    fn place(&mut self, name: &str) -> usize {
+        if let Some(i) = self.recent.iter().position(|r| &**r == name) {
+            return i;
+        }
+        let a = match self.known.get(name) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(name);
+                if self.known.len() < NAMES_MAX {
+                    self.known.insert(Box::from(name), a.clone());
+                }
+                a
+            }
+        };
+        if self.recent.len() < RECENT {
+            self.recent.push(a);
+            return self.recent.len() - 1;
+        }
+        let i = self.turn % RECENT;
+        self.turn = i + 1;
+        if let Some(slot) = self.recent.get_mut(i) {
+            *slot = a;
+        }
+        // The memo's name was in this place: it names another now.
+        if self.bracket.as_ref().is_some_and(|(_, at)| *at == i) {
+            self.bracket = None;
+        }
+        i
     }
 }
 
@@ -1518,6 +1531,30 @@ mod tests {
         assert!(!Arc::ptr_eq(&out.events[0].component, &out.events[5998].component), "so is a component's");
         assert_eq!((&*out.events[1].component, &*out.events[5999].component), ("app", "app"));
         assert!(!Arc::ptr_eq(&out.events[1].component, &out.events[5999].component), "and the file's own");
+    }
+
+    #[test]
+    fn the_bracket_memo_names_what_a_fresh_lookup_names() {
+        // More names than the recent places, asked by brackets and
+        // directly in turn: a place the memo points at is reused for
+        // another name, and the memo must not name that one.
+        let mut names = Names::default();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = format!("c{}", x % 13);
+            let level = ["ERROR", "WARN", "INFO"][(x >> 8) as usize % 3];
+            if (x >> 16) % 3 == 0 {
+                assert_eq!(&**names.get(&n), n);
+            } else {
+                let msg = format!("{level} [{n}] text {}", x >> 40);
+                let got = names.bracketed(msg.as_bytes()).map(|a| a.to_string());
+                assert_eq!(got.as_deref(), Some(n.as_str()), "{msg}");
+            }
+        }
+        assert!(names.bracketed(b"ERROR no bracket").is_none());
     }
 
     #[test]
