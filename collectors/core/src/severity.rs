@@ -4,6 +4,19 @@ use crate::event::Severity;
 
 /// A level word (`ERROR`, `warn`, `crit`, `FTL` …) as a severity.
 pub fn from_word(w: &[u8]) -> Option<Severity> {
+    // The words nearly every line of a busy log begins with, as written:
+    // told without lowering each byte into a buffer first.
+    match w {
+        b"INFO" => Some(Severity::Info),
+        b"ERROR" => Some(Severity::Error),
+        b"WARN" => Some(Severity::Warning),
+        b"DEBUG" => Some(Severity::Debug),
+        _ => by_lowered(w),
+    }
+}
+
+/// [`from_word`] for any word: lowered, then looked up.
+fn by_lowered(w: &[u8]) -> Option<Severity> {
     if w.len() < 3 || w.len() > 13 {
         return None;
     }
@@ -112,6 +125,13 @@ fn trim_start(b: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_words_told_as_written_are_told_as_the_lowered_ones_are() {
+        for w in ["INFO", "ERROR", "WARN", "DEBUG", "Info", "error", "WARNING", "INFORMATION", "INF", "ERR", "XYZ", ""] {
+            assert_eq!(super::from_word(w.as_bytes()), super::by_lowered(w.as_bytes()), "{w}");
+        }
+    }
+
     use super::*;
 
     #[test]
