@@ -22,10 +22,11 @@ pub fn row<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     let e = &r.event;
     let folded = r.count > 1 || r.seen_before.is_some();
     let text = if folded { Cow::Owned(row_text(r)) } else { Cow::Borrowed(e.summary.as_str()) };
-    let (time, last) = (e.time.rfc3339_text(), r.last.rfc3339_text());
+    // Times are digits and separators: never quoted.
+    out.write_all(e.time.rfc3339_text().as_bytes())?;
+    out.write_all(b",")?;
     write_some(
         &[
-            time.as_str(),
             e.collector.as_str(),
             &e.component,
             e.severity.map(|s| s.as_str()).unwrap_or_default(),
@@ -45,7 +46,9 @@ pub fn row<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     out.write_all(b",")?;
     super::json::write_number(out, r.count)?;
     out.write_all(b",")?;
-    write_fields(&[last.as_str(), r.marker.map(marker_text).unwrap_or_default()], out)
+    out.write_all(r.last.rfc3339_text().as_bytes())?;
+    out.write_all(b",")?;
+    write_fields(&[r.marker.map(marker_text).unwrap_or_default()], out)
 }
 
 /// A locator as one field: `path:line` (the number and its colon never

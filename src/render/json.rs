@@ -155,7 +155,7 @@ pub fn write_line<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     }
     // Digits and separators alone: no escape.
     out.write_all(b",\"time\":\"")?;
-    out.write_all(l.time.rfc3339_text().as_str().as_bytes())?;
+    out.write_all(l.time.rfc3339_text().as_bytes())?;
     out.write_all(b"\"")?;
     out.write_all(b",\"time_basis\":")?;
     write_name(out, l.time_basis.as_str())?;

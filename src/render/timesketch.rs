@@ -130,7 +130,7 @@ pub fn jsonl<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     out.write_all(b",\"component\":")?;
     write_str(out, &e.component)?;
     out.write_all(b",\"datetime\":\"")?;
-    out.write_all(e.time.rfc3339_text().as_str().as_bytes())?;
+    out.write_all(e.time.rfc3339_text().as_bytes())?;
     out.write_all(b"\",\"evidence\":")?;
     if r.also.is_empty() {
         super::json::write_locator(out, &e.evidence.locator)?;
@@ -193,7 +193,7 @@ pub fn csv<W: Write + ?Sized>(r: &Row, out: &mut W) -> io::Result<()> {
     let e = &r.event;
     write_field(&message(r), out)?;
     out.write_all(b",")?;
-    out.write_all(e.time.rfc3339_text().as_str().as_bytes())?;
+    out.write_all(e.time.rfc3339_text().as_bytes())?;
     out.write_all(b",")?;
     let micros = e.time.unix_nanos() / 1000;
     if micros < 0 {

@@ -127,7 +127,8 @@ fn trim_start(b: &[u8]) -> &[u8] {
 mod tests {
     #[test]
     fn the_words_told_as_written_are_told_as_the_lowered_ones_are() {
-        for w in ["INFO", "ERROR", "WARN", "DEBUG", "Info", "error", "WARNING", "INFORMATION", "INF", "ERR", "XYZ", ""] {
+        for w in ["INFO", "ERROR", "WARN", "DEBUG", "Info", "error", "WARNING", "INFORMATION", "INF", "ERR", "XYZ", ""]
+        {
             assert_eq!(super::from_word(w.as_bytes()), super::by_lowered(w.as_bytes()), "{w}");
         }
     }
