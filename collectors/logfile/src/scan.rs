@@ -1494,6 +1494,80 @@ mod tests {
         assert_eq!(&*out.events[1].component, "app");
     }
 
+    /// Hands out what it holds a few bytes at a time: the reader's buffer
+    /// is refilled between nearly any two lines.
+    struct Trickle<'a> {
+        rest: &'a [u8],
+        turn: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.turn += 1;
+            let n = (self.turn * 7919 % 61 + 1).min(out.len()).min(self.rest.len());
+            let (now, later) = self.rest.split_at(n);
+            out[..n].copy_from_slice(now);
+            self.rest = later;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_log_read_in_drips_gives_each_record_as_written() {
+        // Records one line or with continuation lines, short and over 4 KiB,
+        // with colour codes, CRLF; read in drips and whole.
+        let mut input = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..3000usize {
+            let pad = "p".repeat(match i % 41 {
+                0 => 4096 + i % 9,
+                _ => i * 37 % 150,
+            });
+            let colour = if i % 17 == 0 { "\x1b[31m" } else { "" };
+            let head = format!(
+                "2025-12-26 14:{:02}:{:02} ERROR [svc{}] {colour}request {i} {pad}",
+                i / 60 % 60,
+                i % 60,
+                i % 4
+            );
+            let eol = if i % 5 == 0 { "\r\n" } else { "\n" };
+            input.extend_from_slice(head.as_bytes());
+            input.extend_from_slice(eol.as_bytes());
+            let mut raw = head.replace("\x1b[31m", "").into_bytes();
+            for k in 0..i % 3 {
+                let more = format!("  at frame {k} of {i}");
+                input.extend_from_slice(more.as_bytes());
+                input.extend_from_slice(eol.as_bytes());
+                raw.push(b'\n');
+                raw.extend_from_slice(more.as_bytes());
+            }
+            let mut summary = clean(format!("ERROR [svc{}] request {i} {pad}", i % 4).as_bytes(), SUMMARY_MAX).text;
+            drop_bracket(&mut summary, &format!("svc{}", i % 4));
+            want.push((reconstruct_core::text::clean_lines(&raw, EXCERPT_MAX).text, summary));
+        }
+        let cfg = ScanConfig {
+            path: "logs/app.log".into(),
+            component: "app".into(),
+            zone: Zone::Utc,
+            locate: None,
+            codec: None,
+            found: false,
+        };
+        let ctx = CollectContext { window: window(), detail: Detail::All, anchor: None };
+        let mut drip = VecSink::default();
+        scan(Trickle { rest: &input, turn: 0 }, &cfg, &ctx, &mut drip).unwrap();
+        let mut whole = VecSink::default();
+        scan(&input[..], &cfg, &ctx, &mut whole).unwrap();
+        for out in [&drip, &whole] {
+            assert_eq!(out.events.len(), want.len());
+            for (e, (excerpt, summary)) in out.events.iter().zip(&want) {
+                assert_eq!(&e.evidence.excerpt, excerpt);
+                assert_eq!(summary, &e.summary);
+            }
+        }
+        assert_eq!(drip.events, whole.events);
+    }
+
     #[test]
     fn traceback_under_info_raises_severity() {
         let input = b"2025-12-26 14:30:15 worker loop\nTraceback (most recent call last):\n  x\n";
