@@ -130,8 +130,13 @@ impl StateMarks {
             return;
         }
         self.generation = Some(generation);
-        self.lower.clear();
-        self.lower.extend(chunk.iter().map(u8::to_ascii_lowercase));
+        // Lowered into room already there (only the growth is zeroed): a
+        // loop over two slices the compiler makes wide, where pushing each
+        // byte checked the room byte by byte.
+        self.lower.resize(chunk.len(), 0);
+        for (l, c) in self.lower.iter_mut().zip(chunk) {
+            *l = c.to_ascii_lowercase();
+        }
         self.starts.clear();
         let lower = self.lower.as_slice();
         if let Some(p) = pieces() {

@@ -132,6 +132,41 @@ mod tests {
     }
 
     #[test]
+    fn the_shape_is_the_text_with_each_run_of_digits_one_zero() {
+        // The shape written run by run, as plainly as it can be.
+        fn shape(rest: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for (i, &c) in rest.iter().enumerate() {
+                if !c.is_ascii_digit() {
+                    out.push(c);
+                } else if i == 0 || !rest[i - 1].is_ascii_digit() {
+                    out.push(b'0');
+                }
+            }
+            out
+        }
+        let mut f = Folds::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let alphabet = b"0123456789 a=]|x.9";
+        for n in 0..20_000usize {
+            let len = n % 97;
+            let msg: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let msg = [b"WARN [w1] ".as_slice(), &msg].concat();
+            assert!(f.key(None, None, &msg, 480));
+            // Severity, no name, the head's length and the head.
+            let want = [&[0u8, 0, 9, 0, 0, 0][..], b"WARN [w1]", &shape(&msg[9..])].concat();
+            assert_eq!(f.key, want, "{}", String::from_utf8_lossy(&msg));
+        }
+    }
+
+    #[test]
     fn one_shape_one_key_and_anything_else_tells_them_apart() {
         let mut f = Folds::default();
         let e = Some(Severity::Error);
