@@ -98,11 +98,26 @@ pub fn clean_lines(b: &[u8], max: usize) -> Clean {
     clean_with(b, max, true)
 }
 
+/// [`clean`] of a text already known to be UTF-8 (a cut of one checked
+/// whole): it is not checked again.
+pub fn clean_text(s: &str, max: usize) -> Clean {
+    tidy(Cow::Borrowed(s), false, max, false)
+}
+
+/// [`clean_lines`] of a text already known to be UTF-8.
+pub fn clean_lines_text(s: &str, max: usize) -> Clean {
+    tidy(Cow::Borrowed(s), false, max, true)
+}
+
 fn clean_with(b: &[u8], max: usize, keep_lines: bool) -> Clean {
     let (text, invalid_utf8) = match std::str::from_utf8(b) {
         Ok(s) => (Cow::Borrowed(s), false),
         Err(_) => (String::from_utf8_lossy(b), true),
     };
+    tidy(text, invalid_utf8, max, keep_lines)
+}
+
+fn tidy(text: Cow<'_, str>, invalid_utf8: bool, max: usize, keep_lines: bool) -> Clean {
     let needs_work = text.len() > max || has_control(text.as_bytes());
     if !needs_work {
         return Clean { text: text.into_owned(), invalid_utf8, truncated: false };

@@ -1110,7 +1110,15 @@ impl Scanner {
         } else {
             (&self.lent.component, Cut::Whole)
         };
-        let mut summary = if whole { clean(msg, SUMMARY_MAX) } else { Clean::default() };
+        // The excerpt is the record as written: its line is checked as
+        // UTF-8 once, for it and for the summary cut from it.
+        let excerpt_built = !(matches!(self.ctx.detail, Detail::Read(_)) && !notable);
+        let line_text = if excerpt_built { std::str::from_utf8(&p.line).ok() } else { None };
+        let mut summary = match (whole, line_text.and_then(|t| within(t, &p.line, msg))) {
+            (true, Some(m)) => reconstruct_core::text::clean_text(m, SUMMARY_MAX),
+            (true, None) => clean(msg, SUMMARY_MAX),
+            (false, _) => Clean::default(),
+        };
         if let Some(p) = &package {
             summary.text = clean(p.summary().as_bytes(), SUMMARY_MAX).text;
         }
@@ -1123,13 +1131,15 @@ impl Scanner {
         }
         // A routine line read for the findings alone is never printed: its
         // excerpt is not built (whether its bytes were UTF-8 is still said).
-        let (excerpt, invalid_utf8) = if matches!(self.ctx.detail, Detail::Read(_)) && !notable {
+        let (excerpt, invalid_utf8) = if !excerpt_built {
             (String::new(), !p.ascii && (!is_utf8(&p.line) || !is_utf8(&p.extra)))
+        } else if let (Some(t), true) = (line_text, p.extra.is_empty()) {
+            (reconstruct_core::text::clean_lines_text(t, EXCERPT_MAX).text, false)
         } else {
-            let mut raw = std::mem::take(&mut p.line);
+            let mut raw = Vec::with_capacity(p.line.len().saturating_add(p.extra.len()));
+            raw.extend_from_slice(&p.line);
             raw.extend_from_slice(&p.extra);
             let excerpt = reconstruct_core::text::clean_lines(&raw, EXCERPT_MAX);
-            p.line = raw;
             (excerpt.text, excerpt.invalid_utf8)
         };
         if invalid_utf8 {
@@ -1261,6 +1271,12 @@ fn drop_bracket(text: &mut String, name: &str) {
     text.truncate(end);
     let start = text.len().saturating_sub(text.trim_start().len());
     text.drain(..start);
+}
+
+/// `part` as text, where it lies in `whole`, whose text is `text`.
+fn within<'t>(text: &'t str, whole: &[u8], part: &[u8]) -> Option<&'t str> {
+    let from = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    text.get(from..from.checked_add(part.len())?)
 }
 
 fn is_blank(c: u8) -> bool {
@@ -1566,6 +1582,18 @@ mod tests {
             }
         }
         assert_eq!(drip.events, whole.events);
+    }
+
+    #[test]
+    fn a_cut_of_a_line_is_its_text_and_another_buffer_is_not() {
+        let line = b"2025-12-26 14:30:15 ERROR caf\xc3\xa9 down".to_vec();
+        let text = std::str::from_utf8(&line).unwrap();
+        assert_eq!(within(text, &line, &line[20..]), Some("ERROR café down"));
+        assert_eq!(within(text, &line, &line[..0]), Some(""));
+        // Not on a character's boundary: not text.
+        assert_eq!(within(text, &line, &line[20..30]), None);
+        let other = line.clone();
+        assert_eq!(within(text, &line, &other[20..]), None);
     }
 
     #[test]
