@@ -1112,7 +1112,7 @@ impl Scanner {
         };
         // The excerpt is the record as written: its line is checked as
         // UTF-8 once, for it and for the summary cut from it.
-        let excerpt_built = !(matches!(self.ctx.detail, Detail::Read(_)) && !notable);
+        let excerpt_built = !matches!(self.ctx.detail, Detail::Read(_)) || notable;
         let line_text = if excerpt_built { std::str::from_utf8(&p.line).ok() } else { None };
         let mut summary = match (whole, line_text.and_then(|t| within(t, &p.line, msg))) {
             (true, Some(m)) => reconstruct_core::text::clean_text(m, SUMMARY_MAX),
