@@ -3,6 +3,7 @@
 //! text (`saved`). Both produce the same events.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+mod diff;
 mod graph;
 pub mod saved;
 pub mod slice;

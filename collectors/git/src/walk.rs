@@ -14,6 +14,7 @@ use std::path::Path;
 use git2::{Commit, Oid, Repository};
 use reconstruct_core::{TimeWindow, Timestamp};
 
+use crate::diff::{changed_paths, Trees};
 use crate::CommitInfo;
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +107,8 @@ pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<Commit
         }
     }
     let mut out = Vec::new();
-    let mut trees = Trees { repo: &repo, kept: HashMap::new() };
+    let odb = repo.odb().map_err(git)?;
+    let mut trees = Trees::new(&odb);
     let mut positions = Vec::new();
     let mut parents = Vec::new();
     while let Some((time, id)) = heap.pop() {
@@ -152,115 +154,7 @@ pub fn commits_in_window(path: &Path, window: &TimeWindow) -> Result<(Vec<Commit
     Ok((out, stats))
 }
 
-/// Trees already read in this walk, by id: a commit's trees are compared
-/// with its parent's, which are the next commit's own (libgit2's cache
-/// leaves out trees over 4 KiB, so a wide tree was read and parsed twice).
-struct Trees<'r> {
-    repo: &'r Repository,
-    kept: HashMap<Oid, git2::Tree<'r>>,
-}
-
-impl<'r> Trees<'r> {
-    const MAX: usize = 64;
-
-    fn get(&mut self, id: Oid) -> Result<git2::Tree<'r>, git2::Error> {
-        if let Some(t) = self.kept.get(&id) {
-            return Ok(t.clone());
-        }
-        let t = self.repo.find_tree(id)?;
-        if self.kept.len() >= Self::MAX {
-            self.kept.clear();
-        }
-        self.kept.insert(id, t.clone());
-        Ok(t)
-    }
-}
-
-/// The paths that differ between two trees, as `git log --name-only` lists
-/// them. Subtrees with the same id are equal and are not entered, so the cost
-/// follows the change, not the size of the tree (libgit2's tree-to-tree diff
-/// walked every entry of both trees).
-fn changed_paths<'r>(
-    trees: &mut Trees<'r>,
-    old: Option<&git2::Tree<'r>>,
-    new: Option<&git2::Tree<'r>>,
-    prefix: &str,
-    out: &mut Vec<String>,
-) -> Result<(), git2::Error> {
-    let (la, lb) = (old.map_or(0, git2::Tree::len), new.map_or(0, git2::Tree::len));
-    let (mut i, mut j) = (0, 0);
-    while i < la || j < lb {
-        let ea = old.and_then(|t| t.get(i));
-        let eb = new.and_then(|t| t.get(j));
-        // Both lists are in git's tree order; merge-walk them.
-        let order = match (&ea, &eb) {
-            (Some(x), Some(y)) => tree_order(x, y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        let (left, right) = match order {
-            std::cmp::Ordering::Less => {
-                i += 1;
-                (ea, None)
-            }
-            std::cmp::Ordering::Greater => {
-                j += 1;
-                (None, eb)
-            }
-            std::cmp::Ordering::Equal => {
-                i += 1;
-                j += 1;
-                if ea.as_ref().map(git2::TreeEntry::id) == eb.as_ref().map(git2::TreeEntry::id) {
-                    continue;
-                }
-                (ea, eb)
-            }
-        };
-        let Some(name) = left.as_ref().or(right.as_ref()).map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
-        else {
-            continue;
-        };
-        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        let is_tree =
-            |e: &Option<git2::TreeEntry<'_>>| e.as_ref().is_some_and(|e| e.kind() == Some(git2::ObjectType::Tree));
-        let mut as_tree = |e: &Option<git2::TreeEntry<'_>>| -> Result<Option<git2::Tree<'r>>, git2::Error> {
-            match e {
-                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => trees.get(e.id()).map(Some),
-                _ => Ok(None),
-            }
-        };
-        if is_tree(&left) || is_tree(&right) {
-            let (ta, tb) = (as_tree(&left)?, as_tree(&right)?);
-            changed_paths(trees, ta.as_ref(), tb.as_ref(), &path, out)?;
-        }
-        // A file on either side (a tree replaced by a file counts too).
-        let is_file =
-            |e: &Option<git2::TreeEntry<'_>>| e.as_ref().is_some_and(|e| e.kind() != Some(git2::ObjectType::Tree));
-        if is_file(&left) || is_file(&right) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// git's order of tree entries: names as bytes, a tree's name read as if it
-/// ended in `/`.
-fn tree_order(a: &git2::TreeEntry<'_>, b: &git2::TreeEntry<'_>) -> std::cmp::Ordering {
-    let (na, nb) = (a.name_bytes(), b.name_bytes());
-    let n = na.len().min(nb.len());
-    match na.get(..n).cmp(&nb.get(..n)) {
-        std::cmp::Ordering::Equal => {}
-        o => return o,
-    }
-    let tail = |name: &[u8], e: &git2::TreeEntry<'_>| match name.get(n) {
-        Some(c) => Some(*c),
-        None if e.kind() == Some(git2::ObjectType::Tree) => Some(b'/'),
-        None => None,
-    };
-    tail(na, a).cmp(&tail(nb, b))
-}
-
-fn info<'r>(trees: &mut Trees<'r>, c: &Commit<'r>, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
+fn info(trees: &mut Trees<'_>, c: &Commit<'_>, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
     let short = c.as_object().short_id()?.as_str().unwrap_or_default().to_string();
     let author = c.author();
     let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
@@ -268,13 +162,9 @@ fn info<'r>(trees: &mut Trees<'r>, c: &Commit<'r>, refs: Vec<String>) -> Result<
         Some((s, b)) => (s.trim().to_string(), b.trim_start_matches('\n').to_string()),
         None => (message.trim().to_string(), String::new()),
     };
-    let tree = trees.get(c.tree_id())?;
-    let parent_tree = match c.parents().next() {
-        Some(p) => Some(trees.get(p.tree_id())?),
-        None => None,
-    };
+    let parent_tree = c.parents().next().map(|p| p.tree_id());
     let mut files = Vec::new();
-    changed_paths(trees, parent_tree.as_ref(), Some(&tree), "", &mut files)?;
+    changed_paths(trees, parent_tree, Some(c.tree_id()), "", &mut files)?;
     let seconds = commit_time(c);
     Ok(CommitInfo {
         id: c.id().to_string(),

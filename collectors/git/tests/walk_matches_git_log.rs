@@ -158,3 +158,114 @@ fn not_a_repository_is_a_clear_error() {
     let err = commits_in_window(&dir.path().join("nope"), &w).unwrap_err().to_string();
     assert!(err.contains("cannot open git repository"), "{err}");
 }
+
+/// `git` at a fixed time, `minutes` after BASE, so the walk's window holds it.
+fn git_at(dir: &Path, minutes: i64, args: &[&str]) {
+    let when = format!("@{} +0000", BASE + minutes * 60);
+    let out = Command::new("git")
+        .args(["-c", "user.name=Tester", "-c", "user.email=t@example.com"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", &when)
+        .env("GIT_COMMITTER_DATE", &when)
+        .current_dir(dir)
+        .output()
+        .expect("git must be installed for this test");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Each commit's files as `git log --name-only` lists them (a merge's
+/// against its first parent, as the walk reports it), by commit id.
+fn git_log_files(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let out = Command::new("git")
+        .args(["-c", "core.quotePath=false", "log", "--branches", "--tags", "--name-only"])
+        .args(["--diff-merges=first-parent", "--format=%x00%H"])
+        .current_dir(dir)
+        .output()
+        .expect("git must be installed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut v: Vec<(String, Vec<String>)> = text
+        .split('\0')
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| {
+            let mut lines = r.lines().filter(|l| !l.is_empty());
+            let id = lines.next().unwrap().to_string();
+            (id, lines.map(str::to_string).collect())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn our_files(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let t = |s: &str| parse_bound(s, Timestamp::MIN, &Zone::Utc).unwrap();
+    let w = TimeWindow::new(t("2025-12-26T09:00:00Z"), t("2025-12-27T00:00:00Z")).unwrap();
+    let (commits, _) = commits_in_window(dir, &w).unwrap();
+    let mut v: Vec<(String, Vec<String>)> = commits.into_iter().map(|c| (c.id, c.files)).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn each_commit_lists_the_files_git_log_name_only_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |path: &str, text: &str| {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    git_at(d, 0, &["init", "-q", "-b", "main"]);
+    // Names that sort differently as bytes and as trees (`a` / `a.b` / `a-b/` / `ab`).
+    for f in ["a", "a.b", "a-b/x", "ab", "dir/sub/deep.txt", "dir/z.txt", "z", "sp ace.txt", "é.txt"] {
+        write(f, f);
+    }
+    // A tree wider than libgit2's 4 KiB cache limit.
+    for i in 0..200 {
+        write(&format!("wide/file-{i:03}.txt"), &i.to_string());
+    }
+    git_at(d, 0, &["add", "-A"]);
+    git_at(d, 0, &["commit", "-q", "-m", "root"]);
+    write("dir/sub/deep.txt", "changed deep down");
+    write("wide/file-150.txt", "changed in a wide tree");
+    git_at(d, 1, &["commit", "-q", "-am", "nested change"]);
+    git_at(d, 2, &["rm", "-q", "dir/z.txt"]);
+    write("dir/new/n.txt", "n");
+    git_at(d, 2, &["add", "-A"]);
+    git_at(d, 2, &["commit", "-q", "-m", "delete one, add a directory"]);
+    git_at(d, 3, &["rm", "-q", "a"]);
+    write("a/inner.txt", "a file became a directory");
+    git_at(d, 3, &["add", "-A"]);
+    git_at(d, 3, &["commit", "-q", "-m", "file to directory"]);
+    git_at(d, 4, &["rm", "-q", "-r", "a-b"]);
+    write("a-b", "a directory became a file");
+    git_at(d, 4, &["add", "-A"]);
+    git_at(d, 4, &["commit", "-q", "-m", "directory to file"]);
+    // The mode alone changes: git lists the file.
+    git_at(d, 5, &["update-index", "--chmod=+x", "z"]);
+    git_at(d, 5, &["commit", "-q", "-m", "mode only"]);
+    git_at(d, 6, &["commit", "-q", "--allow-empty", "-m", "empty"]);
+    // A submodule's commit is a path too.
+    git_at(
+        d,
+        7,
+        &["update-index", "--add", "--cacheinfo", "160000,1111111111111111111111111111111111111111,vendor/lib"],
+    );
+    git_at(d, 7, &["commit", "-q", "-m", "submodule"]);
+    git_at(d, 8, &["checkout", "-q", "-f", "-b", "side", "HEAD~3"]);
+    write("side.txt", "side");
+    write("dir/sub/deep.txt", "changed on the side");
+    git_at(d, 8, &["add", "-A"]);
+    git_at(d, 8, &["commit", "-q", "-m", "side"]);
+    git_at(d, 9, &["checkout", "-q", "-f", "main"]);
+    git_at(d, 9, &["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    git_at(d, 10, &["tag", "v1"]);
+
+    let expected = git_log_files(d);
+    assert_eq!(expected.len(), 10, "{expected:?}");
+    assert!(expected.iter().any(|(_, f)| f == &["z"]), "the mode change is listed: {expected:?}");
+    assert_eq!(our_files(d), expected, "loose objects");
+    // Packed, with deltas and a commit-graph, as most repositories are.
+    git_at(d, 11, &["gc", "-q", "--aggressive"]);
+    assert_eq!(our_files(d), expected, "packed");
+}
