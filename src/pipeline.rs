@@ -125,6 +125,9 @@ pub fn collect_observed(
     let sources = settings.sources.into_iter().map(|s| s.open(&common)).collect();
     let ctx = reconstruct_core::CollectContext { window: read, detail, anchor: Some(settings.window) };
     let started = runner::start(sources, ctx, settings.timeout);
+    if settings.redact {
+        redact::prepare();
+    }
     let mut merge = Merge::new(started.running, settings.unavailable).shown_from(shown_from);
     let mut progress = Progress::new(settings.quiet);
     let keep_secrets = !settings.redact;

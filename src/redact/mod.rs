@@ -107,6 +107,16 @@ fn patterns() -> &'static [Pattern] {
     })
 }
 
+/// Reads the patterns and works out the pieces each needs, on a thread of
+/// its own, while the sources are read: every masking run needs them (the
+/// coverage section is masked at the end), and a source that hands its
+/// events over at its end (git) left the main thread to build them after
+/// the walk, a tenth of a week's run. The first text to be masked waits for
+/// this thread if it has not finished.
+pub fn prepare() {
+    let _ = std::thread::Builder::new().name("redact-prepare".into()).spawn(|| any().is_some());
+}
+
 /// All patterns at once: one pass tells that most texts hold no secret,
 /// and which patterns may match the others. It only says whether and
 /// which, so it is built without capture groups, and from each pattern
