@@ -209,18 +209,25 @@ pub(super) fn pieces(h: &Hir) -> Option<Vec<Piece>> {
 /// other too (`password` goes where `passw` is looked for). A folded piece
 /// lies in any case of a text; an exact one only in an exact piece.
 fn prune(pieces: Vec<Piece>) -> Vec<Piece> {
-    let contains = |outer: &Piece, inner: &Piece| {
+    // Each piece lowered once, not once for every other piece it is held against.
+    let lowered: Vec<Vec<u8>> = pieces.iter().map(|p| p.bytes.to_ascii_lowercase()).collect();
+    let contains = |i: usize, j: usize| {
+        let (Some(outer), Some(inner)) = (pieces.get(i), pieces.get(j)) else { return false };
+        if inner.bytes.len() > outer.bytes.len() {
+            return false;
+        }
+        // Pieces are short: a plain look at each place beats building a searcher for each pair.
+        let within = |hay: &[u8], needle: &[u8]| needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
         if inner.folded {
-            let lower = outer.bytes.to_ascii_lowercase();
-            memchr::memmem::find(&lower, &inner.bytes).is_some()
+            lowered.get(i).is_some_and(|lower| within(lower, &inner.bytes))
         } else {
-            !outer.folded && memchr::memmem::find(&outer.bytes, &inner.bytes).is_some()
+            !outer.folded && within(&outer.bytes, &inner.bytes)
         }
     };
     let keep: Vec<bool> = pieces
         .iter()
         .enumerate()
-        .map(|(i, x)| !pieces.iter().enumerate().any(|(j, y)| j != i && contains(x, y) && (x != y)))
+        .map(|(i, x)| !pieces.iter().enumerate().any(|(j, y)| j != i && contains(i, j) && x != y))
         .collect();
     pieces.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect()
 }
