@@ -1,5 +1,9 @@
 //! Severity detection from the words and codes logs use for it.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use crate::event::Severity;
 
 /// A level word (`ERROR`, `warn`, `crit`, `FTL` …) as a severity.
@@ -92,12 +96,18 @@ fn is_level_key(prefix: &[u8]) -> bool {
     })
 }
 
+/// The searchers of the fallback, built once: `memmem::find` builds one
+/// for every call, and on a log whose lines carry no level word (an access
+/// log) building them was two thirds of the scan.
+static TRACEBACK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"Traceback (most recent call last)"));
+static HTTP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" HTTP/"));
+
 fn fallback(msg: &[u8]) -> Option<Severity> {
     let trimmed = trim_start(msg);
     if trimmed.starts_with(b"panic:") || trimmed.starts_with(b"fatal error:") {
         return Some(Severity::Critical);
     }
-    if memchr::memmem::find(msg, b"Traceback (most recent call last)").is_some() {
+    if TRACEBACK.find(msg).is_some() {
         return Some(Severity::Error);
     }
     http_status_severity(msg)
@@ -106,7 +116,7 @@ fn fallback(msg: &[u8]) -> Option<Severity> {
 /// `"GET / HTTP/1.1" 503 …` → error. Only the status right after the quoted
 /// request line is read, so numbers elsewhere in the line are not mistaken.
 fn http_status_severity(msg: &[u8]) -> Option<Severity> {
-    let proto = memchr::memmem::find(msg, b" HTTP/")?;
+    let proto = HTTP.find(msg)?;
     let rest = msg.get(proto..)?;
     let q = memchr::memchr(b'"', rest)?;
     let after = rest.get(q + 1..)?;
