@@ -69,6 +69,43 @@ pub fn is_state_change(msg: &[u8]) -> bool {
     matcher().is_some_and(|m| m.is_match(&*dst))
 }
 
+/// Whether some state word holds `a` just before `b` (either in any case):
+/// where a message is two parts of its line joined (the time cut out of
+/// the middle), a word can lie across the join only then, and otherwise
+/// the line's marks answer for the message.
+pub fn may_join(a: u8, b: u8) -> bool {
+    // For each byte of the words (letters and the blank), the bytes that
+    // follow it in one of them.
+    static NEXT: std::sync::LazyLock<[u32; 27]> = std::sync::LazyLock::new(|| {
+        let mut next = [0u32; 27];
+        for w in STATE_WORDS {
+            for pair in w.as_bytes().windows(2) {
+                if let [x, y] = pair {
+                    if let (Some(from), Some(to)) = (place(*x), place(*y)) {
+                        if let Some(n) = next.get_mut(from) {
+                            *n |= 1 << to;
+                        }
+                    }
+                }
+            }
+        }
+        next
+    });
+    match (place(a), place(b)) {
+        (Some(x), Some(y)) => NEXT.get(x).is_some_and(|n| n & (1 << y) != 0),
+        _ => false,
+    }
+}
+
+/// A state word's byte (lowered) as 0 … 25 for a letter, 26 for the blank.
+fn place(c: u8) -> Option<usize> {
+    match c.to_ascii_lowercase() {
+        l @ b'a'..=b'z' => Some(usize::from(l - b'a')),
+        b' ' => Some(26),
+        _ => None,
+    }
+}
+
 /// What the buffer-wide search looks for: a piece of each state word
 /// (lowercase), and where in which words it lies. A piece is chosen so that
 /// its first four bytes are rare in logs, as the search checks every place
@@ -183,6 +220,27 @@ mod tests {
         assert!(is_state_change(b"Shutting down worker 3"));
         assert!(is_state_change(b"Running MIGRATION 20251220_add_indexes"));
         assert!(!is_state_change(b"GET /api/health 200 3ms"));
+    }
+
+    #[test]
+    fn a_join_is_asked_about_only_where_a_word_may_lie_across_it() {
+        // Every pair of bytes next to each other in a word, in any case.
+        for w in STATE_WORDS {
+            for pair in w.as_bytes().windows(2) {
+                if let [a, b] = pair {
+                    assert!(may_join(*a, *b), "{w}");
+                    assert!(may_join(a.to_ascii_uppercase(), b.to_ascii_uppercase()), "{w}");
+                }
+            }
+        }
+        // And no other: a word across `x|y` holds `x` just before `y`.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let (la, lb) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+                let held = STATE_WORDS.iter().any(|w| w.as_bytes().windows(2).any(|p| p == [la, lb]));
+                assert_eq!(may_join(a, b), held, "{a} {b}");
+            }
+        }
     }
 
     #[test]

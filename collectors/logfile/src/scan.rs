@@ -825,7 +825,7 @@ impl Scanner {
                 // (the search does not overlap): only after a non-letter.
                 (self.cue_marked && !joined).then(|| self.cue_marks.any_in(from, end)),
             ),
-            None => (None, None),
+            None => (in_window.then(|| self.split_state(bytes, &s.message)).flatten(), None),
         };
         let ascii = self.ascii_in_chunk(bytes);
         // Filled in place: the record is moved nowhere (its buffers are kept).
@@ -925,6 +925,28 @@ impl Scanner {
         let blank = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
         let joined = (skip_to + blank).checked_sub(1).and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_alphabetic);
         Some((off + skip_to + blank, off + bytes.len(), joined))
+    }
+
+    /// Whether a message made of its line's two ends (the time cut out of
+    /// the middle, as in an access log's `… - - [26/Dec/2025:…] "GET …`)
+    /// holds no state word: `Some(false)` when the line, which lies in the
+    /// reader's buffer, has no mark, and no word can lie across the join.
+    /// `None`: the message itself is asked.
+    fn split_state(&self, bytes: &[u8], message: &Message) -> Option<bool> {
+        let Message::Cut { skip_from, skip_to } = message else { return None };
+        if !self.state_marked || *skip_from == 0 {
+            return None;
+        }
+        let (base, len) = self.chunk?;
+        let off = (bytes.as_ptr() as usize).checked_sub(base)?;
+        let end = off.checked_add(bytes.len())?;
+        if end > len || self.marks.any_in(off, end) {
+            return None;
+        }
+        match (bytes.get(..*skip_from)?.last(), bytes.get(*skip_to..)?.first()) {
+            (Some(a), Some(b)) if reconstruct_core::classify::may_join(*a, *b) => None,
+            _ => Some(false),
+        }
     }
 
     fn continuation(&mut self, number: u64, bytes: &[u8]) {
@@ -1657,6 +1679,42 @@ mod tests {
             }
         }
         assert!(names.bracketed(b"ERROR no bracket").is_none());
+    }
+
+    #[test]
+    fn a_message_with_its_time_cut_from_the_middle_is_asked_for_state_words_as_written() {
+        // An access log: the message is the line's two ends. Words before
+        // the time, after it, in any case, and a line that has a state word
+        // only in its time's place (`[…]` is cut out, not the word).
+        let mut input = Vec::new();
+        for i in 0..200 {
+            input.extend_from_slice(
+                format!("10.0.0.{} - - [26/Dec/2025:14:30:{:02} +0000] \"GET /a HTTP/1.1\" 200 5\n", i % 9, i % 60)
+                    .as_bytes(),
+            );
+        }
+        let lines = [
+            "restarted - - [26/Dec/2025:14:40:00 +0000] \"GET /a HTTP/1.1\" 200 5",
+            "10.0.0.1 - - [26/Dec/2025:14:40:01 +0000] \"POST /Deploying HTTP/1.1\" 200 5",
+            "10.0.0.1 - - [26/Dec/2025:14:40:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"Shutting Down\"",
+            "10.0.0.1 - - [26/Dec/2025:14:40:03 +0000] \"GET /killed-not HTTP/1.1\" 200 5",
+            "10.0.0.1 - - [26/Dec/2025:14:40:04 +0000] \"GET /b HTTP/1.1\" 200 5",
+        ];
+        for l in lines {
+            input.extend_from_slice(l.as_bytes());
+            input.push(b'\n');
+        }
+        let out = run(&input, Detail::Notable).unwrap();
+        let got: Vec<u64> = out
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::StateChange)
+            .filter_map(|e| match &e.evidence.locator {
+                Locator::Line { line, .. } => Some(*line),
+                Locator::Text(_) => None,
+            })
+            .collect();
+        assert_eq!(got, [201, 202, 203, 204]);
     }
 
     #[test]
