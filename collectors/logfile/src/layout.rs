@@ -188,6 +188,113 @@ pub struct Carry {
     /// For minutes and seconds alone: the hour they are in.
     hour: Option<u32>,
     memo: Option<Memo>,
+    /// The last time written as a member's text (JSON, logfmt).
+    text: Option<TextMemo>,
+}
+
+/// A time member's text as last read, split around its fraction of a
+/// second (`2025-12-26T14:30:15.` `029` `Z`), with what the text
+/// resolved to: a text that differs only in the fraction's digits is the
+/// same second, those digits its fraction. Kept only when reading the text
+/// with those digits as zeros gave the same second and no fraction.
+#[derive(Clone, Debug)]
+struct TextMemo {
+    zone: reconstruct_core::Zone,
+    head: [u8; MEMO_MAX],
+    head_len: usize,
+    digits: usize,
+    tail: [u8; TAIL_MAX],
+    tail_len: usize,
+    second: i64,
+    basis: TimeBasis,
+    len: usize,
+}
+
+/// Longest text after a remembered fraction (a zone: `Z`, ` +05:30`).
+const TAIL_MAX: usize = 16;
+
+/// Where the fraction of a time's text lies: the length of the text before
+/// its digits (the separator included) and how many digits (one to nine).
+/// The fraction is the first run of digits after a `.` or `,` that follows
+/// a digit.
+fn fraction_at(s: &[u8]) -> Option<(usize, usize)> {
+    let sep = s.windows(3).position(|w| matches!(w, [a, b'.' | b',', c] if a.is_ascii_digit() && c.is_ascii_digit()))?;
+    let head = sep + 2;
+    let digits = s.get(head..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+    (1..=9).contains(&digits).then_some((head, digits))
+}
+
+/// The instant a time member's text names, how it was read, and the length
+/// of the text the reading took: the first layout that reads it.
+fn text_time(s: &[u8], ctx: &ParseContext) -> Option<timestamp::Parsed> {
+    Layout::ALL.iter().find_map(|l| timestamp::parse(*l, s, ctx))
+}
+
+/// [`text_time`], remembered: consecutive lines of a JSON or logfmt log
+/// mostly name the same second, and only the fraction is read again.
+fn text_time_memo(s: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<timestamp::Parsed> {
+    if let Some(m) = carry.text.as_ref().filter(|m| m.zone == ctx.zone) {
+        // The same text before the digits (where [`fraction_at`] finds
+        // them: the first place it looks at is the same), as many digits,
+        // and the same text after them.
+        if let (Some(h), Some(rest)) = (s.get(..m.head_len), s.get(m.head_len..)) {
+            if h == m.head.get(..m.head_len).unwrap_or_default() {
+                let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                if digits == m.digits && rest.get(digits..) == m.tail.get(..m.tail_len) {
+                    return Some(timestamp::Parsed {
+                        time: Timestamp::from_unix_seconds(m.second, fraction_nanos(rest.get(..digits)?)?)?,
+                        basis: m.basis,
+                        len: m.len,
+                    });
+                }
+            }
+        }
+    }
+    let p = text_time(s, ctx)?;
+    carry.text = fraction_at(s).and_then(|(head, digits)| {
+        let tail = s.get(head + digits..)?;
+        let mut zeroed = s.to_vec();
+        zeroed.get_mut(head..head + digits)?.fill(b'0');
+        let z = text_time(&zeroed, ctx)?;
+        let same = z.time.unix_seconds() == p.time.unix_seconds()
+            && z.time.subsec_nanos() == 0
+            && Some(p.time.subsec_nanos()) == fraction_nanos(s.get(head..head + digits)?)
+            && z.basis == p.basis
+            && z.len == p.len;
+        if !same || head > MEMO_MAX || tail.len() > TAIL_MAX {
+            return None;
+        }
+        let mut m = TextMemo {
+            zone: ctx.zone,
+            head: [0; MEMO_MAX],
+            head_len: head,
+            digits,
+            tail: [0; TAIL_MAX],
+            tail_len: tail.len(),
+            second: p.time.unix_seconds(),
+            basis: p.basis,
+            len: p.len,
+        };
+        m.head.get_mut(..head)?.copy_from_slice(s.get(..head)?);
+        m.tail.get_mut(..tail.len())?.copy_from_slice(tail);
+        Some(m)
+    });
+    Some(p)
+}
+
+/// One to nine digits of a fraction of a second, as nanoseconds.
+fn fraction_nanos(d: &[u8]) -> Option<u32> {
+    const SCALE: [u32; 10] = [0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    let scale = SCALE.get(d.len()).copied().filter(|s| *s > 0)?;
+    let mut n: u32 = 0;
+    for c in d {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        // Nine digits at most: no overflow.
+        n = n.saturating_mul(10).saturating_add(u32::from(c - b'0'));
+    }
+    Some(n.saturating_mul(scale))
 }
 
 /// Longest timestamp text, up to the seconds, that is remembered.
@@ -388,20 +495,15 @@ fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry
 pub fn read(loc: &Locate, line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
     match loc {
         Locate::At { family, anchor } => read_at(*family, *anchor, line, ctx, carry),
-        Locate::Json => read_json(line, ctx),
-        Locate::Logfmt => read_logfmt(line, ctx),
+        Locate::Json => read_json(line, ctx, carry),
+        Locate::Logfmt => read_logfmt(line, ctx, carry),
         Locate::Strftime(fmt) => read_strftime(fmt, line, ctx),
     }
 }
 
 /// A timestamp written as text anywhere a field can hold one.
-fn parse_text_time(s: &[u8], ctx: &ParseContext) -> Option<(Timestamp, TimeBasis)> {
-    for l in Layout::ALL {
-        if let Some(p) = timestamp::parse(l, s, ctx) {
-            return Some((p.time, p.basis));
-        }
-    }
-    None
+fn parse_text_time(s: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<(Timestamp, TimeBasis)> {
+    text_time_memo(s, ctx, carry).map(|p| (p.time, p.basis))
 }
 
 /// A member's name, borrowed from the line unless it holds an escape.
@@ -517,11 +619,11 @@ impl Scalar<'_> {
     }
 
     /// The instant a time member names.
-    fn time(&self, ctx: &ParseContext) -> Option<(Timestamp, TimeBasis)> {
+    fn time(&self, ctx: &ParseContext, carry: &mut Carry) -> Option<(Timestamp, TimeBasis)> {
         match self {
-            Scalar::Str(s) => parse_text_time(s.as_bytes(), ctx),
+            Scalar::Str(s) => parse_text_time(s.as_bytes(), ctx, carry),
             Scalar::Num(n) => epoch_from_number(*n).map(|t| (t, TimeBasis::Epoch)),
-            Scalar::Nested(n) => n.date.as_ref()?.time(ctx),
+            Scalar::Nested(n) => n.date.as_ref()?.time(ctx, carry),
             Scalar::Other => None,
         }
     }
@@ -719,13 +821,19 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonLine<'a> {
     }
 }
 
-fn read_json(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
+fn read_json(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
     let start = skip_ws(line);
     if line.get(start) != Some(&b'{') {
         return None;
     }
-    let j: JsonLine<'_> = serde_json::from_slice(line.get(start..)?).ok()?;
-    let (time, basis) = j.times.iter().find_map(|v| v.time(ctx))?;
+    let body = line.get(start..)?;
+    // Checked as UTF-8 once, the line is read as text: read as bytes, each
+    // string of it was checked on its own (a tenth of a JSON log's scan).
+    let j: JsonLine<'_> = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text).ok()?,
+        Err(_) => serde_json::from_slice(body).ok()?,
+    };
+    let (time, basis) = j.times.iter().find_map(|v| v.time(ctx, carry))?;
     let severity = j.levels.iter().find_map(Scalar::severity).or_else(|| j.priority.map(priority_severity));
     let level_word = j
         .levels
@@ -858,13 +966,18 @@ fn is_code_location(v: &[u8]) -> bool {
     !line.is_empty() && line.iter().all(u8::is_ascii_digit) && file.contains(&b'.')
 }
 
-fn read_logfmt(line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
+fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
     let (from, to, value) = [&b"ts="[..], b"time=", b"timestamp="].iter().find_map(|k| logfmt_field(line, k))?;
     // The whole value must be the time: `timestamp=1766759415;` in SQL is not logfmt.
-    let (time, basis) = Layout::ALL.iter().find_map(|l| {
-        let p = timestamp::parse(*l, value, ctx)?;
-        (p.len == value.len()).then_some((p.time, p.basis))
-    })?;
+    // The first layout that reads the whole value (most often the first
+    // that reads it at all, which is remembered).
+    let (time, basis) = match text_time_memo(value, ctx, carry).filter(|p| p.len == value.len()) {
+        Some(p) => (p.time, p.basis),
+        None => Layout::ALL.iter().find_map(|l| {
+            let p = timestamp::parse(*l, value, ctx)?;
+            (p.len == value.len()).then_some((p.time, p.basis))
+        })?,
+    };
     let pairs = logfmt_pairs(line);
     // The first of the keys, in the order given, that the line holds.
     let find = |keys: &[&[u8]]| keys.iter().find_map(|k| pairs.iter().position(|p| p.key == *k));
@@ -1049,11 +1162,11 @@ fn candidates(sample: &[&[u8]], ctx: &ParseContext, nonblank: usize, start_only:
     let mask_of = |f: &dyn Fn(&[u8]) -> bool| {
         sample.iter().enumerate().filter(|(_, l)| f(l)).fold(0u64, |m, (i, _)| m | (1u64 << i))
     };
-    let json = mask_of(&|l| read_json(l, ctx).is_some());
+    let json = mask_of(&|l| read_json(l, ctx, &mut Carry::default()).is_some());
     if json != 0 {
         cands.push((Locate::Json, json, (json.count_ones(), 3, first_line(json), 3, i64::MAX, 0)));
     }
-    let logfmt = mask_of(&|l| read_logfmt(l, ctx).is_some());
+    let logfmt = mask_of(&|l| read_logfmt(l, ctx, &mut Carry::default()).is_some());
     if logfmt != 0 {
         cands.push((Locate::Logfmt, logfmt, (logfmt.count_ones(), 3, first_line(logfmt), 3, i64::MAX - 1, 0)));
     }
@@ -1285,6 +1398,59 @@ mod tests {
         let iso_space = crate::families::TABLE.iter().position(|f| f.name == "ISO 8601 with a space").unwrap();
         assert_eq!(learned(&lines), Some(Locate::At { family: iso_space, anchor: Anchor::Start }));
         assert_eq!(learned(&["no time here", "nor here"]), None);
+    }
+
+    #[test]
+    fn a_remembered_time_text_reads_as_the_text_read_afresh() {
+        // One run of texts through one carry, each answer held to a fresh
+        // reading: the same second with other fractions, other seconds,
+        // other digit counts and zones, and texts whose `.` is not a
+        // fraction's (dates written with dots, versions, addresses).
+        let texts = [
+            "2025-12-26T14:30:15.029Z",
+            "2025-12-26T14:30:15.999Z",
+            "2025-12-26T14:30:15.5Z",
+            "2025-12-26T14:30:15.500000001Z",
+            "2025-12-26T14:30:16.001Z",
+            "2025-12-26T14:30:16.001+05:30",
+            "2025-12-26T14:30:16.001",
+            "2025-12-26 14:30:16,123",
+            "2025-12-26 14:30:16,456",
+            "2025-12-26T14:30:16.1234567891Z",
+            "1766759415.029",
+            "1766759415.5",
+            "1766759416.25",
+            "2025.12.26",
+            "2025.12.27",
+            "26.12.2025 14:30:15",
+            "26.11.2025 14:30:15",
+            "26.12.2025 14:30:16",
+            "27.12.2025 14:30:16",
+            "2025-12-26 14.30.15",
+            "2025-12-26 14.31.15",
+            "10.0.0.1",
+            "10.0.0.2",
+            "Dec 26 14:30:15.120",
+            "Dec 26 14:30:15.870",
+            "Dec 27 14:30:15.870",
+            "2025-12-26T14:30:15.029Z trailing",
+            "2025-12-26T14:30:15.030Z trailing",
+            "2025-12-26T14:30:15.0x9Z",
+            "2025-12-26T14:30:15.Z",
+        ];
+        let ctx = ctx();
+        let mut carry = Carry::default();
+        for round in 0..2 {
+            for t in texts {
+                let fresh = text_time(t.as_bytes(), &ctx).map(|p| (p.time, p.basis, p.len));
+                let kept = text_time_memo(t.as_bytes(), &ctx, &mut carry).map(|p| (p.time, p.basis, p.len));
+                assert_eq!(kept, fresh, "{t} (round {round})");
+            }
+        }
+        // The memory is used: the second text of a second is read from it.
+        let mut carry = Carry::default();
+        let _ = text_time_memo(b"2025-12-26T14:30:15.029Z", &ctx, &mut carry);
+        assert!(carry.text.is_some());
     }
 
     #[test]
