@@ -3,6 +3,7 @@
 //! place in the line (an `Anchor`), so each line costs one fixed-position
 //! parse, not a trial of every pattern.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -162,6 +163,18 @@ pub struct Stamp {
     pub component: Option<String>,
     /// The time carried a zone word that is not an offset (`CEST`): read in `--tz`.
     pub zone_word: bool,
+    /// A built message is pieces of its line as written (in any case),
+    /// joined by blanks no state word can lie across: every state word it
+    /// holds, the line holds, and the reader's marks of the line answer for
+    /// it.
+    pub of_line: bool,
+}
+
+/// Whether no state word can lie across a blank put between `before` and
+/// `after` (a word across it would hold the blank and the bytes either side).
+fn clear_join(before: &[u8], after: &[u8]) -> bool {
+    use reconstruct_core::classify::may_join;
+    !(before.last().is_some_and(|a| may_join(*a, b' ')) || after.first().is_some_and(|b| may_join(b' ', *b)))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -218,7 +231,8 @@ const TAIL_MAX: usize = 16;
 /// The fraction is the first run of digits after a `.` or `,` that follows
 /// a digit.
 fn fraction_at(s: &[u8]) -> Option<(usize, usize)> {
-    let sep = s.windows(3).position(|w| matches!(w, [a, b'.' | b',', c] if a.is_ascii_digit() && c.is_ascii_digit()))?;
+    let sep =
+        s.windows(3).position(|w| matches!(w, [a, b'.' | b',', c] if a.is_ascii_digit() && c.is_ascii_digit()))?;
     let head = sep + 2;
     let digits = s.get(head..)?.iter().take_while(|c| c.is_ascii_digit()).count();
     (1..=9).contains(&digits).then_some((head, digits))
@@ -488,6 +502,7 @@ fn read_at(family: usize, anchor: Anchor, line: &[u8], ctx: &ParseContext, carry
         severity,
         component,
         zone_word: r.zone == ZoneRead::Word,
+        of_line: false,
     })
 }
 
@@ -835,33 +850,38 @@ fn read_json(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp
     };
     let (time, basis) = j.times.iter().find_map(|v| v.time(ctx, carry))?;
     let severity = j.levels.iter().find_map(Scalar::severity).or_else(|| j.priority.map(priority_severity));
-    let level_word = j
-        .levels
-        .iter()
-        .find_map(|v| match v {
-            Scalar::Str(s) if s.len() > 2 => Some(s.to_uppercase()),
-            _ => None,
-        })
-        .or_else(|| severity.map(|s| s.as_str().to_uppercase()));
+    // The level word, and whether it is the line's own text (in another case).
+    let (level_word, level_of_line) = match j.levels.iter().find_map(|v| match v {
+        Scalar::Str(s) if s.len() > 2 => Some((s.to_uppercase(), matches!(s, Cow::Borrowed(_)) && s.is_ascii())),
+        _ => None,
+    }) {
+        Some((w, of)) => (Some(w), of),
+        None => (severity.map(|s| s.as_str().to_uppercase()), false),
+    };
     let component = j.components.iter().find_map(Scalar::text);
     // One allocation a line: the level and the message written into it.
     let text = j.messages.iter().find_map(|v| match v {
-        Scalar::Str(s) => Some(std::borrow::Cow::Borrowed(&**s)),
-        other => other.text().map(std::borrow::Cow::Owned),
+        Scalar::Str(s) => Some((Cow::Borrowed(&**s), matches!(s, Cow::Borrowed(_)))),
+        other => other.text().map(|t| (Cow::Owned(t), false)),
     });
-    let message = match (text, &level_word) {
-        (Some(m), Some(l)) => {
+    let (message, of_line) = match (text, &level_word) {
+        (Some((m, text_of_line)), Some(l)) => {
             let mut out = String::with_capacity(l.len() + 1 + m.len());
             out.push_str(l);
             out.push(' ');
             out.push_str(&m);
-            out
+            let of_line = text_of_line && level_of_line && clear_join(l.as_bytes(), m.as_bytes());
+            (out, of_line)
         }
-        (Some(m), None) => m.into_owned(),
+        (Some((m, text_of_line)), None) => (m.into_owned(), text_of_line),
         // Without a message member the whole object is the message.
-        (None, _) => String::from_utf8_lossy(line.get(start..)?).into_owned(),
+        (None, _) => {
+            let whole = String::from_utf8_lossy(line.get(start..)?);
+            let of_line = matches!(whole, Cow::Borrowed(_));
+            (whole.into_owned(), of_line)
+        }
     };
-    Some(Stamp { time, basis, message: Message::Built(message), severity, component, zone_word: false })
+    Some(Stamp { time, basis, message: Message::Built(message), severity, component, zone_word: false, of_line })
 }
 
 /// Finds `key=` at the start of the line or after a space.
@@ -990,16 +1010,23 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Sta
     // line's is: the level, the message, then the other fields as written
     // (a quoted message is the text, not a value to mask). Without one the
     // line is the message, its time cut out.
+    // Every piece below is the line's own text when the line is UTF-8 and
+    // the piece was not unescaped; what joins them is checked as it is put.
+    let mut of_line = std::str::from_utf8(line).is_ok();
     let message = match find(&[b"msg", b"message"]).and_then(|i| pairs.get(i)) {
         Some(msg) => {
             let mut out = String::with_capacity(line.len());
             if let Some(l) = level.filter(|l| l.len() > 2).map(|l| String::from_utf8_lossy(l).to_uppercase()) {
+                let own = level_at.and_then(|i| pairs.get(i)).is_some_and(|p| matches!(p.value, Cow::Borrowed(_)));
+                of_line &= own && l.is_ascii() && clear_join(l.as_bytes(), &msg.value);
                 out.push_str(&l);
                 out.push(' ');
             } else if let Some(s) = severity {
+                of_line = false;
                 out.push_str(&s.as_str().to_uppercase());
                 out.push(' ');
             }
+            of_line &= matches!(msg.value, Cow::Borrowed(_));
             out.push_str(&String::from_utf8_lossy(&msg.value));
             let time_keys: [&[u8]; 3] = [b"ts", b"time", b"timestamp"];
             for (i, p) in pairs.iter().enumerate() {
@@ -1011,15 +1038,17 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Sta
                     || location
                     || (time_keys.contains(&p.key) && p.span.0 == from);
                 if !skip {
+                    let piece = line.get(p.span.0..p.span.1).unwrap_or_default();
+                    of_line &= clear_join(out.as_bytes(), piece);
                     out.push(' ');
-                    out.push_str(&String::from_utf8_lossy(line.get(p.span.0..p.span.1).unwrap_or_default()));
+                    out.push_str(&String::from_utf8_lossy(piece));
                 }
             }
             Message::Built(out)
         }
         None => Message::Cut { skip_from: from, skip_to: to },
     };
-    Some(Stamp { time, basis, message, severity, component, zone_word: false })
+    Some(Stamp { time, basis, message, severity, component, zone_word: false, of_line })
 }
 
 fn read_strftime(fmt: &str, line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
@@ -1046,6 +1075,7 @@ fn read_strftime(fmt: &str, line: &[u8], ctx: &ParseContext) -> Option<Stamp> {
         severity: None,
         component: None,
         zone_word: false,
+        of_line: false,
     })
 }
 

@@ -825,7 +825,7 @@ impl Scanner {
                 // (the search does not overlap): only after a non-letter.
                 (self.cue_marked && !joined).then(|| self.cue_marks.any_in(from, end)),
             ),
-            None => (in_window.then(|| self.split_state(bytes, &s.message)).flatten(), None),
+            None => (in_window.then(|| self.line_state(bytes, s)).flatten(), None),
         };
         let ascii = self.ascii_in_chunk(bytes);
         // Filled in place: the record is moved nowhere (its buffers are kept).
@@ -927,26 +927,32 @@ impl Scanner {
         Some((off + skip_to + blank, off + bytes.len(), joined))
     }
 
-    /// Whether a message made of its line's two ends (the time cut out of
-    /// the middle, as in an access log's `… - - [26/Dec/2025:…] "GET …`)
-    /// holds no state word: `Some(false)` when the line, which lies in the
-    /// reader's buffer, has no mark, and no word can lie across the join.
+    /// Whether a message that is not its line's tail holds no state word:
+    /// `Some(false)` when the line, which lies in the reader's buffer, has
+    /// no mark and the message holds only what the line holds. That is so
+    /// for a message made of the line's two ends (the time cut out of the
+    /// middle, as in an access log's `… - - [26/Dec/2025:…] "GET …`) where
+    /// no word can lie across the join, and for one built of the line's
+    /// pieces (JSON, logfmt) the layout vouches for ([`layout::Stamp::of_line`]).
     /// `None`: the message itself is asked.
-    fn split_state(&self, bytes: &[u8], message: &Message) -> Option<bool> {
-        let Message::Cut { skip_from, skip_to } = message else { return None };
-        if !self.state_marked || *skip_from == 0 {
+    fn line_state(&self, bytes: &[u8], s: &layout::Stamp) -> Option<bool> {
+        if !self.state_marked {
             return None;
         }
+        let only_the_lines = match &s.message {
+            Message::Cut { skip_from: 0, .. } => false,
+            Message::Cut { skip_from, skip_to } => {
+                match (bytes.get(..*skip_from)?.last(), bytes.get(*skip_to..)?.first()) {
+                    (Some(a), Some(b)) => !reconstruct_core::classify::may_join(*a, *b),
+                    _ => true,
+                }
+            }
+            Message::Built(_) => s.of_line,
+        };
         let (base, len) = self.chunk?;
         let off = (bytes.as_ptr() as usize).checked_sub(base)?;
         let end = off.checked_add(bytes.len())?;
-        if end > len || self.marks.any_in(off, end) {
-            return None;
-        }
-        match (bytes.get(..*skip_from)?.last(), bytes.get(*skip_to..)?.first()) {
-            (Some(a), Some(b)) if reconstruct_core::classify::may_join(*a, *b) => None,
-            _ => Some(false),
-        }
+        (only_the_lines && end <= len && !self.marks.any_in(off, end)).then_some(false)
     }
 
     fn continuation(&mut self, number: u64, bytes: &[u8]) {
@@ -1715,6 +1721,54 @@ mod tests {
             })
             .collect();
         assert_eq!(got, [201, 202, 203, 204]);
+    }
+
+    /// The lines of `input` read as state changes for the table.
+    fn state_lines(input: &[u8]) -> Vec<u64> {
+        let out = run(input, Detail::Notable).unwrap();
+        out.events
+            .iter()
+            .filter(|e| e.kind == EventKind::StateChange)
+            .filter_map(|e| match &e.evidence.locator {
+                Locator::Line { line, .. } => Some(*line),
+                Locator::Text(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_message_built_of_its_lines_members_is_asked_for_state_words_as_written() {
+        // JSON and logfmt: a word in the message, one made by undoing an
+        // escape, one across the blank put between the level and the
+        // message or between members, and lines with none.
+        let json = [
+            r#"{"ts":"2025-12-26T14:40:00.100Z","level":"info","msg":"worker Restarted"}"#,
+            r#"{"ts":"2025-12-26T14:40:01.100Z","level":"info","msg":"worker \u0073tarted"}"#,
+            r#"{"ts":"2025-12-26T14:40:02.100Z","level":"shutting","msg":"down now"}"#,
+            r#"{"ts":"2025-12-26T14:40:03.100Z","level":"info","msg":"GET /b 200"}"#,
+            r#"{"ts":"2025-12-26T14:40:04.100Z","level":"info","msg":"all good","note":"rolled back"}"#,
+        ];
+        let logfmt = [
+            r#"time=2025-12-26T14:40:00.100Z level=info msg="worker Restarted""#,
+            r#"time=2025-12-26T14:40:01.100Z level=info msg="shutting" down=1"#,
+            r#"time=2025-12-26T14:40:02.100Z level=info msg="GET /b 200" took=3ms"#,
+            r#"time=2025-12-26T14:40:03.100Z level=shutting msg="down now""#,
+        ];
+        for (lines, routine, want) in [
+            (&json[..], r#"{"ts":"2025-12-26T14:30:15.029Z","level":"info","msg":"GET /a 200"}"#, vec![201, 202, 203]),
+            (&logfmt[..], r#"time=2025-12-26T14:30:15.029Z level=info msg="GET /a 200""#, vec![201, 202, 204]),
+        ] {
+            let mut input = Vec::new();
+            for _ in 0..200 {
+                input.extend_from_slice(routine.as_bytes());
+                input.push(b'\n');
+            }
+            for l in lines {
+                input.extend_from_slice(l.as_bytes());
+                input.push(b'\n');
+            }
+            assert_eq!(state_lines(&input), want, "{routine}");
+        }
     }
 
     #[test]
