@@ -171,10 +171,12 @@ pub struct Stamp {
 }
 
 /// Whether no state word can lie across a blank put between `before` and
-/// `after` (a word across it would hold the blank and the bytes either side).
+/// `after`: a word across it holds the blank inside it (none begins or ends
+/// with one), so it holds both the byte before the blank and the blank, and
+/// the blank and the byte after it.
 fn clear_join(before: &[u8], after: &[u8]) -> bool {
     use reconstruct_core::classify::may_join;
-    !(before.last().is_some_and(|a| may_join(*a, b' ')) || after.first().is_some_and(|b| may_join(b' ', *b)))
+    !(before.last().is_some_and(|a| may_join(*a, b' ')) && after.first().is_some_and(|b| may_join(b' ', *b)))
 }
 
 #[derive(Debug, PartialEq, Eq)]
