@@ -887,28 +887,48 @@ fn read_json(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp
 }
 
 /// Finds `key=` at the start of the line or after a space.
-fn logfmt_field<'a>(line: &'a [u8], key: &[u8]) -> Option<(usize, usize, &'a [u8])> {
-    // Keys are a few bytes: a scan for `=` and a look back is cheaper than
-    // building a substring searcher for every line.
-    let first = *key.first()?;
-    for at in memchr::memchr_iter(first, line) {
-        if !line.get(at..).is_some_and(|r| r.starts_with(key)) {
-            continue;
-        }
-        let ok_before = at == 0 || line.get(at - 1) == Some(&b' ');
-        let vstart = at + key.len();
-        if ok_before {
-            let (vs, ve, end) = if line.get(vstart) == Some(&b'"') {
-                let close = memchr::memchr(b'"', line.get(vstart + 1..)?)?;
-                (vstart + 1, vstart + 1 + close, vstart + close + 2)
-            } else {
-                let n = line.get(vstart..)?.iter().take_while(|c| **c != b' ').count();
-                (vstart, vstart + n, vstart + n)
-            };
-            return Some((at, end, line.get(vs..ve)?));
-        }
+fn logfmt_field<'a>(line: &'a [u8], key: &LogfmtKey) -> Option<(usize, usize, &'a [u8])> {
+    // At the start, or the first place a blank and the key stand (one
+    // search built once: a byte search for the key's first letter stopped
+    // at every `t` of the line).
+    let at = if line.starts_with(key.name) { 0 } else { key.after_blank.find(line)? + 1 };
+    let vstart = at + key.name.len();
+    let (vs, ve, end) = if line.get(vstart) == Some(&b'"') {
+        let close = memchr::memchr(b'"', line.get(vstart + 1..)?)?;
+        (vstart + 1, vstart + 1 + close, vstart + close + 2)
+    } else {
+        let n = line.get(vstart..)?.iter().take_while(|c| **c != b' ').count();
+        (vstart, vstart + n, vstart + n)
+    };
+    Some((at, end, line.get(vs..ve)?))
+}
+
+/// A logfmt time key (`ts=`) and the search for it after a blank.
+struct LogfmtKey {
+    name: &'static [u8],
+    after_blank: memchr::memmem::Finder<'static>,
+}
+
+/// The keys a logfmt line's time is under, in the order they are taken.
+static TIME_KEYS: std::sync::LazyLock<[LogfmtKey; 3]> = std::sync::LazyLock::new(|| {
+    let key = |name: &'static [u8], after_blank: &'static [u8]| LogfmtKey {
+        name,
+        after_blank: memchr::memmem::Finder::new(after_blank),
+    };
+    [key(b"ts=", b" ts="), key(b"time=", b" time="), key(b"timestamp=", b" timestamp=")]
+});
+
+/// A piece of `line` as text: borrowed from `text` (the line, when it is
+/// UTF-8) where the piece lies in the line, else read with U+FFFD for bad bytes.
+fn piece_text<'a>(text: Option<&'a str>, line: &[u8], piece: &'a [u8]) -> Cow<'a, str> {
+    let off = (piece.as_ptr() as usize).checked_sub(line.as_ptr() as usize);
+    match (text, off) {
+        (Some(t), Some(off)) => match t.get(off..off.saturating_add(piece.len())) {
+            Some(s) if s.as_bytes().as_ptr() == piece.as_ptr() => Cow::Borrowed(s),
+            _ => String::from_utf8_lossy(piece),
+        },
+        _ => String::from_utf8_lossy(piece),
     }
-    None
 }
 
 /// One `key=value` pair of a logfmt line: where it lies, its key, and its
@@ -921,7 +941,8 @@ struct Pair<'a> {
 
 /// The pairs of a logfmt line, in order; a word without `=` is skipped.
 fn logfmt_pairs(line: &[u8]) -> Vec<Pair<'_>> {
-    let mut out = Vec::new();
+    // Room for a usual line's pairs at once, not grown pair by pair.
+    let mut out = Vec::with_capacity(8);
     let mut i = 0;
     while i < line.len() {
         while line.get(i) == Some(&b' ') {
@@ -989,7 +1010,7 @@ fn is_code_location(v: &[u8]) -> bool {
 }
 
 fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp> {
-    let (from, to, value) = [&b"ts="[..], b"time=", b"timestamp="].iter().find_map(|k| logfmt_field(line, k))?;
+    let (from, to, value) = TIME_KEYS.iter().find_map(|k| logfmt_field(line, k))?;
     // The whole value must be the time: `timestamp=1766759415;` in SQL is not logfmt.
     // The first layout that reads the whole value (most often the first
     // that reads it at all, which is remembered).
@@ -1004,7 +1025,8 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Sta
     // The first of the keys, in the order given, that the line holds.
     let find = |keys: &[&[u8]]| keys.iter().find_map(|k| pairs.iter().position(|p| p.key == *k));
     let component_at = find(&[b"component", b"logger", b"service"]);
-    let component = component_at.and_then(|i| pairs.get(i)).map(|p| String::from_utf8_lossy(&p.value).into_owned());
+    let text = std::str::from_utf8(line).ok();
+    let component = component_at.and_then(|i| pairs.get(i)).map(|p| piece_text(text, line, &p.value).into_owned());
     let level_at = find(&[b"level", b"lvl", b"severity"]);
     let level = level_at.and_then(|i| pairs.get(i)).map(|p| &*p.value);
     let severity = level.and_then(reconstruct_core::severity::from_word);
@@ -1014,14 +1036,21 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Sta
     // line is the message, its time cut out.
     // Every piece below is the line's own text when the line is UTF-8 and
     // the piece was not unescaped; what joins them is checked as it is put.
-    let mut of_line = std::str::from_utf8(line).is_ok();
+    let mut of_line = text.is_some();
     let message = match find(&[b"msg", b"message"]).and_then(|i| pairs.get(i)) {
         Some(msg) => {
             let mut out = String::with_capacity(line.len());
-            if let Some(l) = level.filter(|l| l.len() > 2).map(|l| String::from_utf8_lossy(l).to_uppercase()) {
+            if let Some(l) = level.filter(|l| l.len() > 2) {
+                // In capitals, as written (no second string for them).
+                let l = piece_text(text, line, l);
+                if l.is_ascii() {
+                    out.push_str(&l);
+                    out.make_ascii_uppercase();
+                } else {
+                    out.push_str(&l.to_uppercase());
+                }
                 let own = level_at.and_then(|i| pairs.get(i)).is_some_and(|p| matches!(p.value, Cow::Borrowed(_)));
-                of_line &= own && l.is_ascii() && clear_join(l.as_bytes(), &msg.value);
-                out.push_str(&l);
+                of_line &= own && l.is_ascii() && clear_join(out.as_bytes(), &msg.value);
                 out.push(' ');
             } else if let Some(s) = severity {
                 of_line = false;
@@ -1029,7 +1058,7 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Sta
                 out.push(' ');
             }
             of_line &= matches!(msg.value, Cow::Borrowed(_));
-            out.push_str(&String::from_utf8_lossy(&msg.value));
+            out.push_str(&piece_text(text, line, &msg.value));
             let time_keys: [&[u8]; 3] = [b"ts", b"time", b"timestamp"];
             for (i, p) in pairs.iter().enumerate() {
                 // The code location (`caller=main.go:42`, slog's `source=`) stays in the excerpt.
@@ -1043,7 +1072,7 @@ fn read_logfmt(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Sta
                     let piece = line.get(p.span.0..p.span.1).unwrap_or_default();
                     of_line &= clear_join(out.as_bytes(), piece);
                     out.push(' ');
-                    out.push_str(&String::from_utf8_lossy(piece));
+                    out.push_str(&piece_text(text, line, piece));
                 }
             }
             Message::Built(out)
@@ -1483,6 +1512,48 @@ mod tests {
         let mut carry = Carry::default();
         let _ = text_time_memo(b"2025-12-26T14:30:15.029Z", &ctx, &mut carry);
         assert!(carry.text.is_some());
+    }
+
+    #[test]
+    fn a_logfmt_time_key_is_found_where_a_look_at_every_letter_finds_it() {
+        // The plain way: every place the key's first letter stands, the
+        // first where the key begins the line or follows a blank.
+        fn plain<'a>(line: &'a [u8], key: &[u8]) -> Option<(usize, usize, &'a [u8])> {
+            for at in 0..line.len() {
+                if !line[at..].starts_with(key) || !(at == 0 || line[at - 1] == b' ') {
+                    continue;
+                }
+                let vstart = at + key.len();
+                let (vs, ve, end) = if line.get(vstart) == Some(&b'"') {
+                    let close = line[vstart + 1..].iter().position(|c| *c == b'"')?;
+                    (vstart + 1, vstart + 1 + close, vstart + close + 2)
+                } else {
+                    let n = line[vstart..].iter().take_while(|c| **c != b' ').count();
+                    (vstart, vstart + n, vstart + n)
+                };
+                return Some((at, end, &line[vs..ve]));
+            }
+            None
+        }
+        let lines = [
+            "time=2025-12-26T14:30:15Z level=info msg=\"ok\"",
+            "ts=2025-12-26T14:30:15Z time=2025-12-26T14:30:16Z",
+            "time=2025-12-26T14:30:16Z ts=2025-12-26T14:30:15Z",
+            "msg=\"a ts=1\" time=2025-12-26T14:30:15Z",
+            "xts=1 latest=2 ts=\"2025-12-26 14:30:15\"",
+            "ts=\"unterminated",
+            "level=info ts=",
+            "ts=",
+            "timestamp=2025-12-26T14:30:15Z",
+            " timestamp=1766759415",
+            "no keys here",
+            "",
+        ];
+        for l in lines {
+            for k in TIME_KEYS.iter() {
+                assert_eq!(logfmt_field(l.as_bytes(), k), plain(l.as_bytes(), k.name), "{l:?} {:?}", k.name);
+            }
+        }
     }
 
     #[test]
