@@ -13,6 +13,8 @@ use reconstruct_core::timestamp::{self, civil_to_utc, epoch_from_number, infer_y
 use crate::families::{self, DateOrder, Level};
 use crate::pattern::{Reading, ZoneRead};
 
+mod flat;
+
 /// Where in a line a timestamp starts, said so that it holds for every line
 /// of a file whose prefix varies in length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -792,6 +794,38 @@ struct JsonLine<'a> {
     priority: Option<u8>,
 }
 
+impl<'a> JsonLine<'a> {
+    fn new() -> Self {
+        JsonLine {
+            times: Ranked::new(),
+            levels: Ranked::new(),
+            messages: Ranked::new(),
+            components: Ranked::new(),
+            priority: None,
+        }
+    }
+
+    /// Takes the value of a member named `key`, which has `role` (of `rank`).
+    fn take(&mut self, key: &str, role: Role, rank: u8, mut v: Scalar<'a>) {
+        // OpenTelemetry's severity number has its own scale (1 … 24).
+        if let (Role::Level, "severityNumber", Scalar::Num(n)) = (role, key, &v) {
+            v = Scalar::Str(std::borrow::Cow::Borrowed(otel_severity(*n)));
+        }
+        match role {
+            Role::Time => self.times.offer(rank, v),
+            Role::Level => self.levels.offer(rank, v),
+            Role::Message => self.messages.offer(rank, v),
+            Role::Component => self.components.offer(rank, v),
+            Role::Priority => self.priority = v.text().and_then(|p| p.parse::<u8>().ok()).filter(|p| *p <= 7),
+            // ECS nests the level under `log`; Docker's `log` is the message.
+            Role::Log => match v {
+                Scalar::Nested(_) => self.levels.offer(8, v),
+                v => self.messages.offer(rank, v),
+            },
+        }
+    }
+}
+
 impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonLine<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<'a>(std::marker::PhantomData<&'a ()>);
@@ -801,35 +835,13 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for JsonLine<'a> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                let mut j = JsonLine {
-                    times: Ranked::new(),
-                    levels: Ranked::new(),
-                    messages: Ranked::new(),
-                    components: Ranked::new(),
-                    priority: None,
-                };
+                let mut j = JsonLine::new();
                 while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
                     let Some((role, rank)) = role(&k) else {
                         m.next_value::<serde::de::IgnoredAny>()?;
                         continue;
                     };
-                    let mut v: Scalar<'a> = m.next_value()?;
-                    // OpenTelemetry's severity number has its own scale (1 … 24).
-                    if let (Role::Level, "severityNumber", Scalar::Num(n)) = (role, &*k, &v) {
-                        v = Scalar::Str(std::borrow::Cow::Borrowed(otel_severity(*n)));
-                    }
-                    match role {
-                        Role::Time => j.times.offer(rank, v),
-                        Role::Level => j.levels.offer(rank, v),
-                        Role::Message => j.messages.offer(rank, v),
-                        Role::Component => j.components.offer(rank, v),
-                        Role::Priority => j.priority = v.text().and_then(|p| p.parse::<u8>().ok()).filter(|p| *p <= 7),
-                        // ECS nests the level under `log`; Docker's `log` is the message.
-                        Role::Log => match v {
-                            Scalar::Nested(_) => j.levels.offer(8, v),
-                            v => j.messages.offer(rank, v),
-                        },
-                    }
+                    j.take(&k, role, rank, m.next_value()?);
                 }
                 Ok(j)
             }
@@ -846,8 +858,13 @@ fn read_json(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp
     let body = line.get(start..)?;
     // Checked as UTF-8 once, the line is read as text: read as bytes, each
     // string of it was checked on its own (a tenth of a JSON log's scan).
+    // A flat line with no escapes (most are) is read in one pass; serde
+    // reads the rest, and says which are not JSON.
     let j: JsonLine<'_> = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text).ok()?,
+        Ok(text) => match flat::read(text) {
+            Some(j) => j,
+            None => serde_json::from_str(text).ok()?,
+        },
         Err(_) => serde_json::from_slice(body).ok()?,
     };
     let (time, basis) = j.times.iter().find_map(|v| v.time(ctx, carry))?;
