@@ -861,7 +861,9 @@ fn read_json(line: &[u8], ctx: &ParseContext, carry: &mut Carry) -> Option<Stamp
     // A flat line with no escapes (most are) is read in one pass; serde
     // reads the rest, and says which are not JSON.
     let j: JsonLine<'_> = match std::str::from_utf8(body) {
-        Ok(text) => match flat::read(text) {
+        // A line with an escape is serde's at once (the one pass would
+        // give up on it, its work lost).
+        Ok(text) => match memchr::memchr(b'\\', body).map_or_else(|| flat::read(text), |_| None) {
             Some(j) => j,
             None => serde_json::from_str(text).ok()?,
         },
